@@ -1,0 +1,377 @@
+"""A neutral grid for a one-way (net) position: pure, no I/O, injected clock.
+
+Algorithm in plain words
+------------------------
+Around a reference price ``P`` the grid has ``2L + 1`` price slots with geometric spacing
+``s``: slot ``k`` (``-L <= k <= L``) sits at ``P * (1 + s) ** k``. Exactly one slot, the
+*gap* ``g``, is empty; every slot below it holds a buy and every slot above it a sell, each of
+one *unit* (``order_size`` USD worth of base at ``P``)::
+
+    k:    -4    -3    -2    -1     0    +1    +2    +3    +4
+          BUY   BUY   BUY   BUY   (gap)  SELL  SELL  SELL  SELL        flat, g = 0
+          BUY   BUY   BUY  (gap)  SELL*  SELL  SELL  SELL  SELL        after the -1 buy filled, g = -1
+                                  * reduce-only take-profit one level above the fill
+
+The gap is derived from the net position, not from remembered fills:
+``g = -round((position - anchor) / unit)`` where ``anchor`` is the position when the grid was
+(re)centred. So a buy fill moves the gap down one slot, which turns the slot just above the
+fill into a sell one level away (the take-profit), and a sell fill does the mirror image.
+Because the intent is a function of the position, a fill that arrives late, twice, or out of
+order cannot create a duplicate entry: the same position always gives the same grid.
+
+Rules layered on top:
+
+* **reduce-only**: orders on the side that reduces the net position are reduce-only, nearest
+  first, as long as their cumulative size does not exceed the position (an order that would
+  cross through zero is a normal order).
+* **inventory cap**: an entry (non reduce-only) order is dropped when filling it, together with
+  all nearer orders on its side, would grow the position beyond ``max_position_usd``.
+* **post-only / no crossing**: entries are post-only (``post_only``); an order that would cross
+  the current top of book is held back until it would not.
+* **re-centre**: when the mid stays outside ``[slot -L, slot +L]`` for ``recenter_after_ms``,
+  the reference becomes the mid and the anchor the current position (the position is kept).
+* **cooldown**: a slot that filled is not re-armed with an entry for ``cooldown_ms``; a resting
+  order is not re-priced more often than every ``cooldown_ms`` nor for a move smaller than
+  ``min_move`` (fraction of price). Take-profits are never delayed.
+* **stale price**: with no book update for ``stale_after_ms`` the grid places and re-prices
+  nothing and keeps what rests.
+* **cap**: never more than ``StrategyContext.max_open_orders`` orders (farthest dropped).
+
+Assumptions
+-----------
+* One-way net position per market (Lighter); no hedge mode. Position is signed, long > 0.
+* The driver reports every own fill once (``trade_id`` dedup here as a second guard) and sends
+  an authoritative :class:`PositionSnapshot` at start and after reconciles.
+* Prices and sizes are :class:`Decimal`; all output is on the market's tick and step.
+* The unit is fixed per centring (``order_size_usd / P``, raised to the market minimums at the
+  lowest slot), so take-profits match entries in size.
+* Funding, fees and liquidation are the driver's / user's business: the grid does not stop on
+  losses; ``max_position_usd`` is the only risk limit inside the strategy.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from bots.strategy import (
+    BaseStrategy,
+    BookUpdate,
+    DesiredOrder,
+    Event,
+    Fill,
+    OrderUpdate,
+    PositionSnapshot,
+    Side,
+    StrategyContext,
+    Timer,
+    TradeTick,
+)
+
+__all__ = ["GridParams", "GridStrategy", "level_key", "level_of_key"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class GridParams:
+    """Grid settings (the CLI's flags map 1:1 onto these)."""
+
+    spacing: Decimal = Decimal("0.001")  # fraction: 0.001 = 0.1 % between neighbouring slots
+    levels: int = 4  # slots per side
+    order_size_usd: Decimal = Decimal("12")  # notional of one slot at the reference price
+    max_position_usd: Decimal | None = None  # None: levels * order_size_usd
+    post_only: bool = True
+    cooldown_ms: int = 10_000
+    min_move: Decimal | None = None  # fraction; None: spacing / 2
+    stale_after_ms: int | None = 30_000  # None disables the stale pause (backtests)
+    recenter_after_ms: int = 60_000
+
+    def __post_init__(self) -> None:
+        if not (ZERO < self.spacing < ONE):
+            raise ValueError(f"spacing must be a fraction in (0, 1), got {self.spacing}")
+        if self.levels < 1:
+            raise ValueError(f"levels must be >= 1, got {self.levels}")
+        if self.order_size_usd <= 0:
+            raise ValueError(f"order_size_usd must be > 0, got {self.order_size_usd}")
+        if self.max_position_usd is not None and self.max_position_usd < 0:
+            raise ValueError(f"max_position_usd must be >= 0, got {self.max_position_usd}")
+        if self.cooldown_ms < 0 or self.recenter_after_ms < 0:
+            raise ValueError("cooldown_ms and recenter_after_ms must be >= 0")
+
+    @property
+    def max_position(self) -> Decimal:
+        """The inventory cap in USD."""
+        if self.max_position_usd is None:
+            return self.order_size_usd * self.levels
+        return self.max_position_usd
+
+    @property
+    def min_move_fraction(self) -> Decimal:
+        return self.spacing / 2 if self.min_move is None else self.min_move
+
+
+def level_key(k: int) -> str:
+    """The order key of slot ``k``: ``"L-1"``, ``"L+0"``, ``"L+3"``."""
+    return f"L{k:+d}"
+
+
+def level_of_key(key: str) -> int:
+    """Inverse of :func:`level_key`."""
+    return int(key[1:])
+
+
+class GridStrategy(BaseStrategy):
+    """The neutral net-position grid described in the module docstring."""
+
+    def __init__(self, context: StrategyContext, params: GridParams | None = None) -> None:
+        super().__init__(context)
+        self.params = params or GridParams()
+        self.rules = context.rules
+        # market view
+        self.best_bid: Decimal | None = None
+        self.best_ask: Decimal | None = None
+        self.last_book_ms: int | None = None
+        # position (signed base) and what the grid was centred with
+        self.position = ZERO
+        self.reference: Decimal | None = None
+        self.anchor = ZERO
+        self.unit = ZERO
+        self._levels: dict[int, Decimal] = {}
+        # timers and memory
+        self._outside_since: int | None = None
+        self._filled_at: dict[int, int] = {}  # slot -> last fill ms (cooldown)
+        self._quoted: dict[str, tuple[DesiredOrder, int]] = {}  # key -> (last answer, when quoted)
+        self._seen_trades: set[str] = set()
+        self._seen_order: deque[str] = deque()
+        self.fills = 0
+        self.recenters = 0
+
+    # -- events -------------------------------------------------------------------------
+
+    def on_event(self, event: Event, now_ms: int) -> None:
+        """Absorb one event (see :mod:`bots.strategy`)."""
+        if isinstance(event, BookUpdate):
+            if event.best_bid is None and event.best_ask is None:
+                return
+            self.best_bid, self.best_ask = event.best_bid, event.best_ask
+            self.last_book_ms = now_ms
+            self._on_price(now_ms)
+        elif isinstance(event, Fill):
+            self._on_fill(event, now_ms)
+        elif isinstance(event, OrderUpdate):
+            if event.status.is_done:
+                self._quoted.pop(event.key, None)
+        elif isinstance(event, PositionSnapshot):
+            self.position = event.size
+        elif isinstance(event, Timer):
+            self._on_price(now_ms)
+        elif isinstance(event, TradeTick):
+            pass  # the grid quotes off the book; trades only matter to fill simulators
+
+    def _on_fill(self, fill: Fill, now_ms: int) -> None:
+        if fill.trade_id:
+            if fill.trade_id in self._seen_trades:
+                return
+            self._seen_trades.add(fill.trade_id)
+            self._seen_order.append(fill.trade_id)
+            if len(self._seen_order) > 10_000:
+                self._seen_trades.discard(self._seen_order.popleft())
+        self.position += fill.side.sign * fill.size
+        self.fills += 1
+        if fill.key is not None and fill.key.startswith("L"):
+            try:
+                self._filled_at[level_of_key(fill.key)] = now_ms
+            except ValueError:
+                pass
+
+    def _on_price(self, now_ms: int) -> None:
+        mid = self._mid()
+        if mid is None:
+            return
+        if self.reference is None:
+            self._center(mid, now_ms)
+            return
+        low, high = self._levels[-self.params.levels], self._levels[self.params.levels]
+        if low <= mid <= high:
+            self._outside_since = None
+            return
+        if self._outside_since is None:
+            self._outside_since = now_ms
+        if now_ms - self._outside_since >= self.params.recenter_after_ms and not self._stale(now_ms):
+            self._center(mid, now_ms)
+            self.recenters += 1
+
+    def _mid(self) -> Decimal | None:
+        if self.best_bid is not None and self.best_ask is not None:
+            return (self.best_bid + self.best_ask) / 2
+        return self.best_bid if self.best_bid is not None else self.best_ask
+
+    def _center(self, price: Decimal, now_ms: int) -> None:
+        """(Re)build the lattice around ``price``; the current position becomes the anchor."""
+        p = self.params
+        self.reference = price
+        self.anchor = self.position
+        step = ONE + p.spacing
+        self._levels = {}
+        for k in range(-p.levels - 1, p.levels + 2):
+            raw = price * step**k
+            side = Side.BUY if k < 0 else Side.SELL
+            self._levels[k] = self.rules.round_price(raw, side)
+        unit = self.rules.round_size(p.order_size_usd / price)
+        need = self.rules.min_size_at(self._levels[-p.levels - 1])
+        self.unit = max(unit, need)
+        self._outside_since = None
+        self._filled_at.clear()
+
+    # -- output -------------------------------------------------------------------------
+
+    def _stale(self, now_ms: int) -> bool:
+        limit = self.params.stale_after_ms
+        if limit is None:
+            return False
+        return self.last_book_ms is None or now_ms - self.last_book_ms > limit
+
+    @property
+    def gap(self) -> int:
+        """The empty slot index derived from the position relative to the anchor."""
+        if self.unit <= 0:
+            return 0
+        units = ((self.position - self.anchor) / self.unit).to_integral_value(rounding=ROUND_HALF_EVEN)
+        return -int(units)
+
+    def desired_orders(self, now_ms: int) -> list[DesiredOrder]:
+        """The orders that should rest now; see the module docstring for the rules."""
+        if self.reference is None:
+            return []
+        if self._stale(now_ms):
+            # Hold: keep what rests, place and re-price nothing.
+            return [order for order, _ in self._quoted.values()]
+        target = self._target(now_ms)
+        out: list[DesiredOrder] = []
+        cooldown = self.params.cooldown_ms
+        min_move = self.params.min_move_fraction
+        for order in target:
+            prev = self._quoted.get(order.key)
+            if prev is not None:
+                old, quoted_ms = prev
+                same_kind = old.side is order.side and old.reduce_only == order.reduce_only
+                if same_kind and old != order:
+                    small = abs(order.price - old.price) < min_move * old.price and old.size == order.size
+                    recent = now_ms - quoted_ms < cooldown
+                    if (small or recent) and not self._crosses(old.side, old.price):
+                        out.append(old)
+                        continue
+                elif old == order:
+                    out.append(old)
+                    continue
+            out.append(order)
+        self._quoted = {
+            o.key: (o, self._quoted[o.key][1] if o.key in self._quoted and self._quoted[o.key][0] == o else now_ms)
+            for o in out
+        }
+        return out
+
+    def _crosses(self, side: Side, price: Decimal) -> bool:
+        if side is Side.BUY:
+            return self.best_ask is not None and price >= self.best_ask
+        return self.best_bid is not None and price <= self.best_bid
+
+    def _target(self, now_ms: int) -> list[DesiredOrder]:
+        """The ideal grid for the current position and book, before hysteresis."""
+        p = self.params
+        L = p.levels
+        g = max(-L - 1, min(L + 1, self.gap))
+        unit = self.unit
+        mid = self._mid() or self.reference
+        assert mid is not None
+        cap_base = p.max_position / mid
+        buys = [k for k in range(g - 1, -L - 1, -1)]  # nearest first
+        sells = [k for k in range(g + 1, L + 1)]
+        out: list[tuple[int, DesiredOrder]] = []
+        for side, slots in ((Side.BUY, buys), (Side.SELL, sells)):
+            reducing = (side is Side.SELL and self.position > 0) or (side is Side.BUY and self.position < 0)
+            room = abs(self.position) if reducing else ZERO
+            projected = self.position
+            for k in slots:
+                price = self._levels[k]
+                if not self.rules.is_valid(price, unit):
+                    continue
+                reduce_only = reducing and room >= unit
+                if reduce_only:
+                    room -= unit
+                projected += side.sign * unit
+                if not reduce_only:
+                    if abs(projected) > cap_base and abs(projected) > abs(projected - side.sign * unit):
+                        break  # inventory cap: no more entries on this side
+                    if k in self._filled_at and now_ms - self._filled_at[k] < p.cooldown_ms:
+                        continue  # entry cooldown after this slot filled
+                if self._crosses(side, price):
+                    continue  # would take (post-only would be rejected): wait
+                out.append(
+                    (
+                        abs(k - g),
+                        DesiredOrder(
+                            key=level_key(k),
+                            side=side,
+                            price=price,
+                            size=unit,
+                            reduce_only=reduce_only,
+                            post_only=p.post_only,
+                        ),
+                    )
+                )
+        cap = self.context.max_open_orders
+        if len(out) > cap:
+            out.sort(key=lambda item: item[0])
+            out = out[:cap]
+        return [order for _, order in out]
+
+    # -- optional hooks -------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Reference, anchor and unit: enough to resume the same lattice after a restart."""
+        if self.reference is None:
+            return {}
+        return {"reference": str(self.reference), "anchor": str(self.anchor), "unit": str(self.unit)}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Resume the lattice of an earlier run (the position itself comes from the venue)."""
+        if not state or "reference" not in state:
+            return
+        position = self.position
+        self.position = Decimal(state["anchor"])
+        self._center(Decimal(state["reference"]), 0)
+        self.position = position
+        self.unit = Decimal(state.get("unit", self.unit))
+
+    def quiet_band(self, now_ms: int) -> tuple[Decimal, Decimal, int] | None:
+        """Between the slots next to the gap nothing changes until the next cooldown expiry."""
+        if self.reference is None or self._outside_since is not None:
+            return None
+        L = self.params.levels
+        g = max(-L, min(L, self.gap))
+        low = max(self._levels[g - 1], self._levels[-L])
+        high = min(self._levels[g + 1], self._levels[L])
+        pending = [t + self.params.cooldown_ms for t in self._filled_at.values() if t + self.params.cooldown_ms > now_ms]
+        pending += [t + self.params.cooldown_ms for _, t in self._quoted.values() if t + self.params.cooldown_ms > now_ms]
+        until = min(pending) if pending else 2**62
+        if self.params.stale_after_ms is not None and self.last_book_ms is not None:
+            until = min(until, self.last_book_ms + self.params.stale_after_ms + 1)
+        return (low, high, until)
+
+    def summary(self) -> dict[str, str]:
+        return {
+            "ref": str(self.reference) if self.reference is not None else "-",
+            "gap": str(self.gap),
+            "unit": str(self.unit),
+            "recenters": str(self.recenters),
+        }
+
+    def levels(self) -> dict[int, Decimal]:
+        """The lattice prices by slot (for status and plots)."""
+        return {k: v for k, v in self._levels.items() if abs(k) <= self.params.levels}
