@@ -271,7 +271,10 @@ class GridStrategy(BaseStrategy):
                     continue
             out.append(order)
         self._quoted = {
-            o.key: (o, self._quoted[o.key][1] if o.key in self._quoted and self._quoted[o.key][0] == o else now_ms)
+            o.key: (
+                o,
+                self._quoted[o.key][1] if o.key in self._quoted and self._quoted[o.key][0] == o else now_ms,
+            )
             for o in out
         }
         return out
@@ -357,8 +360,16 @@ class GridStrategy(BaseStrategy):
         g = max(-L, min(L, self.gap))
         low = max(self._levels[g - 1], self._levels[-L])
         high = min(self._levels[g + 1], self._levels[L])
-        pending = [t + self.params.cooldown_ms for t in self._filled_at.values() if t + self.params.cooldown_ms > now_ms]
-        pending += [t + self.params.cooldown_ms for _, t in self._quoted.values() if t + self.params.cooldown_ms > now_ms]
+        pending = [
+            t + self.params.cooldown_ms
+            for t in self._filled_at.values()
+            if t + self.params.cooldown_ms > now_ms
+        ]
+        pending += [
+            t + self.params.cooldown_ms
+            for _, t in self._quoted.values()
+            if t + self.params.cooldown_ms > now_ms
+        ]
         until = min(pending) if pending else 2**62
         if self.params.stale_after_ms is not None and self.last_book_ms is not None:
             until = min(until, self.last_book_ms + self.params.stale_after_ms + 1)
