@@ -1,0 +1,157 @@
+"""Weighted token buckets: presets, waiting, timeouts and no over-admission under threads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from lighter_sync.errors import ConfigError, RateLimitError
+from lighter_sync.ratelimit import RateLimiter, TokenBucket, endpoint_weight
+
+
+class FakeClock:
+    """A clock that only moves when the test moves it; sleep() records instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+
+
+def make(spec: str, clock: FakeClock) -> RateLimiter:
+    return RateLimiter.from_setting(spec, clock=clock.time, sleep=clock.sleep)
+
+
+def test_endpoint_weights_follow_lighter_table():
+    assert endpoint_weight("/api/v1/sendTx") == 6
+    assert endpoint_weight("/api/v1/nextNonce?account_index=1") == 6
+    assert endpoint_weight("/api/v1/recentTrades") == 600
+    assert endpoint_weight("/api/v1/trades") == 600
+    assert endpoint_weight("/api/v1/accountInactiveOrders") == 100
+    assert endpoint_weight("/api/v1/apikeys") == 150
+    assert endpoint_weight("/api/v1/tokens/create") == 23000
+    assert endpoint_weight("/api/v1/referral/stats") == 3000
+    assert endpoint_weight("/api/v1/orderBookOrders") == 300
+
+
+def test_standard_costs_min_60_or_24000_over_weight():
+    clock = FakeClock()
+    lim = make("standard", clock)
+    assert lim.cost("/api/v1/orderBookOrders") == 1  # weight 300 -> 60/min
+    assert lim.cost("/api/v1/recentTrades") == 1.5  # weight 600 -> 40/min
+    assert lim.cost("/api/v1/changeAccountTier") == 7.5  # weight 3000 -> 8/min
+    assert lim.cost("/api/v1/sendTx") == 1  # shares the 60/min
+    # 60 unweighted calls pass without waiting, the 61st waits one second
+    for _ in range(60):
+        assert lim.acquire("/api/v1/orderBookOrders") == 0
+    assert lim.acquire("/api/v1/orderBookOrders") == pytest.approx(1.0)
+    assert clock.sleeps == [pytest.approx(1.0)]
+
+
+def test_premium_has_weighted_rest_and_separate_tx_bucket():
+    clock = FakeClock()
+    lim = make("premium", clock)
+    assert lim.cost("/api/v1/recentTrades") == 600
+    for _ in range(40):  # 40 x 600 = 24000: the REST bucket is empty now
+        assert lim.acquire("/api/v1/recentTrades") == 0
+    assert lim.acquire("/api/v1/sendTx") == 0  # sendTx has its own bucket
+    with pytest.raises(RateLimitError):
+        lim.acquire("/api/v1/orderBookOrders", timeout=0.1)  # needs 300/400 per s = 0.75 s
+
+
+def test_off_never_waits():
+    clock = FakeClock()
+    lim = make("off", clock)
+    assert not lim.enabled
+    for _ in range(10_000):
+        lim.acquire("/api/v1/sendTx", timeout=0)
+    assert clock.sleeps == []
+
+
+def test_custom_and_bad_specs():
+    clock = FakeClock()
+    lim = make("custom:600", clock)
+    assert lim.cost("/api/v1/recentTrades") == 600
+    assert lim.acquire("/api/v1/recentTrades") == 0
+    assert lim.acquire("/api/v1/recentTrades") == pytest.approx(60.0)
+    with pytest.raises(ConfigError):
+        make("custom:x", clock)
+    with pytest.raises(ConfigError):
+        make("fast", clock)
+
+
+def test_raises_only_when_wait_exceeds_timeout_and_keeps_tokens():
+    clock = FakeClock()
+    bucket = TokenBucket("t", 10, 10.0, clock=clock.time)  # 1 token / s
+    lim = RateLimiter(rest=bucket, weighted=False, sleep=clock.sleep)
+    for _ in range(10):
+        lim.acquire("/x", timeout=0)
+    with pytest.raises(RateLimitError, match="timeout"):
+        lim.acquire("/x", timeout=0.5)  # needs 1 s
+    assert bucket.level == pytest.approx(0)  # the refused call took nothing
+    assert lim.acquire("/x", timeout=1.0) == pytest.approx(1.0)  # exactly fits: waits
+    clock.now += 5  # refill: 1 reserved, 5 regained -> 4 left
+    assert bucket.level == pytest.approx(4)
+    assert lim.acquire("/x", timeout=0) == 0
+
+
+def test_drain_after_venue_429():
+    clock = FakeClock()
+    lim = make("standard", clock)
+    lim.acquire("/api/v1/account")
+    lim.on_rate_limited("/api/v1/account")
+    assert lim.acquire("/api/v1/account") == pytest.approx(1.0)
+
+
+def test_eight_threads_never_over_admit():
+    clock = FakeClock()
+    capacity, period = 20.0, 10.0  # 2 tokens / s
+    bucket = TokenBucket("t", capacity, period, clock=clock.time)
+    lim = RateLimiter(rest=bucket, weighted=True, sleep=clock.sleep)
+    paths = ["/api/v1/sendTx", "/api/v1/apikeys", "/x"]  # weights 6, 150->clamped to capacity, 300->clamped
+    admissions: list[tuple[float, float]] = []
+    refused: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        start.wait()
+        for i in range(25):
+            path = paths[(n + i) % len(paths)]
+            cost = lim.cost(path)
+            try:
+                waited = lim.acquire(path, timeout=30.0)
+            except RateLimitError:
+                with lock:
+                    refused.append(cost)
+                continue
+            with lock:
+                admissions.append((clock.now + waited, cost))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert len(admissions) + len(refused) == 200
+    assert admissions and refused  # demand exceeded 30 s of capacity: some waited, some were refused
+    # No over-admission: by each admission time t, the admitted cost is within capacity + rate * t.
+    admissions.sort()
+    total = 0.0
+    rate = capacity / period
+    t0 = clock.now
+    for when, cost in admissions:
+        total += cost
+        assert total <= capacity + rate * (when - t0) + 1e-6
+    # every admitted wait respected the timeout
+    assert max(when - t0 for when, _ in admissions) <= 30.0 + 1e-9
+    assert lim.admitted == len(admissions)
