@@ -1,0 +1,322 @@
+"""The grid strategy alone: pure, driven with hand-made events and an explicit clock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from grid_fakes import RULES
+
+from bots.grid.strategy import GridParams, GridStrategy, level_key
+from bots.strategy import (
+    BaseStrategy,
+    BookUpdate,
+    Fill,
+    MarketRules,
+    OrderStatus,
+    OrderUpdate,
+    PositionSnapshot,
+    Side,
+    Strategy,
+    StrategyContext,
+    Timer,
+)
+
+D = Decimal
+T0 = 1_000_000
+
+
+def make(
+    params: GridParams | None = None, *, bid: str = "2.0000", ask: str = "2.0002", cap: int = 8
+) -> GridStrategy:
+    s = GridStrategy(StrategyContext(RULES, cap), params or GridParams())
+    s.on_event(PositionSnapshot(T0, D(0)), T0)
+    s.on_event(BookUpdate(T0, D(bid), D(ask)), T0)
+    return s
+
+
+def by_key(orders):
+    return {o.key: o for o in orders}
+
+
+def fill(
+    s: GridStrategy,
+    key: str,
+    side: Side,
+    now: int,
+    trade: str,
+    size: Decimal | None = None,
+    book: bool = True,
+) -> None:
+    price = s.levels()[int(key[1:])]
+    tick = RULES.tick_size
+    if book:
+        s.on_event(BookUpdate(now, price - tick, price + tick), now)  # the market is where the fill was
+    s.on_event(Fill(now, key, 1, side, price, size or s.unit, trade_id=trade), now)
+    s.on_event(OrderUpdate(now, key, 1, OrderStatus.FILLED, side, price, size or s.unit, size or s.unit), now)
+
+
+def test_implements_the_interface():
+    s = make()
+    assert isinstance(s, Strategy)
+    assert isinstance(s, BaseStrategy)
+
+
+def test_initial_grid_is_symmetric_geometric_and_on_tick():
+    s = make()
+    orders = by_key(s.desired_orders(T0))
+    assert sorted(orders) == sorted(level_key(k) for k in (-4, -3, -2, -1, 1, 2, 3, 4))
+    ref = D("2.0001")
+    for k in range(1, 5):
+        sell = orders[level_key(k)]
+        buy = orders[level_key(-k)]
+        assert sell.side is Side.SELL and buy.side is Side.BUY
+        assert sell.price == RULES.round_price(ref * D("1.001") ** k, Side.SELL)
+        assert buy.price == RULES.round_price(ref * D("1.001") ** -k, Side.BUY)
+        assert (sell.price / RULES.tick_size) % 1 == 0 and (buy.price / RULES.tick_size) % 1 == 0
+        assert not sell.reduce_only and not buy.reduce_only
+        assert sell.post_only and buy.post_only
+    unit = orders["L+1"].size
+    assert unit == s.unit and all(o.size == unit for o in orders.values())
+    assert unit * orders["L-4"].price >= RULES.min_quote  # meets the minimum at the lowest level
+    assert (unit / RULES.step_size) % 1 == 0
+
+
+def test_buy_fill_rearms_a_reduce_only_sell_one_level_up():
+    s = make()
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 100, "t1")
+    orders = by_key(s.desired_orders(T0 + 100))
+    assert "L-1" not in orders  # the filled slot is the new gap
+    tp = orders["L+0"]
+    assert tp.side is Side.SELL and tp.reduce_only
+    assert tp.price > s.levels()[-1]  # one level above the fill
+    assert len(orders) == 8
+    # entries stay normal orders
+    assert not orders["L+1"].reduce_only and not orders["L-2"].reduce_only
+
+
+def test_sell_fill_rearms_a_reduce_only_buy_one_level_down():
+    s = make()
+    s.desired_orders(T0)
+    fill(s, "L+1", Side.SELL, T0 + 100, "t1")
+    orders = by_key(s.desired_orders(T0 + 100))
+    assert orders["L+0"].side is Side.BUY and orders["L+0"].reduce_only
+    assert "L+1" not in orders
+
+
+def test_only_as_much_as_the_position_is_reduce_only():
+    s = make()
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1")
+    fill(s, "L-2", Side.BUY, T0 + 2, "t2")
+    orders = by_key(s.desired_orders(T0 + 2))
+    reduce = [o for o in orders.values() if o.reduce_only]
+    assert sum(o.size for o in reduce) == s.position
+    assert {o.key for o in reduce} == {"L-1", "L+0"}  # nearest sells first
+    assert all(o.side is Side.SELL for o in reduce)
+
+
+def test_take_profit_then_entry_cycle_returns_to_the_start():
+    s = make(GridParams(cooldown_ms=0))
+    start = by_key(s.desired_orders(T0))
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1")
+    s.desired_orders(T0 + 1)
+    fill(s, "L+0", Side.SELL, T0 + 2, "t2")
+    assert s.position == 0
+    assert by_key(s.desired_orders(T0 + 2)) == start
+
+
+def test_inventory_cap_stops_adding_on_the_growing_side():
+    # cap of 2 units: after 2 buys no more buys are placed, sells (reduce-only) still are
+    s = make(GridParams(max_position_usd=D("24.5"), cooldown_ms=0))
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1")
+    orders = by_key(s.desired_orders(T0 + 1))
+    assert [k for k, o in orders.items() if o.side is Side.BUY] == ["L-2"]
+    fill(s, "L-2", Side.BUY, T0 + 2, "t2")
+    orders = by_key(s.desired_orders(T0 + 2))
+    assert not [o for o in orders.values() if o.side is Side.BUY]
+    assert sum(o.size for o in orders.values() if o.reduce_only) == s.position
+    # the position plus every resting buy never exceeds the cap
+    mid = D("2.0001")
+    assert s.position * mid <= D("24.5")
+
+
+def test_inventory_cap_zero_means_reduce_only_only():
+    s = make(GridParams(max_position_usd=D(0)))
+    assert s.desired_orders(T0) == []
+    s.on_event(PositionSnapshot(T0 + 1, D("12.0")), T0 + 1)
+    orders = s.desired_orders(T0 + 1)
+    assert orders and all(o.reduce_only and o.side is Side.SELL for o in orders)
+
+
+def test_recentre_after_price_stays_outside_for_the_set_time():
+    s = make(GridParams(recenter_after_ms=60_000))
+    s.desired_orders(T0)
+    old_ref = s.reference
+    s.on_event(BookUpdate(T0 + 1000, D("2.1000"), D("2.1002")), T0 + 1000)
+    s.on_event(Timer(T0 + 30_000), T0 + 30_000)
+    assert s.reference == old_ref  # not yet
+    s.on_event(BookUpdate(T0 + 40_000, D("2.0000"), D("2.0002")), T0 + 40_000)  # back inside: timer resets
+    s.on_event(BookUpdate(T0 + 50_000, D("2.1000"), D("2.1002")), T0 + 50_000)
+    s.on_event(BookUpdate(T0 + 100_000, D("2.1000"), D("2.1002")), T0 + 100_000)
+    assert s.reference == old_ref
+    s.on_event(Timer(T0 + 110_001), T0 + 110_001)
+    assert s.reference == D("2.1001") and s.recenters == 1
+    orders = by_key(s.desired_orders(T0 + 110_001))
+    assert orders["L-1"].price < D("2.1000") < orders["L+1"].price
+
+
+def test_recentre_keeps_the_position_as_the_anchor():
+    s = make(GridParams(recenter_after_ms=1000, cooldown_ms=0))
+    s.desired_orders(T0)
+    for i, k in enumerate((-1, -2, -3, -4)):
+        fill(s, level_key(k), Side.BUY, T0 + i, f"t{i}")
+    pos = s.position
+    s.on_event(BookUpdate(T0 + 10, D("1.9000"), D("1.9002")), T0 + 10)
+    s.on_event(Timer(T0 + 2000), T0 + 2000)
+    assert s.recenters == 1 and s.position == pos and s.gap == 0
+    orders = s.desired_orders(T0 + 2000)
+    sells = [o for o in orders if o.side is Side.SELL]
+    assert sells and all(o.price > D("1.9001") for o in sells)  # nothing crosses the new mid
+    assert sum(o.size for o in sells if o.reduce_only) <= pos
+    assert not [o for o in orders if o.side is Side.BUY]  # at the default cap: no more buys
+
+
+def test_entry_cooldown_after_a_slot_filled_but_take_profit_is_immediate():
+    s = make(GridParams(cooldown_ms=10_000))
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0, "t1")
+    assert by_key(s.desired_orders(T0))["L+0"].reduce_only  # TP at once
+    fill(s, "L+0", Side.SELL, T0 + 1000, "t2")
+    orders = by_key(s.desired_orders(T0 + 1000))
+    assert "L-1" not in orders  # entry at the slot that just filled waits
+    assert "L-1" not in by_key(s.desired_orders(T0 + 9_999))
+    assert "L-1" in by_key(s.desired_orders(T0 + 10_000))
+
+
+def test_no_requote_for_a_small_move_or_within_cooldown():
+    s = make(GridParams(cooldown_ms=10_000, recenter_after_ms=0, spacing=D("0.001"), levels=1))
+    first = by_key(s.desired_orders(T0))
+    # price leaves the 1-level grid and comes back a touch higher: re-centre by a tiny amount
+    s.on_event(BookUpdate(T0 + 1, D("2.0030"), D("2.0032")), T0 + 1)
+    s.on_event(BookUpdate(T0 + 2, D("2.0002"), D("2.0004")), T0 + 2)
+    assert s.recenters == 2
+    again = by_key(s.desired_orders(T0 + 20_000))
+    assert again == first  # a 0.005 % move is below min_move (spacing / 2): nothing re-priced
+    # a real move re-prices, but only once per cooldown
+    s.on_event(BookUpdate(T0 + 20_001, D("2.0100"), D("2.0102")), T0 + 20_001)
+    moved = by_key(s.desired_orders(T0 + 20_001))
+    assert moved["L+1"].price > first["L+1"].price
+    s.on_event(BookUpdate(T0 + 20_002, D("2.0050"), D("2.0052")), T0 + 20_002)
+    assert s.recenters == 4
+    assert by_key(s.desired_orders(T0 + 20_002))["L+1"] == moved["L+1"]  # cooldown holds it
+    assert by_key(s.desired_orders(T0 + 31_000))["L+1"].price < moved["L+1"].price
+
+
+def test_stale_book_pauses_new_placements_and_keeps_resting_orders():
+    s = make(GridParams(stale_after_ms=5_000, cooldown_ms=0))
+    resting = s.desired_orders(T0)
+    s.on_event(Timer(T0 + 6_000), T0 + 6_000)
+    # a fill while stale: the filled order goes, nothing new (no take-profit) is placed
+    fill(s, "L-1", Side.BUY, T0 + 6_000, "t1", book=False)
+    stale = by_key(s.desired_orders(T0 + 6_000))
+    assert set(stale) == {o.key for o in resting} - {"L-1"}
+    assert "L+0" not in stale
+    s.on_event(BookUpdate(T0 + 7_000, D("2.0000"), D("2.0002")), T0 + 7_000)
+    assert "L+0" in by_key(s.desired_orders(T0 + 7_000))
+
+
+def test_late_fill_after_requote_does_not_duplicate_the_entry():
+    s = make(GridParams(recenter_after_ms=0, cooldown_ms=0))
+    s.desired_orders(T0)
+    old_l1 = s.levels()[-1]
+    # the market runs away, the grid re-centres and re-prices L-1 ...
+    s.on_event(BookUpdate(T0 + 1, D("2.0200"), D("2.0202")), T0 + 1)
+    assert s.recenters == 1
+    requoted = by_key(s.desired_orders(T0 + 1))
+    assert requoted["L-1"].price > old_l1
+    # ... then the old L-1 order's fill (which happened before the modify) arrives late
+    s.on_event(Fill(T0 + 2, "L-1", 7, Side.BUY, old_l1, s.unit, trade_id="late"), T0 + 2)
+    s.on_event(OrderUpdate(T0 + 2, "L-1", 7, OrderStatus.FILLED, Side.BUY, old_l1, s.unit, s.unit), T0 + 2)
+    after = by_key(s.desired_orders(T0 + 2))
+    buys = [o for o in after.values() if o.side is Side.BUY]
+    assert "L-1" not in after  # the position moved the gap: no second L-1 entry
+    assert len(buys) == 3
+    assert after["L+0"].reduce_only and after["L+0"].side is Side.SELL
+    # the same fill delivered twice changes nothing
+    s.on_event(Fill(T0 + 3, "L-1", 7, Side.BUY, old_l1, s.unit, trade_id="late"), T0 + 3)
+    assert s.position == s.unit
+    assert by_key(s.desired_orders(T0 + 3)) == after
+
+
+def test_orders_that_would_cross_the_book_are_held_back():
+    s = make()
+    s.desired_orders(T0)
+    # ask drops through L-1 without a fill report yet: the L-1 buy is not wanted re-created
+    s.on_event(OrderUpdate(T0, "L-1", 1, OrderStatus.CANCELED, Side.BUY, D(1), D(1)), T0)
+    s.on_event(BookUpdate(T0 + 1, D("1.9975"), D("1.9980")), T0 + 1)
+    orders = by_key(s.desired_orders(T0 + 1))
+    assert all(o.price < D("1.9980") for o in orders.values() if o.side is Side.BUY)
+    assert all(o.price > D("1.9975") for o in orders.values() if o.side is Side.SELL)
+
+
+def test_never_more_than_the_open_order_cap():
+    s = make(cap=5)
+    assert len(s.desired_orders(T0)) == 5
+    s2 = make()
+    s2.on_event(PositionSnapshot(T0 + 1, D("500")), T0 + 1)  # huge adopted position
+    s2.on_event(Timer(T0 + 2), T0 + 2)
+    assert len(s2.desired_orders(T0 + 2)) <= 8
+
+
+def test_adopted_position_at_start_becomes_the_anchor():
+    s = GridStrategy(StrategyContext(RULES, 8), GridParams())
+    s.on_event(PositionSnapshot(T0, D("-12.0")), T0)
+    s.on_event(BookUpdate(T0, D("2.0000"), D("2.0002")), T0)
+    assert s.anchor == D("-12.0") and s.gap == 0
+    orders = by_key(s.desired_orders(T0))
+    reduce = [o for o in orders.values() if o.reduce_only]
+    assert reduce and all(o.side is Side.BUY for o in reduce)
+    assert sum(o.size for o in reduce) <= D("12.0")
+
+
+def test_state_round_trip_resumes_the_same_lattice():
+    s = make()
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1")
+    state = s.state()
+    r = GridStrategy(StrategyContext(RULES, 8), GridParams())
+    r.on_event(PositionSnapshot(T0 + 5, s.position), T0 + 5)
+    r.restore(state)
+    r.on_event(BookUpdate(T0 + 5, D("1.9990"), D("1.9992")), T0 + 5)
+    assert r.reference == s.reference and r.gap == s.gap
+    assert by_key(r.desired_orders(T0 + 5)) == by_key(s.desired_orders(T0 + 5))
+
+
+def test_quiet_band_brackets_the_price():
+    s = make(GridParams(cooldown_ms=0))
+    s.desired_orders(T0)
+    low, high, until = s.quiet_band(T0)
+    assert low < D("2.0001") < high
+    orders = s.desired_orders(T0)
+    assert low == max(o.price for o in orders if o.side is Side.BUY)
+    assert high == min(o.price for o in orders if o.side is Side.SELL)
+    assert until > T0
+
+
+def test_params_are_validated():
+    with pytest.raises(ValueError, match="spacing"):
+        GridParams(spacing=D(0))
+    with pytest.raises(ValueError, match="levels"):
+        GridParams(levels=0)
+
+
+def test_market_rules_round_passively():
+    rules = MarketRules("X", 0, D("0.01"), D("0.001"), D("0.005"), D("10"))
+    assert rules.round_price(D("1.239"), Side.BUY) == D("1.23")
+    assert rules.round_price(D("1.231"), Side.SELL) == D("1.24")
+    assert rules.round_size(D("0.0129")) == D("0.012")
+    assert rules.min_size_at(D("1000")) == D("0.010")
+    assert not rules.is_valid(D("1000"), D("0.009")) and rules.is_valid(D("1000"), D("0.010"))
