@@ -114,6 +114,8 @@ class FakeVenue:
         self.orders: dict[int, dict[str, Any]] = {}  # client_order_index -> order json
         self.txs: dict[str, dict[str, Any]] = {}
         self.book: dict[str, Any] = {"asks": [], "bids": []}
+        self.api_keys: dict[tuple[int, int], str] = {}  # (account, key index) -> public key hex
+        self.l1_accounts: dict[str, int] = {}  # l1 address (lower) -> master account index
 
     def _nonce(self, key: int) -> int:
         return self.next_nonce.setdefault(key, self.start_nonce)
@@ -135,6 +137,17 @@ class FakeVenue:
                 if tx is None:
                     raise LighterError("not found", code=29404, status=404)
                 return {"code": 200, **tx}
+            if path == "/api/v1/apikeys":
+                acct, idx = int(params["account_index"]), int(params.get("api_key_index", 255))
+                keys = [{"account_index": a, "api_key_index": k, "nonce": self.next_nonce.get(k, self.start_nonce),
+                         "public_key": pub, "transaction_time": 0}
+                        for (a, k), pub in sorted(self.api_keys.items()) if a == acct and idx in (255, k)]
+                return {"code": 200, "api_keys": keys}
+            if path == "/api/v1/accountsByL1Address":
+                index = self.l1_accounts.get(str(params["l1_address"]).lower())
+                if index is None:
+                    raise LighterError("account not found", code=21100, status=400)
+                return {"code": 200, "l1_address": params["l1_address"], "sub_accounts": [{"index": index}]}
             if path == "/api/v1/orderBookOrders":
                 return {"code": 200, "total_asks": len(self.book["asks"]), "total_bids": len(self.book["bids"]),
                         **self.book}
@@ -165,6 +178,11 @@ class FakeVenue:
                     raise InvalidOrderError("invalid base amount", code=21701, status=400)
             self.next_nonce[key] = expected + len(infos)
             self.accepted.extend(infos)
+            for info in infos:
+                if "PubKey" in info:  # ChangePubKey: the venue learns the key
+                    import base64
+
+                    self.api_keys[(info["AccountIndex"], info["ApiKeyIndex"])] = base64.b64decode(info["PubKey"]).hex()
             hashes = [f"{info['ApiKeyIndex']:02x}{info['Nonce']:078x}" for info in infos]
             tx_hash: Any = hashes[0] if path == "/api/v1/sendTx" else hashes
             return {"code": 200, "tx_hash": tx_hash, "predicted_execution_time_ms": 1_800_000_000_000,
