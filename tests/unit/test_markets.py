@@ -1,0 +1,232 @@
+"""Market specs, lookup, exact Decimal <-> tick conversion and pre-signing validation."""
+
+from __future__ import annotations
+
+import threading
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+
+import pytest
+import responses
+from core_payloads import ORDER_BOOK_DETAILS, fresh
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lighter_sync.errors import UnknownMarketError, ValidationError
+from lighter_sync.markets import (
+    MAX_CLIENT_ORDER_INDEX,
+    Market,
+    MarketCatalog,
+    to_decimal,
+    validate_order_expiry,
+)
+from lighter_sync.rest import RestClient
+
+BASE = "http://venue.test"
+NOW = 1_800_000_000_000
+
+
+@pytest.fixture
+def catalog():
+    return MarketCatalog.from_markets(MarketCatalog.parse_details(ORDER_BOOK_DETAILS))
+
+
+def eth(catalog) -> Market:
+    return catalog.get("ETH")
+
+
+def test_parse_details(catalog):
+    m = catalog.get("ETH")
+    assert (m.market_id, m.size_decimals, m.price_decimals) == (0, 4, 2)
+    assert m.min_base_amount == Decimal("0.0050") and m.min_quote_amount == Decimal("10")
+    assert m.order_quote_limit == Decimal("281474976.710655")
+    assert (m.default_initial_margin_fraction, m.min_initial_margin_fraction, m.maintenance_margin_fraction) == (
+        500, 200, 120)
+    assert m.max_leverage == 50 and m.is_perp and m.is_active
+    assert m.step_size == Decimal("0.0001") and m.tick_size == Decimal("0.01")
+    ton = catalog.get("TON")
+    assert ton.taker_fee == Decimal("0.0200") and ton.maker_fee == Decimal("0.0020")
+    assert catalog.get("CRV").order_quote_limit is None  # "" means no limit
+    spot = catalog.get("ETH/USDC")
+    assert spot.market_type == "spot" and spot.market_id == 2048 and spot.max_leverage is None
+    assert not catalog.get("OLD").is_active
+    assert [m.market_id for m in catalog.all()] == [0, 1, 5, 36, 77, 2048]
+
+
+@pytest.mark.parametrize(("key", "market_id"), [
+    ("TON", 5), ("ton", 5), (" Ton ", 5), ("TON-USD", 5), ("TON/USDC", 5), ("TON-PERP", 5), ("TONUSDT", 5),
+    ("TON/USDC:USDC", 5), (5, 5), ("5", 5), ("ETH", 0), ("eth-usd", 0), ("ETH/USDC", 2048), ("eth/usdc", 2048),
+])
+def test_lookup_spellings(catalog, key, market_id):
+    assert catalog.get(key).market_id == market_id
+
+
+def test_unknown_symbol_lists_close_matches(catalog):
+    with pytest.raises(UnknownMarketError) as info:
+        catalog.get("TIN")
+    assert "TON" in info.value.suggestions and "did you mean" in str(info.value)
+    with pytest.raises(UnknownMarketError, match="no market with id 999"):
+        catalog.get(999)
+    with pytest.raises(UnknownMarketError):
+        catalog.get(None)  # type: ignore[arg-type]
+    assert "TIN" not in catalog and "TON" in catalog and isinstance(catalog.get("TON"), Market)
+
+
+@responses.activate
+def test_catalog_loads_once_and_refreshes_on_miss_rarely():
+    details = fresh(ORDER_BOOK_DETAILS)
+    responses.add(responses.GET, f"{BASE}/api/v1/orderBookDetails", json=details)
+    rest = RestClient(BASE, backoff=0.0)
+    catalog = MarketCatalog(rest, miss_refresh_interval=3600)
+    barrier = threading.Barrier(4)
+    results: list[int] = []
+
+    def look() -> None:
+        barrier.wait()
+        results.append(catalog.get("TON").market_id)
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert results == [5, 5, 5, 5]
+    calls = len(responses.calls)
+    assert 1 <= calls <= 4  # concurrent first loads may race, never more than one per thread
+    with pytest.raises(UnknownMarketError):
+        catalog.get("NEWCOIN")  # within the interval: no refresh
+    assert len(responses.calls) == calls
+    # a new listing appears after an explicit refresh
+    details["order_book_details"].append(dict(details["order_book_details"][0], symbol="NEWCOIN", market_id=99))
+    responses.replace(responses.GET, f"{BASE}/api/v1/orderBookDetails", json=details)
+    catalog.refresh()
+    assert catalog.get("newcoin").market_id == 99
+    rest.close()
+
+
+# -- precision -------------------------------------------------------------------------
+
+
+def test_float_traps_round_trip_exactly(catalog):
+    ton = catalog.get("TON")  # 1 size decimal, 4 price decimals
+    assert ton.size_to_ticks(Decimal("0.3")) == 3
+    assert ton.size_to_ticks("0.3") == 3
+    assert ton.size_to_ticks(0.3) == 3  # floats go through their shortest repr, not binary
+    assert ton.price_to_ticks(Decimal("4.35"), is_ask=False) == 43500
+    assert ton.price_to_ticks(4.35, is_ask=True) == 43500
+    e = eth(catalog)  # 4 / 2
+    assert e.price_to_ticks("4.35", is_ask=False) == 435  # int(4.35 * 100) would be 434
+    assert e.size_to_ticks("0.3") == 3000
+    assert e.ticks_to_price(435) == Decimal("4.35") and str(e.ticks_to_price(435)) == "4.35"
+    assert str(e.ticks_to_size(3000)) == "0.3000"
+    assert e.format_price("2361.3") == "2361.30" and e.format_size("0.0317") == "0.0317"
+
+
+def test_rounding_directions(catalog):
+    e = eth(catalog)
+    assert e.size_to_ticks("1.23459") == 12345  # size rounds down to the step
+    assert e.price_to_ticks("100.019", is_ask=False) == 10001  # a buy never rounds up
+    assert e.price_to_ticks("100.011", is_ask=True) == 10002  # a sell never rounds down
+    assert e.price_to_ticks("100.015", is_ask=False, rounding=ROUND_HALF_UP) == 10002
+    assert e.size_to_ticks("1.23451", rounding=ROUND_UP) == 12346
+    assert e.round_price("100.019", is_ask=True) == Decimal("100.02")
+    assert e.round_size("0.00009") == Decimal("0.0000")
+    with pytest.raises(ValidationError, match="not a multiple"):
+        e.price_to_ticks("100.011", is_ask=True, rounding="exact")
+    assert e.price_to_ticks("100.01", is_ask=True, rounding="exact") == 10001
+    with pytest.raises(ValidationError, match="rounding"):
+        e.size_to_ticks("1", rounding="sideways")
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(ticks=st.integers(min_value=0, max_value=2**48 - 1), decimals=st.integers(min_value=0, max_value=10))
+def test_ticks_round_trip(ticks, decimals):
+    m = Market("X", 1, decimals, decimals, Decimal(0), Decimal(0), None, Decimal(0), Decimal(0))
+    size = m.ticks_to_size(ticks)
+    assert m.size_to_ticks(size) == ticks
+    assert m.size_to_ticks(str(size)) == ticks
+    assert m.price_to_ticks(size, is_ask=True) == ticks == m.price_to_ticks(size, is_ask=False)
+    # the text a user would type (also through float's shortest repr when it is exact)
+    text = f"{size:f}"
+    assert m.size_to_ticks(text) == ticks
+    if ticks < 2**53 and repr(float(text)) and Decimal(repr(float(text))) == size:
+        assert m.size_to_ticks(float(text)) == ticks
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(value=st.decimals(min_value=Decimal("0.000000001"), max_value=Decimal("1000000"), allow_nan=False,
+                         allow_infinity=False, places=9),
+       decimals=st.integers(min_value=0, max_value=8))
+def test_directional_rounding_never_worse(value, decimals):
+    m = Market("X", 1, decimals, decimals, Decimal(0), Decimal(0), None, Decimal(0), Decimal(0))
+    buy = m.ticks_to_price(m.price_to_ticks(value, is_ask=False))
+    sell = m.ticks_to_price(m.price_to_ticks(value, is_ask=True))
+    size = m.ticks_to_size(m.size_to_ticks(value))
+    assert buy <= value <= sell
+    assert sell - buy == (0 if buy == value else m.tick_size)
+    assert size <= value and value - size < m.step_size
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("inf"), "abc", True, None,
+                                 [1]])
+def test_to_decimal_rejects_junk(bad):
+    with pytest.raises(ValidationError):
+        to_decimal(bad, "size")
+
+
+# -- validation ------------------------------------------------------------------------
+
+
+def _ok(m: Market, **over):
+    args = dict(size_ticks=m.size_to_ticks("0.1"), price_ticks=m.price_to_ticks("3000", is_ask=False),
+                client_order_index=1, order_expiry_ms=NOW + 3600_000, now_ms=NOW)
+    args.update(over)
+    m.validate_order(**args)
+
+
+def test_valid_order_passes(catalog):
+    _ok(eth(catalog))
+    _ok(eth(catalog), order_expiry_ms=-1)  # the signer's 28-day default
+    _ok(eth(catalog), order_expiry_ms=0, ioc=True)
+    _ok(eth(catalog), client_order_index=MAX_CLIENT_ORDER_INDEX)
+
+
+@pytest.mark.parametrize(("over", "needle"), [
+    ({"size_ticks": 0}, "BaseAmount"),
+    ({"size_ticks": -5}, "BaseAmount"),
+    ({"size_ticks": 2**48}, "2^48"),
+    ({"price_ticks": 0}, "uint32"),
+    ({"price_ticks": 2**32}, "uint32"),
+    ({"trigger_price_ticks": 2**32}, "trigger"),
+    ({"size_ticks": 49}, "min_base_amount 0.0050"),  # 0.0049 ETH
+    ({"size_ticks": 50, "price_ticks": 100000}, "min_quote_amount"),  # 0.005 x 1000 = 5 USDC
+    ({"size_ticks": 10**12, "price_ticks": 3 * 10**5}, "order_quote_limit"),
+    ({"client_order_index": 0}, "client_order_index 0"),
+    ({"client_order_index": 2**48}, "client_order_index"),
+    ({"order_expiry_ms": NOW + 60_000}, "now+5 min"),
+    ({"order_expiry_ms": NOW + 31 * 86400_000}, "30 days"),
+    ({"order_expiry_ms": -1, "ioc": True}, "expiry 0"),
+    ({"size_ticks": 1.5}, "size_ticks must be an int"),
+    ({"price_ticks": True}, "price_ticks must be an int"),
+])
+def test_bad_orders_raise_naming_limit_and_value(catalog, over, needle):
+    with pytest.raises(ValidationError) as info:
+        _ok(eth(catalog), **over)
+    assert needle in str(info.value)
+
+
+def test_minimums_can_be_skipped_but_quote_limit_cannot(catalog):
+    e = eth(catalog)
+    _ok(e, size_ticks=1, check_minimums=False)
+    with pytest.raises(ValidationError, match="order_quote_limit"):
+        _ok(e, size_ticks=10**12, price_ticks=3 * 10**5, check_minimums=False)
+
+
+def test_expiry_window_edges():
+    validate_order_expiry(NOW + 5 * 60_000, ioc=False, now_ms=NOW)
+    validate_order_expiry(NOW + 30 * 86400_000, ioc=False, now_ms=NOW)
+    with pytest.raises(ValidationError):
+        validate_order_expiry(NOW + 5 * 60_000 - 1, ioc=False, now_ms=NOW)
+    with pytest.raises(ValidationError):
+        validate_order_expiry(NOW + 30 * 86400_000 + 1, ioc=False, now_ms=NOW)
+    with pytest.raises(ValidationError):
+        validate_order_expiry("soon", ioc=False, now_ms=NOW)  # type: ignore[arg-type]
