@@ -1,0 +1,851 @@
+"""The bot's main loop: a plain ``while`` loop that converges the venue onto the strategy's intent.
+
+Each iteration (:meth:`Runner.step`):
+
+1. drain the venue's events (book, trades, own order updates, own fills, position) and feed them
+   to the strategy, the fills journal and the PnL ledger;
+2. send the strategy a :class:`~bots.strategy.Timer`;
+3. every ``reconcile_every_ms`` (and soon after a reconnect) re-read open orders and the position
+   through REST and settle anything the stream missed;
+4. diff :meth:`~bots.strategy.Strategy.desired_orders` against the orders the bot has resting,
+   matched by key: cancel what is not wanted, modify what moved, create what is missing, all in
+   one batch when the venue supports it, within a requests-per-minute budget and never above the
+   open-order cap (orders being cancelled still count until the venue confirms).
+
+Safety rules that do not depend on the strategy:
+
+* every create is committed to the state store *before* it is sent, with a fresh client order
+  index that is never reused; a send whose outcome is unknown is settled by that index
+  (:meth:`Venue.reconcile`), never resent;
+* orders the bot did not place are never touched (unless ``cancel_foreign``);
+* two resting orders for one key (e.g. a late-landing send after a crash) -> the extra is cancelled;
+* an order rejected by the venue backs its key off (doubling, capped) so a strategy that keeps
+  asking for an impossible order cannot burn the rate limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bots.grid.ledger import Ledger
+from bots.grid.store import GridStore, StoredFill
+from bots.grid.venue import (
+    Action,
+    Cancel,
+    ConnectionEvent,
+    Create,
+    Modify,
+    Outcome,
+    Venue,
+    VenueFill,
+    VenueOrder,
+)
+from bots.strategy import (
+    BookUpdate,
+    DesiredOrder,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    PositionSnapshot,
+    Side,
+    Strategy,
+    Timer,
+    TradeTick,
+)
+from lighter_sync.ids import ClientOrderIds
+
+__all__ = ["Runner", "RunnerConfig", "RunSummary", "TxBudget", "Tracked"]
+
+log = logging.getLogger("bots.grid.runner")
+ZERO = Decimal(0)
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class TxBudget:
+    """A token bucket of requests per minute (Standard accounts: 60/min for everything).
+
+    The runner spends from it before every send or REST read, so it never relies on the venue's
+    429s; when empty the runner simply converges a little later.
+    """
+
+    def __init__(self, per_minute: int, clock_ms: Callable[[], int]) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be >= 1")
+        self.capacity = float(per_minute)
+        self.tokens = float(per_minute)
+        self.rate = per_minute / 60_000.0
+        self._clock = clock_ms
+        self._last = clock_ms()
+        self.spent = 0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    def available(self) -> float:
+        self._refill()
+        return self.tokens
+
+    def take(self, n: int = 1) -> bool:
+        """Spend ``n`` tokens if available."""
+        self._refill()
+        if self.tokens >= n:
+            self.tokens -= n
+            self.spent += n
+            return True
+        return False
+
+    def force(self, n: int = 1) -> None:
+        """Spend ``n`` tokens even into debt (shutdown cancels must go out)."""
+        self._refill()
+        self.tokens -= n
+        self.spent += n
+
+
+@dataclass
+class Tracked:
+    """The runner's view of one bot order that may rest on the venue."""
+
+    coi: int
+    key: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    reduce_only: bool
+    post_only: bool
+    state: str  # intent | sent | unknown | open
+    order_index: int | None = None
+    filled: Decimal = ZERO
+    sent_ms: int = 0
+    cancel_sent_ms: int | None = None
+    modify_sent_ms: int | None = None
+    replace: bool = False  # a modify was refused: cancel and create instead
+
+
+@dataclass
+class RunnerConfig:
+    """Knobs of the loop (the strategy has its own)."""
+
+    max_open_orders: int = 8
+    requests_per_minute: int = 50  # below the Standard 60/min: leaves room for token/nonce reads
+    reconcile_every_ms: int = 60_000
+    status_every_ms: int = 5_000
+    pnl_every_ms: int = 60_000
+    settle_after_ms: int = 5_000  # a sent order not seen resting by then is settled via REST
+    position_grace_ms: int = 3_000  # a stream position that disagrees this long is adopted
+    cancel_foreign: bool = False
+    poll_timeout_s: float = 0.05
+    max_events_per_step: int = 10_000
+
+
+@dataclass
+class RunSummary:
+    """What ``run()``/``shutdown()`` report."""
+
+    fills: int
+    realized_pnl: Decimal
+    fees: Decimal
+    position: Decimal
+    avg_entry: Decimal
+    unrealized_pnl: Decimal
+    uptime_s: float
+    orders_sent: int
+    requests: int
+    reconnects: int
+    open_bot_orders: int
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"fills={self.fills}",
+            f"realized_pnl={self.realized_pnl:.6f}",
+            f"fees={self.fees:.6f}",
+            f"net_pnl={self.realized_pnl - self.fees:.6f}",
+            f"position={self.position}",
+            f"avg_entry={self.avg_entry}",
+            f"unrealized_pnl={self.unrealized_pnl:.6f}",
+            f"open_bot_orders={self.open_bot_orders}",
+            f"orders_sent={self.orders_sent}",
+            f"requests={self.requests}",
+            f"reconnects={self.reconnects}",
+            f"uptime_s={self.uptime_s:.1f}",
+        ]
+
+
+class Runner:
+    """Drive ``strategy`` on ``venue``, persisting to ``store``. Single-threaded; see module doc."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        strategy: Strategy,
+        store: GridStore,
+        config: RunnerConfig | None = None,
+        *,
+        clock_ms: Callable[[], int] | None = None,
+        on_status: Callable[[str], None] | None = None,
+    ) -> None:
+        self.venue = venue
+        self.strategy = strategy
+        self.store = store
+        self.config = config or RunnerConfig()
+        self.clock_ms = clock_ms or _wall_ms
+        self.on_status = on_status
+        self.ids = ClientOrderIds(floor=store.max_coi(), clock_ms=self.clock_ms)
+        self.budget = TxBudget(self.config.requests_per_minute, self.clock_ms)
+        self.ledger = Ledger()
+        self.live: dict[int, Tracked] = {}
+        self.mark: Decimal | None = None
+        self.reconnects = 0
+        self.orders_sent = 0
+        self.foreign_seen: set[int] = set()
+        self.errors: list[str] = []
+        self._started_ms: int | None = None
+        self._stop = False
+        self._next_reconcile_ms = 0
+        self._next_status_ms = 0
+        self._next_pnl_ms = 0
+        self._backoff: dict[str, tuple[int, int]] = {}  # key -> (until_ms, current backoff ms)
+        self._position_mismatch: tuple[Decimal, Decimal, int] | None = None
+        self._session_fills = 0
+        self._was_down = False
+        self.last_tick_to_send_ms: float | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Analyse the account: adopt the position, settle and adopt own orders, spot foreign ones."""
+        now = self.clock_ms()
+        self._started_ms = now
+        restore = getattr(self.strategy, "restore", None)
+        if restore is not None:
+            restore(self.store.get_meta("strategy_state", {}) or {})
+        snap = self.venue.position()
+        self.budget.force(1)
+        self.ledger.reset_position(snap.size, snap.avg_entry_price)
+        if snap.size != 0:
+            log.warning(
+                "adopting existing position %s %s at avg entry %s",
+                snap.size,
+                self.venue.rules.symbol,
+                snap.avg_entry_price,
+            )
+        self.strategy.on_event(snap, now)
+        self._reconcile_orders(now, startup=True)
+        self._next_reconcile_ms = now + self.config.reconcile_every_ms
+        log.info(
+            "started: %d bot order(s) adopted, %d foreign order(s) %s",
+            len(self.live),
+            len(self.foreign_seen),
+            "cancelled" if self.config.cancel_foreign else "left alone",
+        )
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish after the current step (signal-handler safe)."""
+        self._stop = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop
+
+    def run(self, duration_s: float | None = None) -> RunSummary:
+        """start(), loop until stopped or ``duration_s`` elapsed, then shutdown(). Errors: emergency stop."""
+        self.start()
+        deadline = None if duration_s is None else self.clock_ms() + int(duration_s * 1000)
+        try:
+            while not self._stop:
+                self.step()
+                if deadline is not None and self.clock_ms() >= deadline:
+                    break
+        except KeyboardInterrupt:
+            log.warning("interrupted: shutting down (press Ctrl-C again to exit at once)")
+        except Exception as exc:
+            self.emergency_stop(exc)
+            raise
+        return self.shutdown()
+
+    # -- one iteration --------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Drain events, tick, reconcile when due, converge orders, report status."""
+        cfg = self.config
+        event = self.venue.poll(cfg.poll_timeout_s)
+        tick_ms: float | None = None
+        n = 0
+        while event is not None and n < cfg.max_events_per_step:
+            if isinstance(event, BookUpdate) and tick_ms is None:
+                tick_ms = time.perf_counter()
+            self._handle(event)
+            n += 1
+            event = self.venue.poll(0)
+        now = self.clock_ms()
+        self.strategy.on_event(Timer(now), now)
+        self._check_position(now)
+        if now >= self._next_reconcile_ms:
+            self._reconcile(now)
+        sent = self.converge(now)
+        if sent and tick_ms is not None:
+            self.last_tick_to_send_ms = (time.perf_counter() - tick_ms) * 1000
+        if now >= self._next_status_ms:
+            self._next_status_ms = now + cfg.status_every_ms
+            line = self.status_line()
+            if self.on_status is not None:
+                self.on_status(line)
+            log.info("%s", line)
+        if now >= self._next_pnl_ms:
+            self._next_pnl_ms = now + cfg.pnl_every_ms
+            self._snapshot(now)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _handle(self, event: object) -> None:
+        now = self.clock_ms()
+        if isinstance(event, BookUpdate):
+            mid = event.mid
+            if mid is not None:
+                self.mark = mid
+            self.strategy.on_event(event, now)
+        elif isinstance(event, TradeTick):
+            self.strategy.on_event(event, now)
+        elif isinstance(event, VenueOrder):
+            self._on_order(event, now)
+        elif isinstance(event, VenueFill):
+            self._on_fill(event, now)
+        elif isinstance(event, PositionSnapshot):
+            self._on_position(event, now)
+        elif isinstance(event, ConnectionEvent):
+            if event.up:
+                if self._was_down:
+                    self.reconnects += 1
+                    # the stream replays snapshots; REST settles anything missed while down
+                    self._next_reconcile_ms = min(self._next_reconcile_ms, now + 1_000)
+                self._was_down = False
+            else:
+                self._was_down = True
+                log.warning("stream down: %s", event.detail)
+
+    def _key_of(self, coi: int) -> str | None:
+        tracked = self.live.get(coi)
+        if tracked is not None:
+            return tracked.key
+        stored = self.store.order(coi) if coi else None
+        return stored.key if stored is not None else None
+
+    def _on_order(self, order: VenueOrder, now: int) -> None:
+        tracked = self.live.get(order.coi) if order.coi else None
+        if tracked is None:
+            stored = self.store.order(order.coi) if order.coi else None
+            if stored is None:
+                if order.status is OrderStatus.OPEN and order.order_index is not None:
+                    self._foreign(order)
+                return
+            if order.status.is_done:
+                if stored.state != "done":
+                    self.store.update_order(
+                        order.coi, now_ms=now, state="done", reason=order.reason or order.status.value
+                    )
+                return
+            # an order of ours we had given up on (e.g. a send that landed late): adopt it,
+            # the diff cancels it if its key is already served
+            log.warning("adopting late bot order coi=%d key=%s", order.coi, stored.key)
+            tracked = Tracked(
+                coi=order.coi,
+                key=stored.key,
+                side=order.side,
+                price=order.price,
+                size=order.size,
+                reduce_only=order.reduce_only,
+                post_only=stored.post_only,
+                state="open",
+                order_index=order.order_index,
+                filled=order.filled,
+                sent_ms=now,
+            )
+            self.live[order.coi] = tracked
+            self.store.update_order(
+                order.coi, now_ms=now, state="open", order_index=order.order_index, force=True
+            )
+            return
+        if order.status.is_done:
+            self._finish(tracked, order.status, order.reason, now, filled=order.filled)
+            return
+        changed_price = tracked.price != order.price
+        tracked.state = "open" if order.status is OrderStatus.OPEN else tracked.state
+        tracked.order_index = order.order_index or tracked.order_index
+        tracked.filled = max(tracked.filled, order.filled)
+        if tracked.modify_sent_ms is not None and changed_price:
+            tracked.modify_sent_ms = None
+        tracked.price = order.price
+        self.store.update_order(
+            order.coi,
+            now_ms=now,
+            state=tracked.state,
+            order_index=tracked.order_index,
+            price=order.price,
+            filled=tracked.filled,
+        )
+
+    def _finish(
+        self, tracked: Tracked, status: OrderStatus, reason: str, now: int, filled: Decimal | None = None
+    ) -> None:
+        self.live.pop(tracked.coi, None)
+        self.store.update_order(
+            tracked.coi, now_ms=now, state="done", reason=reason or status.value, filled=filled
+        )
+        if status is not OrderStatus.FILLED and tracked.cancel_sent_ms is None:
+            # the venue dropped it without being asked (post-only cross, reduce-only, expiry, ...)
+            self._back_off(tracked.key, now)
+            log.info("order %s coi=%d ended by venue: %s", tracked.key, tracked.coi, reason or status.value)
+        self.strategy.on_event(
+            OrderUpdate(
+                ts_ms=now,
+                key=tracked.key,
+                client_order_index=tracked.coi,
+                status=status,
+                side=tracked.side,
+                price=tracked.price,
+                size=tracked.size,
+                filled=filled if filled is not None else tracked.filled,
+                reduce_only=tracked.reduce_only,
+                reason=reason,
+            ),
+            now,
+        )
+
+    def _back_off(self, key: str, now: int) -> None:
+        _, current = self._backoff.get(key, (0, 0))
+        nxt = min(max(current * 2, 2_000), 120_000)
+        self._backoff[key] = (now + nxt, nxt)
+
+    def _foreign(self, order: VenueOrder) -> None:
+        if order.order_index in self.foreign_seen:
+            return
+        assert order.order_index is not None
+        self.foreign_seen.add(order.order_index)
+        if self.config.cancel_foreign:
+            log.warning(
+                "cancelling foreign order %s (coi=%d) as asked (--cancel-foreign)",
+                order.order_index,
+                order.coi,
+            )
+            self.budget.force(1)
+            self.venue.execute([Cancel(coi=order.coi, order_index=order.order_index)])
+        else:
+            log.info("foreign order %s (coi=%d) left alone", order.order_index, order.coi)
+
+    def _on_fill(self, fill: VenueFill, now: int) -> None:
+        key = self._key_of(fill.coi)
+        if key is None:
+            log.info("fill of a foreign order (coi=%d): counted in the position only", fill.coi)
+        fresh = self.store.record_fill(
+            StoredFill(
+                trade_id=fill.trade_id,
+                coi=fill.coi,
+                key=key,
+                side=fill.side.value,
+                price=fill.price,
+                size=fill.size,
+                fee=fill.fee,
+                is_maker=fill.is_maker,
+                ts_ms=fill.ts_ms,
+            )
+        )
+        if not fresh:
+            return
+        self.ledger.apply(fill.side, fill.price, fill.size, fill.fee, fill.trade_id)
+        self._session_fills += 1
+        tracked = self.live.get(fill.coi)
+        if tracked is not None:
+            tracked.filled += fill.size
+        log.info(
+            "fill %s %s %s @ %s (key=%s) position=%s",
+            fill.side.value,
+            fill.size,
+            self.venue.rules.symbol,
+            fill.price,
+            key,
+            self.ledger.position,
+        )
+        self.strategy.on_event(
+            Fill(
+                ts_ms=fill.ts_ms,
+                key=key,
+                client_order_index=fill.coi,
+                side=fill.side,
+                price=fill.price,
+                size=fill.size,
+                fee=fill.fee,
+                is_maker=fill.is_maker,
+                trade_id=fill.trade_id,
+            ),
+            now,
+        )
+        if tracked is not None and tracked.filled >= tracked.size:
+            self._finish(tracked, OrderStatus.FILLED, "filled", now, filled=tracked.filled)
+
+    def _on_position(self, snap: PositionSnapshot, now: int) -> None:
+        if snap.size == self.ledger.position:
+            self._position_mismatch = None
+            return
+        if self._position_mismatch is None or self._position_mismatch[0] != snap.size:
+            self._position_mismatch = (snap.size, snap.avg_entry_price, now)
+
+    def _check_position(self, now: int) -> None:
+        mm = self._position_mismatch
+        if mm is None:
+            return
+        size, avg, since = mm
+        if size == self.ledger.position:
+            self._position_mismatch = None
+        elif now - since >= self.config.position_grace_ms:
+            log.warning(
+                "position from venue %s differs from the fills ledger %s: adopting it",
+                size,
+                self.ledger.position,
+            )
+            self._position_mismatch = None
+            self.ledger.reset_position(size, avg)
+            self.strategy.on_event(PositionSnapshot(now, size, avg), now)
+
+    # -- reconcile ------------------------------------------------------------------------
+
+    def _reconcile(self, now: int) -> None:
+        if self.budget.available() < 3:
+            self._next_reconcile_ms = now + 2_000
+            return
+        self._next_reconcile_ms = now + self.config.reconcile_every_ms
+        self.budget.take(1)
+        try:
+            snap = self.venue.position()
+        except Exception as exc:  # a failed periodic read is retried soon, never fatal
+            log.warning("reconcile: position read failed: %s", exc)
+            self._next_reconcile_ms = now + 5_000
+            return
+        self._on_position(snap, now)
+        try:
+            self._reconcile_orders(now, startup=False)
+        except Exception as exc:
+            log.warning("reconcile: order read failed: %s", exc)
+            self._next_reconcile_ms = now + 5_000
+
+    def _reconcile_orders(self, now: int, *, startup: bool) -> None:
+        """Compare REST open orders with the store and the live table; settle the differences."""
+        self.budget.force(1)
+        open_orders = self.venue.open_orders()
+        seen: set[int] = set()
+        for order in open_orders:
+            if order.coi and (order.coi in self.live or self.store.known_coi(order.coi)):
+                seen.add(order.coi)
+                self._on_order(order, now)
+            else:
+                self._foreign(order)
+        if startup:
+            candidates = [s for s in self.store.live_orders() if s.coi not in seen]
+            for stored in candidates:
+                self._settle(stored.coi, stored.key, now)
+            return
+        for tracked in list(self.live.values()):
+            if tracked.coi in seen:
+                continue
+            age = now - tracked.sent_ms
+            if age < self.config.settle_after_ms:
+                continue  # may still be on its way
+            self._settle(tracked.coi, tracked.key, now)
+
+    def _settle(self, coi: int, key: str, now: int) -> None:
+        """Ask the venue what became of ``coi`` (not in the open orders): open, done, or never landed."""
+        self.budget.force(1)
+        try:
+            found = self.venue.reconcile(coi)
+        except Exception as exc:
+            log.warning("could not settle order coi=%d (%s): will retry", coi, exc)
+            return
+        if found is not None and not found.status.is_done:
+            self._on_order(found, now)
+            return
+        tracked = self.live.get(coi)
+        status = found.status if found is not None else OrderStatus.REJECTED
+        reason = (found.reason or found.status.value) if found is not None else "never landed"
+        log.info("settled order coi=%d key=%s: %s", coi, key, reason)
+        if tracked is not None:
+            self._finish(tracked, status, reason, now, filled=found.filled if found is not None else ZERO)
+        else:
+            self.store.update_order(coi, now_ms=now, state="done", reason=reason)
+
+    # -- converge -------------------------------------------------------------------------
+
+    def plan(self, desired: Sequence[DesiredOrder], now: int) -> list[Action]:
+        """The actions that move the live orders towards ``desired`` (pure; no sends)."""
+        want = {o.key: o for o in desired}
+        by_key: dict[str, list[Tracked]] = {}
+        for tracked in sorted(self.live.values(), key=lambda t: t.coi, reverse=True):
+            by_key.setdefault(tracked.key, []).append(tracked)
+        cancels: list[Action] = []
+        modifies: list[Action] = []
+        served: set[str] = set()
+        retry_cancel_ms = 10_000
+        for key, records in by_key.items():
+            target = want.get(key)
+            for tracked in records:
+                if tracked.cancel_sent_ms is not None:
+                    if now - tracked.cancel_sent_ms > retry_cancel_ms and tracked.state == "open":
+                        cancels.append(Cancel(tracked.coi, tracked.order_index))
+                    continue
+                if tracked.state in ("intent", "unknown"):
+                    served.add(key)  # unsettled: it may rest; do not place another
+                    continue
+                compatible = (
+                    target is not None
+                    and key not in served
+                    and tracked.side is target.side
+                    and tracked.reduce_only == target.reduce_only
+                    and tracked.size == target.size
+                    and not tracked.replace
+                )
+                if not compatible:
+                    if tracked.state == "open" or now - tracked.sent_ms > self.config.settle_after_ms:
+                        cancels.append(Cancel(tracked.coi, tracked.order_index))
+                    else:
+                        served.add(key)  # just sent; cancel once it shows up
+                    continue
+                served.add(key)
+                assert target is not None
+                if (
+                    tracked.price != target.price
+                    and tracked.state == "open"
+                    and tracked.modify_sent_ms is None
+                    and tracked.filled < tracked.size
+                ):
+                    modifies.append(
+                        Modify(tracked.coi, tracked.order_index, target.price, tracked.size - tracked.filled)
+                    )
+        occupied = len(self.live)
+        room = max(0, self.config.max_open_orders - occupied)
+        creates: list[Action] = []
+        for order in desired:
+            if order.key in served or room <= 0:
+                continue
+            until = self._backoff.get(order.key, (0, 0))[0]
+            if until > now:
+                continue
+            creates.append(Create(0, order))
+            room -= 1
+        return cancels + modifies + creates
+
+    def converge(self, now: int) -> int:
+        """Plan and send; returns the number of actions sent."""
+        actions = self.plan(self.strategy.desired_orders(now), now)
+        if not actions:
+            return 0
+        cost = self.venue.requests_per_action_batch(len(actions))
+        if not self.budget.take(cost):
+            # out of budget: send cancels alone if they fit (they only ever reduce risk)
+            cancels = [a for a in actions if isinstance(a, Cancel)]
+            if not cancels or not self.budget.take(self.venue.requests_per_action_batch(len(cancels))):
+                return 0
+            actions = cancels
+        return self._send(actions, now)
+
+    def _send(self, actions: list[Action], now: int) -> int:
+        prepared: list[Action] = []
+        for action in actions:
+            if isinstance(action, Create):
+                coi = self.ids.next()
+                o = action.order
+                self.store.record_intent(
+                    coi=coi,
+                    key=o.key,
+                    side=o.side.value,
+                    price=o.price,
+                    size=o.size,
+                    reduce_only=o.reduce_only,
+                    post_only=o.post_only,
+                    now_ms=now,
+                )
+                self.live[coi] = Tracked(
+                    coi=coi,
+                    key=o.key,
+                    side=o.side,
+                    price=o.price,
+                    size=o.size,
+                    reduce_only=o.reduce_only,
+                    post_only=o.post_only,
+                    state="intent",
+                    sent_ms=now,
+                )
+                prepared.append(Create(coi, o))
+            else:
+                tracked = self.live.get(action.coi)
+                if tracked is not None:
+                    if isinstance(action, Cancel):
+                        tracked.cancel_sent_ms = now
+                    else:
+                        tracked.modify_sent_ms = now
+                prepared.append(action)
+        try:
+            outcomes = self.venue.execute(prepared)
+        except Exception as exc:  # an adapter that raised for the whole batch: treat as unknown
+            log.warning("send failed as a whole (%s): outcomes unknown, settling by client order index", exc)
+            outcomes = [Outcome(ok=False, unknown=True, error=exc)] * len(prepared)
+        self.orders_sent += sum(1 for a in prepared if isinstance(a, Create))
+        for action, outcome in zip(prepared, outcomes, strict=True):
+            self._apply_outcome(action, outcome, now)
+        return len(prepared)
+
+    def _apply_outcome(self, action: Action, outcome: Outcome, now: int) -> None:
+        tracked = self.live.get(action.coi)
+        if isinstance(action, Create):
+            if tracked is None:
+                return  # already finished by an event while sending
+            if outcome.ok:
+                if tracked.state == "intent":
+                    tracked.state = "sent"
+                    self.store.update_order(action.coi, now_ms=now, state="sent")
+            elif outcome.unknown:
+                tracked.state = "unknown"
+                tracked.sent_ms = now - self.config.settle_after_ms  # settle at the next reconcile
+                self.store.update_order(action.coi, now_ms=now, state="unknown")
+                self._next_reconcile_ms = min(self._next_reconcile_ms, now + 1_000)
+                log.warning(
+                    "create %s coi=%d: outcome unknown (%s)", action.order.key, action.coi, outcome.error
+                )
+            else:
+                log.warning("create %s coi=%d rejected: %s", action.order.key, action.coi, outcome.error)
+                self._finish(tracked, OrderStatus.REJECTED, str(outcome.error), now)
+                self._back_off(action.order.key, now)
+            return
+        if tracked is None:
+            return
+        if isinstance(action, Cancel):
+            if not outcome.ok and not outcome.unknown:
+                # typically "order is inactive": it is gone already; the stream/reconcile will say how
+                tracked.cancel_sent_ms = now
+                log.info("cancel coi=%d refused: %s", action.coi, outcome.error)
+        elif isinstance(action, Modify):
+            if outcome.ok:
+                tracked.price = action.price
+                tracked.modify_sent_ms = None
+                self.store.update_order(action.coi, now_ms=now, price=action.price)
+            else:
+                tracked.modify_sent_ms = None
+                if not outcome.unknown:
+                    log.info("modify coi=%d refused: %s; will cancel and replace", action.coi, outcome.error)
+                    tracked.replace = True  # cancel + create in the next plan
+                    self._back_off(tracked.key, now)
+
+    # -- shutdown -------------------------------------------------------------------------
+
+    def cancel_bot_orders(self, timeout_s: float = 10.0) -> int:
+        """Cancel every bot order in this market and wait until the venue confirms; returns how many remain."""
+        deadline = time.monotonic() + timeout_s
+        attempts = 0
+        while time.monotonic() < deadline:
+            now = self.clock_ms()
+            pending = [
+                t for t in self.live.values() if t.cancel_sent_ms is None or now - t.cancel_sent_ms > 3_000
+            ]
+            if pending and attempts < 5:
+                attempts += 1
+                actions: list[Action] = [Cancel(t.coi, t.order_index) for t in pending]
+                self.budget.force(self.venue.requests_per_action_batch(len(actions)))
+                for t in pending:
+                    t.cancel_sent_ms = now
+                try:
+                    outcomes = self.venue.execute(actions)
+                except Exception as exc:
+                    log.error("cancel on shutdown failed: %s", exc)
+                    outcomes = []
+                for action, outcome in zip(actions, outcomes, strict=False):
+                    if not outcome.ok and not outcome.unknown:
+                        log.info("cancel coi=%d: %s", action.coi, outcome.error)
+            if not self.live:
+                break
+            event = self.venue.poll(0.1)
+            while event is not None:
+                self._handle(event)
+                event = self.venue.poll(0)
+            if self.live and attempts >= 1 and time.monotonic() > deadline - timeout_s / 2:
+                self._reconcile_orders(self.clock_ms(), startup=False)
+        return len(self.live)
+
+    def shutdown(self) -> RunSummary:
+        """Cancel this market's bot orders, keep the position, flush state, return the summary."""
+        remaining = self.cancel_bot_orders()
+        if remaining:
+            self.errors.append(f"{remaining} bot order(s) could not be confirmed cancelled")
+            log.error("%d bot order(s) could not be confirmed cancelled: check the venue", remaining)
+        now = self.clock_ms()
+        self._snapshot(now)
+        summary = self.summary(now)
+        self.store.set_meta("last_summary", summary.lines())
+        return summary
+
+    def emergency_stop(self, exc: BaseException) -> None:
+        """Cancel everything we can and log at critical; the caller exits non-zero."""
+        log.critical("emergency stop after unexpected error: %r", exc, exc_info=exc)
+        self.errors.append(f"emergency stop: {exc!r}")
+        try:
+            self.cancel_bot_orders(timeout_s=5.0)
+        except Exception as cancel_exc:  # keep going: persist what we know
+            log.critical("emergency cancel failed: %r", cancel_exc)
+        try:
+            self._snapshot(self.clock_ms())
+        except Exception:  # the store itself may be the problem
+            log.critical("could not persist state during emergency stop")
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def _snapshot(self, now: int) -> None:
+        state = getattr(self.strategy, "state", None)
+        if state is not None:
+            self.store.set_meta("strategy_state", state())
+        mark = self.mark if self.mark is not None else self.ledger.avg_entry
+        self.store.snapshot_pnl(
+            ts_ms=now,
+            position=self.ledger.position,
+            avg_entry=self.ledger.avg_entry,
+            realized=self.ledger.realized,
+            unrealized=self.ledger.unrealized(self.mark),
+            fees=self.ledger.fees,
+            mark=mark,
+        )
+
+    def summary(self, now: int | None = None) -> RunSummary:
+        now = self.clock_ms() if now is None else now
+        started = self._started_ms if self._started_ms is not None else now
+        return RunSummary(
+            fills=self._session_fills,
+            realized_pnl=self.ledger.realized,
+            fees=self.ledger.fees,
+            position=self.ledger.position,
+            avg_entry=self.ledger.avg_entry,
+            unrealized_pnl=self.ledger.unrealized(self.mark),
+            uptime_s=(now - started) / 1000,
+            orders_sent=self.orders_sent,
+            requests=self.budget.spent,
+            reconnects=self.reconnects,
+            open_bot_orders=len(self.live),
+            errors=list(self.errors),
+        )
+
+    def status_line(self) -> str:
+        """One line: price, position, open orders, realized/unrealized PnL, fills, reconnects."""
+        led = self.ledger
+        mark = f"{self.mark}" if self.mark is not None else "-"
+        extra = ""
+        summary = getattr(self.strategy, "summary", None)
+        if summary is not None:
+            extra = " ".join(f"{k}={v}" for k, v in summary().items())
+        return (
+            f"{self.venue.rules.symbol} px={mark} pos={led.position} orders={len(self.live)} "
+            f"rpnl={led.realized:.4f} upnl={led.unrealized(self.mark):.4f} fees={led.fees:.4f} "
+            f"fills={self._session_fills} reconnects={self.reconnects} req={self.budget.spent} {extra}"
+        ).rstrip()

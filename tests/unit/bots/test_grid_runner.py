@@ -1,0 +1,304 @@
+"""The runner loop against the in-memory venue: diffing, persistence, restarts, shutdown."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from grid_fakes import RULES, FakeVenue, ManualClock
+
+from bots.grid.runner import Runner, RunnerConfig, TxBudget
+from bots.grid.store import GridStore
+from bots.grid.strategy import GridParams, GridStrategy
+from bots.grid.venue import Cancel, Create, Modify
+from bots.strategy import DesiredOrder, Side, StrategyContext
+
+D = Decimal
+
+
+def make_runner(venue: FakeVenue, store: GridStore, clock: ManualClock, **cfg) -> Runner:
+    params = cfg.pop("params", GridParams(cooldown_ms=0))
+    strategy = GridStrategy(StrategyContext(RULES, 8), params)
+    config = RunnerConfig(**{"requests_per_minute": 1000, "status_every_ms": 10**9, **cfg})
+    return Runner(venue, strategy, store, config, clock_ms=clock)
+
+
+@pytest.fixture()
+def env(tmp_path):
+    clock = ManualClock()
+    venue = FakeVenue(clock)
+    store = GridStore(tmp_path / "state.sqlite")
+    yield clock, venue, store
+    store.close()
+
+
+def run_steps(runner: Runner, clock: ManualClock, n: int = 3, ms: int = 100, check_cap: bool = True) -> None:
+    for _ in range(n):
+        runner.step()
+        # the invariant behind the open-order cap: every order that may rest counts
+        assert not check_cap or len(runner.live) <= runner.config.max_open_orders
+        clock.advance(ms)
+
+
+def test_places_the_grid_in_one_batch_and_stays_quiet(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 5)
+    assert len(venue.bot_open()) == 8
+    creates = [a for batch in venue.executed for a in batch if isinstance(a, Create)]
+    assert len(creates) == 8 and len(venue.executed) == 1  # one batch
+    assert all(s.state == "open" for s in store.live_orders())
+    run_steps(runner, clock, 20)
+    assert len(venue.executed) == 1  # nothing to do: no churn
+
+
+def test_fill_rearms_take_profit_and_position_matches_the_venue(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # through L-1 (1.9981)
+    run_steps(runner, clock, 3)
+    assert runner.ledger.position == venue.position_size > 0
+    tp = [o for o in venue.bot_open() if o.side is Side.SELL and o.reduce_only]
+    assert len(tp) == 1 and tp[0].price < D("2.0022")
+    venue.set_price(D("2.0003"), D("2.0005"))  # back up through the take-profit
+    run_steps(runner, clock, 3)
+    assert venue.position_size == 0 == runner.ledger.position
+    assert runner.ledger.realized == (tp[0].price - D("1.9981")) * tp[0].size
+    assert len(venue.bot_open()) == 8
+    assert venue.max_open_seen <= 8
+
+
+def test_never_exceeds_the_cap_while_cancels_are_unconfirmed(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, max_open_orders=4)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    assert len(venue.bot_open()) == 4
+    venue.hold_events = True  # confirmations are delayed
+    venue.set_price(D("1.9960"), D("1.9962"))
+    run_steps(runner, clock, 5)
+    assert len(runner.live) <= 4 and venue.max_open_seen <= 4
+    venue.release()
+    run_steps(runner, clock, 5)
+    assert venue.max_open_seen <= 4 and len(venue.bot_open()) <= 4
+
+
+def test_request_budget_is_respected(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, requests_per_minute=3, reconcile_every_ms=10**9)
+    runner.start()  # startup reads are forced (2)
+    for i in range(60):
+        venue.set_price(D("2.0000") + D("0.0020") * (i % 3), D("2.0002") + D("0.0020") * (i % 3))
+        run_steps(runner, clock, 1, ms=500)
+    # 30 s at 3/min: at most 3 initial tokens + 1.5 refilled, beyond the forced startup reads
+    sends = len(venue.executed)
+    assert 1 <= sends <= 5
+
+
+def test_unknown_outcome_that_never_landed_is_settled_and_replaced_once(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, settle_after_ms=1000)
+    runner.start()
+    venue.unknown_next, venue.unknown_lands = 1, False
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    assert not venue.bot_open()
+    assert all(s.state == "unknown" for s in store.live_orders()) and len(store.live_orders()) == 8
+    run_steps(runner, clock, 30, ms=200)  # reconcile settles them as "never landed", then re-places
+    assert len(venue.bot_open()) == 8
+    assert all(n == 1 for n in venue.creates_by_key.values())
+
+
+def test_unknown_outcome_that_landed_is_adopted_not_duplicated(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, settle_after_ms=1000)
+    runner.start()
+    venue.unknown_next, venue.unknown_lands = 1, True
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 30, ms=200)
+    assert len(venue.bot_open()) == 8
+    assert all(n == 1 for n in venue.creates_by_key.values())
+    assert all(s.state == "open" for s in store.live_orders())
+
+
+def test_unknown_outcome_that_landed_unconfirmed_is_not_sent_again(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, settle_after_ms=1000)
+    runner.start()
+    venue.unknown_next, venue.unknown_lands = 1, True
+    venue.set_price(D("2.0000"), D("2.0002"))
+    venue.hold_events = True  # it lands, but the stream says nothing yet
+    run_steps(runner, clock, 3)
+    assert len(venue.bot_open()) == 8 and len(venue.executed) == 1
+    run_steps(runner, clock, 20, ms=200)  # REST settles them as open
+    venue.release()
+    run_steps(runner, clock, 3)
+    assert len(venue.bot_open()) == 8
+    assert all(n == 1 for n in venue.creates_by_key.values())
+
+
+def test_a_send_that_lands_late_after_being_given_up_is_cancelled(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, settle_after_ms=500)
+    runner.start()
+    venue.unknown_next, venue.unknown_lands = 1, "later"
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 20, ms=200)  # settled as never landed -> grid placed again
+    assert len(venue.bot_open()) == 8
+    venue.land_held()  # the lost batch shows up after all: 8 duplicates by key
+    assert len(venue.bot_open()) == 16
+    run_steps(runner, clock, 10, ms=200, check_cap=False)
+    assert len(venue.bot_open()) == 8
+    keys = [store.order(o.coi).key for o in venue.bot_open()]
+    assert len(set(keys)) == 8
+
+
+def test_restart_after_a_crash_places_no_duplicates(env, tmp_path):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))
+    run_steps(runner, clock, 3)
+    before = {o.coi for o in venue.bot_open()}
+    position = venue.position_size
+    # "kill -9": the runner object is dropped without shutdown; a new one opens the same file
+    store2 = GridStore(store.path)
+    runner2 = make_runner(venue, store2, clock)
+    runner2.start()
+    assert set(runner2.live) == before
+    assert runner2.ledger.position == position
+    venue.set_price(D("1.9975"), D("1.9979"))
+    run_steps(runner2, clock, 5)
+    assert {o.coi for o in venue.bot_open()} == before  # adopted, nothing re-placed
+    assert runner2.orders_sent == 0
+    store2.close()
+
+
+def test_crash_between_intent_and_send_is_settled_on_restart(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.fail_next_execute = KeyboardInterrupt()  # the process dies inside the send
+    venue.set_price(D("2.0000"), D("2.0002"))
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(runner, clock, 1)
+    assert len(store.live_orders()) == 8 and not venue.bot_open()
+    store2 = GridStore(store.path)
+    runner2 = make_runner(venue, store2, clock)
+    runner2.start()
+    assert not store2.live_orders()  # every intent settled as never landed
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner2, clock, 3)
+    assert len(venue.bot_open()) == 8
+    assert all(n == 1 for n in venue.creates_by_key.values())
+    store2.close()
+
+
+def test_foreign_orders_are_left_alone_by_default(env):
+    clock, venue, store = env
+    foreign = venue.add_foreign(Side.BUY, D("1.5"), D("10"), coi=424242)
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    runner.shutdown()
+    assert venue.orders[424242] == foreign
+    assert not venue.bot_open() or venue.bot_open() == [foreign]
+
+
+def test_cancel_foreign_cancels_them(env):
+    clock, venue, store = env
+    venue.add_foreign(Side.BUY, D("1.5"), D("10"), coi=424242)
+    runner = make_runner(venue, store, clock, cancel_foreign=True)
+    runner.start()
+    assert 424242 not in venue.orders
+
+
+def test_shutdown_cancels_bot_orders_and_keeps_the_position(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))
+    run_steps(runner, clock, 3)
+    summary = runner.shutdown()
+    assert not venue.bot_open()
+    assert venue.position_size > 0 and summary.position == venue.position_size
+    assert summary.fills == 1 and summary.open_bot_orders == 0
+    assert not store.live_orders()
+    assert store.get_meta("strategy_state")["reference"] == "2.0001"
+    assert any(line.startswith("fills=1") for line in summary.lines())
+
+
+class OneOrder:
+    """A strategy that wants a single buy at ``price`` (changed by the test)."""
+
+    def __init__(self, price: Decimal, size: Decimal = D("6")) -> None:
+        self.price, self.size, self.reduce_only = price, size, False
+
+    def on_event(self, event, now_ms):
+        pass
+
+    def desired_orders(self, now_ms):
+        return [DesiredOrder("only", Side.BUY, self.price, self.size, self.reduce_only)]
+
+
+def test_price_change_is_a_modify_and_kind_change_is_cancel_plus_create(env):
+    clock, venue, store = env
+    strategy = OneOrder(D("1.9000"))
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=10**9), clock_ms=clock)
+    runner.start()
+    run_steps(runner, clock, 3)
+    (first,) = venue.bot_open()
+    strategy.price = D("1.9100")
+    venue.executed.clear()
+    run_steps(runner, clock, 3)
+    assert [type(a) for batch in venue.executed for a in batch] == [Modify]
+    (moved,) = venue.bot_open()
+    assert moved.coi == first.coi and moved.price == D("1.9100")
+    strategy.reduce_only = True
+    venue.executed.clear()
+    run_steps(runner, clock, 3)
+    kinds = [type(a) for batch in venue.executed for a in batch]
+    assert kinds[0] is Cancel and Create in kinds
+    (replaced,) = venue.bot_open()
+    assert replaced.coi != first.coi and replaced.reduce_only
+
+
+def test_replacement_waits_for_the_cancel_confirmation_at_the_cap(env):
+    clock, venue, store = env
+    strategy = OneOrder(D("1.9000"))
+    runner = Runner(
+        venue, strategy, store, RunnerConfig(max_open_orders=1, status_every_ms=10**9), clock_ms=clock
+    )
+    runner.start()
+    run_steps(runner, clock, 3)
+    strategy.reduce_only = True  # needs cancel + create
+    venue.hold_events = True
+    run_steps(runner, clock, 5)
+    kinds = [type(a) for batch in venue.executed for a in batch]
+    assert kinds == [Create, Cancel]  # no create before the venue confirms the cancel
+    venue.release()
+    run_steps(runner, clock, 3)
+    assert [type(a) for batch in venue.executed for a in batch] == [Create, Cancel, Create]
+    assert len(venue.bot_open()) == 1 and venue.bot_open()[0].reduce_only
+
+
+def test_tx_budget_refills_over_time():
+    clock = ManualClock()
+    budget = TxBudget(60, clock)
+    assert all(budget.take() for _ in range(60))
+    assert not budget.take()
+    clock.advance(1000)
+    assert budget.take() and not budget.take()
+    budget.force(5)
+    assert budget.available() < 0
