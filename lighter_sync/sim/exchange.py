@@ -1,0 +1,529 @@
+"""``SimExchange``: the local Lighter-compatible exchange, in-process, on its own thread.
+
+::
+
+    with SimExchange(seed=1) as sim:
+        settings = sim.settings(account=0)      # ready-to-use client settings for the demo account
+        sim.url, sim.ws_url, sim.chain_id
+        sim.set_price("ETH", Decimal("3000"))
+        sim.faults.gap_order_book(0)            # next ETH book diff is lost
+        sim.ledger()                            # full state as plain dicts
+
+The server (aiohttp REST + WebSocket) runs on a named daemon thread, ``lighter-sim``, with its own
+asyncio loop; the engine is touched only there. Python methods of this class are thread-safe: they
+hop onto the loop with :meth:`call`. ``stop()`` (or leaving the ``with`` block) announces
+``shutdown`` to WebSocket clients, closes the listener and joins the thread.
+
+Clock: by default simulated time is wall time times ``speed``. With ``clock="manual"`` time only
+moves when :meth:`advance` is called, and a seeded run is reproducible event for event.
+
+Demo accounts have a throwaway Ethereum L1 key derived from the seed and an API key made by the
+SDK's ``create_api_key()`` at index 4 (0-3 are reserved for Lighter's apps). Generating keys loads
+the ``lighter`` SDK (about 1 s, once per process); generated keys are pooled per process so a test
+suite that starts many simulators pays that once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from lighter_sync.sim.faults import Faults
+from lighter_sync.sim.server_clock import ManualClock, SimClock, WallClock
+
+__all__ = ["SimExchange", "DemoAccount", "DEMO_API_KEY_INDEX", "SIM_CHAIN_ID"]
+
+log = logging.getLogger("lighter_sync.sim")
+
+T = TypeVar("T")
+SIM_CHAIN_ID = 300
+DEMO_API_KEY_INDEX = 4
+DEFAULT_COLLATERAL = Decimal("100000")
+
+_KEY_POOL: list[tuple[str, str]] = []
+_KEY_LOCK = threading.Lock()
+
+
+def new_api_key() -> tuple[str, str]:
+    """A fresh (private, public) API key pair from the SDK's ``create_api_key()``, hex without ``0x``.
+
+    The first call in a process imports the SDK; pairs are generated in small batches and pooled.
+    """
+    with _KEY_LOCK:
+        if not _KEY_POOL:
+            from lighter.signer_client import create_api_key  # lazy: ~1 s
+
+            for _ in range(8):
+                priv, pub, err = create_api_key()
+                if err:
+                    raise RuntimeError(f"create_api_key failed: {err}")
+                _KEY_POOL.append((priv.removeprefix("0x"), pub.removeprefix("0x")))
+        return _KEY_POOL.pop()
+
+
+def l1_wallet(seed: int, n: int) -> tuple[str, str]:
+    """A throwaway Ethereum key (``0x`` + 64 hex) and its checksum address, derived from the seed."""
+    from eth_account import Account  # lazy: ~0.4 s
+
+    key = "0x" + hashlib.sha256(f"lighter-sim-l1:{seed}:{n}".encode()).hexdigest()
+    return key, Account.from_key(key).address
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A funded simulator account with a registered API key. Secrets are hidden from ``repr``."""
+
+    account_index: int
+    l1_address: str
+    l1_private_key: str = field(repr=False)
+    api_key_index: int
+    api_private_key: str = field(repr=False)
+    collateral: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ready-file shape (includes the keys: the simulator's keys are throwaway)."""
+        return {"account_index": self.account_index, "l1_address": self.l1_address,
+                "l1_private_key": self.l1_private_key, "api_key_index": self.api_key_index,
+                "api_private_key": self.api_private_key, "collateral": f"{self.collateral:f}"}
+
+
+class SimExchange:
+    """A running simulator. See the module docstring."""
+
+    def __init__(
+        self,
+        markets: Iterable[str] = ("TON", "ETH", "BTC", "SOL"),
+        seed: int = 1,
+        speed: float = 1.0,
+        clock: str | SimClock | None = None,
+        latency_ms: tuple[int, int] = (5, 5),
+        crowd: bool = True,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        accounts: int = 1,
+        collateral: Decimal | int | str = DEFAULT_COLLATERAL,
+        tick_ms: int = 50,
+        idle_timeout_s: float = 120.0,
+        ping_interval_s: float = 30.0,
+        rate_limit: bool = False,
+        start_ms: int | None = None,
+    ) -> None:
+        self.markets = tuple(markets)
+        self.seed = int(seed)
+        self.speed = float(speed)
+        if clock is None:
+            self.clock: SimClock = WallClock(speed, start_ms)
+        elif clock == "manual":
+            self.clock = ManualClock(start_ms)
+        elif isinstance(clock, SimClock):
+            self.clock = clock
+        else:
+            raise ValueError("clock must be None, 'manual' or a SimClock")
+        self.latency_ms = (int(latency_ms[0]), int(latency_ms[1]))
+        self.use_crowd = crowd
+        self.host = host
+        self.port = int(port)
+        self.n_accounts = accounts
+        self.collateral = Decimal(collateral)
+        self.tick_ms = tick_ms
+        self.idle_timeout_s = idle_timeout_s
+        self.ping_interval_s = ping_interval_s
+        self.rate_limit = rate_limit
+        self.chain_id = SIM_CHAIN_ID
+        self.faults = Faults(self.seed)
+        self.accounts: list[DemoAccount] = []
+        self.url = ""
+        self.ws_url = ""
+        self.engine: Any = None
+        self.core: Any = None
+        self.server: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._stopping: asyncio.Event | None = None
+        self._wake: asyncio.Event | None = None
+        self._wallet_counter = 0
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def __enter__(self) -> SimExchange:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"SimExchange(url={self.url!r}, markets={self.markets!r}, seed={self.seed})"
+
+    def _build(self) -> None:
+        from lighter_sync.sim.engine import Engine
+        from lighter_sync.sim.prices import make_process
+        from lighter_sync.sim.server_core import SimCore
+        from lighter_sync.sim.specs import market_profiles
+
+        profiles = market_profiles(self.markets)
+        self.engine = Engine([p.spec() for p in profiles], self.clock.now_ms, seed=self.seed)
+        start = self.clock.now_ms()
+        prices = {}
+        for p in profiles:
+            prices[p.market_id] = make_process("gbm", start_price=float(p.start_price), vol=p.volatility,
+                                               seed=self.seed * 7919 + p.market_id, start_ms=start, step_ms=1_000)
+            ticks = p.start_price_ticks
+            self.engine.set_prices(p.market_id, ticks, ticks)
+        crowd = None
+        if self.use_crowd:
+            crowd = self._make_crowd(profiles)
+        self.core = SimCore(self.engine, self.clock, self.faults, seed=self.seed, latency_ms=self.latency_ms,
+                            tick_ms=self.tick_ms, crowd=crowd, prices=prices, chain_id=self.chain_id)
+        self.engine.drain_events()
+        for _ in range(self.n_accounts):
+            self.accounts.append(self._create_account(self.collateral, "standard"))
+        self.engine.drain_events()
+
+    def _make_crowd(self, profiles: list[Any]) -> Any:
+        try:
+            from lighter_sync.sim.crowd import Crowd
+        except ImportError:
+            log.warning("lighter_sync.sim.crowd is not available: running without a background crowd")
+            return None
+        return Crowd(self.engine, profiles, seed=self.seed)
+
+    def _create_account(self, collateral: Decimal, tier: str, api_key_index: int = DEMO_API_KEY_INDEX) -> DemoAccount:
+        from lighter_sync.sim.engine_types import AccountTier
+
+        self._wallet_counter += 1
+        l1_key, l1_address = l1_wallet(self.seed, self._wallet_counter)
+        priv, pub = new_api_key()
+        account = self.engine.create_account(l1_address, int(collateral * 1_000_000), tier=AccountTier(tier))
+        self.engine.register_api_key(account.account_index, api_key_index, pub)
+        return DemoAccount(account.account_index, l1_address, l1_key, api_key_index, priv, collateral)
+
+    def start(self) -> SimExchange:
+        """Build the exchange, start the server thread and wait until it listens."""
+        if self._thread is not None:
+            return self
+        self._build()
+        self._thread = threading.Thread(target=self._run, name="lighter-sim", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError("simulator did not start within 30 s")
+        if self._start_error is not None:
+            self._thread.join(5)
+            raise RuntimeError(f"simulator failed to start: {self._start_error}") from self._start_error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # pragma: no cover - reported through start()
+            if not self._ready.is_set():
+                self._start_error = exc
+                self._ready.set()
+            else:
+                log.exception("simulator loop crashed")
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    async def _main(self) -> None:
+        from aiohttp import web
+
+        from lighter_sync.sim.server import build_app
+
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        app, self.server = build_app(self.core, idle_timeout_s=self.idle_timeout_s,
+                                     ping_interval_s=self.ping_interval_s, admin=self)
+        self.server.ratelimit.enabled = self.rate_limit
+        self.core.on_new_pending = self._wake.set
+        self.faults.on_ws_drop = self._on_ws_drop
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+            sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+            self.port = sockets[0].getsockname()[1]
+            host = self.host if ":" not in self.host else f"[{self.host}]"
+            self.url = f"http://{host}:{self.port}"
+            self.ws_url = f"ws://{host}:{self.port}/stream"
+            self._ready.set()
+            ticker = asyncio.ensure_future(self._tick_loop())
+            await self._stopping.wait()
+            ticker.cancel()
+            try:
+                await self.server.hub.shutdown(close_in_ms=50)
+            except Exception:  # pragma: no cover
+                log.exception("error while closing websockets")
+        finally:
+            await runner.cleanup()
+
+    async def _tick_loop(self) -> None:
+        """Real-time driver: apply due txs and tick every ``tick_ms`` of sim time (idle in manual mode)."""
+        core = self.core
+        clock = self.clock
+        assert self._wake is not None
+        while True:
+            try:
+                if clock.manual:
+                    await self._wake.wait()
+                    self._wake.clear()
+                    continue
+                core.run_until(clock.now_ms())
+                nxt = core.last_tick_ms + core.tick_ms
+                due = core.next_due_ms()
+                if due is not None:
+                    nxt = min(nxt, due)
+                delay = clock.wall_seconds_until(nxt)  # type: ignore[attr-defined]
+                if delay > 0:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), delay)
+                    except asyncio.TimeoutError:
+                        pass
+                else:
+                    await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # pragma: no cover - keep the exchange alive
+                log.exception("simulator tick failed")
+                await asyncio.sleep(0.05)
+
+    def stop(self) -> None:
+        """Announce shutdown, close sockets and the listener, join the thread. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive() and self._stopping is not None:
+            loop.call_soon_threadsafe(self._stopping.set)
+            thread.join(10)
+            if thread.is_alive():  # pragma: no cover
+                log.warning("simulator thread did not stop within 10 s")
+
+    close = stop
+
+    # -- thread bridge ----------------------------------------------------------------------------
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float = 10.0) -> T:
+        """Run ``fn(*args)`` on the simulator thread and return its result (thread-safe)."""
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return fn(*args)  # not started: nothing else touches the engine
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return future.result(timeout)
+
+    def _on_ws_drop(self, session_id: str | None) -> None:
+        if self._loop is not None and self.server is not None:
+            if threading.current_thread() is self._thread:
+                self.server.hub.drop(session_id)
+            else:
+                self._loop.call_soon_threadsafe(self.server.hub.drop, session_id)
+
+    # -- control ----------------------------------------------------------------------------------
+    def settings(self, account: int = 0) -> Any:
+        """``lighter_sync.config.Settings`` for demo account number ``account`` (0 = the first)."""
+        from lighter_sync.config import NetworkProfile, Secret, Settings
+
+        demo = self.accounts[account]
+        network = NetworkProfile("sim", self.url, self.ws_url, self.chain_id)
+        return Settings(network=network, account_index=demo.account_index, api_key_index=demo.api_key_index,
+                        api_private_keys={demo.api_key_index: Secret(demo.api_private_key)},
+                        l1_address=demo.l1_address, rate_limit="off")
+
+    def ready_info(self) -> dict[str, Any]:
+        """What the ready file holds: URLs, chain id, markets and demo accounts (with their throwaway keys)."""
+        markets = [{"symbol": s.symbol, "market_id": m} for m, s in sorted(self.core.specs.items())]
+        return {"url": self.url, "ws_url": self.ws_url, "chain_id": self.chain_id, "markets": markets,
+                "accounts": [a.as_dict() for a in self.accounts]}
+
+    def ledger(self) -> dict[str, Any]:
+        """The engine's full ledger snapshot (orders, fills, positions, balances) as plain dicts."""
+        return self.call(self.engine.ledger)
+
+    def create_account(self, collateral: Decimal | int | str = DEFAULT_COLLATERAL, *, tier: str = "standard",
+                       api_key_index: int = DEMO_API_KEY_INDEX) -> DemoAccount:
+        """Create and fund a new account with a registered API key (a new demo account)."""
+        priv_pub = new_api_key()  # outside the loop: the first call may import the SDK
+        _KEY_POOL.append(priv_pub)
+        account = self.call(self._create_account, Decimal(collateral), tier, api_key_index)
+        self.accounts.append(account)
+        return account
+
+    def fund(self, account_index: int, amount: Decimal | int | str) -> None:
+        """Deposit ``amount`` USDC into an account."""
+        micro = int(Decimal(amount) * 1_000_000)
+        self.call(self._with_events, self.engine.deposit, account_index, micro)
+
+    def register_api_key(self, account_index: int, api_key_index: int, public_key: str) -> None:
+        """Register (or replace) an API key directly, without a ChangePubKey tx."""
+        self.call(self.engine.register_api_key, account_index, api_key_index, public_key.removeprefix("0x"))
+
+    def set_tier(self, account_index: int, tier: str) -> None:
+        from lighter_sync.sim.engine_types import AccountTier
+
+        self.call(self.engine.set_tier, account_index, AccountTier(tier))
+
+    def _market_id(self, symbol: str | int) -> int:
+        return self.engine.market(symbol).market_id
+
+    def set_price(self, symbol: str | int, price: Decimal | int | str) -> None:
+        """Move a market's index and mark price to ``price`` now (the price path continues from there)."""
+        def run() -> None:
+            market_id = self._market_id(symbol)
+            spec = self.core.specs[market_id]
+            ticks = int(Decimal(price).scaleb(spec.price_decimals))
+            process = self.core.prices.get(market_id)
+            if process is not None:
+                process.set_price(float(price))
+            self.engine.set_prices(market_id, ticks, ticks)
+            self.core.process_events()
+            self.core.flush_books()
+
+        self.call(run)
+
+    def jump_price(self, symbol: str | int, percent: Decimal | float | str) -> Decimal:
+        """Jump a market's price by ``percent`` (e.g. -10); returns the new price."""
+        def current() -> Decimal:
+            market_id = self._market_id(symbol)
+            return self.core.specs[market_id].price_decimal(self.engine.index_price(market_id))
+
+        spec_decimals = self.call(lambda: self.core.specs[self._market_id(symbol)].price_decimals)
+        new = (self.call(current) * (1 + Decimal(str(percent)) / 100)).quantize(Decimal(1).scaleb(-spec_decimals))
+        self.set_price(symbol, new)
+        return new
+
+    def advance(self, ms: int) -> None:
+        """Manual clock: move simulated time forward by ``ms``, running ticks and due txs in order."""
+        if not self.clock.manual:
+            raise RuntimeError("advance() needs SimExchange(clock='manual')")
+        self.call(lambda: self.core.run_until(self.clock.now_ms() + int(ms)), timeout=600)
+
+    def set_rate_limit(self, enabled: bool) -> None:
+        """Switch Lighter-like REST rate limits on or off."""
+        def run() -> None:
+            self.server.ratelimit.enabled = bool(enabled)
+            self.server.ratelimit.reset()
+
+        self.call(run)
+
+    def _with_events(self, fn: Callable[..., T], *args: Any) -> T:
+        result = fn(*args)
+        self.core.process_events()
+        return result
+
+    # -- /sim admin API ---------------------------------------------------------------------------
+    async def admin_call(self, method: str, tail: str, params: dict[str, Any]) -> Any:
+        """Dispatch ``/sim/<tail>`` (runs on the loop thread). Raises KeyError for unknown paths."""
+        f = self.faults
+        get = params.get
+        if tail == "info" and method == "GET":
+            return self.ready_info()
+        if tail == "ledger" and method == "GET":
+            return {"ledger": self.engine.ledger()}
+        if method != "POST" and tail != "faults":
+            raise KeyError(tail)
+        if tail == "faults":
+            if method == "DELETE":
+                f.clear()
+            return {"faults": f.snapshot()}
+        if tail == "faults/clear":
+            f.clear()
+            return {"faults": f.snapshot()}
+        if tail == "faults/rest":
+            f.fail_rest(str(get("kind", "5xx")), float(get("share", 1.0)),
+                        status=int(get("status")) if get("status") is not None else None,
+                        delay_ms=int(get("delay_ms", 0)), path_prefix=str(get("path_prefix", "")),
+                        count=int(get("count")) if get("count") is not None else None)
+            return {"faults": f.snapshot()}
+        if tail == "faults/tx":
+            f.reject_next_tx(int(get("count", 1)), int(get("code", 21501)),
+                             str(get("message", "rejected by fault injection")))
+            return {"faults": f.snapshot()}
+        if tail == "faults/ws/drop":
+            sid = get("session_id")
+            return {"dropped": self.server.hub.drop(str(sid) if sid else None)}
+        if tail == "faults/ws/stall":
+            sid = get("session_id")
+            f.stall_ws(float(get("seconds", 5)), str(sid) if sid else None)
+            return {"faults": f.snapshot()}
+        if tail == "faults/ws/gap":
+            f.gap_order_book(int(get("market_id", 0)), int(get("count", 1)))
+            return {"faults": f.snapshot()}
+        if tail == "ratelimit":
+            self.server.ratelimit.enabled = bool(get("enabled", True))
+            self.server.ratelimit.reset()
+            return {"enabled": self.server.ratelimit.enabled}
+        if tail == "clock/advance":
+            if not self.clock.manual:
+                raise ValueError("the simulator does not run a manual clock")
+            self.core.run_until(self.clock.now_ms() + int(get("ms", 0)))
+            return {"now_ms": self.clock.now_ms()}
+        if tail in ("price", "price/jump"):
+            symbol = get("symbol", get("market_id"))
+            if symbol is None:
+                raise ValueError("symbol is required")
+            market_id = self._market_id(symbol if not str(symbol).isdigit() else int(symbol))
+            spec = self.core.specs[market_id]
+            if tail == "price":
+                price = Decimal(str(get("price")))
+            else:
+                old = spec.price_decimal(self.engine.index_price(market_id))
+                price = (old * (1 + Decimal(str(get("percent", 0))) / 100)).quantize(Decimal(1).scaleb(-spec.price_decimals))
+            ticks = int(price.scaleb(spec.price_decimals))
+            process = self.core.prices.get(market_id)
+            if process is not None:
+                process.set_price(float(price))
+            self.engine.set_prices(market_id, ticks, ticks)
+            self.core.process_events()
+            self.core.flush_books()
+            return {"symbol": spec.symbol, "price": f"{price:f}"}
+        if tail == "accounts":
+            loop = asyncio.get_running_loop()
+            pair = await loop.run_in_executor(None, new_api_key)
+            _KEY_POOL.append(pair)
+            account = self._create_account(Decimal(str(get("collateral", DEFAULT_COLLATERAL))),
+                                           str(get("tier", "standard")), int(get("api_key_index", DEMO_API_KEY_INDEX)))
+            self.accounts.append(account)
+            return {"account": account.as_dict()}
+        parts = tail.split("/")
+        if len(parts) == 3 and parts[0] == "accounts" and parts[1].isdigit():
+            account_index = int(parts[1])
+            if parts[2] == "fund":
+                self.engine.deposit(account_index, int(Decimal(str(get("amount"))) * 1_000_000))
+                self.core.process_events()
+                return {"account_index": account_index}
+            if parts[2] == "apikeys":
+                self.engine.register_api_key(account_index, int(get("api_key_index")),
+                                             str(get("public_key")).removeprefix("0x"))
+                return {"account_index": account_index}
+            if parts[2] == "tier":
+                from lighter_sync.sim.engine_types import AccountTier
+
+                self.engine.set_tier(account_index, AccountTier(str(get("tier"))))
+                return {"account_index": account_index}
+        raise KeyError(tail)
