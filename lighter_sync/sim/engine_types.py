@@ -697,20 +697,18 @@ class TxRecord:
 
 @dataclass
 class TxResult:
-    """What ``execute`` returns: the tx record plus the orders and trades it produced (copies)."""
+    """What ``execute`` returns: the tx record plus the orders and trades it produced (copies).
+
+    ``ok`` is False for post-acceptance rejections; ``tx.error_code`` says why."""
 
     tx: TxRecord
-    orders: list[Order] = field(default_factory=list)
+    order: Order | None = None  # the tx's own order (created / canceled / modified), final state of this call
+    orders: list[Order] = field(default_factory=list)  # every order state emitted by the call, makers included
     trades: list[Trade] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.tx.ok
-
-    @property
-    def order(self) -> Order | None:
-        """The order the tx created/modified/canceled first, if any."""
-        return self.orders[0] if self.orders else None
 
 
 # -- events (drained from Engine.drain_events(), in emission order) -----------------------------
