@@ -1,0 +1,217 @@
+"""Local order book: snapshot + diffs, continuity, sorting, reads (lighter_sync.book)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lighter_sync.book import APPLIED, CROSSED, GAP, UNSYNCED, OrderBook, parse_ticks
+
+
+def lv(price: str, size: str) -> dict[str, str]:
+    return {"price": price, "size": size}
+
+
+def make_book() -> OrderBook:
+    b = OrderBook("ETH", 0, price_decimals=2, size_decimals=4)
+    b.apply_snapshot(
+        asks=[lv("100.50", "1.0000"), lv("101.00", "2.0000"), lv("102.00", "3.0000")],
+        bids=[lv("100.00", "1.5000"), lv("99.50", "2.5000"), lv("99.00", "0.5000")],
+        nonce=10,
+    )
+    return b
+
+
+def test_parse_ticks_exact_short_and_padded():
+    assert parse_ticks("123.45", 2) == 12345
+    assert parse_ticks("123.4", 2) == 12340
+    assert parse_ticks("123", 2) == 12300
+    assert parse_ticks("123.4500", 2) == 12345
+    with pytest.raises(ValueError):
+        parse_ticks("123.456", 2)
+
+
+def test_snapshot_sorted_best_first():
+    b = make_book()
+    d = b.depth(10)
+    assert [p for p, _ in d.bids] == [Decimal("100.00"), Decimal("99.50"), Decimal("99.00")]
+    assert [p for p, _ in d.asks] == [Decimal("100.50"), Decimal("101.00"), Decimal("102.00")]
+    assert d.nonce == 10
+    assert b.best_bid() == Decimal("100.00")
+    assert b.best_ask() == Decimal("100.50")
+    assert b.mid() == Decimal("100.25")
+    assert b.spread() == Decimal("0.50")
+    top = b.top()
+    assert top.bid_size == Decimal("1.5000") and top.ask_size == Decimal("1.0000")
+
+
+def test_diff_updates_inserts_and_removes_levels():
+    b = make_book()
+    r = b.apply_diff(
+        asks=[lv("100.50", "0.0000"), lv("100.75", "4.0000"), lv("101.00", "2.5000")],
+        bids=[lv("99.75", "1.0000"), lv("99.00", "0")],
+        begin_nonce=10,
+        nonce=11,
+    )
+    assert r == APPLIED
+    d = b.depth(0)
+    assert d.asks == (
+        (Decimal("100.75"), Decimal("4.0000")),
+        (Decimal("101.00"), Decimal("2.5000")),
+        (Decimal("102.00"), Decimal("3.0000")),
+    )
+    assert d.bids == (
+        (Decimal("100.00"), Decimal("1.5000")),
+        (Decimal("99.75"), Decimal("1.0000")),
+        (Decimal("99.50"), Decimal("2.5000")),
+    )
+    assert b.nonce == 11
+
+
+def test_removing_an_absent_level_is_harmless():
+    b = make_book()
+    assert b.apply_diff([lv("150.00", "0.0000")], [], 10, 11) == APPLIED
+    assert len(b.depth(0).asks) == 3
+
+
+def test_gap_is_refused_and_unsyncs_the_book():
+    b = make_book()
+    assert b.apply_diff([lv("100.50", "9.0000")], [], begin_nonce=9, nonce=12) == GAP
+    assert b.synced is False
+    assert b.best_ask() == Decimal("100.50") and b.top().ask_size == Decimal("1.0000")  # not applied
+    # Further diffs are ignored until a snapshot.
+    assert b.apply_diff([], [], begin_nonce=10, nonce=11) == UNSYNCED
+    b.apply_snapshot([lv("100.60", "1")], [lv("100.10", "1")], nonce=50)
+    assert b.synced and b.nonce == 50
+    assert b.apply_diff([], [lv("100.20", "1")], 50, 51) == APPLIED
+
+
+def test_crossed_book_is_detected():
+    b = make_book()
+    assert b.apply_diff([], [lv("100.60", "1.0000")], 10, 11) == CROSSED
+    assert b.synced is False
+
+
+def test_average_fill_price_walks_levels():
+    b = make_book()
+    # buy 2: 1 @ 100.50 + 1 @ 101.00 = 100.75
+    assert b.average_fill_price(Decimal("2"), "buy") == Decimal("100.75")
+    # sell 2: 1.5 @ 100.00 + 0.5 @ 99.50 = 99.875
+    assert b.average_fill_price(Decimal("2"), "sell") == Decimal("99.875")
+    assert b.average_fill_price(Decimal("100"), "buy") is None
+    with pytest.raises(ValueError):
+        b.average_fill_price(Decimal("1"), "long")
+    with pytest.raises(ValueError):
+        b.average_fill_price(Decimal("0"), "buy")
+
+
+def test_empty_sides():
+    b = OrderBook("X", 1, 2, 2)
+    b.apply_snapshot([], [], nonce=1)
+    assert b.best_bid() is None and b.best_ask() is None and b.mid() is None and b.spread() is None
+
+
+def test_inferred_decimals_widen_when_a_diff_needs_more():
+    b = OrderBook("X", 1)  # decimals unknown: inferred from data
+    b.apply_snapshot([lv("10.5", "1.0")], [lv("10.0", "2")], nonce=1)
+    assert b.best_ask() == Decimal("10.5")
+    assert b.apply_diff([lv("10.25", "0.125")], [], 1, 2) == APPLIED
+    assert b.depth(0).asks == ((Decimal("10.25"), Decimal("0.125")), (Decimal("10.5"), Decimal("1.0")))
+
+
+class ModelBook:
+    """The obviously-correct reference: plain dicts, sorted on read."""
+
+    def __init__(self) -> None:
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
+
+    def apply(self, side: dict[Decimal, Decimal], levels: list[dict[str, str]]) -> None:
+        for x in levels:
+            p, s = Decimal(x["price"]), Decimal(x["size"])
+            if s == 0:
+                side.pop(p, None)
+            else:
+                side[p] = s
+
+    def depth(self) -> tuple[list, list]:
+        return (sorted(self.bids.items(), reverse=True), sorted(self.asks.items()))
+
+
+def random_stream(seed: int, n: int, levels: int = 60):
+    """A snapshot plus ``n`` non-crossing diffs (bids below 1000.00, asks above)."""
+    rng = random.Random(seed)
+
+    def level(is_ask: bool) -> dict[str, str]:
+        ticks = rng.randrange(100_001, 100_001 + levels) if is_ask else rng.randrange(100_000 - levels, 100_000)
+        size = rng.choice([0, 0, rng.randrange(1, 10_000)])
+        return lv(f"{ticks // 100}.{ticks % 100:02d}", f"{size // 1000}.{size % 1000:03d}")
+
+    snap_asks = [lv(f"{t // 100}.{t % 100:02d}", "1.000") for t in range(100_001, 100_001 + levels, 3)]
+    snap_bids = [lv(f"{t // 100}.{t % 100:02d}", "2.000") for t in range(100_000, 100_000 - levels, -2)]
+    diffs = []
+    for _ in range(n):
+        diffs.append(([level(True) for _ in range(rng.randrange(0, 4))], [level(False) for _ in range(rng.randrange(0, 4))]))
+    return snap_asks, snap_bids, diffs
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_book_matches_reference_model(seed):
+    asks, bids, diffs = random_stream(seed, 300)
+    b = OrderBook("ETH", 0, 2, 3)
+    m = ModelBook()
+    b.apply_snapshot(asks, bids, nonce=1)
+    m.apply(m.asks, asks)
+    m.apply(m.bids, bids)
+    nonce = 1
+    for da, db in diffs:
+        assert b.apply_diff(da, db, nonce, nonce + 1) == APPLIED
+        nonce += 1
+        m.apply(m.asks, da)
+        m.apply(m.bids, db)
+    d = b.depth(0)
+    mb, ma = m.depth()
+    assert list(d.bids) == mb
+    assert list(d.asks) == ma
+    assert d.nonce == nonce
+
+
+def test_reads_are_consistent_while_writer_runs():
+    """A reader thread never sees a half-applied diff: every diff moves both best levels
+    together, so best_ask - best_bid is constant at every nonce."""
+    b = OrderBook("ETH", 0, 2, 2)
+    b.apply_snapshot([lv("101.00", "1")], [lv("100.00", "1")], nonce=0)
+    stop = threading.Event()
+    bad: list[object] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            top = b.top()
+            if top.spread != Decimal("1.00"):
+                bad.append(top)
+                return
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        bid, ask = 10_000, 10_100
+        for n in range(3000):
+            nb, na = bid + 1, ask + 1
+            r = b.apply_diff(
+                [lv(f"{na // 100}.{na % 100:02d}", "1"), lv(f"{ask // 100}.{ask % 100:02d}", "0")],
+                [lv(f"{nb // 100}.{nb % 100:02d}", "1"), lv(f"{bid // 100}.{bid % 100:02d}", "0")],
+                n,
+                n + 1,
+            )
+            assert r == APPLIED
+            bid, ask = nb, na
+    finally:
+        stop.set()
+        t.join()
+    assert not bad
