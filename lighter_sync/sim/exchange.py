@@ -183,6 +183,8 @@ class SimExchange:
         crowd = None
         if self.use_crowd:
             crowd = self._make_crowd(profiles)
+            if crowd is not None:
+                crowd.step(start)  # a full book before the first client connects
         self.core = SimCore(self.engine, self.clock, self.faults, seed=self.seed, latency_ms=self.latency_ms,
                             tick_ms=self.tick_ms, crowd=crowd, prices=prices, chain_id=self.chain_id)
         self.engine.drain_events()
