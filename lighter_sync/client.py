@@ -508,8 +508,10 @@ class LighterClient(StreamingMixin, TradingMixin):
                 seen[t.hash] = t
             if not fresh or len(page) < params["limit"]:
                 break
-            index = min(t.sequence_index for t in page) - 1
-            if index < 0:
+            # The next page holds older txs: ``index`` bounds sequence indexes from above. Whether the
+            # venue treats the bound as inclusive or not, the overlap is removed by hash above.
+            index = min(t.sequence_index for t in page)
+            if index <= 0:
                 break
         return sorted(seen.values(), key=lambda t: t.sequence_index, reverse=True)[:limit]
 

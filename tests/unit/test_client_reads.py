@@ -285,7 +285,7 @@ def test_limits_pnl_transactions_tx(client, mocked):
     assert q["by"] == ["index"] and q["value"] == ["12"] and q["resolution"] == ["1h"]
     txs = client.transactions(limit=130)
     assert len(txs) == 130 and txs[0].sequence_index == 1000
-    assert query(calls_to("accountTxs")[1])["index"] == ["900"]
+    assert query(calls_to("accountTxs")[1])["index"] == ["901"]
     tx = client.tx("ab" * 40)
     assert tx.error == (21728, "client order index already exists")
     assert query(calls_to("tx")[0]) == {"by": ["hash"], "value": ["ab" * 40]}
