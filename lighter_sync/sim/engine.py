@@ -213,6 +213,7 @@ class Engine:
         self._account_trades: dict[int, deque[Trade]] = {}
         self._daily: dict[int, deque[Trade]] = {m: deque() for m in ids}
         self._daily_sums: dict[int, list[int]] = {m: [0, 0, 0] for m in ids}  # count, base, quote
+        self._daily_range: dict[int, tuple[int, int] | None] = {m: None for m in ids}  # (low, high), None = recompute
         self._fundings: dict[int, list[FundingRecord]] = {m: [] for m in ids}
         self._position_fundings: dict[int, list[PositionFunding]] = {}
         self._funding_id = 0
@@ -1108,17 +1109,25 @@ class Engine:
         sums[0] += 1
         sums[1] += trade.size
         sums[2] += trade.usd_amount
+        rng = self._daily_range[m]
+        if rng is not None:
+            self._daily_range[m] = (min(rng[0], trade.price), max(rng[1], trade.price))
+        elif len(daily) == 1:
+            self._daily_range[m] = (trade.price, trade.price)
         self._evict_daily(m)
 
-    def _evict_daily(self, m: int) -> None:
+    def _evict_daily(self, m: int, now: int | None = None) -> None:
         daily = self._daily[m]
-        horizon = self._now - _DAY_MS
+        horizon = (now if now is not None else self._now) - _DAY_MS
         sums = self._daily_sums[m]
         while daily and daily[0].timestamp_ms <= horizon:
             t = daily.popleft()
             sums[0] -= 1
             sums[1] -= t.size
             sums[2] -= t.usd_amount
+            rng = self._daily_range[m]
+            if rng is not None and t.price in rng:
+                self._daily_range[m] = None
 
     # -- cancel ----------------------------------------------------------------------------------
     def _find_live(self, acct: Account, index: int) -> Order | None:
@@ -1525,15 +1534,19 @@ class Engine:
     def market_stats(self, market_id: int) -> MarketStats:
         spec = self.market(market_id)
         m = spec.market_id
-        self._evict_daily(m)
+        self._evict_daily(m, max(self._now, int(self._clock())))
         daily = self._daily[m]
         count, base, quote = self._daily_sums[m]
-        prices = [t.price for t in daily]
+        rng = self._daily_range[m]
+        if rng is None and daily:
+            prices = [t.price for t in daily]
+            rng = self._daily_range[m] = (min(prices), max(prices))
+        low, high = rng if rng is not None and daily else (0, 0)
         last = self._fundings[m][-1] if self._fundings[m] else None
         return MarketStats(
             market_id=m, last_trade_price=self._last_trade[m], daily_trades_count=count, daily_base_volume=base,
-            daily_quote_volume=quote, daily_price_low=min(prices) if prices else 0,
-            daily_price_high=max(prices) if prices else 0, daily_price_open=prices[0] if prices else 0,
+            daily_quote_volume=quote, daily_price_low=low, daily_price_high=high,
+            daily_price_open=daily[0].price if daily else 0,
             open_interest=self._oi[m], index_price=self._index[m], mark_price=self.mark_price(m),
             funding_rate_estimate=self.funding_rate_estimate(m), last_funding_rate=last.rate if last else 0,
             last_funding_time_ms=last.timestamp_ms if last else 0,

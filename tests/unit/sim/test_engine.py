@@ -514,3 +514,49 @@ def test_determinism_same_inputs_same_events(clock):
         return [repr(e) for e in eng.drain_events()]
 
     assert run() == run()
+
+
+# -- stats and snapshots --------------------------------------------------------------------------
+
+
+def test_market_stats_roll_over_24_hours(engine, clock, alice, bob):
+    for px in (PX, PX + 500, PX - 700):
+        limit(engine, alice, True, px, ONE)
+        limit(engine, bob, False, px, ONE)
+    s = engine.market_stats(0)
+    assert (s.daily_trades_count, s.daily_base_volume) == (3, 3 * ONE)
+    assert (s.daily_price_low, s.daily_price_high, s.daily_price_open, s.last_trade_price) == (PX - 700, PX + 500, PX, PX - 700)
+    assert s.daily_quote_volume == 3 * 3000 * USDC - 2 * USDC
+    assert s.open_interest == 3 * ONE  # bob bought all three: long 3
+    clock.advance(23 * 3_600_000)
+    limit(engine, alice, True, PX + 100, ONE)
+    limit(engine, bob, False, PX + 100, ONE)
+    clock.advance(3_600_000)  # the first three prints leave the window
+    s = engine.market_stats(0)
+    assert (s.daily_trades_count, s.daily_price_low, s.daily_price_high) == (1, PX + 100, PX + 100)
+    assert [t.price for t in engine.trades_between(0, 0, clock())] == [PX, PX + 500, PX - 700, PX + 100]
+
+
+def test_account_stats_and_liquidation_price(engine, alice):
+    thin = engine.create_account("0xthin2", 1000 * USDC).account_index
+    limit(engine, alice, True, PX, 3 * ONE)
+    limit(engine, thin, False, PX, 3 * ONE)
+    stats = engine.account_stats(thin)
+    assert stats.portfolio_value == 1000 * USDC
+    assert stats.initial_margin_requirement == 900 * USDC  # 10 % of $9,000
+    assert stats.maintenance_margin_requirement == 270 * USDC
+    assert stats.available_balance == 100 * USDC and stats.leverage_bps == 90_000
+    liq = engine.liquidation_price(thin, 0)
+    engine.set_prices(0, liq + 1)
+    assert engine.positions(thin)[0].size == 3 * ONE
+    engine.set_prices(0, liq - 1)
+    assert engine.positions(thin)[0].size == 0
+
+
+def test_ledger_is_plain_json(engine, alice, bob):
+    limit(engine, alice, True, PX, ONE)
+    limit(engine, bob, False, PX, ONE, client_order_index=3)
+    text = json.dumps(engine.ledger())
+    ledger = json.loads(text)
+    assert ledger["trades"][0]["bid_client_id"] == 3
+    assert {a["account_index"] for a in ledger["accounts"]} >= {alice, bob, FEE_ACCOUNT_INDEX, INSURANCE_FUND_ACCOUNT_INDEX}
