@@ -11,7 +11,9 @@ captures): ETH 0 (4/2 decimals), BTC 1 (5/1), SOL 2 (3/3), TON 12 (1/5), HYPE 24
 exact micro-USDC amount. Margin fractions are in 1/10,000 (500 = 5% = 20x); the closeout fraction
 is two thirds of maintenance, as on Lighter. Standard accounts pay no fees; premium pays 0.2 bp
 maker and 2 bp taker (FeeTick ppm 20 / 200). The liquidation fee is 1%, funding clamps 0.05% /
-4% per hour (``"0.0500"`` / ``"4.0000"`` in market_stats).
+4% per hour (``"0.0500"`` / ``"4.0000"`` in market_stats), and the base interest rate 0.0012% per
+hour: with the mark at the index, funding settles at that rate (longs pay), which is the
+``"rate": 0.000096`` per 8 hours that ``funding-rates`` shows for most Lighter markets.
 
 More markets (or overrides of the built-in ones) come from a dict, a list of dicts or a JSON file,
 in this module's field names or in Lighter's ``orderBookDetails`` shape (see :func:`load_markets`).
@@ -73,7 +75,7 @@ class MarketProfile:
     closeout_margin_fraction: int = 200
     funding_clamp_small: Decimal = Decimal("0.0500")  # percent, as Lighter prints it
     funding_clamp_big: Decimal = Decimal("4.0000")
-    base_interest_rate: Decimal = Decimal("0")
+    base_interest_rate: Decimal = Decimal("0.0012")  # percent per hour: 0.0096 % per 8 h, Lighter's usual rate
     start_price: Decimal = Decimal("1")
     volatility: float = 0.8
     daily_volume: float = 0.0

@@ -48,6 +48,7 @@ def test_default_markets_match_lighter_mainnet():
         assert spec.fees(AccountTier.PREMIUM) == (20, 200)  # 0.2 bp / 2 bp
         assert spec.liquidation_fee == 10_000
         assert (spec.funding_clamp_small, spec.funding_clamp_big) == (50_000, 4_000_000)
+        assert spec.base_interest_rate == 1_200  # 0.0012 % per hour, in 1e-8
         assert spec.maintenance_margin_fraction < spec.min_initial_margin_fraction <= spec.default_initial_margin_fraction
         assert spec.closeout_margin_fraction * 3 == spec.maintenance_margin_fraction * 2
     assert specs["ETH"].min_base_amount == 50  # "0.0050"
