@@ -636,6 +636,9 @@ class Engine:
             raise EngineError(21704, "invalid OrderType")
         if otype in _MARKET_LIKE and tif != TimeInForce.IMMEDIATE_OR_CANCEL:
             raise EngineError(21705, "invalid OrderTimeInForce")
+        if req.integrator_account_index and not (0 <= req.integrator_taker_fee <= FEE_TICK_SCALE
+                                                 and 0 <= req.integrator_maker_fee <= FEE_TICK_SCALE):
+            raise EngineError(21501, "invalid tx info: integrator fee")
         if not 0 <= req.client_order_index <= MAX_CLIENT_ORDER_INDEX:
             raise EngineError(21727, "invalid client order index")
         if not 1 <= req.base_amount <= _U48:
@@ -801,6 +804,8 @@ class Engine:
             updated_at_ms=self._now, transaction_time_us=tx.transaction_time_us, nonce=self._order_nonce,
             tx_hash=tx.tx_hash, api_key_index=tx.api_key_index, block_height=tx.block_height,
             self_trade_mode=SelfTradeMode(req.self_trade_mode),
+            integrator_account_index=req.integrator_account_index, integrator_taker_fee=req.integrator_taker_fee,
+            integrator_maker_fee=req.integrator_maker_fee,
         )
         self._next_order_index += 1
         code, message = 0, ""
@@ -1034,6 +1039,13 @@ class Engine:
                 acct.total_fees_paid += fee
                 self._change_collateral(acct, -fee, "fee")
                 self._change_collateral(fee_acct, fee, "fee")
+        for order, acct, rate in ((taker, t_acct, taker.integrator_taker_fee), (maker, m_acct, maker.integrator_maker_fee)):
+            collector = self._accounts.get(order.integrator_account_index) if order.integrator_account_index else None
+            fee = notional * rate // FEE_TICK_SCALE if collector is not None and kind == "trade" else 0
+            if fee:
+                acct.total_fees_paid += fee
+                self._change_collateral(acct, -fee, "integrator_fee")
+                self._change_collateral(collector, fee, "integrator_fee")
         for acct in (t_acct, m_acct):
             acct.trade_count += 1
             acct.volume += notional

@@ -411,6 +411,9 @@ class Order:
     block_height: int = 0
     self_trade_mode: SelfTradeMode = SelfTradeMode.EXPIRE_MAKER
     order_version: int = 0
+    integrator_account_index: int = 0  # 0 = none; fees below are FeeTick ppm charged on this order's fills
+    integrator_taker_fee: int = 0
+    integrator_maker_fee: int = 0
     # Priority token: the book queue entry is valid only while it equals this (lazy deletion).
     book_seq: int = 0
 
@@ -565,6 +568,11 @@ class CreateOrder:
     order_expiry_ms: int = 0
     client_order_index: int = 0
     self_trade_mode: SelfTradeMode = SelfTradeMode.EXPIRE_MAKER
+    # L2TxAttributes "1".."3": the integrator (fee collector) account and its fees in FeeTick ppm. The server
+    # checks the ApproveIntegrator grant; the engine charges the fee on each fill and pays it to that account.
+    integrator_account_index: int = 0
+    integrator_taker_fee: int = 0
+    integrator_maker_fee: int = 0
 
 
 @dataclass(frozen=True)

@@ -560,3 +560,13 @@ def test_ledger_is_plain_json(engine, alice, bob):
     ledger = json.loads(text)
     assert ledger["trades"][0]["bid_client_id"] == 3
     assert {a["account_index"] for a in ledger["accounts"]} >= {alice, bob, FEE_ACCOUNT_INDEX, INSURANCE_FUND_ACCOUNT_INDEX}
+
+
+def test_integrator_fee_is_charged_per_fill_and_paid_to_the_integrator(engine, alice, bob):
+    integrator = engine.create_account("0xint", 0).account_index
+    limit(engine, alice, True, PX, ONE, integrator_account_index=integrator, integrator_maker_fee=100)
+    limit(engine, bob, False, PX, ONE, integrator_account_index=integrator, integrator_taker_fee=500)
+    # $3,000 notional: maker 0.01 % = $0.30, taker 0.05 % = $1.50
+    assert engine.account(integrator).collateral == 1_800_000
+    assert engine.account(alice).collateral == 100_000 * USDC - 300_000
+    assert engine.ledger()["totals"]["equity"] == engine.ledger()["totals"]["deposits"]
