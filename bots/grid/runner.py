@@ -215,6 +215,8 @@ class Runner:
         self._next_pnl_ms = 0
         self._backoff: dict[str, tuple[int, int]] = {}  # key -> (until_ms, current backoff ms)
         self._position_mismatch: tuple[Decimal, Decimal, int] | None = None
+        # orders the venue reports filled whose fills have not arrived yet: coi -> (key, filled, deadline)
+        self._awaiting_fills: dict[int, tuple[str, Decimal, int]] = {}
         self._session_fills = 0
         self._was_down = False
         self.last_tick_to_send_ms: float | None = None
@@ -289,6 +291,11 @@ class Runner:
         now = self.clock_ms()
         self.strategy.on_event(Timer(now), now)
         self._check_position(now)
+        for coi, (key, _filled, deadline) in list(self._awaiting_fills.items()):
+            if now >= deadline:
+                log.warning("fills of order %s coi=%d did not arrive: reconciling the position", key, coi)
+                del self._awaiting_fills[coi]
+                self._next_reconcile_ms = min(self._next_reconcile_ms, now)
         if now >= self._next_reconcile_ms:
             self._reconcile(now)
         sent = self.converge(now)
@@ -375,6 +382,10 @@ class Runner:
             )
             return
         if order.status.is_done:
+            if order.filled > 0 and self.store.filled_size(order.coi) < order.filled:
+                # The order update overtook its fills: until they arrive the position is stale, so
+                # the key stays served (re-placing now would duplicate the level or hit reduce-only).
+                self._awaiting_fills[order.coi] = (tracked.key, order.filled, now + 5_000)
             self._finish(tracked, order.status, order.reason, now, filled=order.filled)
             return
         changed_price = tracked.price != order.price
@@ -465,6 +476,9 @@ class Runner:
         tracked = self.live.get(fill.coi)
         if tracked is not None:
             tracked.filled += fill.size
+        waiting = self._awaiting_fills.get(fill.coi)
+        if waiting is not None and self.store.filled_size(fill.coi) >= waiting[1]:
+            del self._awaiting_fills[fill.coi]
         log.info(
             "fill %s %s %s @ %s (key=%s) position=%s",
             fill.side.value,
@@ -590,7 +604,7 @@ class Runner:
             by_key.setdefault(tracked.key, []).append(tracked)
         cancels: list[Action] = []
         modifies: list[Action] = []
-        served: set[str] = set()
+        served: set[str] = {key for key, _f, _d in self._awaiting_fills.values()}
         retry_cancel_ms = 10_000
         for key, records in by_key.items():
             target = want.get(key)

@@ -255,6 +255,11 @@ class GridStore:
         )
         return cur.rowcount == 1
 
+    def filled_size(self, coi: int) -> Decimal:
+        """The journaled filled size of one order (exact Decimal sum)."""
+        rows = self._db.execute("SELECT size FROM fills WHERE coi = ?", (coi,)).fetchall()
+        return sum((Decimal(r[0]) for r in rows), Decimal(0))
+
     def has_fill(self, trade_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,)).fetchone() is not None
 

@@ -292,7 +292,8 @@ class GridStrategy(BaseStrategy):
         unit = self.unit
         mid = self._mid() or self.reference
         assert mid is not None
-        cap_base = p.max_position / mid
+        # default cap: exactly the grid's own levels (the unit may be rounded up to market minimums)
+        cap_base = unit * L if p.max_position_usd is None else p.max_position_usd / mid
         buys = [k for k in range(g - 1, -L - 1, -1)]  # nearest first
         sells = [k for k in range(g + 1, L + 1)]
         out: list[tuple[int, DesiredOrder]] = []

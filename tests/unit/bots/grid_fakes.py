@@ -70,6 +70,8 @@ class FakeVenue:
         self.hold_events = False
         self.held: list[object] = []
         self.fail_next_execute: Exception | None = None
+        self.delay_fills = False  # order updates overtake their fills
+        self.held_fills: list[object] = []
 
     # -- controls ----------------------------------------------------------------------
 
@@ -114,19 +116,21 @@ class FakeVenue:
         done = replace(order, filled=order.size, status=OrderStatus.FILLED, reason="filled")
         del self.orders[key]
         self.done[key] = done
-        self._emit(
-            VenueFill(
-                str(self.trade_seq),
-                order.coi,
-                order.order_index,
-                order.side,
-                order.price,
-                size,
-                D(0),
-                True,
-                self.clock(),
-            )
+        fill = VenueFill(
+            str(self.trade_seq),
+            order.coi,
+            order.order_index,
+            order.side,
+            order.price,
+            size,
+            D(0),
+            True,
+            self.clock(),
         )
+        if self.delay_fills:
+            self.held_fills.append(fill)
+        else:
+            self._emit(fill)
         self._emit(done)
         self._emit(PositionSnapshot(self.clock(), self.position_size, self.avg_entry))
 
@@ -158,6 +162,10 @@ class FakeVenue:
         self.creates_by_key[o.key] = self.creates_by_key.get(o.key, 0) + 1
         self.max_open_seen = max(self.max_open_seen, self.open_count())
         self._emit(order)
+
+    def release_fills(self) -> None:
+        self.events.extend(self.held_fills)
+        self.held_fills.clear()
 
     def land_held(self) -> None:
         for action in self.hold_landing:

@@ -73,6 +73,24 @@ def test_fill_rearms_take_profit_and_position_matches_the_venue(env):
     assert venue.max_open_seen <= 8
 
 
+def test_order_update_that_overtakes_its_fill_does_not_re_place_the_level(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.delay_fills = True
+    venue.set_price(D("1.9978"), D("1.9980"))  # fills L-1 (1.9981); its fill event is late
+    run_steps(runner, clock, 2)
+    venue.set_price(D("1.9990"), D("1.9992"))  # and the price bounces back above L-1
+    run_steps(runner, clock, 5)
+    assert venue.creates_by_key.get("L-1") == 1  # L-1 not re-placed while the fill is missing
+    venue.release_fills()
+    run_steps(runner, clock, 3)
+    assert runner.ledger.position == venue.position_size > 0
+    assert venue.creates_by_key.get("L-1") == 1 and venue.creates_by_key.get("L+0") == 1
+
+
 def test_never_exceeds_the_cap_while_cancels_are_unconfirmed(env):
     clock, venue, store = env
     runner = make_runner(venue, store, clock, max_open_orders=4)
