@@ -1,0 +1,335 @@
+"""``python -m bots.backtest``: replay the grid bot over candles or simulated prices.
+
+Examples::
+
+    python -m bots.backtest --symbol TON --days 30 --seed 1                 # simulated prices
+    python -m bots.backtest --data ton-1m.csv --spacing 0.5 --levels 4 --plot
+    python -m bots.backtest --days 30 --sweep spacing=0.05:0.5:0.05 levels=2,4,8
+    python -m bots.backtest fetch --symbol TON --resolution 1m --days 30 --out ton.json
+
+Every flag of ``python -m bots.grid`` applies (``--spacing``, ``--levels``, ``--order-size``,
+``--max-position``, ``--leverage``, ``--post-only``, ``--cooldown``, ``--recenter-after``,
+``--config FILE``, ...); flags that only make sense live (``--network``, ``--yes``, ...) are accepted
+and ignored. Results go to ``--out`` (a directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from bots.backtest.data import (
+    RESOLUTION_MS,
+    Bars,
+    FundingSeries,
+    fundings_beside,
+    load_bars,
+    load_fundings,
+    save_bars_csv,
+    save_lighter_json,
+)
+from bots.backtest.engine import FEE_TIERS, BacktestConfig, BacktestEngine
+from bots.backtest.fills import FILL_MODES, FillConfig
+from bots.backtest.progress import ProgressBar
+from lighter_sync.errors import LighterError
+
+__all__ = ["main", "build_parser"]
+
+
+def _dec(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The backtest's own flags (the grid's flags come from ``bots.grid.config.build_parser``)."""
+    p = argparse.ArgumentParser(
+        prog="python -m bots.backtest",
+        description="Backtest the grid bot (the same strategy code as python -m bots.grid) over candles "
+        "or simulated prices, with pessimistic fills, Lighter fees, funding and liquidation.",
+        add_help=False,
+    )
+    p.add_argument("-h", "--help", action="store_true", help="show this help (backtest and grid flags)")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", help="candles: CSV/Parquet (timestamp,open,high,low,close,volume) or Lighter candles JSON")
+    g.add_argument("--finer", help="finer candles of the same market for the intra-bar path (e.g. 1m under 1h)")
+    g.add_argument("--fundings", help="funding file (fetch JSON, Lighter fundings JSON, or CSV timestamp,rate)")
+    g.add_argument("--funding-rate", type=_dec, default=None,
+                   help="constant hourly funding rate in percent (overrides any series); 0 disables funding")
+    g.add_argument("--days", type=float, default=None,
+                   help="length of simulated prices (default 30); with --data: keep only the first N days")
+    g.add_argument("--seed", type=int, default=1, help="seed of simulated prices, funding and random fills (default 1)")
+    g.add_argument("--model", default="gbm", help="simulated price model: gbm, jump, regime (default gbm)")
+    g.add_argument("--scenario", default=None, help="simulated scenario: chop, trend-up, trend-down, crash-gap, vol-spike")
+    g.add_argument("--resolution", default="1m", help=f"simulated candle size: {', '.join(RESOLUTION_MS)} (default 1m)")
+    g.add_argument("--vol", type=float, default=None, help="simulated annual volatility, 0.8 = 80%% (default: market's)")
+    g.add_argument("--tick-size", type=_dec, default=None, help="override the market's tick size")
+    g.add_argument("--step-size", type=_dec, default=None, help="override the market's size step")
+    g.add_argument("--min-base", type=_dec, default=None, help="override the market's minimum base size")
+    g.add_argument("--min-quote", type=_dec, default=None, help="override the market's minimum quote size (USD)")
+    a = p.add_argument_group("account and venue")
+    a.add_argument("--capital", type=_dec, default=Decimal("1000"), help="starting collateral in USD (default 1000)")
+    a.add_argument("--tier", choices=sorted(FEE_TIERS), default="standard",
+                   help="Lighter fee tier: standard (no fees) or premium (0.4 bp maker, 2.8 bp taker)")
+    a.add_argument("--maker-fee", type=_dec, default=None, help="maker fee in basis points (overrides --tier)")
+    a.add_argument("--taker-fee", type=_dec, default=None, help="taker fee in basis points (overrides --tier)")
+    f = p.add_argument_group("fill model")
+    f.add_argument("--fill-model", choices=FILL_MODES, default="pessimistic",
+                   help="pessimistic: price must trade through by a tick (default); touch; probabilistic")
+    f.add_argument("--touch-prob", type=float, default=0.5, help="fill probability on a touch (probabilistic; 0.5)")
+    f.add_argument("--volume-share", type=float, default=0.1, help="max share of a bar's volume we can fill (0.1)")
+    f.add_argument("--maker-latency", type=int, default=200, help="ms for an order/cancel to reach the venue (200)")
+    f.add_argument("--taker-latency", type=int, default=300, help="ms for a taking order to reach the venue (300)")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", default="backtest-out", help="output directory (default ./backtest-out)")
+    o.add_argument("--plot", action="store_true", help="write PNG charts (needs the 'plot' extra: matplotlib)")
+    o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+    o.add_argument("--no-fast", dest="fast", action="store_false",
+                   help="feed the strategy every price point (slow; the same result, for checking)")
+    s = p.add_argument_group("sweeps")
+    s.add_argument("--sweep", nargs="+", metavar="KEY=VALUES",
+                   help="grid flags to sweep: spacing=0.05:0.5:0.05 (start:stop:step) levels=2,4,8 (list)")
+    s.add_argument("--workers", type=int, default=None, help="parallel workers (default: CPU count)")
+    s.add_argument("--executor", choices=("local", "dask"), default="local", help="sweep executor (default local)")
+    s.add_argument("--dask-address", default=None, help="Dask scheduler address (default: a local cluster)")
+    s.add_argument("--rank-by", default="net_pnl", help="column that ranks the sweep table (default net_pnl)")
+    return p
+
+
+def _help() -> str:
+    from bots.grid.config import build_parser as grid_parser  # noqa: PLC0415
+
+    grid_help = grid_parser().format_help()
+    grid_flags = grid_help[grid_help.find("options:"):] if "options:" in grid_help else grid_help
+    return (build_parser().format_help() + "\ngrid flags (from python -m bots.grid; live-only flags are ignored):\n"
+            + grid_flags.replace("options:\n", "", 1))
+
+
+def _grid_config(rest: Sequence[str]) -> Any:
+    """bots.grid's settings from the remaining flags, with its own parsing and precedence."""
+    from bots.grid.config import GridConfig, load_toml, merge  # noqa: PLC0415
+    from bots.grid.config import build_parser as grid_parser  # noqa: PLC0415
+
+    ns = vars(grid_parser().parse_args(list(rest)))
+    cfg = GridConfig()
+    path = ns.pop("config", None)
+    if path is not None:
+        cfg = merge(cfg, load_toml(path), source=str(path))
+    cfg = merge(cfg, ns, source="command line")
+    cfg.validate()
+    return cfg
+
+
+def _load_market(args: argparse.Namespace, symbol: str) -> tuple[Bars, FundingSeries, str]:
+    """Candles and fundings per the flags; the third value says where funding came from."""
+    from bots.backtest import sources  # noqa: PLC0415
+
+    if args.data:
+        bars = load_bars(args.data)
+        if args.days is not None:
+            bars = bars.slice(0, bars.index_at_or_after(bars.ts[0] + int(args.days * 86_400_000)))
+        fund = load_fundings(args.fundings) if args.fundings else fundings_beside(args.data)
+        origin = "file" if fund is not None else "none"
+        fund = fund or FundingSeries()
+    else:
+        bars = sources.simulated_bars(symbol, args.days or 30.0, args.seed, model=args.model,
+                                      scenario=args.scenario, resolution=args.resolution, vol=args.vol)
+        fund = load_fundings(args.fundings) if args.fundings else sources.simulated_fundings(bars, args.seed)
+        origin = "file" if args.fundings else "simulated"
+    if args.funding_rate is not None and len(bars):
+        fund = FundingSeries.constant(bars.ts[0], bars.ts[-1] + bars.interval_ms, args.funding_rate)
+        origin = f"constant {args.funding_rate}%/h"
+    return bars, fund, origin
+
+
+def _backtest_config(args: argparse.Namespace, grid: Any) -> tuple[Any, BacktestConfig]:
+    from bots.backtest import sources  # noqa: PLC0415
+
+    rules = sources.market_rules(grid.symbol, tick_size=args.tick_size, step_size=args.step_size,
+                                 min_base=args.min_base, min_quote=args.min_quote)
+    min_imf, mmf, liq_fee = sources.margin_fractions(grid.symbol)
+    imf = max(1 / grid.leverage, min_imf)
+    bp = Decimal("0.0001")
+    cfg = BacktestConfig(
+        capital=args.capital,
+        tier=args.tier,
+        maker_fee=args.maker_fee * bp if args.maker_fee is not None else None,
+        taker_fee=args.taker_fee * bp if args.taker_fee is not None else None,
+        leverage=grid.leverage,
+        initial_margin_fraction=imf,
+        maintenance_margin_fraction=mmf,
+        liquidation_fee=liq_fee,
+        fill=FillConfig(mode=args.fill_model, touch_probability=args.touch_prob, volume_share=args.volume_share,
+                        maker_latency_ms=args.maker_latency, taker_latency_ms=args.taker_latency, seed=args.seed),
+        max_open_orders=grid.max_open_orders,
+    )
+    return rules, cfg
+
+
+def _progress(args: argparse.Namespace, total: int, label: str) -> ProgressBar | None:
+    if args.progress is False:
+        return None
+    return ProgressBar(total, label, force=bool(args.progress))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for bad input, 1 for a failed run)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "fetch":
+        return fetch_main(argv[1:])
+    args, rest = build_parser().parse_known_args(argv)
+    if args.help:
+        print(_help())
+        return 0
+    try:
+        grid = _grid_config(rest)
+        rules, bt_cfg = _backtest_config(args, grid)
+        bars, fund, fund_origin = _load_market(args, grid.symbol)
+        finer = load_bars(args.finer) if args.finer else None
+        if not len(bars):
+            raise LighterError("no candles to backtest")
+        if args.sweep:
+            return _sweep(args, grid, rules, bt_cfg, bars, fund, finer)
+        return _single(args, grid, rules, bt_cfg, bars, fund, fund_origin, finer)
+    except (LighterError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
+            fund: FundingSeries, fund_origin: str, finer: Bars | None) -> int:
+    from bots.backtest.build import grid_strategy  # noqa: PLC0415
+    from bots.backtest.report import compute_metrics, format_summary, write_plots, write_report  # noqa: PLC0415
+
+    strategy, grid = grid_strategy(grid, rules, bt_cfg)
+    bar = _progress(args, len(bars), "backtest")
+    engine = BacktestEngine(strategy, rules, bars, bt_cfg, fundings=fund, finer=finer, fast=args.fast, progress=bar)
+    result = engine.run()
+    if bar is not None:
+        bar.close()
+    cap = grid.max_position if grid.max_position is not None else grid.order_size * grid.levels
+    metrics = compute_metrics(result, cap_usd=cap, order_usd=grid.order_size)
+    params = {
+        "symbol": grid.symbol, "spacing": grid.spacing, "levels": grid.levels, "order_size": grid.order_size,
+        "max_position": cap, "leverage": grid.leverage, "post_only": grid.post_only, "capital": bt_cfg.capital,
+        "tier": bt_cfg.tier, "fill_model": bt_cfg.fill.mode, "volume_share": bt_cfg.fill.volume_share,
+        "data": args.data or f"simulated {args.model} seed={args.seed}", "funding": fund_origin,
+        "tick_size": rules.tick_size, "step_size": rules.step_size,
+    }
+    paths = write_report(result, metrics, args.out, params=params)
+    print(f"# backtest {grid.symbol}: {len(bars)} bars, spacing {grid.spacing * 100}% x {grid.levels} levels, "
+          f"fills={bt_cfg.fill.mode}, funding={fund_origin}")
+    print(format_summary(metrics, timing=True), end="")
+    if args.plot:
+        for p in write_plots(result, args.out):
+            paths[p.stem] = p
+    print(f"# wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
+           fund: FundingSeries, finer: Bars | None) -> int:
+    from bots.backtest import sweep  # noqa: PLC0415
+
+    jobs = sweep.parse_sweep(args.sweep)
+    keys = list(jobs[0].keys())
+    for job in jobs:  # fail fast on a bad value, before any worker starts
+        from bots.backtest.build import grid_strategy  # noqa: PLC0415
+
+        grid_strategy(grid, rules, bt_cfg, job)
+    data = sweep.SweepData(bars, fund, rules, grid, bt_cfg, finer)
+    if args.executor == "dask":
+        executor: Any = sweep.DaskExecutor(args.dask_address, args.workers)
+    else:
+        executor = sweep.LocalExecutor(args.workers)
+    bar = _progress(args, len(jobs), f"sweep x{len(jobs)}")
+    t0 = time.perf_counter()
+    rows = sweep.run_sweep(data, jobs, executor, progress=bar)
+    if bar is not None:
+        bar.close()
+    ranked = sweep.rank(rows, args.rank_by)
+    csv_path, txt_path, text = sweep.write_table(ranked, args.out, keys)
+    lines = text.splitlines()
+    print("\n".join(lines[:21]))
+    if len(lines) > 21:
+        print(f"... {len(lines) - 21} more rows")
+    print(f"# {len(jobs)} runs in {time.perf_counter() - t0:.1f}s; wrote {csv_path}, {txt_path}")
+    return 0
+
+
+# -- fetch ------------------------------------------------------------------------------------
+
+
+def fetch_main(argv: Sequence[str]) -> int:
+    """``fetch``: download candles and fundings through LighterClient into a file for ``--data``."""
+    p = argparse.ArgumentParser(prog="python -m bots.backtest fetch",
+                                description="Download candles (and hourly fundings) through LighterClient.")
+    p.add_argument("--symbol", default="TON", help="market symbol (default TON)")
+    p.add_argument("--resolution", default="1m", help=f"candle size: {', '.join(RESOLUTION_MS)} (default 1m)")
+    p.add_argument("--days", type=float, default=30.0, help="how many days back from --end (default 30)")
+    p.add_argument("--end", type=int, default=None, help="end of the window, unix ms (default: now)")
+    p.add_argument("--network", default="sim",
+                   help="sim (start the built-in simulator), testnet, mainnet or a URL (default sim)")
+    p.add_argument("--out", required=True, help="output file: .json (Lighter candles JSON + fundings) or .csv")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
+    args = p.parse_args(list(argv))
+    try:
+        if args.resolution not in RESOLUTION_MS:
+            raise LighterError(f"resolution must be one of {', '.join(RESOLUTION_MS)}")
+        if args.days <= 0:
+            raise LighterError("--days must be > 0")
+        bars, fund = _fetch(args)
+    except LighterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.suffix.lower() == ".json":
+        save_lighter_json(bars, out, fund, args.resolution)
+    else:
+        save_bars_csv(bars, out, fund)
+    print(f"wrote {len(bars)} candles and {len(fund)} fundings to {out}")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> tuple[Bars, FundingSeries]:
+    from bots.backtest.data import fetch_history  # noqa: PLC0415
+    from lighter_sync.client import LighterClient  # noqa: PLC0415
+    from lighter_sync.config import NetworkProfile, Settings  # noqa: PLC0415
+
+    step = RESOLUTION_MS[args.resolution]
+    sim = None
+    try:
+        if args.network == "sim":
+            from lighter_sync.sim import SimExchange  # noqa: PLC0415
+
+            sim = SimExchange(markets=(args.symbol.upper(),), seed=1).__enter__()
+            print("# fetching from the built-in SIMULATOR (no real market data)", file=sys.stderr)
+            profile = NetworkProfile.resolve(sim.url, chain_id=sim.chain_id, ws_url=sim.ws_url)
+        else:
+            profile = NetworkProfile.resolve(args.network)
+        settings = Settings(network=profile, account_index=None, api_key_index=None, api_private_keys={},
+                            l1_address=None)
+        end = args.end if args.end is not None else int(time.time() * 1000)
+        end -= end % step
+        start = end - int(args.days * 86_400_000)
+        start -= start % step
+        bar = ProgressBar(1, "fetch", enabled=args.progress is not False, force=bool(args.progress))
+        with LighterClient(settings) as client:
+            bars, fund = fetch_history(client, args.symbol, args.resolution, start, end, progress=bar)
+        bar.close()
+        return bars, fund
+    finally:
+        if sim is not None:
+            sim.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""Backtest reports: metrics from a :class:`~bots.backtest.engine.BacktestResult`, a ``key=value``
+text summary, a JSON file and (optionally) PNG charts.
+
+Money figures (PnL, fees, funding, equity) are exact Decimals rounded to 1e-6 for display.
+Path statistics (drawdown, Sharpe, Sortino, Calmar, exposure, time at the cap) are computed on an
+equity curve sampled at bar closes (every bar for runs up to ``max_samples`` bars, evenly thinned
+beyond that), equity being ``capital + realized + unrealized - fees + funding`` at the close.
+
+Definitions
+-----------
+* ``round_trips``: fills that reduced the position (each closes part of an earlier entry);
+  ``win_rate``: share of those whose realized PnL (average-cost, before fees) was > 0.
+* ``sharpe`` / ``sortino``: mean / sd (downside sd) of per-sample returns, annualised with
+  365-day years, risk-free rate 0. ``calmar``: annualised return / max drawdown.
+* ``time_at_cap``: share of samples where one more entry of ``order_usd`` would exceed the
+  inventory cap (``|position| * close + order_usd > cap_usd``).
+* ``exposure``: share of samples with a non-zero position; ``avg_notional``: mean ``|position| * close``.
+* ``fill_ratio`` per level: fills / orders that reached the venue at that level.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bots.backtest.engine import BacktestResult
+from lighter_sync.errors import ConfigError
+
+__all__ = ["compute_metrics", "equity_curve", "format_summary", "write_report", "write_plots"]
+
+_MS_PER_YEAR = 365 * 86_400_000
+_Q = Decimal("0.000001")
+
+
+def equity_curve(result: BacktestResult, max_samples: int = 200_000) -> tuple[list[int], list[float], list[float]]:
+    """``(ts, equity, position)`` sampled at bar closes from the run's state log."""
+    b = result.bars
+    start, stop = result.start, max(result.stop, result.start + 1)
+    n = stop - start
+    step = max(1, math.ceil(n / max_samples))
+    log = result.state_log
+    ts_out: list[int] = []
+    eq: list[float] = []
+    pos: list[float] = []
+    k_i = 0
+    interval = b.interval_ms
+    idx = list(range(start, stop, step))
+    if idx[-1] != stop - 1:
+        idx.append(stop - 1)
+    for j in idx:
+        t = b.ts[j] + interval - 1
+        while k_i + 1 < len(log) and log[k_i + 1][0] <= t:
+            k_i += 1
+        _, p, k = log[k_i]
+        ts_out.append(t)
+        eq.append(k + p * b.close[j])
+        pos.append(p)
+    if result.liquidated and log:
+        ts_out.append(log[-1][0])
+        eq.append(log[-1][2])
+        pos.append(0.0)
+    return ts_out, eq, pos
+
+
+def _d(x: Decimal) -> str:
+    return str(x.quantize(_Q))
+
+
+def _f(x: float, digits: int = 6) -> str:
+    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+        return "nan" if x is None or math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:.{digits}g}"
+
+
+def compute_metrics(
+    result: BacktestResult,
+    *,
+    cap_usd: Decimal | None = None,
+    order_usd: Decimal | None = None,
+    max_samples: int = 200_000,
+) -> dict[str, Any]:
+    """All report figures as a flat dict (Decimals for money, floats for ratios)."""
+    b = result.bars
+    ts, eq, pos = equity_curve(result, max_samples)
+    capital = result.capital
+    net = result.equity - capital
+    start_ms = b.ts[result.start]
+    end_ms = b.ts[max(result.stop, result.start + 1) - 1] + b.interval_ms
+    years = max(end_ms - start_ms, 1) / _MS_PER_YEAR
+    ret = float(net / capital)
+    ann = (1 + ret) ** (1 / years) - 1 if ret > -1 and years > 0 else -1.0
+    # drawdown
+    peak = -math.inf
+    mdd = 0.0
+    for e in eq:
+        if e > peak:
+            peak = e
+        if peak > 0:
+            dd = (peak - e) / peak
+            if dd > mdd:
+                mdd = dd
+    # per-sample returns
+    rets = [(eq[i] / eq[i - 1] - 1) for i in range(1, len(eq)) if eq[i - 1] > 0]
+    per_year = len(rets) / years if years > 0 else 0.0
+    sharpe = sortino = float("nan")
+    if len(rets) > 1:
+        mean = sum(rets) / len(rets)
+        var = sum((r - mean) ** 2 for r in rets) / (len(rets) - 1)
+        sd = math.sqrt(var)
+        down = math.sqrt(sum(min(r, 0.0) ** 2 for r in rets) / len(rets))
+        sharpe = mean / sd * math.sqrt(per_year) if sd > 0 else float("nan")
+        sortino = mean / down * math.sqrt(per_year) if down > 0 else float("nan")
+    calmar = ann / mdd if mdd > 0 else float("nan")
+    # fills
+    fills = result.fills
+    closing = [f for f in fills if f.kind == "order" and _reduces(f)]
+    wins = sum(1 for f in closing if f.realized > 0)
+    maker = sum(1 for f in fills if f.is_maker)
+    # exposure and cap, on the samples
+    closes = _closes_at(result, ts)
+    notional = [abs(p) * c for p, c in zip(pos, closes, strict=False)]
+    exposure = sum(1 for p in pos if p != 0) / len(pos) if pos else 0.0
+    avg_notional = sum(notional) / len(notional) if notional else 0.0
+    at_cap = float("nan")
+    if cap_usd is not None:
+        step = float(order_usd or 0)
+        at_cap = sum(1 for x in notional if x + step > float(cap_usd) + 1e-9) / len(notional) if notional else 0.0
+    max_pos_usd = max((abs(f.position) * f.price for f in fills), default=Decimal(0))
+    levels = {
+        key: {
+            "placed": v["placed"],
+            "filled": v["filled"],
+            "rejected": v["rejected"],
+            "fill_ratio": round(v["filled"] / v["placed"], 6) if v["placed"] else 0.0,
+        }
+        for key, v in sorted(result.levels.items(), key=lambda kv: _level_sort(kv[0]))
+    }
+    c = result.counters
+    unreal = result.position * (result.final_price - result.avg_entry) if result.position else Decimal(0)
+    elapsed = max(result.elapsed_s, 1e-9)
+    return {
+        "bars": result.stop - result.start,
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "days": round((end_ms - start_ms) / 86_400_000, 6),
+        "capital": capital,
+        "final_equity": result.equity,
+        "net_pnl": net,
+        "return": ret,
+        "annual_return": ann,
+        "max_drawdown": mdd,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "calmar": calmar,
+        "realized_pnl": result.realized,
+        "unrealized_pnl": unreal,
+        "fees": result.fees,
+        "funding": result.funding,
+        "fills": len(fills),
+        "maker_fills": maker,
+        "taker_fills": len(fills) - maker,
+        "partial_fills": c.get("partial_fills", 0),
+        "round_trips": len(closing),
+        "win_rate": wins / len(closing) if closing else float("nan"),
+        "orders_sent": c.get("orders_sent", 0),
+        "orders_arrived": c.get("orders_arrived", 0),
+        "modifies": c.get("modifies", 0),
+        "cancels": c.get("cancels", 0),
+        "rejected_post_only": c.get("rejected_post_only", 0),
+        "rejected_margin": c.get("rejected_margin", 0),
+        "rejected_min_size": c.get("rejected_min_size", 0),
+        "rejected_reduce_only": c.get("rejected_reduce_only", 0),
+        "final_position": result.position,
+        "max_position": result.max_position,
+        "max_position_usd": max_pos_usd,
+        "time_at_cap": at_cap,
+        "exposure": exposure,
+        "avg_notional": avg_notional,
+        "liquidated": result.liquidated,
+        "fill_ratio": {k: v["fill_ratio"] for k, v in levels.items()},
+        "levels": levels,
+        "bars_processed": result.bars_processed,
+        "bars_skipped": result.bars_skipped,
+        "elapsed_s": result.elapsed_s,
+        "bars_per_s": (result.stop - result.start) / elapsed,
+        "strategy": dict(result.strategy_summary),
+    }
+
+
+def _reduces(f: Any) -> bool:
+    before = f.position - f.side.sign * f.size
+    return before != 0 and abs(f.position) < abs(before) or (before != 0 and (before > 0) != (f.position > 0))
+
+
+def _level_sort(key: str) -> tuple[int, str]:
+    try:
+        return (int(key[1:]), key)
+    except ValueError:
+        return (10**9, key)
+
+
+def _closes_at(result: BacktestResult, ts: list[int]) -> list[float]:
+    b = result.bars
+    from bisect import bisect_right
+
+    out = []
+    for t in ts:
+        j = bisect_right(b.ts, t) - 1
+        out.append(b.close[max(j, 0)])
+    return out
+
+
+#: Keys of the ``key=value`` summary, in order (the golden test pins these lines).
+SUMMARY_KEYS = (
+    "bars", "days", "capital", "final_equity", "net_pnl", "return", "annual_return", "max_drawdown", "sharpe",
+    "sortino", "calmar", "realized_pnl", "unrealized_pnl", "fees", "funding", "fills", "maker_fills",
+    "taker_fills", "partial_fills", "round_trips", "win_rate", "orders_sent", "cancels", "modifies",
+    "rejected_post_only", "rejected_margin", "final_position", "max_position", "max_position_usd", "time_at_cap",
+    "exposure", "avg_notional", "liquidated",
+)
+
+
+def format_summary(metrics: Mapping[str, Any], *, timing: bool = False) -> str:
+    """``key=value`` lines (stable order and formatting), then the fill ratio per level."""
+    lines = []
+    for key in SUMMARY_KEYS:
+        lines.append(f"{key}={_fmt(metrics[key])}")
+    for key, ratio in metrics.get("fill_ratio", {}).items():
+        lv = metrics["levels"][key]
+        lines.append(f"fill_ratio.{key}={_f(ratio)} ({lv['filled']}/{lv['placed']})")
+    if timing:
+        lines.append(f"bars_processed={metrics['bars_processed']}")
+        lines.append(f"elapsed_s={metrics['elapsed_s']:.3f}")
+        lines.append(f"bars_per_s={metrics['bars_per_s']:.0f}")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Decimal):
+        return _d(v)
+    if isinstance(v, float):
+        return _f(v)
+    return str(v)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def write_report(result: BacktestResult, metrics: Mapping[str, Any], out_dir: str | Path,
+                 *, params: Mapping[str, Any] | None = None, fills_limit: int = 100_000) -> dict[str, Path]:
+    """Write ``summary.txt``, ``report.json`` and ``fills.csv`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"summary": out / "summary.txt", "json": out / "report.json", "fills": out / "fills.csv"}
+    paths["summary"].write_text(format_summary(metrics, timing=True))
+    doc = {"params": _jsonable(dict(params or {})), "metrics": _jsonable(dict(metrics))}
+    paths["json"].write_text(json.dumps(doc, indent=2, sort_keys=False))
+    with paths["fills"].open("w") as fh:
+        fh.write("ts_ms,bar,key,side,price,size,fee,maker,realized,position,kind\n")
+        for f in result.fills[:fills_limit]:
+            fh.write(f"{f.ts_ms},{f.bar},{f.key or ''},{f.side.value},{f.price},{f.size},{f.fee},"
+                     f"{int(f.is_maker)},{f.realized},{f.position},{f.kind}\n")
+    return paths
+
+
+def write_plots(result: BacktestResult, out_dir: str | Path, *, max_points: int = 20_000) -> list[Path]:
+    """PNG charts (price with grid orders and fills, equity, position) with matplotlib (extra ``plot``)."""
+    try:
+        import matplotlib  # noqa: PLC0415 - optional extra, imported only when plotting
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        raise ConfigError(
+            "--plot needs matplotlib: pip install 'lighter-sync[plot]' (or pip install matplotlib)"
+        ) from None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    b = result.bars
+    start, stop = result.start, max(result.stop, result.start + 1)
+    step = max(1, (stop - start) // max_points)
+    idx = range(start, stop, step)
+    t_h = [(b.ts[j] - b.ts[start]) / 3_600_000 for j in idx]
+    t0 = b.ts[start]
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(12, 5))
+    ax.plot(t_h, [b.close[j] for j in idx], lw=0.6, color="0.3", label="close")
+    if result.orders_log:
+        ol = result.orders_log[:: max(1, len(result.orders_log) // max_points)]
+        for side, colour in (("buy", "tab:green"), ("sell", "tab:red")):
+            pts = [((t - t0) / 3_600_000, p) for t, _, s, p in ol if s == side]
+            if pts:
+                ax.scatter(*zip(*pts, strict=False), s=1, color=colour, alpha=0.25, label=f"{side} orders")
+    for side, marker, colour in (("buy", "^", "green"), ("sell", "v", "red")):
+        pts = [((f.ts_ms - t0) / 3_600_000, float(f.price)) for f in result.fills if f.side.value == side]
+        if pts:
+            pts = pts[:: max(1, len(pts) // max_points)]
+            ax.scatter(*zip(*pts, strict=False), s=12, marker=marker, color=colour, label=f"{side} fills")
+    ax.set_xlabel("hours")
+    ax.set_ylabel("price")
+    ax.set_title("price, grid orders and fills")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    p = out / "price.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+
+    ts, eq, pos = equity_curve(result, max_points)
+    hours = [(t - t0) / 3_600_000 for t in ts]
+    for name, ys, label in (("equity", eq, "equity (USD)"), ("position", pos, "net position (base)")):
+        fig, ax = plt.subplots(figsize=(12, 3.5))
+        ax.plot(hours, ys, lw=0.8)
+        ax.set_xlabel("hours")
+        ax.set_ylabel(label)
+        ax.set_title(label)
+        fig.tight_layout()
+        p = out / f"{name}.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        paths.append(p)
+    return paths
