@@ -5,8 +5,9 @@ equals the nonce the book is at; sizes are absolute and a zero size removes the 
 A diff that does not chain on is a *gap*: the book refuses it, marks itself unsynced and
 the stream resubscribes (unsubscribe, then subscribe) for a fresh snapshot.
 
-Representation: prices and sizes are integer ticks (the venue's strings carry exactly
-``price_decimals`` / ``size_decimals`` digits). Each side is a ``dict`` tick -> size plus a
+Representation: prices are integer ticks (the venue's strings carry exactly
+``price_decimals`` digits; parsed strings are memoised); sizes keep the venue's exact
+text and become ``Decimal`` only when read. Each side is a ``dict`` tick -> size plus a
 sorted list of keys, best first (bids are stored negated so both lists ascend). Updating
 a level is a dict write; only adding or removing a level touches the key list, with a
 binary search (``bisect``), never a scan.
@@ -107,7 +108,11 @@ class OrderBook:
         "_ask_keys",
         "_lock",
         "_infer",
+        "_ticks",
     )
+
+    #: Price strings -> ticks memo; prices repeat, so most levels skip parsing.
+    MAX_PRICE_MEMO = 200_000
 
     def __init__(
         self,
@@ -118,17 +123,19 @@ class OrderBook:
     ) -> None:
         self.symbol = symbol
         self.market_id = market_id
-        # Unknown decimals are inferred from the snapshot (and widened if a diff needs more).
-        self._infer = price_decimals is None or size_decimals is None
+        # Unknown price decimals are inferred from the snapshot (and widened if a diff needs more).
+        self._infer = price_decimals is None
         self.price_decimals = price_decimals if price_decimals is not None else 0
-        self.size_decimals = size_decimals if size_decimals is not None else 0
+        self.size_decimals = size_decimals  # informational; sizes are kept as the venue's strings
         self.nonce = 0
         self.synced = False
         self.updates = 0
-        self._bids: dict[int, int] = {}
-        self._asks: dict[int, int] = {}
+        # price ticks -> size text (exact; converted to Decimal only when read)
+        self._bids: dict[int, str] = {}
+        self._asks: dict[int, str] = {}
         self._bid_keys: list[int] = []  # negated prices, ascending == best bid first
         self._ask_keys: list[int] = []
+        self._ticks: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -137,41 +144,43 @@ class OrderBook:
     # -- writer side (stream thread) ---------------------------------------------------
 
     def _widen(self, levels: Iterable[Mapping[str, str]]) -> None:
-        """Grow the inferred decimals to fit ``levels``, rescaling stored ticks."""
+        """Grow the inferred price decimals to fit ``levels``, rescaling stored ticks."""
         pd = max([self.price_decimals] + [_decimals_of(lv["price"]) for lv in levels])
-        sd = max([self.size_decimals] + [_decimals_of(lv["size"]) for lv in levels])
-        if pd == self.price_decimals and sd == self.size_decimals:
+        if pd == self.price_decimals:
             return
         pm = 10 ** (pd - self.price_decimals)
-        sm = 10 ** (sd - self.size_decimals)
-        self._bids = {p * pm: s * sm for p, s in self._bids.items()}
-        self._asks = {p * pm: s * sm for p, s in self._asks.items()}
+        self._bids = {p * pm: s for p, s in self._bids.items()}
+        self._asks = {p * pm: s for p, s in self._asks.items()}
         self._bid_keys = [k * pm for k in self._bid_keys]
         self._ask_keys = [k * pm for k in self._ask_keys]
-        self.price_decimals, self.size_decimals = pd, sd
+        self._ticks = {}
+        self.price_decimals = pd
 
     def apply_snapshot(self, asks: list[Mapping[str, str]], bids: list[Mapping[str, str]], nonce: int) -> None:
         """Replace the whole book with a snapshot at ``nonce``."""
         with self._lock:
             if self._infer:
                 self._bids, self._asks, self._bid_keys, self._ask_keys = {}, {}, [], []
-                self.price_decimals = self.size_decimals = 0
+                self._ticks = {}
+                self.price_decimals = 0
                 self._widen(list(asks) + list(bids))
-            pd, sd = self.price_decimals, self.size_decimals
-            new_asks: dict[int, int] = {}
+            pd = self.price_decimals
+            new_asks: dict[int, str] = {}
             for lv in asks:
-                s = parse_ticks(lv["size"], sd)
-                if s:
+                s = lv["size"]
+                if s.strip("0."):
                     new_asks[parse_ticks(lv["price"], pd)] = s
-            new_bids: dict[int, int] = {}
+            new_bids: dict[int, str] = {}
             for lv in bids:
-                s = parse_ticks(lv["size"], sd)
-                if s:
+                s = lv["size"]
+                if s.strip("0."):
                     new_bids[parse_ticks(lv["price"], pd)] = s
             self._asks = new_asks
             self._bids = new_bids
             self._ask_keys = sorted(new_asks)
             self._bid_keys = sorted(-p for p in new_bids)
+            if len(self._ticks) > self.MAX_PRICE_MEMO:
+                self._ticks = {}
             self.nonce = nonce
             self.synced = True
             self.updates += 1
@@ -188,17 +197,17 @@ class OrderBook:
             if begin_nonce != self.nonce:
                 self.synced = False
                 return GAP
-            pd, sd = self.price_decimals, self.size_decimals
             try:
-                self._apply_side(asks, self._asks, self._ask_keys, pd, sd, 1)
-                self._apply_side(bids, self._bids, self._bid_keys, pd, sd, -1)
+                if asks:
+                    self._apply_side(asks, self._asks, self._ask_keys, 1)
+                if bids:
+                    self._apply_side(bids, self._bids, self._bid_keys, -1)
             except ValueError:
                 if not self._infer:
                     raise
                 self._widen(list(asks) + list(bids))
-                pd, sd = self.price_decimals, self.size_decimals
-                self._apply_side(asks, self._asks, self._ask_keys, pd, sd, 1)
-                self._apply_side(bids, self._bids, self._bid_keys, pd, sd, -1)
+                self._apply_side(asks, self._asks, self._ask_keys, 1)
+                self._apply_side(bids, self._bids, self._bid_keys, -1)
             self.nonce = nonce
             self.updates += 1
             if self._bid_keys and self._ask_keys and -self._bid_keys[0] >= self._ask_keys[0]:
@@ -206,27 +215,25 @@ class OrderBook:
                 return CROSSED
             return APPLIED
 
-    @staticmethod
-    def _apply_side(
-        levels: list[Mapping[str, str]], side: dict[int, int], keys: list[int], pd: int, sd: int, sign: int
-    ) -> None:
-        # Hot path: inlined tick parsing for the common "exactly N decimals" case.
+    def _apply_side(self, levels: list[Mapping[str, str]], side: dict[int, str], keys: list[int], sign: int) -> None:
+        ticks = self._ticks
         for lv in levels:
             p = lv["price"]
-            w, _, f = p.partition(".")
-            price = int(w + f) if len(f) == pd else parse_ticks(p, pd)
+            price = ticks.get(p)
+            if price is None:
+                price = ticks[p] = parse_ticks(p, self.price_decimals)
             s = lv["size"]
-            w, _, f = s.partition(".")
-            size = int(w + f) if len(f) == sd else parse_ticks(s, sd)
-            if size:
+            if s.strip("0."):  # a non-zero size
                 if price not in side:
                     k = price * sign
                     keys.insert(bisect_left(keys, k), k)
-                side[price] = size
+                side[price] = s
             elif price in side:
                 del side[price]
                 k = price * sign
                 del keys[bisect_left(keys, k)]
+        if len(ticks) > self.MAX_PRICE_MEMO:
+            self._ticks = {}
 
     def invalidate(self) -> None:
         """Mark the book stale (reconnecting or resubscribing); diffs are ignored until a snapshot."""
@@ -248,13 +255,13 @@ class OrderBook:
             ask = ak[0] if ak else None
             bid_size = self._bids[bid] if bid is not None else None
             ask_size = self._asks[ask] if ask is not None else None
-            nonce, pd, sd = self.nonce, self.price_decimals, self.size_decimals
+            nonce, pd = self.nonce, self.price_decimals
         return BookTop(
             nonce=nonce,
             bid_price=_d(bid, pd) if bid is not None else None,
-            bid_size=_d(bid_size, sd) if bid_size is not None else None,
+            bid_size=Decimal(bid_size) if bid_size is not None else None,
             ask_price=_d(ask, pd) if ask is not None else None,
-            ask_size=_d(ask_size, sd) if ask_size is not None else None,
+            ask_size=Decimal(ask_size) if ask_size is not None else None,
         )
 
     def best_bid(self) -> Decimal | None:
@@ -280,11 +287,11 @@ class OrderBook:
             ak = self._ask_keys if n <= 0 else self._ask_keys[:n]
             bids = [(-k, self._bids[-k]) for k in bk]
             asks = [(k, self._asks[k]) for k in ak]
-            nonce, pd, sd = self.nonce, self.price_decimals, self.size_decimals
+            nonce, pd = self.nonce, self.price_decimals
         return BookDepth(
             nonce=nonce,
-            bids=tuple((_d(p, pd), _d(s, sd)) for p, s in bids),
-            asks=tuple((_d(p, pd), _d(s, sd)) for p, s in asks),
+            bids=tuple((_d(p, pd), Decimal(s)) for p, s in bids),
+            asks=tuple((_d(p, pd), Decimal(s)) for p, s in asks),
         )
 
     def snapshot(self) -> BookDepth:
@@ -300,25 +307,28 @@ class OrderBook:
         if size <= 0:
             raise ValueError(f"size must be positive, got {size}")
         with self._lock:
-            sd, pd = self.size_decimals, self.price_decimals
-            want = int(size.scaleb(sd).to_integral_value())
-            if want <= 0:
-                want = 1
-            remaining, cost = want, 0
+            pd = self.price_decimals
             if side == "buy":
                 levels, keys, sign = self._asks, self._ask_keys, 1
             else:
                 levels, keys, sign = self._bids, self._bid_keys, -1
+            taken: list[tuple[int, str]] = []
+            left = size
             for k in keys:
                 price = k * sign
-                take = min(remaining, levels[price])
-                cost += take * price
-                remaining -= take
-                if not remaining:
+                text = levels[price]
+                taken.append((price, text))
+                left -= Decimal(text)
+                if left <= 0:
                     break
-        if remaining:
+        if left > 0:
             return None
-        return (Decimal(cost) / Decimal(want)).scaleb(-pd)
+        remaining, cost = size, Decimal(0)
+        for price, text in taken:
+            take = min(remaining, Decimal(text))
+            cost += take * price
+            remaining -= take
+        return (cost / size).scaleb(-pd)
 
     def __len__(self) -> int:
         return len(self._bids) + len(self._asks)

@@ -1,7 +1,7 @@
 """Frozen, typed events that the stream thread hands to the user's thread.
 
 Every event the stream produces is one of the classes below. They are immutable
-(``frozen=True, slots=True``) so an event can be shared between the stream thread
+(``frozen=True, slots=True`` dataclasses; the per-diff ``BookUpdate`` is a named tuple) so an event can be shared between the stream thread
 and any number of readers without copies or locks. Money is ``Decimal``, parsed
 from the venue's strings and never routed through ``float``.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from .book import OrderBook
@@ -90,13 +90,14 @@ def _ticks_to_decimal(ticks: int | None, decimals: int) -> Decimal | None:
 # -- market data -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class BookUpdate:
+class BookUpdate(NamedTuple):
     """The local order book of ``symbol`` changed (a snapshot or a diff was applied).
 
     ``best_bid``/``best_ask`` are the top of book *at this nonce*; ``book`` is the live
     :class:`~lighter_sync.book.OrderBook`, which may already be newer when you read it.
-    Book updates are conflated: a slow reader sees the latest one per market.
+    Book updates are conflated: a slow reader sees the latest one per market. (An
+    immutable named tuple rather than a dataclass: one is made per diff, and a tuple is
+    built three times faster.)
     """
 
     symbol: str

@@ -372,8 +372,8 @@ class Stream:
         self.resyncs = 0
         self.errors = 0
         self.last_disconnect_reason: str | None = None
-        self._chan_frames: dict[str, int] = {}
-        self._chan_last: dict[str, float] = {}
+        self._chan: dict[str, list[Any]] = {}  # inbound channel -> [frames, last monotonic time]
+        self._unacked: set[str] = set()  # inbound names of channels subscribed but not yet heard from
 
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "subscribed/order_book": self._on_book_snapshot,
@@ -499,10 +499,7 @@ class Stream:
     def stats(self) -> StreamStats:
         """Counters, queue depths and per-channel message ages."""
         now = time.monotonic()
-        chans = {
-            ch: ChannelStats(frames=n, age=now - self._chan_last[ch] if ch in self._chan_last else None)
-            for ch, n in list(self._chan_frames.items())
-        }
+        chans = {ch: ChannelStats(frames=n, age=now - last) for ch, (n, last) in list(self._chan.items())}
         return StreamStats(
             connected=self.connected,
             frames=self.frames,
@@ -684,6 +681,7 @@ class Stream:
                 pass
             ws.shutdown()
         self._wire.clear()
+        self._unacked.clear()
         self._inflight.clear()
         self._outbox.clear()
         if self.account is not None:
@@ -804,6 +802,7 @@ class Stream:
                 return
             msg["auth"] = token
         self._wire[ch] = "sent"
+        self._unacked.add(ch.replace("/", ":"))
         self._outbox.append((orjson.dumps(msg), ch))
 
     def _queue_unsubscribe(self, ch: str) -> None:
@@ -852,6 +851,7 @@ class Stream:
                 self._queue_subscribe(ch)
             elif op == "unsub" and not wanted and ch in self._wire:
                 del self._wire[ch]
+                self._unacked.discard(ch.replace("/", ":"))
                 self._queue_unsubscribe(ch)
 
     # -- auth tokens ------------------------------------------------------------------------
@@ -913,11 +913,13 @@ class Stream:
             return  # e.g. a bare "heartbeat" string
         ch = msg.get("channel")
         if ch is not None:
-            self._chan_frames[ch] = self._chan_frames.get(ch, 0) + 1
-            self._chan_last[ch] = self._last_recv
-            wire = ch.replace(":", "/")
-            if self._wire.get(wire) == "sent":
-                self._ack(wire)
+            cs = self._chan.get(ch)
+            if cs is None:
+                cs = self._chan[ch] = [0, 0.0]
+            cs[0] += 1
+            cs[1] = self._last_recv
+            if self._unacked and ch in self._unacked:
+                self._ack(ch.replace(":", "/"))
         handler = self._handlers.get(msg.get("type"))  # type: ignore[arg-type]
         if handler is not None:
             handler(msg)
@@ -926,6 +928,7 @@ class Stream:
 
     def _ack(self, wire: str) -> None:
         self._inflight.pop(wire, None)
+        self._unacked.discard(wire.replace("/", ":"))
         if self._wire.get(wire) == "sent":
             self._wire[wire] = "active"
 
@@ -986,11 +989,16 @@ class Stream:
         routes = self._routes.get(st.wire)
         if not routes:
             return
-        bid, ask = st.book.top_ticks()
+        book = st.book
+        bk, ak = book._bid_keys, book._ask_keys
         m = st.market
-        ev = BookUpdate(m.symbol, m.market_id, st.book.nonce, msg.get("timestamp", 0), snapshot, bid, ask, st.book)
+        ev = BookUpdate(
+            m.symbol, m.market_id, book.nonce, msg.get("timestamp", 0), snapshot,
+            -bk[0] if bk else None, ak[0] if ak else None, book,
+        )  # fmt: skip
+        out = self._out
         for sub in routes:
-            self._out.append((sub, m.market_id, ev))
+            out.append((sub, m.market_id, ev))
 
     def _resync_book(self, st: _BookState, reason: str) -> None:
         """Unsubscribe, then subscribe: a duplicate subscribe would get 30003 and no snapshot."""

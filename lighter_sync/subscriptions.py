@@ -184,6 +184,7 @@ class EventHub:
         self._cond = threading.Condition(threading.Lock())
         self._subs: set[Subscription] = set()
         self._seq = itertools.count(1)
+        self._waiting = 0  # consumers blocked in wait(); publish() skips notify when zero
         self.closed = False
 
     def add(self, sub: Subscription) -> Subscription:
@@ -201,7 +202,8 @@ class EventHub:
             for sub, key, event in items:
                 if not sub.closed:
                     sub._put_locked(next(seq), key, event)
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     def _get(self, sub: Subscription, timeout: float | None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -212,12 +214,12 @@ class EventHub:
                 if sub.closed or self.closed:
                     return None
                 if deadline is None:
-                    self._cond.wait(1.0)
+                    self._wait(1.0)
                 else:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return None
-                    self._cond.wait(left)
+                    self._wait(left)
 
     def poll(self, timeout: float | None = None) -> Any:
         """The oldest undelivered event of any subscription, or ``None`` after ``timeout``."""
@@ -234,12 +236,19 @@ class EventHub:
                 if self.closed:
                     return None
                 if deadline is None:
-                    self._cond.wait(1.0)
+                    self._wait(1.0)
                 else:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return None
-                    self._cond.wait(left)
+                    self._wait(left)
+
+    def _wait(self, timeout: float) -> None:
+        self._waiting += 1
+        try:
+            self._cond.wait(timeout)
+        finally:
+            self._waiting -= 1
 
     def depths(self) -> dict[str, int]:
         """Undelivered events per subscription name."""
