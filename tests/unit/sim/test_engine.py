@@ -570,3 +570,46 @@ def test_integrator_fee_is_charged_per_fill_and_paid_to_the_integrator(engine, a
     assert engine.account(integrator).collateral == 1_800_000
     assert engine.account(alice).collateral == 100_000 * USDC - 300_000
     assert engine.ledger()["totals"]["equity"] == engine.ledger()["totals"]["deposits"]
+
+
+def test_a_tx_failing_its_checks_at_execution_marks_the_pending_record_failed(engine, alice):
+    meta = TxMeta(tx_hash="cd" * 40, api_key_index=4, nonce=1)
+    engine.record_pending(14, alice, meta)
+    with pytest.raises(EngineError):
+        engine.create_order(CreateOrder(alice, 0, 10, PX, False), meta)  # below the minimum
+    tx = engine.tx("cd" * 40)
+    assert tx.status == TxStatus.FAILED and tx.error_code == 21706
+    assert json.loads(tx.event_info["ae"])["code"] == 21706
+
+
+def test_pending_trigger_order_expires_and_a_modified_trigger_can_fire_at_once(engine, clock, alice, bob):
+    limit(engine, alice, True, PX, ONE)
+    limit(engine, bob, False, PX, ONE)  # bob long 1
+    expiry = clock() + 10 * 60_000
+    sl = engine.create_order(CreateOrder(bob, 0, ONE, PX - 3000, True, type=OrderType.STOP_LOSS_LIMIT,
+                                         time_in_force=TimeInForce.GOOD_TILL_TIME, reduce_only=True,
+                                         trigger_price=PX - 2000, order_expiry_ms=expiry)).order
+    tp = engine.create_order(CreateOrder(bob, 0, ONE, PX + 3000, True, type=OrderType.TAKE_PROFIT_LIMIT,
+                                         time_in_force=TimeInForce.GOOD_TILL_TIME, reduce_only=True,
+                                         trigger_price=PX + 2000, client_order_index=77)).order
+    assert engine.positions(bob)[0].pending_order_count == 2
+    res = engine.modify_order(ModifyOrder(bob, 0, 77, ONE, PX + 3000, trigger_price=PX - 1))  # mark already above
+    assert res.order.status == OrderStatus.OPEN and res.order.trigger_status == TriggerStatus.READY
+    assert engine.order(tp.order_index).status == OrderStatus.OPEN
+    clock.set(expiry)
+    engine.tick()
+    assert engine.order(sl.order_index).status == OrderStatus.CANCELED_EXPIRED
+    pos = engine.positions(bob)[0]
+    assert (pos.pending_order_count, pos.open_order_count) == (0, 1)
+
+
+def test_liquidation_cancels_the_accounts_orders_first(engine, alice):
+    thin = engine.create_account("0xthin3", 1000 * USDC).account_index
+    limit(engine, alice, True, PX, 3 * ONE)
+    limit(engine, thin, False, PX, 3 * ONE)
+    resting = limit(engine, thin, True, PX + 5000, ONE, reduce_only=True).order
+    engine.set_prices(0, PX - 27_000)
+    assert engine.order(resting.order_index).status == OrderStatus.CANCELED_LIQUIDATION
+    assert engine.active_orders(thin) == []
+    liq_tx = engine.account_txs(thin)[0]
+    assert liq_tx.tx_type == 23 and liq_tx.event_info["ae"] == ""
