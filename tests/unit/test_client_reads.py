@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from core_payloads import (
+from tests.unit.core_payloads import (
     ACCOUNT,
     ACCOUNT_LIMITS,
     ACCOUNTS_BY_L1,

@@ -7,7 +7,7 @@ import os
 import pickle
 
 import pytest
-from core_payloads import KEY_A, KEY_B, L1
+from tests.unit.core_payloads import KEY_A, KEY_B, L1
 
 from lighter_sync.config import (
     DEFAULT_SIM_URL,

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 
 import pytest
 import responses
-from core_payloads import ORDER_BOOK_DETAILS, fresh
+from tests.unit.core_payloads import ORDER_BOOK_DETAILS, fresh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

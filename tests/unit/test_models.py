@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from core_payloads import (
+from tests.unit.core_payloads import (
     ACCOUNT,
     ACCOUNT_LIMITS,
     ACCOUNTS_BY_L1,
