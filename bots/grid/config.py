@@ -294,6 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help=f"seconds outside the grid before it re-centres (default: {d.recenter_after})",
     )
+    p.add_argument(
+        "--status-every", default=S, type=float, help=f"seconds between status lines (default: {d.status_every})"
+    )
+    p.add_argument(
+        "--requests-per-minute",
+        default=S,
+        type=int,
+        help=f"request budget of the bot; Standard accounts allow 60/min (default: {d.requests_per_minute})",
+    )
     p.add_argument("--env-file", default=S, help=f"credentials file (default: {d.env_file})")
     p.add_argument(
         "--sim-speed", default=S, type=float, help=f"simulator clock speed (default: {d.sim_speed})"
