@@ -8,9 +8,10 @@ any margin need, Standard tier so they pay no fees):
   ``half_spread_ticks`` from the fair price, so the spread is a few ticks; band ``i`` is
   ``first_gap_bps * growth**i`` wide, so levels are dense near the mid and sparse further out.
   Sizes decay by ``depth_decay`` per band away from the mid, with lognormal noise. Every step the
-  maker cancels quotes that the fair price has run into (closer than band 0) or left behind
-  (beyond the last band), keeps at most one quote per band, fills the empty bands, and refreshes
-  random quotes at ``refresh_per_s``. When the fair price moves through a user's resting order,
+  maker keeps one quote per band and re-prices (``ModifyOrder``: one tx, not a cancel plus a new
+  order) the quotes that the fair price has run into (closer than band 0), left behind (beyond
+  the last band) or doubled up in a band, into the empty bands; it also refreshes random quotes at
+  ``refresh_per_s``. When the fair price moves through a user's resting order,
   the maker's new quote on the other side crosses it and fills it at the user's price: resting
   orders fill as the price moves through them.
 * the **taker** sends immediate-or-cancel market and limit orders (a Poisson stream at
@@ -18,8 +19,9 @@ any margin need, Standard tier so they pay no fees):
   notional), leaning against its own position so that inventory stays bounded. It takes the best
   levels, the user's included.
 
-Quotes are always cancelled before new ones are placed, bids stay strictly below and asks
-strictly above the fair price, and the taker never rests, so the crowd never trades with itself.
+Quotes the fair price ran into are moved away (or cancelled) before any quote moves toward the
+mid, bids stay strictly below and asks strictly above the fair price, and the taker never rests,
+so the crowd never trades with itself.
 Every order respects the market's tick, minimum base and quote amounts and order quote limit.
 
 Driving it
@@ -49,6 +51,7 @@ from lighter_sync.sim.engine_types import (
     CreateOrder,
     EngineError,
     MarketSpec,
+    ModifyOrder,
     Order,
     OrderType,
     TimeInForce,
@@ -96,6 +99,7 @@ class CrowdStats:
 
     steps: int = 0
     quotes_placed: int = 0
+    quotes_moved: int = 0  # re-priced with ModifyOrder
     quotes_cancelled: int = 0
     taker_orders: int = 0
     rejected: int = 0  # orders the engine refused or cancelled at once (should stay 0)
@@ -213,37 +217,72 @@ class Crowd:
             return  # nothing moved, nothing filled: the book is as we left it
         bounds = self._bands(m, fair)
         kept: set[int] = set()
-        missing: list[tuple[bool, int]] = []
-        # Cancel first (both sides), so nothing placed afterwards can meet a crowd quote.
+        # Classify each quote: keep it (first one in a valid band), or re-use it for an empty band.
+        # "close" quotes are those the fair price ran into (nearer than band 0, or crossed).
+        close: tuple[list[Order], list[Order]] = ([], [])
+        spare: tuple[list[Order], list[Order]] = ([], [])
+        missing: tuple[list[int], list[int]] = ([], [])
         position = 0
-        for is_ask, orders in ((False, bids), (True, asks)):
+        for side, orders in ((0, bids), (1, asks)):
             taken: set[int] = set()
             for order in orders:
-                distance = order.price - fair if is_ask else fair - order.price
+                distance = order.price - fair if side else fair - order.price
                 band = bisect.bisect_right(bounds, distance) - 1
-                if band < 0 or band >= cfg.levels or band in taken or position in refresh:
-                    self._cancel(order)
+                if band < 0:
+                    close[side].append(order)
+                elif band >= cfg.levels or band in taken or position in refresh:
+                    spare[side].append(order)
                 else:
                     taken.add(band)
                     kept.add(order.order_index)
                 position += 1
-            missing.extend((is_ask, band) for band in range(cfg.levels) if band not in taken)
-        for is_ask, band in missing:
-            lo, hi = bounds[band], bounds[band + 1]
-            distance = lo + int(rng.random() * max(1, (hi - lo) // 2))
-            price = fair + distance if is_ask else fair - distance
-            if price < 1 or price >= 1 << 32:
-                continue
-            notional = m.top_notional * cfg.depth_decay**band * rng.lognormvariate(0.0, cfg.size_noise)
-            size = self._size_for(m.spec, price, notional)
-            if size:
-                order = self._place(CreateOrder(self.maker_account, m.spec.market_id, size, price, is_ask,
-                                                OrderType.LIMIT, TimeInForce.GOOD_TILL_TIME))
-                self.stats.quotes_placed += 1
-                if order is not None and order.is_live:
-                    kept.add(order.order_index)
+            missing[side].extend(band for band in range(cfg.levels) if band not in taken)
+        # 1. Quotes too close to (or through) the fair price move to the outermost empty bands of
+        #    their side, or are cancelled: afterwards every crowd bid is below and every crowd ask
+        #    above the fair price by at least band 0's distance, so step 2 and 3 cannot self-trade.
+        for side in (0, 1):
+            for order in close[side]:
+                band = missing[side].pop() if missing[side] else None
+                self._requote(m, fair, bounds, side, band, order, kept)
+        # 2. Spare quotes (beyond the last band, duplicates, random refreshes) fill the other empty
+        #    bands, inner first; 3. new orders fill what is left.
+        for side in (0, 1):
+            for order in spare[side]:
+                band = missing[side].pop(0) if missing[side] else None
+                self._requote(m, fair, bounds, side, band, order, kept)
+            for band in missing[side]:
+                self._requote(m, fair, bounds, side, band, None, kept)
         m.last_fair = fair
         m.quote_ids = kept
+
+    def _requote(self, m: _Market, fair: int, bounds: list[int], side: int, band: int | None,
+                 order: Order | None, kept: set[int]) -> None:
+        """Put a quote into ``band`` of ``side`` (0 bid, 1 ask): by modifying ``order`` when given
+        (one tx instead of a cancel and a new order), else with a new order. ``band`` None cancels
+        ``order``. Live results are added to ``kept``."""
+        if band is None:
+            if order is not None:
+                self._cancel(order)
+            return
+        cfg = self.config
+        rng = self._rng
+        lo, hi = bounds[band], bounds[band + 1]
+        distance = lo + int(rng.random() * max(1, (hi - lo) // 2))
+        price = fair + distance if side else fair - distance
+        notional = m.top_notional * cfg.depth_decay**band * rng.lognormvariate(0.0, cfg.size_noise)
+        size = self._size_for(m.spec, price, notional) if 1 <= price < 1 << 32 else 0
+        if not size:
+            if order is not None:
+                self._cancel(order)
+            return
+        if order is not None:
+            result = self._modify(ModifyOrder(self.maker_account, m.spec.market_id, order.order_index, size, price))
+        else:
+            result = self._place(CreateOrder(self.maker_account, m.spec.market_id, size, price, bool(side),
+                                             OrderType.LIMIT, TimeInForce.GOOD_TILL_TIME))
+            self.stats.quotes_placed += 1
+        if result is not None and result.is_live:
+            kept.add(result.order_index)
 
     def _take(self, m: _Market, fair: int, dt_s: float) -> None:
         cfg = self.config
@@ -293,6 +332,19 @@ class Crowd:
         if not result.ok:
             self.stats.rejected += 1
             log.warning("crowd order rejected: %s %s", result.tx.error_code, result.tx.error_message)
+        return result.order
+
+    def _modify(self, req: ModifyOrder) -> Order | None:
+        try:
+            result = self.engine.modify_order(req)
+        except EngineError as exc:
+            self.stats.rejected += 1
+            log.warning("crowd modify refused by the engine: %s (%s)", exc, req)
+            return None
+        self.stats.quotes_moved += 1
+        if not result.ok:
+            self.stats.rejected += 1
+            log.warning("crowd modify rejected: %s %s", result.tx.error_code, result.tx.error_message)
         return result.order
 
     def _cancel(self, order: Order) -> None:

@@ -74,7 +74,7 @@ def test_book_stays_two_sided_uncrossed_and_centred_on_the_fair_price():
     assert crowd.stats.rejected == 0
     for p in profiles:  # depth decays away from the mid (on average over the run)
         assert outer[p.symbol] < 0.7 * inner[p.symbol]
-    assert crowd.stats.taker_orders > 100 and crowd.stats.quotes_placed > 400
+    assert crowd.stats.taker_orders > 100 and crowd.stats.quotes_placed + crowd.stats.quotes_moved > 1000
 
 
 def test_crowd_orders_respect_market_rules_and_never_self_trade():
@@ -88,7 +88,7 @@ def test_crowd_orders_respect_market_rules_and_never_self_trade():
     orders = []
     for account in crowd.accounts:
         orders += engine.active_orders(account) + engine.inactive_orders(account, limit=1000)
-    assert len(orders) > 500
+    assert len(orders) > 250
     for o in orders:
         spec = specs[o.market_id]
         assert o.initial_base >= spec.min_base_amount
