@@ -254,7 +254,7 @@ class SimExchange:
         self.server.ratelimit.enabled = self.rate_limit
         self.core.on_new_pending = self._wake.set
         self.faults.on_ws_drop = self._on_ws_drop
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.25)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:

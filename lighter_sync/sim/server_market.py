@@ -182,6 +182,8 @@ class CandleStore:
               limit: int = 500) -> list[list[int]]:
         """Candles with ``start_ms <= t <= end_ms`` (oldest first), at most ``limit``.
 
+        Paging forward with ``start_ms = last t + 1`` therefore never repeats a candle.
+
         ``count_back`` > 0 returns the last ``count_back`` candles ending at ``end_ms``;
         0 returns everything between the timestamps (the first ``limit`` of them).
         """
@@ -204,7 +206,7 @@ class CandleStore:
                 agg[7] = max(agg[7], row[7])
             else:
                 out.append(list(row) if res == 60_000 else [t, *row[1:]])
-        out = [c for c in out if start_ms <= c[0] <= end_ms or (c[0] < start_ms and c[0] >= lo_bucket)]
+        out = [c for c in out if start_ms <= c[0] <= end_ms]
         if count_back > 0:
             out = out[-min(count_back, limit):]
         else:
