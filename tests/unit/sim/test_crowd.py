@@ -20,14 +20,15 @@ STEP_MS = 50
 USER_COLLATERAL = 1_000_000 * 1_000_000  # 1M USDC in micro-USDC
 
 
-def build(symbols=("TON", "ETH", "BTC", "SOL"), seed=1, config=None, with_prices=True):
+def build(symbols=("TON", "ETH", "BTC", "SOL"), seed=1, config=None, with_prices=True, model="gbm", scenario=None):
     clock = ManualClock()
     profiles = market_profiles(symbols)
     engine = Engine([p.spec() for p in profiles], clock, seed=seed)
     prices = None
     if with_prices:
-        prices = {p.market_id: make_process("gbm", start_price=float(p.start_price), vol=p.volatility,
-                                            seed=seed * 100 + p.market_id, start_ms=clock())
+        prices = {p.market_id: make_process(model, start_price=float(p.start_price), vol=p.volatility,
+                                            seed=seed * 100 + p.market_id, start_ms=clock(), scenario=scenario,
+                                            horizon_ms=200_000)
                   for p in profiles}
     else:
         for p in profiles:
@@ -46,8 +47,10 @@ def run(clock, engine, crowd, steps, check=None):
             check(i)
 
 
-def test_book_stays_two_sided_uncrossed_and_centred_on_the_fair_price():
-    clock, engine, crowd, profiles = build()
+@pytest.mark.parametrize(("model", "scenario"), [("gbm", None), ("jump", "crash-gap"), ("regime", "vol-spike")])
+def test_book_stays_two_sided_uncrossed_and_centred_on_the_fair_price(model, scenario):
+    # crash-gap over a 200 s horizon: a 15 % gap 80 s in, inside this run.
+    clock, engine, crowd, profiles = build(model=model, scenario=scenario)
     levels = crowd.config.levels
     inner, outer = {}, {}
 
@@ -72,6 +75,7 @@ def test_book_stays_two_sided_uncrossed_and_centred_on_the_fair_price():
 
     run(clock, engine, crowd, 4000, check)  # 200 s of simulated time
     assert crowd.stats.rejected == 0
+    assert all(t.ask_account_id != t.bid_account_id for t in engine.trades(limit=1_000_000))
     for p in profiles:  # depth decays away from the mid (on average over the run)
         assert outer[p.symbol] < 0.7 * inner[p.symbol]
     assert crowd.stats.taker_orders > 100 and crowd.stats.quotes_placed + crowd.stats.quotes_moved > 1000
