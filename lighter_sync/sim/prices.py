@@ -300,7 +300,10 @@ class StochasticPrice(PriceProcess):
         self._regime_i = 0
         self._regime_end = math.inf
         if params.regimes:
-            self._regime_end = self._t + self._rng.expovariate(1.0 / params.regimes[0].mean_duration_ms)
+            # Start in the stationary distribution: time share is proportional to the mean stay.
+            weights = [r.mean_duration_ms for r in params.regimes]
+            self._regime_i = self._rng.choices(range(len(weights)), weights=weights)[0]
+            self._regime_end = self._t + self._rng.expovariate(1.0 / weights[self._regime_i])
         self._recompute()
 
     # -- state ---------------------------------------------------------------------------------
