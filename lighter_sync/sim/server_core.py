@@ -132,6 +132,8 @@ class SimCore:
                 reduce_only=bool(i["ReduceOnly"]), trigger_price=i["TriggerPrice"], order_expiry_ms=i["OrderExpiry"],
                 client_order_index=i["ClientOrderIndex"],
                 self_trade_mode=et.SelfTradeMode(min(tx.attributes.get(6, 0), 2)),
+                integrator_account_index=tx.attributes.get(1, 0), integrator_taker_fee=tx.attributes.get(2, 0),
+                integrator_maker_fee=tx.attributes.get(3, 0),
             )
         if t == 15:
             return et.CancelOrder(a, i["MarketIndex"], i["Index"])

@@ -94,7 +94,12 @@ def order_json(o: Any, spec: Any, *, block_height: int = 0, snapshot: bool = Tru
     """An ``Order`` (protocol §8.1). Integrator fields are ``""`` in snapshots and ``"0"`` in updates."""
     created_s = o.created_at_ms // 1000
     updated_s = (o.updated_at_ms or o.created_at_ms) // 1000
-    integ = "" if snapshot else "0"
+    collector = getattr(o, "integrator_account_index", 0)
+    if collector:
+        integ_index = str(collector)
+        integ_taker, integ_maker = str(o.integrator_taker_fee), str(o.integrator_maker_fee)
+    else:  # Lighter: "" in snapshots, "0" in updates
+        integ_index = integ_taker = integ_maker = "" if snapshot else "0"
     return {
         "order_index": o.order_index,
         "client_order_index": o.client_order_index,
@@ -125,9 +130,9 @@ def order_json(o: Any, spec: Any, *, block_height: int = 0, snapshot: bool = Tru
         "to_trigger_order_id_0": "0",
         "to_trigger_order_id_1": "0",
         "to_cancel_order_id_0": "0",
-        "integrator_fee_collector_index": integ,
-        "integrator_taker_fee": integ,
-        "integrator_maker_fee": integ,
+        "integrator_fee_collector_index": integ_index,
+        "integrator_taker_fee": integ_taker,
+        "integrator_maker_fee": integ_maker,
         "order_flags": 0,
         "block_height": o.block_height or block_height,
         "timestamp": updated_s,

@@ -204,3 +204,35 @@ def test_ws_sendtx_and_batch(sim, signer):
         eventually(lambda: live(sim, 81) and live(sim, 82) and live(sim, 83))
     finally:
         ws.close()
+
+
+def test_integrator_fees_need_an_approval(sim, signer):
+    demo = sim.accounts[0]
+    integrator = sim.create_account(1000)
+    mark = sim.call(lambda: sim.engine.mark_price(0))
+
+    def order(cid, nonce):
+        tx_type, info, _, err = signer.sign_create_order(
+            0, cid, 100, mark * 9 // 10, 0, 0, 1, False, 0, -1, integrator_account_index=integrator.account_index,
+            integrator_taker_fee=50, integrator_maker_fee=20, nonce=nonce, api_key_index=demo.api_key_index)
+        assert err is None, err
+        return requests.post(f"{sim.url}/api/v1/sendTx", data={"tx_type": tx_type, "tx_info": info})
+
+    r = order(91, next_nonce(sim))
+    assert r.status_code == 400 and r.json()["code"] == 21149
+    expiry = int(time.time() * 1000) + 86_400_000
+    tx_type, info, _, err = signer.sign_approve_integrator(None, integrator.account_index, 100, 100, 100, 100, expiry,
+                                                           nonce=next_nonce(sim), api_key_index=demo.api_key_index)
+    assert err is None, err
+    r = requests.post(f"{sim.url}/api/v1/sendTx", data={"tx_type": tx_type, "tx_info": info})
+    assert r.status_code == 200, r.text
+    got = requests.get(f"{sim.url}/api/v1/account", params={"by": "index", "value": demo.account_index}).json()
+    grants = got["accounts"][0]["approved_integrators"]
+    assert grants == [{"account_index": integrator.account_index, "name": "", "max_perps_taker_fee": 100,
+                       "max_perps_maker_fee": 100, "max_spot_taker_fee": 100, "max_spot_maker_fee": 100,
+                       "approval_expiry": expiry}]
+    assert order(91, next_nonce(sim)).status_code == 200
+    eventually(lambda: live(sim, 91))
+    o = sim.call(lambda: sim.engine.order_by_client_index(demo.account_index, 91))
+    assert (o.integrator_account_index, o.integrator_taker_fee, o.integrator_maker_fee) == \
+        (integrator.account_index, 50, 20)
