@@ -1,0 +1,143 @@
+"""``python -m bots.grid`` end to end against a simulator: confirmation, dry run, kill -9 and restart."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bots.grid.__main__ import main
+from bots.grid.app import EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, run_bot
+from bots.grid.config import GridConfig
+from lighter_sync.sim import SimExchange
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimExchange(markets=("TON",), seed=11, speed=1.0) as s:
+        yield s
+
+
+def demo(sim: SimExchange):
+    account = sim.create_account(10_000)
+    return account, sim.settings(account=sim.accounts.index(account))
+
+
+def orders_of(sim: SimExchange, account: int, *, final: bool = False) -> list[dict]:
+    ledger = sim.ledger()
+    rows = ledger["orders"] + (ledger["final_orders"] if final else [])
+    return [o for o in rows if o["account_index"] == account]
+
+
+def nonce_of(sim: SimExchange, account: int) -> int:
+    acct = next(a for a in sim.ledger()["accounts"] if a["account_index"] == account)
+    return sum(k["next_nonce"] for k in acct["api_keys"].values())
+
+
+def cfg_for(sim: SimExchange, tmp_path, **kw) -> GridConfig:
+    base = {
+        "symbol": "TON",
+        "network": sim.url,
+        "spacing": Decimal("0.002"),
+        "state_dir": str(tmp_path),
+        "env_file": str(tmp_path / "no.env"),
+        "status_every": 1.0,
+        "log_level": "WARNING",
+    }
+    base.update(kw)
+    return GridConfig(**base)
+
+
+def test_help_shows_every_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for flag in (
+        "--symbol", "--network", "--spacing", "--levels", "--order-size", "--leverage", "--max-position",
+        "--post-only", "--dry-run", "--yes", "--duration", "--state-dir", "--config", "--log-level",
+        "--cancel-foreign",
+    ):  # fmt: skip
+        assert flag in out
+    assert (
+        "(default: 0.1)" in out and "(default: 4)" in out and "(default: 12)" in out and "(default: 5)" in out
+    )
+
+
+def test_bad_flags_exit_with_a_clear_error(capsys):
+    assert main(["--spacing", "abc"]) == 2
+    assert "spacing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answer", ["yes\n", "y\n", "\n", "YES please\n", ""])
+def test_live_mode_refuses_anything_but_yes(sim, tmp_path, answer):
+    account, settings = demo(sim)
+    before = nonce_of(sim, account.account_index)
+    out = io.StringIO()
+    code = run_bot(
+        cfg_for(sim, tmp_path, duration=5.0),
+        stdin=io.StringIO(answer),
+        stdout=out,
+        env=lambda *a, **k: settings,
+        install_signals=False,
+    )
+    assert code == EXIT_REFUSED
+    assert "LIVE TRADING" in out.getvalue() and "not confirmed" in out.getvalue()
+    assert orders_of(sim, account.account_index, final=True) == []
+    assert nonce_of(sim, account.account_index) == before  # not even the leverage was sent
+
+
+def test_live_mode_with_yes_trades_and_stops_clean(sim, tmp_path):
+    account, settings = demo(sim)
+    out = io.StringIO()
+    code = run_bot(
+        cfg_for(sim, tmp_path, duration=3.0),
+        stdin=io.StringIO("YES\n"),
+        stdout=out,
+        env=lambda *a, **k: settings,
+        install_signals=False,
+    )
+    assert code == EXIT_OK, out.getvalue()
+    placed = orders_of(sim, account.account_index, final=True)
+    assert len(placed) >= 8
+    assert orders_of(sim, account.account_index) == []  # shutdown cancelled every bot order
+    assert "summary: fills=" in out.getvalue()
+    acct = next(a for a in sim.ledger()["accounts"] if a["account_index"] == account.account_index)
+    assert [p["initial_margin_fraction"] for p in acct["positions"]] == [2000]  # leverage 5x was set
+
+
+def test_order_size_below_the_market_minimum_is_refused(sim, tmp_path):
+    account, settings = demo(sim)
+    out = io.StringIO()
+    code = run_bot(
+        cfg_for(sim, tmp_path, order_size=Decimal("5"), yes=True),
+        stdin=io.StringIO(""),
+        stdout=out,
+        env=lambda *a, **k: settings,
+        install_signals=False,
+    )
+    assert code == EXIT_CONFIG and "minimum" in out.getvalue()
+    assert orders_of(sim, account.account_index, final=True) == []
+
+
+def test_dry_run_places_nothing_on_the_venue(sim, tmp_path):
+    account, settings = demo(sim)  # real credentials are configured ...
+    before = nonce_of(sim, account.account_index)
+    out = io.StringIO()
+    code = run_bot(
+        cfg_for(sim, tmp_path, duration=3.0, dry_run=True),
+        stdin=io.StringIO(""),
+        stdout=out,
+        env=lambda *a, **k: settings,
+        install_signals=False,
+    )
+    assert code == EXIT_OK, out.getvalue()
+    assert "DRY RUN" in out.getvalue()
+    assert "orders_sent=8" in out.getvalue() or "orders_sent=9" in out.getvalue()  # paper orders
+    # ... yet nothing reached the venue: no order, no transaction of that account
+    assert orders_of(sim, account.account_index, final=True) == []
+    assert nonce_of(sim, account.account_index) == before
