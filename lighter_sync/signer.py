@@ -409,10 +409,18 @@ class SignerThread:
         timeout: float | None = None,
         client_order_index: int | None = None,
         api_key_index: int | None = None,
+        exact_nonce: int | None = None,
     ) -> SendReceipt:
-        """Sign with the key's next nonce and ``POST /api/v1/sendTx``; see the module docstring."""
+        """Sign with the key's next nonce and ``POST /api/v1/sendTx``; see the module docstring.
+
+        ``exact_nonce`` (with ``api_key_index``) signs with that nonce and never re-signs on
+        21104: it is how :meth:`~lighter_sync.trading.TradingMixin.reconcile_order` *fences*
+        a transaction whose outcome is unknown (whichever of the two takes the nonce wins).
+        """
+        if exact_nonce is not None and api_key_index is None:
+            raise ConfigError("exact_nonce needs api_key_index")
         return self._send_many([sign_fn], timeout=timeout, client_order_indexes=[client_order_index],
-                               api_key_index=api_key_index)
+                               api_key_index=api_key_index, exact_nonce=exact_nonce)
 
     def send_batch(
         self,
@@ -439,6 +447,7 @@ class SignerThread:
         client_order_indexes: list[int | None],
         api_key_index: int | None,
         batch: bool = False,
+        exact_nonce: int | None = None,
     ) -> SendReceipt:
         if self._closed:
             raise ClosedError("the signer is closed")
@@ -446,11 +455,14 @@ class SignerThread:
         deadline = time.monotonic() + timeout
         slot = self._acquire_slot(api_key_index, deadline)
         try:
-            attempts = self._nonce_retries + 1
+            attempts = 1 if exact_nonce is not None else self._nonce_retries + 1
             for attempt in range(attempts):
-                if slot.next_nonce is None:
-                    slot.next_nonce = self.fetch_next_nonce(slot.index, timeout=_remaining(deadline))
-                first = slot.next_nonce
+                if exact_nonce is not None:
+                    first = exact_nonce
+                else:
+                    if slot.next_nonce is None:
+                        slot.next_nonce = self.fetch_next_nonce(slot.index, timeout=_remaining(deadline))
+                    first = slot.next_nonce
                 signed = [
                     self._check_signed(self.run(_bind(fn, first + i, slot.index), _remaining(deadline)))
                     for i, fn in enumerate(sign_fns)
@@ -480,7 +492,8 @@ class SignerThread:
                     err.api_key_index = slot.index  # type: ignore[attr-defined]
                     err.nonce = first  # type: ignore[attr-defined]
                     raise err from exc
-                slot.next_nonce = first + len(signed)
+                # after an exact-nonce send the local counter may be anywhere: re-read it
+                slot.next_nonce = None if exact_nonce is not None else first + len(signed)
                 return self._receipt(body, signed, slot.index, first)
             raise AssertionError("unreachable")  # pragma: no cover
         finally:

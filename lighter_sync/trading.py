@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ClosedError,
+    InvalidNonceError,
     LighterError,
     NotFoundError,
     OutcomeUnknownError,
@@ -126,9 +127,12 @@ class Reconciliation:
     * ``"found"`` - the venue has the order (``order``); do not resend.
     * ``"rejected"`` - the transaction was processed and refused (``code``/``message``);
       safe to resend with a NEW client order index.
-    * ``"not_found"`` - neither the order nor the transaction showed up within the wait;
-      it is then safe to resend with a NEW client order index (a new index means a late
-      arrival of the old transaction cannot be mistaken for the new order).
+    * ``"not_found"`` - neither the order nor the transaction showed up, and the original
+      transaction can no longer apply: its nonce was used by another transaction (if this
+      client still had the send on record and the nonce was unused, reconcile *fenced* it by
+      spending that nonce on a harmless cancel). Safe to resend with a NEW client order index.
+    * ``"pending"`` - the original may still arrive (its nonce is unused and it could not be
+      fenced); reconcile again later. Not safe to resend yet.
     """
 
     client_order_index: int
@@ -146,12 +150,22 @@ class Reconciliation:
 
 @dataclass
 class _Pending:
-    """A send whose outcome is unknown, kept for reconcile_order."""
+    """A send whose outcome is unknown, kept for reconcile_order (with what fencing needs)."""
 
     client_order_index: int
     tx_hash: str | None
     market_id: int | None
+    api_key_index: int | None = None
+    nonce: int | None = None
+    batch: bool = False
     since: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_error(cls, exc: OutcomeUnknownError, coi: int, tx_hash: str | None, market_id: int | None,
+                   *, batch: bool = False, offset: int = 0) -> _Pending:
+        key = getattr(exc, "api_key_index", None)
+        nonce = getattr(exc, "nonce", None)
+        return cls(coi, tx_hash, market_id, key, None if nonce is None else nonce + offset, batch)
 
 
 class _TradeState:
@@ -403,8 +417,8 @@ class TradingMixin:
             return signer.send(sign_fn, timeout=timeout, client_order_index=client_order_index)
         except OutcomeUnknownError as exc:
             if client_order_index is not None:
-                self._trade_state().unknown[client_order_index] = _Pending(
-                    client_order_index, exc.tx_hash, market_id)
+                self._trade_state().unknown[client_order_index] = _Pending.from_error(
+                    exc, client_order_index, exc.tx_hash, market_id)
             log.warning("outcome unknown for client order index %s (tx %s): %s",
                         client_order_index, exc.tx_hash, exc.message)
             raise
@@ -907,7 +921,11 @@ class TradingMixin:
         """Settle an unknown outcome: did the order with this client order index reach the venue?
 
         Polls ``accountOrders`` (and ``GET /api/v1/tx`` by the signer's local hash when this
-        client recorded one) for up to ``timeout`` seconds. Never sends anything.
+        client recorded the send) for up to ``timeout`` seconds. If nothing shows up and this
+        client still has the send on record, it makes sure the original can never apply: when
+        the transaction's nonce is still unused it *fences* it by spending that nonce on a
+        cancel of the same client order index (harmless whichever wins). It never re-sends the
+        order. See :class:`Reconciliation` for the answers.
         """
         coi = validate_client_order_index(client_order_index)
         budget = _timeout(timeout) or 5.0
@@ -916,6 +934,7 @@ class TradingMixin:
         tx_hash = pending.tx_hash if pending else None
         deadline = time.monotonic() + budget
         interval = 0.1
+        fence_tried = False
         while True:
             order = self._lookup_orders([coi]).get(coi)
             if order is not None:
@@ -928,14 +947,67 @@ class TradingMixin:
                     return Reconciliation(coi, "rejected", tx_hash=tx_hash, code=verdict[0], message=verdict[1])
             left = deadline - time.monotonic()
             if left <= 0:
-                state.unknown.pop(coi, None)
-                return Reconciliation(
-                    coi, "not_found", tx_hash=tx_hash,
-                    message=f"no order with client order index {coi} and no transaction after {budget} s: "
-                            "safe to resend with a NEW client order index",
-                )
+                if pending is None or pending.nonce is None or pending.api_key_index is None:
+                    state.unknown.pop(coi, None)
+                    return Reconciliation(
+                        coi, "not_found", tx_hash=tx_hash,
+                        message=f"no order with client order index {coi} after {budget} s and no record of the send "
+                                "in this process: safe to resend with a NEW client order index once the original "
+                                "has expired (transactions expire 10 minutes after signing)",
+                    )
+                answer = self._settle_by_nonce(pending, budget, fence_tried)
+                if answer is not None:
+                    if answer.status != "pending":
+                        state.unknown.pop(coi, None)
+                    return answer
+                # the nonce was taken just now: give the original a moment to show up
+                fence_tried = True
+                deadline = time.monotonic() + 2.0
+                continue
             time.sleep(min(interval, left))
             interval = min(interval * 2, 1.0)
+
+    def _settle_by_nonce(self, pending: _Pending, budget: float, fence_tried: bool) -> Reconciliation | None:
+        """Decide a send with no visible order by its nonce; fence it if the nonce is unused.
+
+        Returns None when the nonce was consumed during the fence (re-check the order first).
+        """
+        coi, key, nonce = pending.client_order_index, pending.api_key_index, pending.nonce
+        assert key is not None and nonce is not None
+        signer = self._get_signer()
+        if signer.fetch_next_nonce(key) > nonce:
+            return Reconciliation(
+                coi, "not_found", tx_hash=pending.tx_hash,
+                message=f"no order with client order index {coi} after {budget} s and its nonce {nonce} (API key "
+                        f"{key}) was used by another transaction, so it can never apply: safe to resend with a NEW "
+                        "client order index",
+            )
+        if pending.batch or fence_tried:
+            return Reconciliation(
+                coi, "pending", tx_hash=pending.tx_hash,
+                message=f"nonce {nonce} of API key {key} is still unused: the transaction may still arrive; "
+                        "reconcile again later (do not resend yet)",
+            )
+        mid = pending.market_id if pending.market_id is not None else 0
+
+        def fence(client: Any, n: int, k: int) -> tuple:
+            return client.sign_cancel_order(mid, coi, nonce=n, api_key_index=k)
+
+        try:
+            signer.send(fence, api_key_index=key, exact_nonce=nonce)
+        except InvalidNonceError:
+            return None  # somebody (maybe the original) took the nonce a moment ago
+        except OutcomeUnknownError:
+            return Reconciliation(
+                coi, "pending", tx_hash=pending.tx_hash,
+                message="the fencing cancel's outcome is unknown too; reconcile again later (do not resend yet)",
+            )
+        log.info("fenced client order index %s: nonce %s of API key %s spent on a cancel", coi, nonce, key)
+        return Reconciliation(
+            coi, "not_found", tx_hash=pending.tx_hash,
+            message=f"no order with client order index {coi} after {budget} s; its nonce {nonce} is now spent on a "
+                    "cancel, so the original can never apply: safe to resend with a NEW client order index",
+        )
 
     def _tx_verdict(self, tx_hash: str) -> tuple[int | None, str] | None:
         """None when the tx is unknown or not processed; (None, "") when it executed fine;
@@ -1064,7 +1136,8 @@ class BatchBuilder:
             hashes = list(getattr(exc, "tx_hashes", None) or [])
             for i, (_fn, coi, mid, _a) in enumerate(self._entries):
                 if coi is not None:
-                    state.unknown[coi] = _Pending(coi, hashes[i] if i < len(hashes) else None, mid)
+                    state.unknown[coi] = _Pending.from_error(exc, coi, hashes[i] if i < len(hashes) else None, mid,
+                                                             batch=True, offset=i)
             log.warning("outcome unknown for a batch of %d (client order indexes %s): %s",
                         len(self._entries), [c for c in cois if c is not None], exc.message)
             raise

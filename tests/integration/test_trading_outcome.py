@@ -2,8 +2,9 @@
 
 * The send reaches the venue and is applied, but its answer is lost (a loopback proxy swallows
   it): the client raises OutcomeUnknownError; reconcile finds the order; nothing was sent twice.
-* The send never reaches the engine (a "timeout" fault): reconcile answers not_found, and a
-  resend with a NEW client order index goes through on a resynced nonce.
+* The send never reaches the engine (a "timeout" fault): reconcile spends the lost
+  transaction's nonce on a harmless cancel (a fence: the original can never apply now) and
+  answers not_found; a resend with a NEW client order index goes through.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def test_request_lost_then_reconcile_says_resend_with_new_index(sim, client):
     coi = info.value.client_order_index
     rec = client.reconcile_order(coi, timeout=1.0)
     assert rec.status == "not_found" and rec.safe_to_resend
+    assert "spent on a cancel" in rec.message  # the lost transaction's nonce was fenced
     assert coi not in ledger_orders(sim, client.account_index)
     again = client.create_limit_order("TON", "buy", size, price)
     assert again.client_order_index != coi

@@ -262,6 +262,19 @@ def test_server_error_on_send_is_outcome_unknown(make_signer, venue):
     assert info.value.client_order_index == 5 and info.value.code == 29500
 
 
+def test_exact_nonce_send_never_resigns(make_signer, venue):
+    s = make_signer()
+    s.send(order_fn(1))
+    r = s.send(order_fn(2), api_key_index=4, exact_nonce=6)
+    assert r.nonces == (6,)
+    assert s.local_next_nonce(4) is None  # re-read after an exact-nonce send
+    with pytest.raises(InvalidNonceError):
+        s.send(order_fn(3), api_key_index=4, exact_nonce=6)  # taken: no re-sign, no retry
+    assert venue.rejections == [21104] and venue.posts == 3
+    with pytest.raises(ConfigError, match="api_key_index"):
+        s.send(order_fn(4), exact_nonce=9)
+
+
 def test_signer_refusal_sends_nothing(make_signer, venue):
     s = make_signer()
     s.sdk.fail_with = f"ClientOrderIndex is invalid {KEY4}"

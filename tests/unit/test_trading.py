@@ -331,14 +331,67 @@ def test_outcome_unknown_then_reconcile_found(host, venue):
     assert venue.posts == 1  # reconcile never sends
 
 
-def test_reconcile_not_found_is_safe_to_resend(host, venue):
+def test_reconcile_not_found_fences_the_unused_nonce(host, venue):
     venue.fault = lambda info: OutcomeUnknownError("connection lost")
-    with pytest.raises(OutcomeUnknownError):
+    with pytest.raises(OutcomeUnknownError) as info:
         host.create_limit_order("TON", "buy", 5, "3.1", client_order_index=902)
+    lost_nonce = int(info.value.tx_hash[2:], 16)  # the fake signer's hash encodes the nonce
     venue.fault = None
     rec = host.reconcile_order(902, timeout=0.3)
     assert rec.status == "not_found" and rec.safe_to_resend and "NEW client order index" in rec.message
+    assert "spent on a cancel" in rec.message
+    fence = venue.accepted[-1]
+    assert (fence["Index"], fence["Nonce"], fence["MarketIndex"]) == (902, lost_nonce, 2)  # same nonce: the fence
     assert any(p == "/api/v1/tx" for p, _q, _a in venue.gets)  # it looked the tx hash up too
+    # the original can never apply now, and the client's own nonce stream carries on
+    assert host.create_limit_order("TON", "buy", 5, "3.1").nonce == lost_nonce + 1
+
+
+def test_reconcile_when_nonce_already_used_needs_no_fence(host, venue):
+    venue.fault = lambda info: OutcomeUnknownError("connection lost")
+    with pytest.raises(OutcomeUnknownError):
+        host.create_limit_order("TON", "buy", 5, "3.1", client_order_index=904)
+    venue.fault = None
+    host.create_limit_order("TON", "buy", 5, "3.1")  # the next send takes the unused nonce
+    posts = venue.posts
+    rec = host.reconcile_order(904, timeout=0.2)
+    assert rec.status == "not_found" and "used by another transaction" in rec.message
+    assert venue.posts == posts  # nothing sent
+
+
+def test_reconcile_fence_loses_to_the_late_original(host, venue):
+    state = {}
+
+    def lost(info):
+        state["info"] = info
+        return OutcomeUnknownError("timeout")
+
+    venue.fault = lost
+    with pytest.raises(OutcomeUnknownError):
+        host.create_limit_order("TON", "buy", 5, "3.1", client_order_index=905)
+
+    def late_arrival(info):
+        # the original lands just before the fence: nonce taken, order visible shortly after
+        venue.next_nonce[4] = state["info"]["Nonce"] + 1
+        venue.orders[905] = order_json(905, "open")
+        venue.fault = None
+        return None
+
+    venue.fault = late_arrival
+    rec = host.reconcile_order(905, timeout=0.2)
+    assert rec.status == "found" and not rec.safe_to_resend
+
+
+def test_reconcile_batch_with_unused_nonce_is_pending(host, venue):
+    venue.fault = lambda info: OutcomeUnknownError("timeout")
+    b = host.batch().limit("TON", "buy", 5, "3.1", client_order_index=906)
+    with pytest.raises(OutcomeUnknownError):
+        b.send()
+    venue.fault = None
+    rec = host.reconcile_order(906, timeout=0.2)
+    assert rec.status == "pending" and not rec.safe_to_resend
+    host.create_limit_order("TON", "buy", 5, "3.1")  # any later send spends the nonce ...
+    assert host.reconcile_order(906, timeout=0.2).status == "not_found"  # ... which settles it
 
 
 def test_reconcile_rejected_from_tx_event_info(host, venue):
