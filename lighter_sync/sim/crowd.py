@@ -357,9 +357,12 @@ class Crowd:
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
-    """A Poisson draw (Knuth; ``lam`` is small here)."""
+    """A Poisson draw: Knuth's method for small ``lam``, the normal approximation above 30
+    (a long step, e.g. a manual clock jumped by an hour)."""
     if lam <= 0:
         return 0
+    if lam > 30:
+        return max(0, int(round(rng.gauss(lam, math.sqrt(lam)))))
     limit, k, p = math.exp(-lam), 0, rng.random()
     while p > limit:
         k += 1
