@@ -29,6 +29,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
+    AuthError,
     ClosedError,
     InvalidNonceError,
     LighterError,
@@ -836,12 +837,15 @@ class TradingMixin:
         found: dict[int, Order] = {}
         for start in range(0, len(wanted), 20):  # accountOrders takes at most 20 indexes
             chunk = wanted[start:start + 20]
-            body = self._rest.get(
-                "/api/v1/accountOrders",
-                {"account_index": self._trading_account(), "client_order_indexes": ",".join(map(str, chunk))},
-                auth=self._trading_auth(),
-                timeout=timeout,
-            )
+            params = {"account_index": self._trading_account(), "client_order_indexes": ",".join(map(str, chunk))}
+            try:
+                body = self._rest.get("/api/v1/accountOrders", params, auth=self._trading_auth(), timeout=timeout)
+            except AuthError as exc:
+                if exc.code != 20013:
+                    raise
+                # the venue refused our cached token (e.g. clock skew): mint a fresh one, once
+                self._get_signer().invalidate_auth_token()
+                body = self._rest.get("/api/v1/accountOrders", params, auth=self._trading_auth(), timeout=timeout)
             for raw in body.get("orders") or []:
                 order = Order.from_json(raw)
                 coi = _attr(order, "client_order_index")

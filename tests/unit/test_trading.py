@@ -420,3 +420,22 @@ def test_newest_entry_wins_when_an_index_was_reused(host, venue):
 
     venue.get = get
     assert host.order_status(77).status == "open"
+
+
+def test_rejected_auth_token_is_replaced_once(host, venue):
+    from lighter_sync.errors import AuthError
+
+    venue.orders[88] = order_json(88, "open")
+    orig_get = venue.get
+    seen = []
+
+    def get(path, params=None, *, auth=None, timeout=None):
+        if path == "/api/v1/accountOrders":
+            seen.append(auth)
+            if len(seen) == 1:
+                raise AuthError("invalid auth", code=20013, status=401)
+        return orig_get(path, params, auth=auth, timeout=timeout)
+
+    venue.get = get
+    assert host.order_status(88).status == "open"
+    assert len(seen) == 2 and seen[0] != seen[1]  # a freshly minted token on the retry
