@@ -183,16 +183,19 @@ class _AccountState:
         self.account_index = account_index
         self.orders: dict[int, OrderUpdate] = {}
         self.by_coi: dict[int, OrderUpdate] = {}
+        self.raw_by_coi: dict[int, dict[str, Any]] = {}  # the venue's JSON of the latest state
         self._finals: deque[int] = deque()
         self.seen_fills: set[tuple[int, str]] = set()
         self._seen_order: deque[tuple[int, str]] = deque()
         self.max_trade_id = 0
         self.fills_since_ms = 0
+        self.orders_since_us = 0
+        self.disconnected_at_us = 0  # wall clock of the last connection loss
         self.positions: dict[int, Decimal] = {}
         self.position_events: dict[int, PositionUpdate] = {}
         self.orders_live = False  # an orders snapshot arrived on the current connection
 
-    def offer_order(self, o: OrderUpdate) -> bool:
+    def offer_order(self, o: OrderUpdate, raw: dict[str, Any] | None = None) -> bool:
         """Record ``o`` if it is news: a new order, or progress on a known one. Stale or
         repeated states (REST catch-up racing the stream, resubscribe snapshots) are refused."""
         prev = self.orders.get(o.order_index)
@@ -214,12 +217,15 @@ class _AccountState:
         self.orders[o.order_index] = o
         if o.client_order_index:
             self.by_coi[o.client_order_index] = o
+            if raw is not None:
+                self.raw_by_coi[o.client_order_index] = raw
         if o.is_final:
             self._finals.append(o.order_index)
             while len(self._finals) > self.MAX_FINAL_ORDERS:
                 old = self.orders.pop(self._finals.popleft(), None)
                 if old is not None and self.by_coi.get(old.client_order_index) is old:
                     del self.by_coi[old.client_order_index]
+                    self.raw_by_coi.pop(old.client_order_index, None)
         return True
 
     def fills_from_trade(self, t: dict[str, Any], symbol: str, source: str) -> list[Fill]:
@@ -300,7 +306,8 @@ class Stream:
     """One WebSocket connection on one background thread; see the module docstring.
 
     ``resolve(symbol_or_id)`` maps a market to a :class:`MarketRef`; ``token_provider()``
-    returns a fresh-enough auth token (never logged); ``rest`` is an object with
+    returns a fresh-enough auth token (never logged) and ``token_invalidate()`` drops a
+    token the venue refused from the provider's cache; ``rest`` is an object with
     ``get(path, params, auth=, timeout=)`` used for reconciliation.
     """
 
@@ -312,6 +319,7 @@ class Stream:
         resolve: Callable[[str | int], MarketRef],
         account_index: int | None = None,
         token_provider: Callable[[], str] | None = None,
+        token_invalidate: Callable[[], None] | None = None,
         rest: Any = None,
         config: StreamConfig | None = None,
         name: str = THREAD_NAME,
@@ -321,6 +329,7 @@ class Stream:
         self.config = config or StreamConfig()
         self._resolve_fn = resolve
         self._token_provider = token_provider
+        self._token_invalidate = token_invalidate
         self._rest = rest
         self.account_index = account_index
         self.account = _AccountState(account_index) if account_index is not None else None
@@ -466,8 +475,11 @@ class Stream:
         n = self._refs.get(ch, 0)
         self._refs[ch] = n + 1
         if n == 0:
-            if ch.startswith("account_all_trades/") and self.account is not None and not self.account.fills_since_ms:
-                self.account.fills_since_ms = int(time.time() * 1000)
+            acc = self.account
+            if ch.startswith("account_all_trades/") and acc is not None and not acc.fills_since_ms:
+                acc.fills_since_ms = int(time.time() * 1000)
+            if ch.startswith("account_all_orders/") and acc is not None and not acc.orders_since_us:
+                acc.orders_since_us = int(time.time() * 1_000_000)
             self._commands.append(("sub", ch))
 
     def _release_locked(self, ch: str) -> None:
@@ -490,6 +502,13 @@ class Stream:
         if acc is None or not self.connected or not acc.orders_live:
             return None
         return acc.by_coi.get(client_order_index)
+
+    def order_json(self, client_order_index: int) -> dict[str, Any] | None:
+        """The venue's JSON of the order's latest state, under the same conditions as ``order_state``."""
+        if self.order_state(client_order_index) is None:
+            return None
+        assert self.account is not None
+        return self.account.raw_by_coi.get(client_order_index)
 
     def positions(self) -> dict[int, Decimal]:
         """Net position per market id as kept up to date by fills (and corrected by reconciliation)."""
@@ -686,6 +705,8 @@ class Stream:
         self._outbox.clear()
         if self.account is not None:
             self.account.orders_live = False
+            if was:
+                self.account.disconnected_at_us = int(time.time() * 1_000_000)
         for st in list(self._books.values()):
             st.book.invalidate()
             st.awaiting = True
@@ -891,7 +912,8 @@ class Stream:
     def _resubscribe_private(self, ws: websocket.WebSocket, reason: str) -> None:
         private = [ch for ch in self._wire if _is_private(ch)]
         for ch in private:
-            self._queue_unsubscribe(ch)
+            if self._wire[ch] == "active":  # a refused subscribe has nothing to unsubscribe
+                self._queue_unsubscribe(ch)
             self._queue_subscribe(ch)
             self.resyncs += 1
             self._emit_control(Resynced(channel=ch, reason=reason))
@@ -1129,7 +1151,7 @@ class Stream:
         for group in groups:
             for d in group:
                 o = _order_from_json(d, self._symbol, source)
-                if acc.offer_order(o):
+                if acc.offer_order(o, d):
                     self._route(wire, None, o)
 
     def _on_fills(self, msg: dict[str, Any], source: str = "stream") -> None:
@@ -1212,6 +1234,11 @@ class Stream:
             if now - self._last_auth_retry >= 5.0 and self._ws is not None:
                 self._last_auth_retry = now
                 self._token = None
+                if self._token_invalidate is not None:
+                    try:
+                        self._token_invalidate()  # the provider's cache holds the refused token
+                    except Exception:  # noqa: BLE001 - a fresh fetch is attempted anyway
+                        log.debug("token invalidation failed", exc_info=True)
                 self._fetch_token()
                 self._resubscribe_private(self._ws, "token")
 
@@ -1259,39 +1286,52 @@ class Stream:
         self._flush_events()
 
     def _reconcile_orders(self, wire: str) -> None:
+        """Active orders, orders that ended while we were away (by client order index), and
+        orders that were born and ended while we were away (recent inactive orders)."""
         acc = self.account
         assert acc is not None
-        body = self._rest_get("/api/v1/accountActiveOrders", {"account_index": acc.account_index}, auth=True)
+        idx = acc.account_index
+        found: list[tuple[OrderUpdate, dict[str, Any]]] = []
+        body = self._rest_get("/api/v1/accountActiveOrders", {"account_index": idx}, auth=True)
         if body is None:
             return
         active: set[int] = set()
         for d in body.get("orders") or []:
             o = _order_from_json(d, self._symbol, "reconcile")
             active.add(o.order_index)
-            if acc.offer_order(o):
-                self._route(wire, None, o)
+            found.append((o, d))
         gone = [o for o in list(acc.orders.values()) if not o.is_final and o.order_index not in active]
         by_coi = [o.client_order_index for o in gone if o.client_order_index]
         for i in range(0, len(by_coi), 20):
             chunk = ",".join(str(c) for c in by_coi[i : i + 20])
-            body = self._rest_get(
-                "/api/v1/accountOrders",
-                {"account_index": acc.account_index, "client_order_indexes": chunk},
-                auth=True,
-            )
+            body = self._rest_get("/api/v1/accountOrders", {"account_index": idx, "client_order_indexes": chunk}, auth=True)
             for d in (body or {}).get("orders") or []:
+                found.append((_order_from_json(d, self._symbol, "reconcile"), d))
+        # Newest first; stop at orders last touched before the connection was lost.
+        cutoff = max(acc.orders_since_us, acc.disconnected_at_us - 5_000_000)
+        cursor = None
+        for _ in range(10):
+            params: dict[str, Any] = {"account_index": idx, "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
+            body = self._rest_get("/api/v1/accountInactiveOrders", params, auth=True)
+            if body is None:
+                break
+            older = False
+            for d in body.get("orders") or []:
                 o = _order_from_json(d, self._symbol, "reconcile")
-                if acc.offer_order(o):
-                    self._route(wire, None, o)
-        if any(not o.client_order_index for o in gone):
-            body = self._rest_get(
-                "/api/v1/accountInactiveOrders", {"account_index": acc.account_index, "limit": 100}, auth=True
-            )
-            for d in (body or {}).get("orders") or []:
-                o = _order_from_json(d, self._symbol, "reconcile")
-                if o.order_index in acc.orders:
-                    if acc.offer_order(o):
-                        self._route(wire, None, o)
+                touched = o.transaction_time or o.updated_at * 1_000_000
+                if touched and touched < cutoff and o.order_index not in acc.orders:
+                    older = True
+                    continue
+                found.append((o, d))
+            cursor = body.get("next_cursor")
+            if older or not cursor:
+                break
+        found.sort(key=lambda od: (od[0].transaction_time, od[0].order_index))
+        for o, d in found:
+            if acc.offer_order(o, d):
+                self._route(wire, None, o)
 
     def _reconcile_fills(self, wire: str) -> None:
         acc = self.account

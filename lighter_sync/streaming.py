@@ -27,7 +27,7 @@ from typing import Any
 
 from .book import OrderBook
 from .errors import ConfigError, ValidationError
-from .events import Event, OrderUpdate
+from .events import Event
 from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
 
@@ -79,6 +79,7 @@ class StreamingMixin:
                     resolve=self._stream_market_ref,
                     account_index=account_index,
                     token_provider=self._stream_token if self._stream_can_auth() else None,
+                    token_invalidate=self._stream_token_invalidate,
                     rest=getattr(self, "_rest", None),
                     config=self._stream_cfg,
                 )
@@ -93,6 +94,11 @@ class StreamingMixin:
 
     def _stream_token(self) -> str:
         return self._auth_token()  # type: ignore[attr-defined]
+
+    def _stream_token_invalidate(self) -> None:
+        signer = getattr(self, "_signer", None)
+        if signer is not None and hasattr(signer, "invalidate_auth_token"):
+            signer.invalidate_auth_token()
 
     def _stream_market_ref(self, symbol_or_id: str | int) -> MarketRef:
         m = self._markets.get(symbol_or_id)  # type: ignore[attr-defined]
@@ -240,17 +246,23 @@ class StreamingMixin:
 
     # -- hooks used by the client and by TradingMixin ----------------------------------------------
 
-    def _stream_order_state(self, client_order_index: int) -> OrderUpdate | None:
-        """The order's latest state from the account order stream, or ``None`` when there is no
-        live stream to vouch for it (then the caller asks REST). Once a stream runs, the
-        orders channel is kept subscribed so later calls are answered from it."""
+    def _stream_order_state(self, client_order_index: int) -> Any:
+        """The order's latest state (a :class:`~lighter_sync.models.Order`, as REST would give)
+        from the account order stream, or ``None`` when there is no live stream to vouch for it
+        (then the caller asks REST). Once a stream runs, the orders channel is kept subscribed
+        so later calls are answered from it."""
         stream = self._stream_obj
         if stream is None or stream.account is None or not self._stream_can_auth():
             return None
         if not self._stream_orders_retained:
             self._stream_orders_retained = True
             stream.retain(f"account_all_orders/{stream.account.account_index}")
-        return stream.order_state(client_order_index)
+        raw = stream.order_json(client_order_index)
+        if raw is None:
+            return None
+        from .models import Order
+
+        return Order.from_json(raw)
 
     def _close_streaming(self) -> None:
         """Stop the stream thread (within about 2 s) and release its socket. Idempotent."""
