@@ -624,14 +624,17 @@ class Engine:
 
     def _check_create(self, req: CreateOrder, now: int | None) -> None:
         spec = self.market(req.market_id)
-        try:
-            otype = OrderType(req.type)
-        except ValueError:
-            raise EngineError(21704, "invalid OrderType") from None
-        try:
-            tif = TimeInForce(req.time_in_force)
-        except ValueError:
-            raise EngineError(21705, "invalid OrderTimeInForce") from None
+        otype, tif = req.type, req.time_in_force
+        if otype.__class__ is not OrderType:
+            try:
+                otype = OrderType(otype)
+            except ValueError:
+                raise EngineError(21704, "invalid OrderType") from None
+        if tif.__class__ is not TimeInForce:
+            try:
+                tif = TimeInForce(tif)
+            except ValueError:
+                raise EngineError(21705, "invalid OrderTimeInForce") from None
         if otype in (OrderType.TWAP, OrderType.TWAP_SUB, OrderType.LIQUIDATION):
             raise EngineError(21704, "invalid OrderType")
         if otype in _MARKET_LIKE and tif != TimeInForce.IMMEDIATE_OR_CANCEL:
@@ -873,8 +876,12 @@ class Engine:
             return 0, ""
         if not order.reduce_only:
             notional = spec.notional(order.price, order.remaining_base)
-            before = self._im_total(acct)
-            m_before = self._im_market(acct, m)
+            before = m_before = 0
+            for pm in acct.positions:
+                req_m = self._im_market(acct, pm)
+                before += req_m
+                if pm == m:
+                    m_before = req_m
             m_after = self._im_market(acct, m, 0 if order.is_ask else notional, notional if order.is_ask else 0)
             after = before - m_before + m_after
             if after > before and after > self._value(acct):

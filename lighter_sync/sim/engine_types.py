@@ -19,7 +19,6 @@ rounding happens on trade cash flows, which is what makes the ledger exactly con
 
 from __future__ import annotations
 
-import copy
 import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -419,7 +418,9 @@ class Order:
 
     def snapshot(self) -> Order:
         """A copy safe to hand out (events, queries): later engine mutations do not show through."""
-        return copy.copy(self)
+        new = object.__new__(Order)
+        new.__dict__.update(self.__dict__)  # every field is immutable: a shallow copy is a full copy
+        return new
 
     @property
     def is_live(self) -> bool:
@@ -499,7 +500,9 @@ class Position:
         return value - self.entry_quote if self.size > 0 else self.entry_quote - value if self.size < 0 else 0
 
     def snapshot(self) -> Position:
-        return copy.copy(self)
+        new = object.__new__(Position)
+        new.__dict__.update(self.__dict__)
+        return new
 
 
 @dataclass(frozen=True)
