@@ -13,7 +13,10 @@ any margin need, Standard tier so they pay no fees):
   the last band) or doubled up in a band, into the empty bands; it also refreshes random quotes at
   ``refresh_per_s``. When the fair price moves through a user's resting order,
   the maker's new quote on the other side crosses it and fills it at the user's price: resting
-  orders fill as the price moves through them.
+  orders fill as the price moves through them. With ``half_spread_ticks=1``, ``jitter=False`` and
+  no takers or refreshes, a resting bid at ``P`` fills exactly when the fair price reaches
+  ``P - 1`` tick (an ask at ``P + 1``): the "trades through by one tick" fill rule of the
+  backtester, which makes the simulator usable for backtest-agreement tests.
 * the **taker** sends immediate-or-cancel market and limit orders (a Poisson stream at
   ``taker_per_s`` per market, lognormal sizes around ``taker_notional_share`` of the top level's
   notional), leaning against its own position so that inventory stays bounded. It takes the best
@@ -76,6 +79,9 @@ class CrowdConfig:
     first_gap_bps: float = 0.6  # width of band 0 (at least one tick)
     growth: float = 1.45  # each band is this much wider than the previous one
     top_notional_usd: float | None = None  # size of band 0; default from the market's daily volume
+    # True: quote at a random point in the inner half of a band, and let a band-0 quote drift within
+    # its band. False: quote at a band's inner edge and keep band 0 exactly half_spread_ticks out.
+    jitter: bool = True
     depth_decay: float = 0.85  # size multiplier per band away from the mid
     size_noise: float = 0.35  # sd of the lognormal size noise
     refresh_per_s: float = 0.05  # rate at which each quote is cancelled and re-placed
@@ -230,7 +236,8 @@ class Crowd:
                 band = bisect.bisect_right(bounds, distance) - 1
                 if band < 0:
                     close[side].append(order)
-                elif band >= cfg.levels or band in taken or position in refresh:
+                elif (band >= cfg.levels or band in taken or position in refresh
+                      or (band == 0 and not cfg.jitter and distance != bounds[0])):
                     spare[side].append(order)
                 else:
                     taken.add(band)
@@ -267,7 +274,7 @@ class Crowd:
         cfg = self.config
         rng = self._rng
         lo, hi = bounds[band], bounds[band + 1]
-        distance = lo + int(rng.random() * max(1, (hi - lo) // 2))
+        distance = lo + int(rng.random() * max(1, (hi - lo) // 2)) if cfg.jitter else lo
         price = fair + distance if side else fair - distance
         notional = m.top_notional * cfg.depth_decay**band * rng.lognormvariate(0.0, cfg.size_noise)
         size = self._size_for(m.spec, price, notional) if 1 <= price < 1 << 32 else 0

@@ -15,7 +15,7 @@ from lighter_sync.sim.engine import (
     OrderType,
     TimeInForce,
 )
-from lighter_sync.sim.prices import make_process
+from lighter_sync.sim.prices import OHLCV, CandleReplay, make_process
 from lighter_sync.sim.specs import market_profiles
 
 STEP_MS = 50
@@ -189,3 +189,47 @@ def test_price_processes_are_matched_by_symbol_or_id_and_unknown_ones_refused():
     assert engine.index_price(12) == round(process.price * 10**5)
     with pytest.raises(ValueError, match="does not trade"):
         Crowd(engine, profiles, {"BTC": process}, 1)
+
+
+@pytest.mark.parametrize("is_ask", [False, True])
+def test_trade_through_by_one_tick_mode_fills_exactly_one_tick_past_the_order(is_ask):
+    config = CrowdConfig(taker_per_s=0, refresh_per_s=0, half_spread_ticks=1, jitter=False)
+    clock, engine, crowd, profiles = build(("TON",), config=config, with_prices=False)
+    ton = profiles[0].market_id
+    user = engine.create_account("0x" + "ef" * 20, USER_COLLATERAL).account_index
+    run(clock, engine, crowd, 2)
+    fair = engine.index_price(ton)
+    target = fair + 20 if is_ask else fair - 20
+    index = place_user_order(engine, user, ton, target, 100, is_ask)
+    step = 1 if is_ask else -1
+    while fair != target:  # touching the order's price is not enough
+        fair += step
+        engine.set_prices(ton, fair, fair)
+        run(clock, engine, crowd, 1)
+        assert engine.order(index).status == OrderStatus.OPEN, fair
+    engine.set_prices(ton, fair + step, fair + step)  # one tick through
+    run(clock, engine, crowd, 1)
+    assert engine.order(index).status == OrderStatus.FILLED
+
+
+def test_replayed_candles_fill_a_bid_only_when_a_low_trades_through_it():
+    """The backtest-agreement setup: a candle replay drives the crowd in one-tick mode."""
+    config = CrowdConfig(taker_per_s=0, refresh_per_s=0, half_spread_ticks=1, jitter=False)
+    clock = ManualClock()
+    profiles = market_profiles(("TON",))
+    engine = Engine([p.spec() for p in profiles], clock)
+    p = 250_000  # the bid's price in ticks (2.50000)
+    candles = [
+        OHLCV(0, 2.50010, 2.50012, 2.50000, 2.50005, 1.0),  # touches the bid: no fill
+        OHLCV(60_000, 2.50005, 2.50008, 2.49999, 2.50003, 1.0),  # one tick through: fill
+    ]
+    replay = CandleReplay(candles, start_ms=clock())
+    crowd = Crowd(engine, profiles, {"TON": replay}, 1, config=config)
+    user = engine.create_account("0x" + "fe" * 20, USER_COLLATERAL).account_index
+    run(clock, engine, crowd, 1)
+    index = place_user_order(engine, user, 12, p, 100, False)
+    run(clock, engine, crowd, 60_000 // STEP_MS - 1)  # through the first candle
+    assert engine.order(index).status == OrderStatus.OPEN
+    run(clock, engine, crowd, 60_000 // STEP_MS)
+    assert engine.order(index).status == OrderStatus.FILLED
+    assert [t.price for t in engine.trades(12, account_index=user)] == [p]
