@@ -143,6 +143,9 @@ _U32 = (1 << 32) - 1
 _U48 = (1 << 48) - 1
 _MAX_CANCEL_ALL_MS = 15 * 24 * 3600 * 1000
 _SYSTEM_L1 = "0x0000000000000000000000000000000000000000"
+_CANCEL_ALL_MODES = frozenset(int(m) for m in CancelAllMode)
+_MARGIN_MODES = frozenset(int(m) for m in MarginMode)
+_SELF_TRADE_MODES = frozenset(int(m) for m in SelfTradeMode)
 _MARKET_LIKE = (OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
 
 
@@ -591,6 +594,8 @@ class Engine:
                 if not 0 <= req.trigger_price <= _U32:
                     raise EngineError(21729, "invalid order trigger price")
         elif isinstance(req, CancelAllOrders):
+            if req.mode not in _CANCEL_ALL_MODES:
+                raise EngineError(21713, "invalid cancel all time in force")
             if req.market_id != NIL_MARKET_INDEX:
                 self.market(req.market_id)
                 if req.mode != CancelAllMode.IMMEDIATE:
@@ -602,6 +607,8 @@ class Engine:
             spec = self.market(req.market_id)
             if not spec.min_initial_margin_fraction <= req.initial_margin_fraction <= MARGIN_FRACTION_SCALE:
                 raise EngineError(21501, "invalid tx info: initial margin fraction out of range")
+            if req.margin_mode not in _MARGIN_MODES:
+                raise EngineError(21501, "invalid tx info: margin mode")
         elif isinstance(req, UpdateMargin):
             self.market(req.market_id)
             if req.usdc_amount <= 0:
@@ -639,6 +646,8 @@ class Engine:
             raise EngineError(21704, "invalid OrderType")
         if otype in _MARKET_LIKE and tif != TimeInForce.IMMEDIATE_OR_CANCEL:
             raise EngineError(21705, "invalid OrderTimeInForce")
+        if req.self_trade_mode not in _SELF_TRADE_MODES:
+            raise EngineError(21501, "invalid tx info: self trade behavior")
         if req.integrator_account_index and not (0 <= req.integrator_taker_fee <= FEE_TICK_SCALE
                                                  and 0 <= req.integrator_maker_fee <= FEE_TICK_SCALE):
             raise EngineError(21501, "invalid tx info: integrator fee")
@@ -739,7 +748,15 @@ class Engine:
             except EngineError as err:
                 self._fail_pending(meta, err)
                 raise
-            return handler(self, req, meta)
+            try:
+                return handler(self, req, meta)
+            except Exception:  # a bug: do not leave the tx half-open; the caller sees the exception
+                tx, self._cur_tx = self._cur_tx, None
+                if tx is not None and tx.status == TxStatus.PENDING:
+                    tx.status = TxStatus.FAILED
+                    tx.error_code, tx.error_message = 29500, "internal server error"
+                    tx.event_info = {"ae": _ae(29500, "internal server error")}
+                raise
         finally:
             self._end()
 

@@ -613,3 +613,17 @@ def test_liquidation_cancels_the_accounts_orders_first(engine, alice):
     assert engine.active_orders(thin) == []
     liq_tx = engine.account_txs(thin)[0]
     assert liq_tx.tx_type == 23 and liq_tx.event_info["ae"] == ""
+
+
+@pytest.mark.parametrize("req", [
+    CancelAllOrders(1, mode=7),
+    UpdateLeverage(1, 0, 1000, margin_mode=5),
+    CreateOrder(1, 0, ONE, PX, False, self_trade_mode=9),
+    CreateOrder(1, 0, ONE, PX, False, type=42),
+    CreateOrder(1, 0, ONE, PX, False, time_in_force=9),
+])
+def test_out_of_range_enums_are_api_errors_not_crashes(engine, alice, req):
+    assert alice == 1
+    with pytest.raises(EngineError):
+        engine.execute(req)
+    assert engine.account_txs(alice)[0].tx_type == 1  # nothing but the deposit was logged
