@@ -866,6 +866,9 @@ class Engine:
             heapq.heappush(self._expiry_heap, (order.order_expiry_ms, order.order_index))
 
     def _emit_order(self, order: Order, result: TxResult | None) -> None:
+        # transaction_time is the ordering key clients use for order updates: strictly increasing per emission
+        order.transaction_time_us = self._tt()
+        order.updated_at_ms = self._now
         snap = order.snapshot()
         if result is not None:
             result.orders.append(snap)

@@ -403,7 +403,7 @@ class Order:
     filled_quote: int = 0  # micro-USDC
     created_at_ms: int = 0
     updated_at_ms: int = 0
-    transaction_time_us: int = 0
+    transaction_time_us: int = 0  # µs of the last change; strictly increasing across order updates
     nonce: int = 0  # Lighter's order "nonce" (an engine sequence), not the tx nonce
     tx_hash: str = ""
     api_key_index: int = 0

@@ -627,3 +627,12 @@ def test_out_of_range_enums_are_api_errors_not_crashes(engine, alice, req):
     with pytest.raises(EngineError):
         engine.execute(req)
     assert engine.account_txs(alice)[0].tx_type == 1  # nothing but the deposit was logged
+
+
+def test_order_updates_carry_strictly_increasing_transaction_times(engine, alice, bob):
+    engine.drain_events()
+    maker = limit(engine, alice, True, PX, 2 * ONE).order
+    limit(engine, bob, False, PX, ONE)
+    engine.cancel_order(CancelOrder(alice, 0, maker.order_index))
+    times = [e.order.transaction_time_us for e in engine.drain_events() if isinstance(e, OrderEvent)]
+    assert len(times) == 4 and times == sorted(set(times))
