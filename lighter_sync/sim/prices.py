@@ -478,9 +478,11 @@ def _infer_resolution(timestamps: Sequence[int]) -> int:
 
 class CandleReplay(PriceProcess):
     """Replays candles: within a bar the price walks open -> nearer extreme -> other extreme ->
-    close (low first on an up bar, high first on a down bar), linearly between vertices at 0,
-    1/3, 2/3 and the end of the bar. Before the first bar it holds the first open, after the last
-    bar (and over missing bars) the last close.
+    close (the high first when it is nearer the open than the low, else the low first), linearly
+    between points at ``t``, ``t + res//3``, ``t + 2*(res//3)`` and ``t + res - 1``: the same
+    path the backtester assumes (``bots.backtest.fills.bar_path``), so a simulator replaying a
+    file and a backtest of that file see the same prices at the same times. Before the first bar
+    it holds the first open, after the last bar (and over missing bars) the last close.
 
     ``start_ms`` shifts the file so its first bar starts at that clock time (default: the file's
     own timestamps). ``bars()`` yields the file's candles themselves, so aggregating them at the
@@ -523,16 +525,23 @@ class CandleReplay(PriceProcess):
             self._price = self._candles[0].open
             return
         bar = self._candles[i]
-        frac = (now_ms - bar.timestamp) / self.resolution_ms
-        if frac >= 1.0:
+        offset = now_ms - bar.timestamp
+        third = self.resolution_ms // 3
+        last = self.resolution_ms - 1
+        if offset >= last:
             self._price = bar.close
             return
-        first, second = (bar.low, bar.high) if bar.close >= bar.open else (bar.high, bar.low)
-        points = (bar.open, first, second, bar.close)
-        pos = frac * 3.0
-        k = min(int(pos), 2)
-        w = pos - k
-        self._price = points[k] + (points[k + 1] - points[k]) * w
+        if bar.high - bar.open < bar.open - bar.low:
+            first, second = bar.high, bar.low
+        else:
+            first, second = bar.low, bar.high
+        if offset < third:
+            t0, t1, p0, p1 = 0, third, bar.open, first
+        elif offset < 2 * third:
+            t0, t1, p0, p1 = third, 2 * third, first, second
+        else:
+            t0, t1, p0, p1 = 2 * third, last, second, bar.close
+        self._price = p0 + (p1 - p0) * (offset - t0) / (t1 - t0)
 
     def _bars(self, end_ms: int) -> Iterator[OHLCV]:
         i = max(self._next_bar, bisect.bisect_left(self._times, self._now))

@@ -320,19 +320,31 @@ def test_candle_replay_reproduces_the_file(tmp_path):
 
 
 def test_candle_replay_walks_open_extremes_close_on_the_clock():
-    up = OHLCV(0, 10.0, 13.0, 9.0, 12.0, 1.0)  # up bar: low first, then high
-    down = OHLCV(60_000, 12.0, 12.5, 8.0, 8.5, 1.0)  # down bar: high first
+    up = OHLCV(0, 10.0, 13.0, 9.0, 12.0, 1.0)  # the low is nearer the open: low first, then high
+    down = OHLCV(60_000, 12.0, 12.5, 8.0, 8.5, 1.0)  # the high is nearer: high first
     r = CandleReplay([up, down], start_ms=1_000_000)
     assert r.price == 10.0
     assert r.advance(1_020_000) == pytest.approx(9.0)
     assert r.advance(1_030_000) == pytest.approx(11.0)
     assert r.advance(1_040_000) == pytest.approx(13.0)
+    assert r.advance(1_059_999) == pytest.approx(12.0)  # the close, one ms before the next bar
     assert r.advance(1_060_000) == pytest.approx(12.0)  # next bar opens at its open
     assert r.advance(1_080_000) == pytest.approx(12.5)
     assert r.advance(1_100_000) == pytest.approx(8.0)
     assert r.advance(5_000_000) == pytest.approx(8.5)  # after the end: last close
     r.set_price(17.0)
     assert r.price == pytest.approx(17.0)
+
+
+def test_candle_replay_path_matches_the_backtesters_bar_path():
+    from bots.backtest.fills import bar_path
+
+    bars = [OHLCV(0, 10.0, 13.0, 9.0, 12.0, 1.0), OHLCV(60_000, 12.0, 12.5, 8.0, 8.5, 1.0),
+            OHLCV(120_000, 8.5, 9.5, 7.5, 9.0, 1.0)]  # the last is a tie: low first
+    replay = CandleReplay(bars)
+    for b in bars:
+        for t, price in bar_path(b.timestamp, b.open, b.high, b.low, b.close, 60_000):
+            assert replay.advance(t) == pytest.approx(price), (b, t)
 
 
 def test_load_lighter_candles_json_and_legacy_shapes(tmp_path):
