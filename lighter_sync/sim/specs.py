@@ -6,8 +6,9 @@ price, an annual volatility and a typical daily volume. :meth:`MarketProfile.spe
 the engine's integer :class:`~lighter_sync.sim.engine_types.MarketSpec`.
 
 The built-in markets follow Lighter mainnet (lighter-protocol.md §3.2, §6; live orderBookDetails
-captures): ETH 0 (4/2 decimals), BTC 1 (5/1), SOL 2 (3/3), TON 12 (1/5), HYPE 24 (2/4), CRV 36
-(1/5). ``size_decimals + price_decimals == 6`` on every perp, so price ticks times size ticks is an
+captures): ETH 0 (4/2 decimals), BTC 1 (5/1), SOL 2 (3/3), HYPE 24 (2/4), CRV 36 (1/5), and TON
+12 (1/5; its id comes from the order of the mainnet market list and its decimals from similar
+markets, not from a capture of its own row). ``size_decimals + price_decimals == 6`` on every perp, so price ticks times size ticks is an
 exact micro-USDC amount. Margin fractions are in 1/10,000 (500 = 5% = 20x); the closeout fraction
 is two thirds of maintenance, as on Lighter. Standard accounts pay no fees; premium pays 0.2 bp
 maker and 2 bp taker (FeeTick ppm 20 / 200). The liquidation fee is 1%, funding clamps 0.05% /
