@@ -105,6 +105,10 @@ def test_crowd_orders_respect_market_rules_and_never_self_trade():
         if o.type == OrderType.LIMIT and o.time_in_force == TimeInForce.GOOD_TILL_TIME:
             assert spec.notional(o.price, o.initial_base) >= spec.min_quote_amount
         assert o.status not in (OrderStatus.CANCELED_SELF_TRADE, OrderStatus.CANCELED_MARGIN_NOT_ALLOWED), o
+    for p in profiles:  # the crowd trades with itself only across its two accounts: net zero
+        assert sum(a.positions[p.market_id].size for a in engine.accounts() if p.market_id in a.positions) == 0
+    taker = engine.account(crowd.taker_account).positions
+    assert any(taker[p.market_id].size for p in profiles if p.market_id in taker)
 
 
 def test_same_seed_same_run_other_seed_other_run():
