@@ -8,8 +8,8 @@ beyond that), equity being ``capital + realized + unrealized - fees + funding`` 
 
 Definitions
 -----------
-* ``round_trips``: fills that reduced the position (each closes part of an earlier entry);
-  ``win_rate``: share of those whose realized PnL (average-cost, before fees) was > 0.
+* ``round_trips``: fills that reduced the position (each closes earlier entries, FIFO);
+  ``win_rate``: share of those whose realized PnL (FIFO lots, before fees) was > 0.
 * ``sharpe`` / ``sortino``: mean / sd (downside sd) of per-sample returns, annualised with
   365-day years, risk-free rate 0. ``calmar``: annualised return / max drawdown.
 * ``time_at_cap``: share of samples where one more entry of ``order_usd`` would exceed the
@@ -140,7 +140,7 @@ def compute_metrics(
         for key, v in sorted(result.levels.items(), key=lambda kv: _level_sort(kv[0]))
     }
     c = result.counters
-    unreal = result.position * (result.final_price - result.avg_entry) if result.position else Decimal(0)
+    unreal = result.unrealized
     elapsed = max(result.elapsed_s, 1e-9)
     return {
         "bars": result.stop - result.start,

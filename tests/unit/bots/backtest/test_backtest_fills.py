@@ -1,0 +1,128 @@
+"""Fill model: pessimistic/touch/probabilistic, bar paths, latency, post-only, volume caps, minimums."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
+
+from bots.backtest.engine import BacktestConfig, BacktestEngine
+from bots.backtest.fills import FillConfig, bar_path, segment_cross_time
+from lighter_sync.errors import ValidationError
+
+FLAT = (100.0, 100.0, 100.0, 100.0)
+
+
+def run(strategy, rows, *, volume=1e9, fast=True, **fill):
+    cfg = BacktestConfig(fill=FillConfig(**fill), check_invariants=True)
+    return BacktestEngine(strategy, RULES, bars_from(rows, volume), cfg, fast=fast).run()
+
+
+def test_bar_path_visits_the_extreme_nearer_the_open_first():
+    up_first = bar_path(0, 100.0, 101.0, 95.0, 99.0, 60_000)
+    assert [p for _, p in up_first] == [100.0, 101.0, 95.0, 99.0]
+    down_first = bar_path(0, 100.0, 104.0, 99.0, 103.0, 60_000)
+    assert [p for _, p in down_first] == [100.0, 99.0, 104.0, 103.0]
+    times = [t for t, _ in down_first]
+    assert times == sorted(times) and times[0] == 0 and times[-1] == 59_999
+
+
+def test_segment_cross_time_interpolates_and_respects_direction():
+    assert segment_cross_time(0, 100.0, 1000, 90.0, 95.0, True) == 500
+    assert segment_cross_time(0, 100.0, 1000, 90.0, 89.0, True) is None
+    assert segment_cross_time(0, 90.0, 1000, 100.0, 95.0, False) == 500
+    assert segment_cross_time(0, 94.0, 1000, 100.0, 95.0, True) == 0  # already there
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_pessimistic_needs_a_trade_through_by_one_tick(fast):
+    touch_only = run(FixedOrders([buy("b", "99.00")]), [FLAT, (100.0, 100.0, 99.0, 100.0)], fast=fast)
+    assert touch_only.fills == []
+    through = run(FixedOrders([buy("b", "99.00")]), [FLAT, (100.0, 100.0, 98.99, 100.0)], fast=fast)
+    assert len(through.fills) == 1
+    assert through.fills[0].price == Decimal("99.00")  # at the limit, never better
+    assert through.position == Decimal("1")
+
+
+def test_touch_mode_fills_on_a_touch():
+    r = run(FixedOrders([sell("s", "101.00")]), [FLAT, (100.0, 101.0, 100.0, 100.5)], mode="touch")
+    assert [(f.side.value, f.price) for f in r.fills] == [("sell", Decimal("101.00"))]
+
+
+@pytest.mark.parametrize(("prob", "expected"), [(0.0, 0), (1.0, 1)])
+def test_probabilistic_touch_uses_the_probability(prob, expected):
+    rows = [FLAT, (100.0, 100.0, 99.0, 100.0)]
+    r = run(FixedOrders([buy("b", "99.00")]), rows, mode="probabilistic", touch_probability=prob)
+    assert len(r.fills) == expected
+    # a trade-through fills whatever the probability
+    r = run(
+        FixedOrders([buy("b", "99.00")]),
+        [FLAT, (100.0, 100.0, 98.5, 100.0)],
+        mode="probabilistic",
+        touch_probability=0.0,
+    )
+    assert len(r.fills) == 1
+
+
+def test_same_level_fills_at_most_once_per_bar():
+    # A non-post-only buy re-armed right after its fill arrives while the price is still below it:
+    # it would take again at the same level in the same bar. It must not.
+    strat = FixedOrders([buy("b", "99.00", post_only=False)], once=False)
+    r = run(strat, [FLAT, (100.0, 100.5, 97.0, 97.5)])
+    assert len([f for f in r.fills if f.bar == 1]) == 1
+    # the post-only variant is simply rejected on arrival (it would cross)
+    strat = FixedOrders([buy("b", "99.00")], once=False)
+    r = run(strat, [FLAT, (100.0, 100.5, 97.0, 97.5)])
+    assert len(r.fills) == 1 and r.counters["rejected_post_only"] >= 1
+
+
+def test_post_only_order_that_would_cross_on_arrival_is_rejected():
+    strat = FixedOrders([buy("b", "101.00")])  # above the market: would take
+    r = run(strat, [FLAT, FLAT])
+    assert r.fills == []
+    assert r.counters["rejected_post_only"] >= 1
+    assert any(getattr(e, "reason", "") == "canceled-post-only" for e in strat.events)
+
+
+def test_non_post_only_crossing_order_takes_at_the_market_with_taker_fee():
+    strat = FixedOrders([buy("b", "101.00", post_only=False)])
+    cfg = BacktestConfig(tier="premium", check_invariants=True)
+    r = BacktestEngine(strat, RULES, bars_from([FLAT, FLAT]), cfg).run()
+    assert len(r.fills) == 1
+    f = r.fills[0]
+    assert not f.is_maker and f.price == Decimal("100.00")
+    assert f.fee == Decimal("100.00") * Decimal("0.00028")
+
+
+def test_latency_an_order_cannot_fill_before_it_arrives():
+    # the dip happens in the first 100 ms of bar 0 (bar 0 path: open 100 -> low 98 at +20 s); with a
+    # 30 s latency the order arrives after the low and misses it, with 200 ms it catches it.
+    rows = [(100.0, 100.0, 98.0, 100.0), FLAT]
+    slow = run(FixedOrders([buy("b", "99.00")]), rows, maker_latency_ms=30_000)
+    fast = run(FixedOrders([buy("b", "99.00")]), rows, maker_latency_ms=200)
+    assert slow.fills == [] and len(fast.fills) == 1
+    assert fast.fills[0].ts_ms >= fast.bars.ts[0] + 200
+
+
+def test_partial_fill_capped_at_a_share_of_bar_volume():
+    strat = FixedOrders([buy("b", "99.00", size="10")])
+    r = run(strat, [FLAT, (100.0, 100.0, 98.0, 99.5)], volume=30.0, volume_share=0.1)
+    assert [f.size for f in r.fills] == [Decimal("3.0")]  # 10 % of 30, on the 0.1 step
+    assert r.counters["partial_fills"] == 1
+
+
+def test_orders_below_the_market_minimum_are_rejected():
+    strat = FixedOrders([buy("b", "99.00", size="0.05")])  # min base is 0.1
+    r = run(strat, [FLAT, (100.0, 100.0, 98.0, 99.5)])
+    assert r.fills == [] and r.counters["rejected_min_size"] >= 1
+    assert r.counters["orders_arrived"] == r.counters["rejected_min_size"]
+
+
+def test_fill_config_rejects_nonsense():
+    with pytest.raises(ValidationError):
+        FillConfig(mode="optimistic")
+    with pytest.raises(ValidationError):
+        FillConfig(volume_share=0)
+    with pytest.raises(ValidationError):
+        FillConfig(touch_probability=1.5)

@@ -1,0 +1,103 @@
+"""Report metrics: drawdown, returns, round trips, win rate, cap time, exposure, summary format."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+
+import pytest
+from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
+
+from bots.backtest.engine import BacktestConfig, BacktestEngine
+from bots.backtest.report import (
+    SUMMARY_KEYS,
+    compute_metrics,
+    equity_curve,
+    format_summary,
+    write_plots,
+    write_report,
+)
+from lighter_sync.errors import ConfigError
+
+FLAT = (100.0, 100.0, 100.0, 100.0)
+
+
+def round_trip_result():
+    # buy 1 at 99 in bar 1, price recovers, sell 1 at 101 in bar 3; then a losing long: buy at 99, drop.
+    rows = [
+        FLAT,
+        (100.0, 100.0, 98.5, 99.5),
+        (99.5, 100.0, 99.5, 100.0),
+        (100.0, 101.5, 100.0, 101.0),
+        (101.0, 101.0, 101.0, 101.0),
+    ]
+    strat = FixedOrders([buy("b", "99.00"), sell("s", "101.00")])
+    return BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(capital=Decimal(1000))).run()
+
+
+def test_round_trip_metrics():
+    r = round_trip_result()
+    m = compute_metrics(r, cap_usd=Decimal("150"), order_usd=Decimal("100"))
+    assert m["fills"] == 2 and m["round_trips"] == 1 and m["win_rate"] == 1.0
+    assert m["net_pnl"] == Decimal("2.00") and m["realized_pnl"] == Decimal("2.00")
+    assert m["return"] == pytest.approx(0.002)
+    assert m["final_position"] == 0 and m["max_position"] == Decimal("1")
+    assert 0 < m["exposure"] < 1
+    # while long 1 (~100 USD), one more 100 USD entry would exceed the 150 cap
+    assert m["time_at_cap"] == pytest.approx(m["exposure"])
+    assert m["fill_ratio"] == {"b": 1.0, "s": 1.0}
+
+
+def test_drawdown_from_the_equity_curve():
+    rows = [FLAT, (100.0, 100.0, 98.5, 99.0), (99.0, 99.0, 89.0, 90.0), (90.0, 96.0, 90.0, 95.0)]
+    r = BacktestEngine(
+        FixedOrders([buy("b", "99.00", size="10")]), RULES, bars_from(rows), BacktestConfig()
+    ).run()
+    ts, eq, pos = equity_curve(r)
+    assert len(ts) == len(rows) and pos[-1] == 10.0
+    m = compute_metrics(r)
+    # peak 1000 at start; trough at the close of bar 2: 1000 + 10 * (90 - 99) = 910
+    assert m["max_drawdown"] == pytest.approx(0.09)
+    assert m["net_pnl"] == Decimal("-40.00")
+    assert m["calmar"] < 0 and not math.isnan(m["sharpe"])
+
+
+def test_summary_and_files(tmp_path):
+    r = round_trip_result()
+    m = compute_metrics(r)
+    text = format_summary(m)
+    keys = [line.split("=", 1)[0] for line in text.splitlines()]
+    assert keys[: len(SUMMARY_KEYS)] == list(SUMMARY_KEYS)
+    assert "net_pnl=2.000000" in text.splitlines()
+    paths = write_report(r, m, tmp_path, params={"spacing": Decimal("0.01")})
+    doc = json.loads(paths["json"].read_text())
+    assert doc["metrics"]["net_pnl"] == "2.000000" or Decimal(doc["metrics"]["net_pnl"]) == Decimal("2.00")
+    assert doc["params"]["spacing"] == "0.01"
+    assert paths["fills"].read_text().count("\n") == 1 + 2
+
+
+def test_plots_written_or_clear_error(tmp_path, monkeypatch):
+    r = round_trip_result()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="matplotlib"):
+            write_plots(r, tmp_path)
+    else:
+        paths = write_plots(r, tmp_path)
+        assert {p.name for p in paths} == {"price.png", "equity.png", "position.png"}
+        assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+    # and without matplotlib the message says how to get it
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_mpl(name, *a, **kw):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    with pytest.raises(ConfigError, match=r"lighter-sync\[plot\]"):
+        write_plots(r, tmp_path)
