@@ -33,7 +33,15 @@ from bots.grid.store import GridStore, state_path
 from bots.grid.strategy import GridStrategy
 from bots.strategy import MarketRules, StrategyContext
 
-__all__ = ["resolve_mode", "run_bot", "close_position", "EXIT_OK", "EXIT_EMERGENCY", "EXIT_CONFIG", "EXIT_REFUSED"]
+__all__ = [
+    "resolve_mode",
+    "run_bot",
+    "close_position",
+    "EXIT_OK",
+    "EXIT_EMERGENCY",
+    "EXIT_CONFIG",
+    "EXIT_REFUSED",
+]
 
 log = logging.getLogger("bots.grid")
 
@@ -316,7 +324,9 @@ def _install_signals(runner: Runner) -> Callable[[], None] | None:
     def handler(signum: int, frame: Any) -> None:
         presses[0] += 1
         if presses[0] == 1 and not runner.stopping:
-            log.warning("stopping: cancelling the bot's orders, keeping the position (Ctrl-C again exits at once)")
+            log.warning(
+                "stopping: cancelling the bot's orders, keeping the position (Ctrl-C again exits at once)"
+            )
             runner.request_stop()
             return
         log.critical("second interrupt: exiting at once; bot orders may remain on the venue")

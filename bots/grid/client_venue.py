@@ -167,6 +167,24 @@ class ClientVenue:
             return PositionSnapshot(now, ZERO, ZERO)
         return PositionSnapshot(now, pos.size, pos.avg_entry_price)
 
+    def recent_fills(self, limit: int) -> list[VenueFill]:
+        out = []
+        for f in self.client.fills(self.symbol, limit=limit):
+            out.append(
+                VenueFill(
+                    trade_id=f"{f.trade_id}:{f.side}",
+                    coi=int(f.client_order_index or 0),
+                    order_index=f.order_index or None,
+                    side=Side(f.side),
+                    price=f.price,
+                    size=f.size,
+                    fee=f.fee,
+                    is_maker=f.is_maker,
+                    ts_ms=f.timestamp_ms,
+                )
+            )
+        return out
+
     def reconcile(self, coi: int) -> VenueOrder | None:
         verdict = self.client.reconcile_order(coi, timeout=self.reconcile_timeout)
         if verdict.status == "found" and verdict.order is not None:

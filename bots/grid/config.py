@@ -295,7 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds outside the grid before it re-centres (default: {d.recenter_after})",
     )
     p.add_argument(
-        "--status-every", default=S, type=float, help=f"seconds between status lines (default: {d.status_every})"
+        "--status-every",
+        default=S,
+        type=float,
+        help=f"seconds between status lines (default: {d.status_every})",
     )
     p.add_argument(
         "--requests-per-minute",

@@ -93,7 +93,9 @@ class PaperVenue:
 
     def _match_trade(self, price: Decimal) -> None:
         for order in list(self.orders.values()):
-            if (order.side is Side.BUY and price < order.price) or (order.side is Side.SELL and price > order.price):
+            if (order.side is Side.BUY and price < order.price) or (
+                order.side is Side.SELL and price > order.price
+            ):
                 self._fill(order)
 
     def _fill(self, order: VenueOrder) -> None:
@@ -110,7 +112,13 @@ class PaperVenue:
         )
         self._pending.append(done)
         self._pending.append(PositionSnapshot(now, self.ledger.position, self.ledger.avg_entry))
-        log.info("paper fill %s %s @ %s; paper position %s", order.side.value, size, order.price, self.ledger.position)
+        log.info(
+            "paper fill %s %s @ %s; paper position %s",
+            order.side.value,
+            size,
+            order.price,
+            self.ledger.position,
+        )
 
     # -- account reads ----------------------------------------------------------------------
 
@@ -122,6 +130,9 @@ class PaperVenue:
 
     def reconcile(self, coi: int) -> VenueOrder | None:
         return self.orders.get(coi) or self.done.get(coi)
+
+    def recent_fills(self, limit: int) -> list[VenueFill]:
+        return []  # paper fills are delivered synchronously; none can be missed
 
     def requests_per_action_batch(self, n: int) -> int:
         return 0  # paper orders cost no venue requests
@@ -156,7 +167,9 @@ class PaperVenue:
     def _create(self, action: Create) -> Outcome:
         o = action.order
         self._next_index += 1
-        order = VenueOrder(action.coi, self._next_index, o.side, o.price, o.size, ZERO, OrderStatus.OPEN, o.reduce_only)
+        order = VenueOrder(
+            action.coi, self._next_index, o.side, o.price, o.size, ZERO, OrderStatus.OPEN, o.reduce_only
+        )
         crosses = (o.side is Side.BUY and self.ask is not None and o.price >= self.ask) or (
             o.side is Side.SELL and self.bid is not None and o.price <= self.bid
         )

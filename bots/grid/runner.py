@@ -215,6 +215,7 @@ class Runner:
         self._next_pnl_ms = 0
         self._backoff: dict[str, tuple[int, int]] = {}  # key -> (until_ms, current backoff ms)
         self._position_mismatch: tuple[Decimal, Decimal, int] | None = None
+        self._resync_attempts = 0
         # orders the venue reports filled whose fills have not arrived yet: coi -> (key, filled, deadline)
         self._awaiting_fills: dict[int, tuple[str, Decimal, int]] = {}
         self._session_fills = 0
@@ -516,18 +517,48 @@ class Runner:
         mm = self._position_mismatch
         if mm is None:
             return
-        size, avg, since = mm
+        size, _avg, since = mm
         if size == self.ledger.position:
             self._position_mismatch = None
+            self._resync_attempts = 0
         elif now - since >= self.config.position_grace_ms:
-            log.warning(
-                "position from venue %s differs from the fills ledger %s: adopting it",
-                size,
-                self.ledger.position,
-            )
             self._position_mismatch = None
-            self.ledger.reset_position(size, avg)
-            self.strategy.on_event(PositionSnapshot(now, size, avg), now)
+            self._resync_position(now)
+
+    def _resync_position(self, now: int) -> None:
+        """The venue's position disagrees with the fills ledger for a while: recover missed fills
+        through REST (journaled, so a late stream copy is ignored); adopt the venue's figure only
+        if it still disagrees on a second look (a fill racing the two reads explains one miss)."""
+        self.budget.force(2)
+        try:
+            snap = self.venue.position()
+            fills = self.venue.recent_fills(100)
+        except Exception as exc:
+            log.warning("position resync failed (%s): retrying", exc)
+            self._position_mismatch = (self.ledger.position + 1, ZERO, now)  # forces another look
+            return
+        recovered = 0
+        for fill in sorted(fills, key=lambda f: f.ts_ms):
+            if fill.coi and self.store.known_coi(fill.coi) and not self.store.has_fill(fill.trade_id):
+                recovered += 1
+                self._on_fill(fill, now)
+        if recovered:
+            log.warning("recovered %d fill(s) the stream had not delivered", recovered)
+        if snap.size == self.ledger.position:
+            self._resync_attempts = 0
+            return
+        self._resync_attempts += 1
+        if self._resync_attempts < 2:
+            self._position_mismatch = (snap.size, snap.avg_entry_price, now)
+            return
+        self._resync_attempts = 0
+        log.warning(
+            "position from venue %s differs from the fills ledger %s: adopting it",
+            snap.size,
+            self.ledger.position,
+        )
+        self.ledger.reset_position(snap.size, snap.avg_entry_price)
+        self.strategy.on_event(PositionSnapshot(now, snap.size, snap.avg_entry_price), now)
 
     # -- reconcile ------------------------------------------------------------------------
 

@@ -146,6 +146,10 @@ class Venue(Protocol):
         """Settle an order whose send outcome is unknown: its venue state, or None if it never landed."""
         ...
 
+    def recent_fills(self, limit: int) -> list[VenueFill]:
+        """REST: the account's latest fills in this market (to recover fills the stream missed)."""
+        ...
+
     def requests_per_action_batch(self, n: int) -> int:
         """How many rate-limited requests sending ``n`` actions costs (1 with batching)."""
         ...

@@ -71,6 +71,8 @@ class FakeVenue:
         self.held: list[object] = []
         self.fail_next_execute: Exception | None = None
         self.delay_fills = False  # order updates overtake their fills
+        self.all_fills: list[VenueFill] = []
+        self.drop_fills = False  # the stream loses fills (REST still has them)
         self.held_fills: list[object] = []
 
     # -- controls ----------------------------------------------------------------------
@@ -127,7 +129,10 @@ class FakeVenue:
             True,
             self.clock(),
         )
-        if self.delay_fills:
+        self.all_fills.append(fill)
+        if self.drop_fills:
+            pass
+        elif self.delay_fills:
             self.held_fills.append(fill)
         else:
             self._emit(fill)
@@ -236,6 +241,9 @@ class FakeVenue:
         if coi in self.orders:
             return self.orders[coi]
         return self.done.get(coi)
+
+    def recent_fills(self, limit: int) -> list[VenueFill]:
+        return list(reversed(self.all_fills))[:limit]
 
     def requests_per_action_batch(self, n: int) -> int:
         return 1 if n else 0

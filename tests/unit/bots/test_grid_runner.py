@@ -91,6 +91,27 @@ def test_order_update_that_overtakes_its_fill_does_not_re_place_the_level(env):
     assert venue.creates_by_key.get("L-1") == 1 and venue.creates_by_key.get("L+0") == 1
 
 
+def test_fill_lost_by_the_stream_is_recovered_from_rest_not_guessed(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.drop_fills = True  # the stream never delivers this fill
+    venue.set_price(D("1.9975"), D("1.9979"))
+    run_steps(runner, clock, 3)
+    assert runner.ledger.position == 0  # not yet known
+    run_steps(runner, clock, 40, ms=100)  # the position mismatch outlives the grace period
+    assert runner.ledger.position == venue.position_size > 0
+    assert runner.ledger.avg_entry == D("1.9981")  # from the recovered fill, not a guess
+    assert len(store.fills()) == 1
+    venue.drop_fills = False
+    venue.set_price(D("2.0003"), D("2.0005"))  # the take-profit fills normally
+    run_steps(runner, clock, 5)
+    assert runner.ledger.position == venue.position_size == 0
+    assert runner.ledger.realized == (D("2.0001") - D("1.9981")) * store.fills()[0].size
+
+
 def test_never_exceeds_the_cap_while_cancels_are_unconfirmed(env):
     clock, venue, store = env
     runner = make_runner(venue, store, clock, max_open_orders=4)
