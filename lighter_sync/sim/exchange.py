@@ -476,6 +476,15 @@ class SimExchange:
         if tail == "faults/ws/gap":
             f.gap_order_book(int(get("market_id", 0)), int(get("count", 1)))
             return {"faults": f.snapshot()}
+        if tail == "book/churn":
+            market_id, total = int(get("market_id", 0)), int(get("count", 1000))
+            through_engine = str(get("through_engine", "true")).lower() in ("1", "true", "yes")
+            done = 0
+            while done < total:  # in chunks, so the writers flush while we generate
+                step = min(500, total - done)
+                done += self.core.churn_book(market_id, step, through_engine=through_engine)
+                await asyncio.sleep(0)
+            return {"diffs": done}
         if tail == "ratelimit":
             self.server.ratelimit.enabled = bool(get("enabled", True))
             self.server.ratelimit.reset()

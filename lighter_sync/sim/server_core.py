@@ -97,6 +97,7 @@ class SimCore:
         self._last_stats_ms = 0
         self._last_height = -1
         self.on_new_pending: Callable[[], None] | None = None
+        self._churn_account: int | None = None
         now_us = self.last_tick_ms * 1000
         for market_id in self.specs:
             feed = BookFeed(market_id, rng=random.Random(seed * 1000 + market_id))
@@ -493,6 +494,65 @@ class SimCore:
         if every and hub.has_subscribers("market_stats:all"):
             hub.publish("market_stats:all", {"channel": "market_stats:all", "market_stats": every,
                                              "timestamp": now_ms, "type": "update/market_stats"})
+
+    def churn_book(self, market_id: int, count: int, *, through_engine: bool = True) -> int:
+        """Publish ``count`` order-book diffs on a market, one frame each (benchmarks and load tests).
+
+        ``through_engine``: place and cancel orders of a dedicated account far below the mark, so
+        each diff costs a full engine round trip. Otherwise synthetic levels (below half the mark,
+        where no real quote sits) are set and removed in the published book directly, which
+        measures the diff, serialisation and fan-out path alone. Either way the book ends where it
+        started and the nonce chain stays intact.
+        """
+        if not through_engine:
+            return self._churn_feed(market_id, count)
+        engine = self.engine
+        if self._churn_account is None:
+            self._churn_account = engine.create_account("0x" + "be" * 20, 10**15).account_index
+        spec = self.specs[market_id]
+        mark = engine.mark_price(market_id) or 10**spec.price_decimals
+        base = max(1, mark * 7 // 10)
+        size = max(spec.min_base_amount, -(-spec.min_quote_amount // spec.notional(base, 1)))
+        expiry = self.clock.now_ms() + 86_400_000
+        live: list[int] = []
+        for i in range(count):
+            if i % 2 == 0:
+                result = engine.execute(et.CreateOrder(self._churn_account, market_id, size, base - (i // 2) % 40,
+                                                       False, order_expiry_ms=expiry))
+                order = result.order
+                if order is not None:
+                    live.append(order.order_index)
+            elif live:
+                engine.execute(et.CancelOrder(self._churn_account, market_id, live.pop()))
+            self.process_events()
+            self.flush_books()
+        for order_index in live:
+            engine.execute(et.CancelOrder(self._churn_account, market_id, order_index))
+        self.process_events()
+        self.flush_books()
+        return count
+
+    def _churn_feed(self, market_id: int, count: int) -> int:
+        feed = self.feeds[market_id]
+        spec = self.specs[market_id]
+        mark = self.engine.mark_price(market_id) or 10**spec.price_decimals
+        base = max(41, mark // 2)
+        size = max(1, spec.min_base_amount)
+        now_us = self.clock.now_ms() * 1000
+        placed: list[int] = []
+        for i in range(count):
+            if i % 2 == 0 or not placed:
+                price = base - (i // 2) % 40
+                placed.append(price)
+                change = ((price, size),)
+            else:
+                change = ((placed.pop(), 0),)
+            feed.add(feed.nonce, feed.nonce + 1, change, (), now_us)
+            self.flush_books()
+        if placed:
+            feed.add(feed.nonce, feed.nonce + 1, tuple((p, 0) for p in placed), (), now_us)
+            self.flush_books()
+        return count
 
     # -- frame builders (also used for snapshots) ----------------------------------------------
     def book_snapshot(self, market_id: int) -> dict[str, Any]:
