@@ -42,6 +42,7 @@ import bisect
 import dataclasses
 import hashlib
 import heapq
+import itertools
 import json
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
@@ -137,6 +138,11 @@ _DAY_MS = 86_400_000
 _FINAL_HISTORY_PER_ACCOUNT = 1000
 _FINAL_HISTORY_GLOBAL = 100_000
 _ACCOUNT_TRADES_KEPT = 10_000
+#: History bounds (memory): a crowd-driven demo runs ~75k txs per simulated hour.
+TX_HISTORY = 100_000
+ACCOUNT_TX_HISTORY = 1_000
+MARKET_TRADE_HISTORY = 100_000
+_MINUTE_MS = 60_000
 _SKIP_NONCE_MAX = (1 << 47) - 1
 _MAX_NONCE = (1 << 48) - 1
 _U32 = (1 << 32) - 1
@@ -214,16 +220,17 @@ class Engine:
         self._market_trades: dict[int, list[Trade]] = {m: [] for m in ids}
         self._market_trade_ts: dict[int, list[int]] = {m: [] for m in ids}
         self._account_trades: dict[int, deque[Trade]] = {}
-        self._daily: dict[int, deque[Trade]] = {m: deque() for m in ids}
-        self._daily_sums: dict[int, list[int]] = {m: [0, 0, 0] for m in ids}  # count, base, quote
-        self._daily_range: dict[int, tuple[int, int] | None] = {m: None for m in ids}  # (low, high), None = recompute
+        # rolling 24 h stats in minute buckets: [minute_start_ms, count, base, quote, low, high, open]
+        self._daily: dict[int, deque[list[int]]] = {m: deque() for m in ids}
         self._fundings: dict[int, list[FundingRecord]] = {m: [] for m in ids}
         self._position_fundings: dict[int, list[PositionFunding]] = {}
         self._funding_id = 0
         self._next_funding = {m: (self._now // s.funding_period_ms + 1) * s.funding_period_ms for m, s in self._specs.items()}
-        self._txs: list[TxRecord] = []
+        self._txs: deque[TxRecord] = deque()  # the last TX_HISTORY txs; _txs[0] has sequence _tx_base
+        self._tx_base = 0
+        self._tx_seq = 0
         self._tx_by_hash: dict[str, TxRecord] = {}
-        self._account_txs: dict[int, list[TxRecord]] = {}
+        self._account_txs: dict[int, deque[TxRecord]] = {}
         self._height = 0
         self._hash_seq = 0
         self._events: list[Event] = []
@@ -314,6 +321,8 @@ class Engine:
         mark = int(mark_price) if mark_price is not None else index_price
         if index_price <= 0 or mark <= 0 or index_price > _U32 or mark > _U32:
             raise ValueError("prices must be 1 .. 2**32-1 ticks")
+        if self._index[market_id] == index_price and self._mark[market_id] == mark:
+            return  # nothing moved: no event, no trigger or liquidation scan (they depend on prices only)
         self._begin()
         try:
             self._index[market_id] = index_price
@@ -689,14 +698,23 @@ class Engine:
         tx = TxRecord(tx_hash=tx_hash, tx_type=int(tx_type), account_index=acct.account_index,
                       l1_address=acct.l1_address, api_key_index=meta.api_key_index, nonce=meta.nonce, info=meta.info,
                       status=TxStatus.PENDING, expire_at_ms=meta.expired_at_ms, queued_at_ms=meta.queued_at_ms or now,
-                      sequence_index=len(self._txs))
+                      sequence_index=self._tx_seq)
         self._log_tx(tx)
         return tx
 
     def _log_tx(self, tx: TxRecord) -> None:
+        self._tx_seq += 1
         self._txs.append(tx)
         self._tx_by_hash[tx.tx_hash] = tx
-        self._account_txs.setdefault(tx.account_index, []).append(tx)
+        hist = self._account_txs.get(tx.account_index)
+        if hist is None:
+            hist = self._account_txs[tx.account_index] = deque(maxlen=ACCOUNT_TX_HISTORY)
+        hist.append(tx)
+        while len(self._txs) > TX_HISTORY:
+            old = self._txs.popleft()
+            self._tx_base += 1
+            if self._tx_by_hash.get(old.tx_hash) is old:
+                del self._tx_by_hash[old.tx_hash]
 
     def _open_tx(self, tx_type: int, acct: Account, meta: TxMeta | None) -> TxRecord:
         meta = meta or TxMeta()
@@ -705,7 +723,7 @@ class Engine:
             tx = TxRecord(tx_hash=meta.tx_hash or self._new_hash(), tx_type=int(tx_type), account_index=acct.account_index,
                           l1_address=acct.l1_address, api_key_index=meta.api_key_index, nonce=meta.nonce, info=meta.info,
                           status=TxStatus.PENDING, expire_at_ms=meta.expired_at_ms,
-                          queued_at_ms=meta.queued_at_ms or self._now, sequence_index=len(self._txs))
+                          queued_at_ms=meta.queued_at_ms or self._now, sequence_index=self._tx_seq)
             self._log_tx(tx)
         self._height += 1
         tx.block_height = self._height
@@ -1142,31 +1160,30 @@ class Engine:
             if dq is None:
                 dq = self._account_trades[acct.account_index] = deque(maxlen=_ACCOUNT_TRADES_KEPT)
             dq.append(trade)
+        trades = self._market_trades[m]
+        if len(trades) > MARKET_TRADE_HISTORY + MARKET_TRADE_HISTORY // 5:  # trim in chunks: amortised O(1)
+            cut = len(trades) - MARKET_TRADE_HISTORY
+            del trades[:cut]
+            del self._market_trade_ts[m][:cut]
         daily = self._daily[m]
-        daily.append(trade)
-        sums = self._daily_sums[m]
-        sums[0] += 1
-        sums[1] += trade.size
-        sums[2] += trade.usd_amount
-        rng = self._daily_range[m]
-        if rng is not None:
-            self._daily_range[m] = (min(rng[0], trade.price), max(rng[1], trade.price))
-        elif len(daily) == 1:
-            self._daily_range[m] = (trade.price, trade.price)
-        self._evict_daily(m)
+        minute = trade.timestamp_ms - trade.timestamp_ms % _MINUTE_MS
+        bucket = daily[-1] if daily else None
+        if bucket is None or bucket[0] != minute:
+            daily.append([minute, 1, trade.size, trade.usd_amount, trade.price, trade.price, trade.price])
+        else:
+            bucket[1] += 1
+            bucket[2] += trade.size
+            bucket[3] += trade.usd_amount
+            bucket[4] = min(bucket[4], trade.price)
+            bucket[5] = max(bucket[5], trade.price)
+        self._evict_daily(m, self._now)
 
-    def _evict_daily(self, m: int, now: int | None = None) -> None:
+    def _evict_daily(self, m: int, now: int) -> None:
+        """Drop minute buckets that ended 24 h or more before ``now`` (the window is minute-granular)."""
         daily = self._daily[m]
-        horizon = (now if now is not None else self._now) - _DAY_MS
-        sums = self._daily_sums[m]
-        while daily and daily[0].timestamp_ms <= horizon:
-            t = daily.popleft()
-            sums[0] -= 1
-            sums[1] -= t.size
-            sums[2] -= t.usd_amount
-            rng = self._daily_range[m]
-            if rng is not None and t.price in rng:
-                self._daily_range[m] = None
+        horizon = now - _DAY_MS
+        while daily and daily[0][0] + _MINUTE_MS <= horizon:
+            daily.popleft()
 
     # -- cancel ----------------------------------------------------------------------------------
     def _find_live(self, acct: Account, index: int) -> Order | None:
@@ -1575,17 +1592,16 @@ class Engine:
         m = spec.market_id
         self._evict_daily(m, max(self._now, int(self._clock())))
         daily = self._daily[m]
-        count, base, quote = self._daily_sums[m]
-        rng = self._daily_range[m]
-        if rng is None and daily:
-            prices = [t.price for t in daily]
-            rng = self._daily_range[m] = (min(prices), max(prices))
-        low, high = rng if rng is not None and daily else (0, 0)
+        count = sum(b[1] for b in daily)
+        base = sum(b[2] for b in daily)
+        quote = sum(b[3] for b in daily)
+        low = min((b[4] for b in daily), default=0)
+        high = max((b[5] for b in daily), default=0)
         last = self._fundings[m][-1] if self._fundings[m] else None
         return MarketStats(
             market_id=m, last_trade_price=self._last_trade[m], daily_trades_count=count, daily_base_volume=base,
             daily_quote_volume=quote, daily_price_low=low, daily_price_high=high,
-            daily_price_open=daily[0].price if daily else 0,
+            daily_price_open=daily[0][6] if daily else 0,
             open_interest=self._oi[m], index_price=self._index[m], mark_price=self.mark_price(m),
             funding_rate_estimate=self.funding_rate_estimate(m), last_funding_rate=last.rate if last else 0,
             last_funding_time_ms=last.timestamp_ms if last else 0,
@@ -1603,11 +1619,14 @@ class Engine:
         return self._tx_by_hash.get(tx_hash)
 
     def tx_by_sequence(self, sequence_index: int) -> TxRecord | None:
-        return self._txs[sequence_index] if 0 <= sequence_index < len(self._txs) else None
+        """The tx with that sequence index, or None if unknown or evicted from the bounded history."""
+        i = sequence_index - self._tx_base
+        return self._txs[i] if 0 <= i < len(self._txs) else None
 
     def account_txs(self, account_index: int, limit: int = 100) -> list[TxRecord]:
         """The account's txs, newest first."""
-        return list(reversed(self._account_txs.get(account_index, [])[-limit:]))
+        hist = self._account_txs.get(account_index, ())
+        return list(itertools.islice(reversed(hist), limit))
 
     def ledger(self) -> dict[str, Any]:
         """A full plain-dict snapshot (JSON-serialisable, deterministic key order): markets, prices,

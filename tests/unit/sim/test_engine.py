@@ -531,7 +531,9 @@ def test_market_stats_roll_over_24_hours(engine, clock, alice, bob):
     clock.advance(23 * 3_600_000)
     limit(engine, alice, True, PX + 100, ONE)
     limit(engine, bob, False, PX + 100, ONE)
-    clock.advance(3_600_000)  # the first three prints leave the window
+    clock.advance(3_600_000 - 1)
+    assert engine.market_stats(0).daily_trades_count == 4
+    clock.advance(60_000 + 1)  # the window is minute-granular: the first minute's prints leave it now
     s = engine.market_stats(0)
     assert (s.daily_trades_count, s.daily_price_low, s.daily_price_high) == (1, PX + 100, PX + 100)
     assert [t.price for t in engine.trades_between(0, 0, clock())] == [PX, PX + 500, PX - 700, PX + 100]
@@ -636,3 +638,22 @@ def test_order_updates_carry_strictly_increasing_transaction_times(engine, alice
     engine.cancel_order(CancelOrder(alice, 0, maker.order_index))
     times = [e.order.transaction_time_us for e in engine.drain_events() if isinstance(e, OrderEvent)]
     assert len(times) == 4 and times == sorted(set(times))
+
+
+def test_tx_history_is_bounded_and_sequence_lookups_follow_the_window(engine, alice, monkeypatch):
+    from lighter_sync.sim import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "TX_HISTORY", 50)
+    first = engine.tx_by_sequence(0)
+    assert first is not None
+    for i in range(60):
+        limit(engine, alice, False, PX - 100 - i, ONE // 100)
+    assert engine.tx_by_sequence(0) is None and engine.tx(first.tx_hash) is None
+    newest = engine.account_txs(alice, limit=1)[0]
+    assert engine.tx_by_sequence(newest.sequence_index) is newest and engine.tx(newest.tx_hash) is newest
+
+
+def test_unchanged_prices_are_a_no_op(engine):
+    engine.drain_events()
+    engine.set_prices(0, PX)
+    assert engine.drain_events() == []
