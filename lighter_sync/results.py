@@ -16,7 +16,8 @@ class TxResult:
     """The venue accepted a transaction (HTTP 200). Not proof that an order rests or filled.
 
     ``predicted_execution_time_ms`` is an absolute unix-ms timestamp (Lighter's estimate).
-    ``order`` is filled in only when the call was made with ``wait=True``.
+    ``order`` is filled in only when the call was made with ``wait=True`` and the order showed
+    up within ``wait_timeout``.
     """
 
     tx_hash: str

@@ -27,7 +27,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from .batch import BatchBuilder
-from .errors import OutcomeUnknownError, ValidationError
+from .errors import OutcomeUnknownError, ReadTimeoutError, ValidationError
 from .ids import ClientOrderIds, validate_client_order_index
 from .markets import Market, to_decimal
 from .orders import (
@@ -178,7 +178,12 @@ class TradingMixin(OrderConfirmation):
                              market_id=plan.market.market_id)
         result = self._result(receipt, plan.client_order_index, plan.market)
         if wait:
-            order = self.wait_for_order(plan.client_order_index, timeout=wait_timeout or 10.0)
+            try:
+                order = self.wait_for_order(plan.client_order_index, timeout=wait_timeout or 10.0)
+            except ReadTimeoutError as exc:
+                # the send succeeded: hand back the result (order=None) rather than lose it
+                log.warning("order %s accepted but not visible yet: %s", plan.client_order_index, exc.message)
+                return result
             result = replace(result, order=order)
         return result
 
@@ -231,7 +236,8 @@ class TradingMixin(OrderConfirmation):
         ``size`` rounds down to the market's step; the price rounds in your favour (a buy
         down, a sell up) unless ``price_rounding`` says otherwise (``"exact"`` refuses).
         ``expiry``: None = 28 days (IOC: none), unix ms, an aware datetime or a timedelta
-        (5 minutes .. 30 days). ``wait=True`` also waits until the venue shows the order.
+        (5 minutes .. 30 days). ``wait=True`` also waits (``wait_timeout``, default 10 s) until
+        the venue shows the order and puts it in ``result.order`` (None if it did not show in time).
         """
         post_only = flag(post_only, "post_only")
         ioc = flag(ioc, "ioc")

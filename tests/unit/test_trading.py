@@ -312,6 +312,9 @@ def test_wait_true_attaches_the_order(host, venue):
     venue.fault = fault
     r = host.create_limit_order("TON", "buy", 5, "3.1", wait=True, wait_timeout=2)
     assert r.order is not None and r.order.status == "open"
+    venue.fault = None
+    late = host.create_limit_order("TON", "buy", 5, "3.1", wait=True, wait_timeout=0.1)
+    assert late.order is None and late.client_order_index  # accepted, not visible yet: result kept
 
 
 def test_outcome_unknown_then_reconcile_found(host, venue):
