@@ -417,9 +417,25 @@ class BacktestEngine:
 
     def _walk_segment(self, t0: int, p0: float, t1: int, p1: float) -> None:
         """Process every arrival, cancel, funding and fill on the segment, earliest first."""
+        fts = self.fundings.ts
+        if not self.canceling and (self._fund_i >= len(fts) or fts[self._fund_i] > t1):
+            # quick exit: nothing in flight and no resting order's trigger inside the segment's range
+            lo, hi = (p0, p1) if p0 <= p1 else (p1, p0)
+            quiet = True
+            reach = (0 if self.prob else self.through) * self.tickf - 1e-6 * self.tickf  # slack: never skip a fill
+            for o in self.orders.values():
+                if o.state != "open" or (o.side is Side.BUY and o.pf - reach < lo) or \
+                        (o.side is Side.SELL and o.pf + reach > hi):
+                    if o.state == "pending":
+                        quiet = False
+                        break
+                    continue
+                quiet = False
+                break
+            if quiet:
+                return
         cur_t, cur_p = t0, p0
         guard = 0
-        fts = self.fundings.ts
         while True:
             guard += 1
             if guard > 100_000:
