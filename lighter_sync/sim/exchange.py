@@ -395,18 +395,7 @@ class SimExchange:
 
     def set_price(self, symbol: str | int, price: Decimal | int | str) -> None:
         """Move a market's index and mark price to ``price`` now (the price path continues from there)."""
-        def run() -> None:
-            market_id = self._market_id(symbol)
-            spec = self.core.specs[market_id]
-            ticks = int(Decimal(price).scaleb(spec.price_decimals))
-            process = self.core.prices.get(market_id)
-            if process is not None:
-                process.set_price(float(price))
-            self.engine.set_prices(market_id, ticks, ticks)
-            self.core.process_events()
-            self.core.flush_books()
-
-        self.call(run)
+        self.call(lambda: self.core.set_market_price(self._market_id(symbol), Decimal(str(price))))
 
     def jump_price(self, symbol: str | int, percent: Decimal | float | str) -> Decimal:
         """Jump a market's price by ``percent`` (e.g. -10); returns the new price."""
@@ -505,13 +494,7 @@ class SimExchange:
             else:
                 old = spec.price_decimal(self.engine.index_price(market_id))
                 price = (old * (1 + Decimal(str(get("percent", 0))) / 100)).quantize(Decimal(1).scaleb(-spec.price_decimals))
-            ticks = int(price.scaleb(spec.price_decimals))
-            process = self.core.prices.get(market_id)
-            if process is not None:
-                process.set_price(float(price))
-            self.engine.set_prices(market_id, ticks, ticks)
-            self.core.process_events()
-            self.core.flush_books()
+            self.core.set_market_price(market_id, price)
             return {"symbol": spec.symbol, "price": f"{price:f}"}
         if tail == "accounts":
             loop = asyncio.get_running_loop()

@@ -8,8 +8,10 @@ manual clock stays reproducible.
 What can be injected:
 
 * REST: fail a share of requests with a 5xx, a 429 (code 23000) or a timeout (the server holds
-  the request until the client gives up), or delay a share of them; optionally only for paths
-  starting with a prefix, and optionally only the next ``count`` matching requests.
+  the request, unhandled, until the client gives up: nothing is applied), or delay a share of
+  them (the request *is* handled, a tx applied, and only the answer comes late: a client that
+  gives up first faces a genuine "outcome unknown"); optionally only for paths starting with a
+  prefix, and optionally only the next ``count`` matching requests.
 * Transactions: reject the next N transactions with a chosen code and message.
 * WebSocket: drop every connection or one session, stall a session (frames are held back, pings
   unanswered) for a while, skip the next order-book diff of a market (a continuity gap).

@@ -116,11 +116,14 @@ class SimServer:
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                           ) -> web.StreamResponse:
         path = request.path
+        delay_after = 0.0
         if not path.startswith("/sim/") and path != "/stream":
             rule = self.faults.pick_rest(path)
             if rule is not None:
                 if rule.kind == "delay":
-                    await asyncio.sleep(rule.delay_ms / 1000)
+                    # The request is handled (a tx is applied) and only the answer is late, so a client
+                    # that gives up meanwhile faces a real "outcome unknown".
+                    delay_after = rule.delay_ms / 1000
                 elif rule.kind == "timeout":
                     await asyncio.sleep(rule.delay_ms / 1000 if rule.delay_ms else 3600)
                     return _json(error_body(29501, "process timeout"), 504)
@@ -133,7 +136,10 @@ class SimServer:
                 if not self.ratelimit.allow(key, path, tier):
                     return _json(error_body(23000, "Too Many Requests!"), 429)
         try:
-            return await handler(request)
+            response = await handler(request)
+            if delay_after:
+                await asyncio.sleep(delay_after)
+            return response
         except ApiError as exc:
             return _json(error_body(exc.code, exc.message), exc.status)
         except AuthFailure as exc:

@@ -98,6 +98,7 @@ class SimCore:
         self._last_height = -1
         self.on_new_pending: Callable[[], None] | None = None
         self._churn_account: int | None = None
+        self._last_price: dict[int, int] = {}
         now_us = self.last_tick_ms * 1000
         for market_id in self.specs:
             feed = BookFeed(market_id, rng=random.Random(seed * 1000 + market_id))
@@ -312,7 +313,9 @@ class SimCore:
             price = process.advance(now_ms)
             spec = self.specs[market_id]
             ticks = max(1, int(round(price * 10**spec.price_decimals)))
-            engine.set_prices(market_id, ticks, ticks)
+            if ticks != self._last_price.get(market_id):  # set_prices scans for liquidations: skip no-ops
+                self._last_price[market_id] = ticks
+                engine.set_prices(market_id, ticks, ticks)
         if self.crowd is not None:
             self.crowd.step(now_ms)
         engine.tick()
@@ -494,6 +497,26 @@ class SimCore:
         if every and hub.has_subscribers("market_stats:all"):
             hub.publish("market_stats:all", {"channel": "market_stats:all", "market_stats": every,
                                              "timestamp": now_ms, "type": "update/market_stats"})
+
+    def set_market_price(self, market_id: int, price: Any) -> int:
+        """Move a market's index and mark price now (admin/tests); the price path continues from there.
+
+        ``price`` is a Decimal (or str/int) in USD; returns the price in ticks.
+        """
+        from decimal import Decimal
+
+        spec = self.specs[market_id]
+        ticks = int(Decimal(str(price)).scaleb(spec.price_decimals))
+        if ticks <= 0:
+            raise ValueError("price must be positive")
+        process = self.prices.get(market_id)
+        if process is not None:
+            process.set_price(float(price))
+        self._last_price[market_id] = ticks
+        self.engine.set_prices(market_id, ticks, ticks)
+        self.process_events()
+        self.flush_books()
+        return ticks
 
     def churn_book(self, market_id: int, count: int, *, through_engine: bool = True) -> int:
         """Publish ``count`` order-book diffs on a market, one frame each (benchmarks and load tests).

@@ -236,3 +236,18 @@ def test_integrator_fees_need_an_approval(sim, signer):
     o = sim.call(lambda: sim.engine.order_by_client_index(demo.account_index, 91))
     assert (o.integrator_account_index, o.integrator_taker_fee, o.integrator_maker_fee) == \
         (integrator.account_index, 50, 20)
+
+
+def test_delay_fault_applies_the_tx_and_loses_only_the_answer(sim, signer):
+    _, info = sign_order(sim, signer, 95, next_nonce(sim))
+    sim.faults.delay_rest(1500, count=1, path_prefix="/api/v1/sendTx")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(f"{sim.url}/api/v1/sendTx", data={"tx_type": 14, "tx_info": info}, timeout=0.3)
+    eventually(lambda: live(sim, 95), message="the tx was applied although the client timed out")
+    # a timeout fault, by contrast, never handles the request: the nonce is not even consumed
+    n = next_nonce(sim)
+    _, info = sign_order(sim, signer, 96, n)
+    sim.faults.fail_rest("timeout", count=1, delay_ms=1000, path_prefix="/api/v1/sendTx")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(f"{sim.url}/api/v1/sendTx", data={"tx_type": 14, "tx_info": info}, timeout=0.3)
+    assert next_nonce(sim) == n and not live(sim, 96)
