@@ -159,6 +159,9 @@ class SignerThread:
         self._slot_by_index = {s.index: s for s in self._slots}
         self._rr = itertools.count()
         self._rr_lock = threading.Lock()
+        self._stats = {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
+                       "outcome_unknown": 0, "rejected": 0}
+        self._stats_lock = threading.Lock()
         self._tokens: dict[int, tuple[str, float]] = {}  # key -> (token, refresh_at monotonic)
         self._token_lock = threading.Lock()
         self._now: Callable[[], float] = time.monotonic  # injectable for token-refresh tests
@@ -359,8 +362,20 @@ class SignerThread:
 
     # -- nonces --------------------------------------------------------------------------
 
+    def stats(self) -> dict[str, int]:
+        """Counters since start: transactions accepted, batches, invalid-nonce answers (each one
+        re-read ``nextNonce``), nonce reads, outcome-unknown sends, and ``rejected``: sends that
+        definitely did not apply (a 4xx answer, a 429, or a connection that failed before sending)."""
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self._stats[name] += n
+
     def fetch_next_nonce(self, api_key_index: int | None = None, *, timeout: float | None = None) -> int:
         """The venue's next nonce for a key (``GET /api/v1/nextNonce``); no local state changes."""
+        self._count("nonce_reads")
         key = self._slots[0].index if api_key_index is None else api_key_index
         body = self._rest.get(
             "/api/v1/nextNonce",
@@ -470,12 +485,14 @@ class SignerThread:
                 try:
                     body = self._post(signed, batch=batch, timeout=_remaining(deadline))
                 except InvalidNonceError:
+                    self._count("invalid_nonce")
                     slot.next_nonce = None  # re-read before the next attempt / next send
                     if attempt + 1 >= attempts:
                         raise
                     log.info("invalid nonce on API key %s; re-read nextNonce and re-signing", slot.index)
                     continue
                 except (OutcomeUnknownError, ServerError) as exc:
+                    self._count("outcome_unknown")
                     slot.next_nonce = None
                     cois = [c for c in client_order_indexes if c is not None]
                     err = OutcomeUnknownError(
@@ -492,8 +509,14 @@ class SignerThread:
                     err.api_key_index = slot.index  # type: ignore[attr-defined]
                     err.nonce = first  # type: ignore[attr-defined]
                     raise err from exc
+                except LighterError:
+                    self._count("rejected")  # a definitive answer: the nonce was not consumed
+                    raise
                 # after an exact-nonce send the local counter may be anywhere: re-read it
                 slot.next_nonce = None if exact_nonce is not None else first + len(signed)
+                self._count("transactions", len(signed))
+                if batch:
+                    self._count("batches")
                 return self._receipt(body, signed, slot.index, first)
             raise AssertionError("unreachable")  # pragma: no cover
         finally:

@@ -57,6 +57,10 @@ def test_eight_threads_fifty_orders_each(sim, eventually):
 
         assert [e for e in errors if isinstance(e, InvalidNonceError)] == []
         assert errors == []
+        stats = client._get_signer().stats()
+        # zero nonce errors: not one 21104 answer (not even a silently resynced one)
+        assert stats["invalid_nonce"] == 0 and stats["outcome_unknown"] == 0 and stats["rejected"] == 0
+        assert stats["transactions"] == THREADS * PER_THREAD and stats["nonce_reads"] == 1
         cois = [c for chunk in results for c in chunk]
         assert len(cois) == THREADS * PER_THREAD == len(set(cois))
 

@@ -185,6 +185,7 @@ def test_concurrent_sends_are_serialised_per_key(make_signer, venue):
         t.join()
     assert errors == []
     assert venue.rejections == []
+    assert s.stats()["invalid_nonce"] == 0 and s.stats()["transactions"] == 200
     assert [tx["Nonce"] for tx in venue.accepted] == list(range(5, 205))
     assert len({tx["ClientOrderIndex"] for tx in venue.accepted}) == 200
     assert s.sdk.threads == {"lighter-signer"}  # all signing happened on the loop thread
@@ -200,6 +201,8 @@ def test_invalid_nonce_resyncs_and_resigns_once(make_signer, venue):
     assert venue.nonce_reads == 2
     signed = [kw["nonce"] for name, kw in s.sdk.calls if kw.get("ClientOrderIndex") == 2]
     assert signed == [6, 40]  # re-signed with the fresh nonce
+    assert s.stats() == {"transactions": 2, "batches": 0, "invalid_nonce": 1, "nonce_reads": 2,
+                         "outcome_unknown": 0, "rejected": 0}
 
 
 def test_invalid_nonce_twice_raises_and_leaves_nonce_stale(make_signer, venue):
