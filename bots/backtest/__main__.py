@@ -296,6 +296,9 @@ def fetch_main(argv: Sequence[str]) -> int:
     else:
         save_bars_csv(bars, out, fund)
     print(f"wrote {len(bars)} candles and {len(fund)} fundings to {out}")
+    if not len(bars):
+        print("warning: no candles in that window. A freshly started simulator has no history: point --network at "
+              "a simulator that has been running (python -m lighter_sync.sim) or shorten --days.", file=sys.stderr)
     return 0
 
 
