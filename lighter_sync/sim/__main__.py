@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delay before an accepted tx applies (default 5 5; Lighter: about 200 300)")
     p.add_argument("--no-crowd", action="store_true", help="no background traders")
     p.add_argument("--rate-limit", action="store_true", help="enforce Lighter-like REST rate limits")
+    p.add_argument("--model", default="gbm", help="price model: gbm, jump or regime (default gbm)")
+    p.add_argument("--scenario", help="shape the price path: chop, trend-up, trend-down, crash-gap, vol-spike")
+    p.add_argument("--replay", action="append", default=[], metavar="SYMBOL=FILE",
+                   help="replay a candle file (CSV or Lighter JSON) as SYMBOL's price; repeatable")
     p.add_argument("--ready-file", help="write the ready JSON here once listening")
     return p
 
@@ -56,9 +60,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lighter_sync.sim.exchange import SimExchange
 
     markets = [m.strip() for m in args.markets.split(",") if m.strip()]
+    replay = {}
+    for item in args.replay:
+        symbol, sep, path = item.partition("=")
+        if not sep or not symbol or not path:
+            print(f"lighter-sim: --replay wants SYMBOL=FILE, got {item!r}", file=sys.stderr)
+            return 2
+        replay[symbol.strip().upper()] = path
     sim = SimExchange(markets=markets, seed=args.seed, speed=args.speed, latency_ms=tuple(args.latency_ms),
                       crowd=not args.no_crowd, port=args.port, host=args.host, accounts=args.accounts,
-                      collateral=args.collateral, rate_limit=args.rate_limit)
+                      collateral=args.collateral, rate_limit=args.rate_limit, price_model=args.model,
+                      scenario=args.scenario, replay=replay)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

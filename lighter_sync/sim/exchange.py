@@ -30,9 +30,10 @@ import concurrent.futures
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lighter_sync.sim.faults import Faults
@@ -115,6 +116,11 @@ class SimExchange:
         ping_interval_s: float = 30.0,
         rate_limit: bool = False,
         start_ms: int | None = None,
+        price_model: str = "gbm",
+        scenario: str | None = None,
+        replay: Mapping[str, str | Path] | None = None,
+        prices: Mapping[str | int, Any] | None = None,
+        crowd_config: Any = None,
     ) -> None:
         self.markets = tuple(markets)
         self.seed = int(seed)
@@ -137,6 +143,11 @@ class SimExchange:
         self.idle_timeout_s = idle_timeout_s
         self.ping_interval_s = ping_interval_s
         self.rate_limit = rate_limit
+        self.price_model = price_model
+        self.scenario = scenario
+        self.replay = dict(replay or {})
+        self.price_overrides = dict(prices or {})
+        self.crowd_config = crowd_config
         self.chain_id = SIM_CHAIN_ID
         self.faults = Faults(self.seed)
         self.accounts: list[DemoAccount] = []
@@ -167,7 +178,6 @@ class SimExchange:
 
     def _build(self) -> None:
         from lighter_sync.sim.engine import Engine
-        from lighter_sync.sim.prices import make_process
         from lighter_sync.sim.server_core import SimCore
         from lighter_sync.sim.specs import market_profiles
 
@@ -176,9 +186,9 @@ class SimExchange:
         start = self.clock.now_ms()
         prices = {}
         for p in profiles:
-            prices[p.market_id] = make_process("gbm", start_price=float(p.start_price), vol=p.volatility,
-                                               seed=self.seed * 7919 + p.market_id, start_ms=start, step_ms=1_000)
-            ticks = p.start_price_ticks
+            process = self._price_process(p, start)
+            prices[p.market_id] = process
+            ticks = max(1, int(round(process.price * 10**p.price_decimals)))
             self.engine.set_prices(p.market_id, ticks, ticks)
         crowd = None
         if self.use_crowd:
@@ -192,13 +202,24 @@ class SimExchange:
             self.accounts.append(self._create_account(self.collateral, "standard"))
         self.engine.drain_events()
 
+    def _price_process(self, profile: Any, start_ms: int) -> Any:
+        """The market's price process: an explicit one, a candle-file replay, or a seeded model."""
+        from lighter_sync.sim.prices import CandleReplay, load_candles, make_process
+
+        for key in (profile.symbol, profile.market_id, str(profile.market_id)):
+            if key in self.price_overrides:
+                return self.price_overrides[key]
+        path = self.replay.get(profile.symbol) or self.replay.get(profile.symbol.lower())
+        if path is not None:
+            return CandleReplay(load_candles(path), start_ms=start_ms)
+        return make_process(self.price_model, start_price=float(profile.start_price), vol=profile.volatility,
+                            seed=self.seed * 7919 + profile.market_id, scenario=self.scenario, start_ms=start_ms,
+                            step_ms=1_000)
+
     def _make_crowd(self, profiles: list[Any]) -> Any:
-        try:
-            from lighter_sync.sim.crowd import Crowd
-        except ImportError:
-            log.warning("lighter_sync.sim.crowd is not available: running without a background crowd")
-            return None
-        return Crowd(self.engine, profiles, seed=self.seed)
+        from lighter_sync.sim.crowd import Crowd
+
+        return Crowd(self.engine, profiles, seed=self.seed, config=self.crowd_config)
 
     def _create_account(self, collateral: Decimal, tier: str, api_key_index: int = DEMO_API_KEY_INDEX) -> DemoAccount:
         from lighter_sync.sim.engine_types import AccountTier

@@ -152,3 +152,19 @@ def test_manual_clock_is_reproducible():
     first, second = run(), run()
     assert first["trades"], "the crowd traded during the run"
     assert first == second
+
+
+def test_candle_replay_drives_the_price(tmp_path):
+    path = tmp_path / "eth.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n"
+                    "1767225600000,3000,3010,2990,3005,10\n"
+                    "1767225660000,3005,3020,3000,3015,10\n"
+                    "1767225720000,3015,3015,2980,2985.5,10\n")
+    with SimExchange(markets=("ETH",), replay={"ETH": str(path)}, clock="manual", crowd=False) as s:
+        assert s.call(lambda: s.engine.index_price(0)) == 300_000
+        seen = set()
+        for _ in range(36):
+            s.advance(5_000)
+            seen.add(s.call(lambda: s.engine.index_price(0)))
+        assert s.call(lambda: s.engine.index_price(0)) == 298_550
+        assert max(seen) == 302_000 and min(seen) == 298_000  # the bars' extremes are visited
