@@ -387,6 +387,7 @@ class MarketCatalog:
     def __init__(self, rest: RestClient | None, *, miss_refresh_interval: float = 60.0) -> None:
         self._rest = rest
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._by_id: dict[int, Market] = {}
         self._by_symbol: dict[str, Market] = {}
         self._loaded = False
@@ -434,10 +435,10 @@ class MarketCatalog:
             self._last_load = time.monotonic()
 
     def _ensure_loaded(self) -> None:
-        if not self._loaded:
-            with self._lock:
-                loaded = self._loaded
-            if not loaded:
+        if self._loaded:
+            return
+        with self._load_lock:  # one thread loads; the others wait for its result
+            if not self._loaded:
                 self.refresh()
 
     def _find(self, key: str | int) -> Market | None:

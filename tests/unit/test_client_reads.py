@@ -10,6 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+
+from lighter_sync import LighterClient
+from lighter_sync.config import Settings
+from lighter_sync.errors import AuthError, ClosedError, ConfigError, UnknownMarketError, ValidationError
 from tests.unit.core_payloads import (
     ACCOUNT,
     ACCOUNT_LIMITS,
@@ -28,10 +32,6 @@ from tests.unit.core_payloads import (
     TRADE,
     TX_REJECTED,
 )
-
-from lighter_sync import LighterClient
-from lighter_sync.config import Settings
-from lighter_sync.errors import AuthError, ClosedError, ConfigError, UnknownMarketError, ValidationError
 
 BASE = "http://127.0.0.1:8790"
 API = BASE + "/api/v1"

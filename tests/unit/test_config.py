@@ -7,7 +7,6 @@ import os
 import pickle
 
 import pytest
-from tests.unit.core_payloads import KEY_A, KEY_B, L1
 
 from lighter_sync.config import (
     DEFAULT_SIM_URL,
@@ -18,6 +17,7 @@ from lighter_sync.config import (
     Settings,
 )
 from lighter_sync.errors import ConfigError
+from tests.unit.core_payloads import KEY_A, KEY_B, L1
 
 ENV_NAMES = [
     "LIGHTER_NETWORK", "LIGHTER_ACCOUNT_INDEX", "LIGHTER_API_KEY_INDEX", "LIGHTER_API_PRIVATE_KEY",

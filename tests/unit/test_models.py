@@ -5,22 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from tests.unit.core_payloads import (
-    ACCOUNT,
-    ACCOUNT_LIMITS,
-    ACCOUNTS_BY_L1,
-    API_KEYS,
-    CANDLE,
-    EXCHANGE_STATS,
-    FUNDING_RATES,
-    FUNDINGS,
-    ORDER,
-    ORDER_BOOK_ORDERS,
-    PNL,
-    TRADE,
-    TX_REJECTED,
-    fresh,
-)
 
 from lighter_sync.models import (
     Account,
@@ -37,6 +21,22 @@ from lighter_sync.models import (
     Trade,
     Tx,
     to_ms,
+)
+from tests.unit.core_payloads import (
+    ACCOUNT,
+    ACCOUNT_LIMITS,
+    ACCOUNTS_BY_L1,
+    API_KEYS,
+    CANDLE,
+    EXCHANGE_STATS,
+    FUNDING_RATES,
+    FUNDINGS,
+    ORDER,
+    ORDER_BOOK_ORDERS,
+    PNL,
+    TRADE,
+    TX_REJECTED,
+    fresh,
 )
 
 
