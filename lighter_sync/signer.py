@@ -159,6 +159,7 @@ class SignerThread:
         self._slot_by_index = {s.index: s for s in self._slots}
         self._rr = itertools.count()
         self._rr_lock = threading.Lock()
+        self._slot_free = threading.Condition()
         self._stats = {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
                        "outcome_unknown": 0, "rejected": 0}
         self._stats_lock = threading.Lock()
@@ -398,22 +399,36 @@ class SignerThread:
         return slot
 
     def _acquire_slot(self, api_key_index: int | None, deadline: float) -> _KeySlot:
-        """Lock a key: the requested one, else the first idle one in round-robin order."""
+        """Lock a key: the requested one, else the first key to be idle (round-robin start).
+
+        Waiters sleep on a condition that every release notifies, so with several keys a
+        send takes whichever key frees up first.
+        """
         if api_key_index is not None:
-            candidates = [self._slot(api_key_index)]
-        else:
-            with self._rr_lock:
-                start = next(self._rr) % len(self._slots)
-            candidates = self._slots[start:] + self._slots[:start]
-            for slot in candidates:
-                if slot.lock.acquire(blocking=False):
-                    return slot
-        wait = max(0.0, deadline - time.monotonic())
-        if candidates[0].lock.acquire(timeout=wait):
-            return candidates[0]
-        raise RetryableError(
-            f"all API keys were busy for {wait:.1f} s; nothing was sent (add keys or lower the send rate)"
-        )
+            slot = self._slot(api_key_index)
+            if slot.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return slot
+            raise RetryableError(f"API key {api_key_index} stayed busy until the call's timeout; nothing was sent")
+        with self._rr_lock:
+            start = next(self._rr) % len(self._slots)
+        order = self._slots[start:] + self._slots[:start]
+        with self._slot_free:
+            while True:
+                for slot in order:
+                    if slot.lock.acquire(blocking=False):
+                        return slot
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RetryableError(
+                        "all API keys stayed busy until the call's timeout; nothing was sent "
+                        "(add keys or lower the send rate)"
+                    )
+                self._slot_free.wait(left)
+
+    def _release_slot(self, slot: _KeySlot) -> None:
+        slot.lock.release()
+        with self._slot_free:
+            self._slot_free.notify()
 
     # -- sending -------------------------------------------------------------------------
 
@@ -520,7 +535,7 @@ class SignerThread:
                 return self._receipt(body, signed, slot.index, first)
             raise AssertionError("unreachable")  # pragma: no cover
         finally:
-            slot.lock.release()
+            self._release_slot(slot)
 
     def _post(self, signed: list[_Signed], *, batch: bool, timeout: float) -> Mapping[str, Any]:
         if not batch:

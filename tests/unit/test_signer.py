@@ -330,6 +330,36 @@ def test_busy_key_is_skipped_for_an_idle_one(make_signer, venue):
     assert s.send(order_fn(9), api_key_index=4).api_key_index == 4
 
 
+def test_waiting_send_takes_whichever_key_frees_first(make_signer, venue):
+    s = make_signer({4: KEY4, 5: KEY5})
+    slot4, slot5 = s._slot(4), s._slot(5)
+    slot4.lock.acquire()
+    slot5.lock.acquire()
+    done: list = []
+    sender = threading.Thread(target=lambda: done.append(s.send(order_fn(1), timeout=5)))
+    sender.start()
+    try:
+        s._release_slot(slot5)  # key 5 frees up first; key 4 stays busy
+        sender.join(5)
+        assert done and done[0].api_key_index == 5
+    finally:
+        s._release_slot(slot4)
+        sender.join(5)
+
+
+def test_busy_keys_until_timeout_send_nothing(make_signer, venue):
+    from lighter_sync.errors import RetryableError
+
+    s = make_signer()
+    s._slot(4).lock.acquire()
+    try:
+        with pytest.raises(RetryableError, match="nothing was sent"):
+            s.send(order_fn(1), timeout=0.05)
+    finally:
+        s._release_slot(s._slot(4))
+    assert venue.posts == 0
+
+
 # -- auth tokens ----------------------------------------------------------------------
 
 
