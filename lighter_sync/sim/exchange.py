@@ -15,7 +15,12 @@ hop onto the loop with :meth:`call`. ``stop()`` (or leaving the ``with`` block) 
 ``shutdown`` to WebSocket clients, closes the listener and joins the thread.
 
 Clock: by default simulated time is wall time times ``speed``. With ``clock="manual"`` time only
-moves when :meth:`advance` is called, and a seeded run is reproducible event for event.
+moves when :meth:`advance` is called, and a seeded run is reproducible event for event. An
+accepted tx applies ``latency_ms`` of simulated time later, so under a manual clock it waits for
+the next ``advance`` (with latency 0 it applies at once). Client-side validity checks (auth-token
+deadlines, ``ExpiredAt``, the order-expiry window) use wall time, because the SDK's signer stamps
+them with the real time; the engine's own expiry check uses the simulated clock, so keep a manual
+clock near wall time (the default start) when the SDK signs orders.
 
 Demo accounts have a throwaway Ethereum L1 key derived from the seed and an API key made by the
 SDK's ``create_api_key()`` at index 4 (0-3 are reserved for Lighter's apps). Generating keys loads
@@ -304,8 +309,11 @@ class SimExchange:
         while True:
             try:
                 if clock.manual:
+                    # time stands still: only txs already due (latency 0) apply, in arrival order
                     await self._wake.wait()
                     self._wake.clear()
+                    if core.apply_due(clock.now_ms()):
+                        core.flush_books()
                     continue
                 core.run_until(clock.now_ms())
                 nxt = core.last_tick_ms + core.tick_ms

@@ -83,7 +83,7 @@ class Hub:
         faults: Any = None,
         idle_timeout_s: float = 120.0,
         ping_interval_s: float = 30.0,
-        max_backlog: int = 200_000,
+        max_backlog: int = 100_000,
         rng_seed: int = 0,
     ) -> None:
         self.channels = channels

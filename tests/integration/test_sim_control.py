@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from lighter_sync.sim import SimExchange
+from tests.conftest import eventually
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +169,38 @@ def test_candle_replay_drives_the_price(tmp_path):
             seen.add(s.call(lambda: s.engine.index_price(0)))
         assert s.call(lambda: s.engine.index_price(0)) == 298_550
         assert max(seen) == 302_000 and min(seen) == 298_000  # the bars' extremes are visited
+
+
+def test_manual_clock_applies_txs_on_advance_or_at_once_with_zero_latency():
+    lighter = pytest.importorskip("lighter")
+    import asyncio
+
+    for latency, applied_before_advance in ((0, True), (50, False)):
+        with SimExchange(markets=("ETH",), clock="manual", crowd=False, latency_ms=(latency, latency)) as s:
+            demo = s.accounts[0]
+
+            async def send(s=s, demo=demo):
+                client = lighter.SignerClient(url=s.url, account_index=demo.account_index,
+                                              api_private_keys={demo.api_key_index: demo.api_private_key},
+                                              chain_id=s.chain_id)
+                try:
+                    mark = s.call(lambda: s.engine.mark_price(0))
+                    _, resp, err = await client.create_order(0, 5, 100, mark * 9 // 10, False, 0, 1)
+                    assert err is None, err
+                finally:
+                    await client.close()
+
+            asyncio.run(send())
+
+            def live(s=s, demo=demo):
+                o = s.call(lambda: s.engine.order_by_client_index(demo.account_index, 5))
+                return o is not None and o.is_live
+
+            if applied_before_advance:
+                eventually(live)
+            else:
+                assert not live()
+                s.advance(49)
+                assert not live()
+                s.advance(1)
+                assert live()
