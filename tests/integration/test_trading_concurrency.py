@@ -75,3 +75,39 @@ def test_eight_threads_fifty_orders_each(sim, eventually):
         client.cancel_all_orders()
         eventually(lambda: not [o for o in sim.ledger()["orders"] if o["account_index"] == client.account_index],
                    timeout=10)
+
+
+def test_two_api_keys_share_the_load(sim, eventually):
+    """A second key registered for the same account: concurrent sends use both nonce streams."""
+    import dataclasses
+
+    from lighter_sync.config import Secret
+    from lighter_sync.keys import generate_api_key
+
+    settings = sim.settings()
+    private, public = generate_api_key()
+    sim.register_api_key(settings.account_index, 5, public)
+    keys = dict(settings.api_private_keys)
+    keys[5] = Secret(private.reveal())
+    two_keys = dataclasses.replace(settings, api_private_keys=keys)
+    with LighterClient(two_keys) as client:
+        m = client.market("ETH")
+        price = (mark_price(sim, m) * Decimal("0.5")).quantize(m.tick_size)
+        size = min_size(m, price)
+        used: list[int] = []
+        lock = threading.Lock()
+
+        def trader() -> None:
+            for _ in range(15):
+                r = client.create_limit_order("ETH", "buy", size, price, post_only=True)
+                with lock:
+                    used.append(r.api_key_index)
+
+        threads = [threading.Thread(target=trader) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(used) == 60 and set(used) == {4, 5}
+        assert client._get_signer().stats()["invalid_nonce"] == 0
+        client.cancel_all_orders()
