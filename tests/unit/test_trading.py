@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lighter_sync.errors import (
     OutcomeUnknownError,
@@ -19,6 +21,7 @@ from lighter_sync.errors import (
     ValidationError,
 )
 from lighter_sync.markets import Market, MarketCatalog
+from lighter_sync.orders import ORDER_TYPE, TIME_IN_FORCE, plan_order
 from lighter_sync.signer import SignerThread
 from lighter_sync.trading import Reconciliation, TradingMixin, TxResult
 from tests.unit.trade_fakes import FakeSdk, FakeVenue, make_settings
@@ -442,3 +445,27 @@ def test_rejected_auth_token_is_replaced_once(host, venue):
     venue.get = get
     assert host.order_status(88).status == "open"
     assert len(seen) == 2 and seen[0] != seen[1]  # a freshly minted token on the retry
+
+
+# -- rounding never works against the caller --------------------------------------------
+
+decimals = st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("100000"), places=7,
+                       allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=decimals, price=decimals, is_ask=st.booleans())
+def test_plan_rounds_in_the_callers_favour(size, price, is_ask):
+    try:
+        plan = plan_order(ETH, "sell" if is_ask else "buy", size, price, order_type=ORDER_TYPE["limit"],
+                          time_in_force=TIME_IN_FORCE["good-till-time"], reduce_only=False, expiry=None,
+                          client_order_index=None, assign_index=lambda c: 1)
+    except ValidationError:
+        return  # below a minimum, or rounds to zero: refused before signing, which is fine
+    assert ETH.ticks_to_size(plan.size_ticks) <= size  # never more size than asked
+    assert size - ETH.ticks_to_size(plan.size_ticks) < ETH.step_size
+    wire_price = ETH.ticks_to_price(plan.price_ticks)
+    if is_ask:
+        assert price <= wire_price < price + ETH.tick_size  # a sell never cheaper than asked
+    else:
+        assert price - ETH.tick_size < wire_price <= price  # a buy never dearer than asked
