@@ -269,6 +269,12 @@ class Settings:
 
     __str__ = __repr__
 
+    def __reduce__(self) -> Any:
+        # The key map is a read-only mappingproxy (not picklable): rebuild from a plain dict,
+        # so settings survive pickle/deepcopy (e.g. handed to a worker process).
+        return (Settings, (self.network, self.account_index, self.api_key_index, dict(self.api_private_keys),
+                           self.l1_address, self.rate_limit, self.timeout))
+
     # -- constructors --------------------------------------------------------------------
 
     @classmethod

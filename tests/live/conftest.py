@@ -5,6 +5,9 @@ settings (environment or ``.env``): ``LIGHTER_NETWORK`` (testnet/mainnet), an ac
 (``LIGHTER_ACCOUNT_INDEX`` or ``LIGHTER_L1_ADDRESS``) and, for private reads, an API key
 (``LIGHTER_API_KEY_INDEX`` + ``LIGHTER_API_PRIVATE_KEY``). These tests never trade: the
 client's send path is replaced by one that fails the test.
+
+``LIGHTER_LIVE_ALLOW_SIM=1`` also accepts ``LIGHTER_NETWORK=sim`` (or a custom URL), to dry-run
+the suite against a local simulator; checks that need a real market's history are then skipped.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def live_settings() -> Settings:
     if os.environ.get("LIGHTER_LIVE") != "1":
         pytest.skip("live tests need LIGHTER_LIVE=1")
     settings = Settings.from_env()
-    if settings.network.name not in ("mainnet", "testnet"):
+    if settings.network.name not in ("mainnet", "testnet") and os.environ.get("LIGHTER_LIVE_ALLOW_SIM") != "1":
         pytest.skip(f"live tests need LIGHTER_NETWORK=mainnet or testnet, not {settings.network.name}")
     if settings.account_index is None and settings.l1_address is None:
         pytest.skip("live tests need LIGHTER_ACCOUNT_INDEX or LIGHTER_L1_ADDRESS")
@@ -49,6 +52,12 @@ def live_client(live_settings: Settings) -> Iterator[LighterClient]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def real_venue(live_settings: Settings) -> bool:
+    """True on mainnet/testnet (markets with months of history), False on a dry run."""
+    return live_settings.network.name in ("mainnet", "testnet")
 
 
 @pytest.fixture(scope="session")

@@ -13,24 +13,26 @@ from lighter_sync.errors import UnknownMarketError
 pytestmark = pytest.mark.live
 
 
-def test_markets_and_precision(live_client: LighterClient) -> None:
+def test_markets_and_precision(live_client: LighterClient, real_venue: bool) -> None:
     markets = live_client.markets()
-    assert len(markets) > 10
+    assert len(markets) > (10 if real_venue else 0)
     eth = live_client.market("eth-usd")
-    assert eth.market_id == 0 and eth.is_perp
+    assert eth.is_perp and (eth.market_id == 0 or not real_venue)
     assert eth.size_to_ticks(eth.ticks_to_size(12345)) == 12345
     with pytest.raises(UnknownMarketError):
         live_client.market("NOT-A-MARKET-XYZ")
 
 
-def test_market_data(live_client: LighterClient) -> None:
+def test_market_data(live_client: LighterClient, real_venue: bool) -> None:
     book = live_client.order_book("ETH", depth=10)
     assert book.bids and book.asks and book.best_bid.price < book.best_ask.price
     trades = live_client.recent_trades("ETH", limit=10)
     assert trades and all(t.size > 0 for t in trades)
     end_ms = int(time.time() * 1000) // 60_000 * 60_000
     candles = live_client.candles("ETH", "1m", end_ms - 600 * 60_000, end_ms)  # two pages
-    assert len(candles) > 500
+    stamps = [c.timestamp_ms for c in candles]
+    assert stamps == sorted(set(stamps))  # ordered, no duplicates at page edges
+    assert len(candles) > (500 if real_venue else 0)
     assert all(c.high >= c.low for c in candles)
     assert isinstance(live_client.fundings("ETH", "1h", limit=24), list)
     assert live_client.funding_rate("ETH") is not None

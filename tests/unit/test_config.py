@@ -126,6 +126,14 @@ def test_custom_rate_limit_accepted():
     assert Settings.create("sim", rate_limit="Custom:1200").rate_limit == "custom:1200"
 
 
+def test_settings_pickle_and_deepcopy():
+    import copy
+
+    s = Settings.create("testnet", account_index=1, api_key_index=4, api_private_key=KEY_A)
+    for clone in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert clone == s and clone.api_private_keys[4].reveal() == KEY_A
+
+
 def test_settings_are_frozen():
     s = Settings.create("sim")
     with pytest.raises(AttributeError):
