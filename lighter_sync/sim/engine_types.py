@@ -20,7 +20,7 @@ rounding happens on trade cash flows, which is what makes the ledger exactly con
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -375,7 +375,7 @@ class ApiKey:
     transaction_time_us: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     """One order, live or final. The engine mutates its own instances; events carry copies.
 
@@ -418,16 +418,14 @@ class Order:
 
     def snapshot(self) -> Order:
         """A copy safe to hand out (events, queries): later engine mutations do not show through."""
-        new = object.__new__(Order)
-        new.__dict__.update(self.__dict__)  # every field is immutable: a shallow copy is a full copy
-        return new
+        return _copy_order(self)  # every field is immutable: a shallow copy is a full copy
 
     @property
     def is_live(self) -> bool:
         return self.status.is_live
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trade:
     """One fill (protocol §8.2). ``type`` is ``"trade"`` or ``"liquidation"``.
 
@@ -473,7 +471,7 @@ class Trade:
         return self.bid_account_id if self.is_maker_ask else self.ask_account_id
 
 
-@dataclass
+@dataclass(slots=True)
 class Position:
     """One net position (Lighter is one-way). ``size`` is signed base ticks (+ long, - short);
     ``entry_quote`` is the unsigned micro-USDC cost of ``|size|`` at the average entry price."""
@@ -500,12 +498,22 @@ class Position:
         return value - self.entry_quote if self.size > 0 else self.entry_quote - value if self.size < 0 else 0
 
     def snapshot(self) -> Position:
-        new = object.__new__(Position)
-        new.__dict__.update(self.__dict__)
-        return new
+        return _copy_position(self)
 
 
-@dataclass(frozen=True)
+def _slot_copier(cls: type) -> Any:
+    """A fast shallow copy for a slotted dataclass (copy.copy goes through __reduce_ex__: ~5x slower)."""
+    body = "".join(f"    n.{f.name} = o.{f.name}\n" for f in fields(cls))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    exec(f"def copier(o):\n    n = _new(_cls)\n{body}    return n\n", namespace)  # generated from field names only
+    return namespace["copier"]
+
+
+_copy_order = _slot_copier(Order)
+_copy_position = _slot_copier(Position)
+
+
+@dataclass(frozen=True, slots=True)
 class FundingRecord:
     """One market-wide funding round (``GET /fundings``, ``market_stats.funding_rate``)."""
 
@@ -517,7 +525,7 @@ class FundingRecord:
     index_price: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PositionFunding:
     """One account's funding payment (``GET /positionFunding``). ``change`` > 0 means received."""
 
@@ -674,7 +682,7 @@ class TxMeta:
     queued_at_ms: int = 0  # when the server accepted it (0 = now)
 
 
-@dataclass
+@dataclass(slots=True)
 class TxRecord:
     """One tx of the tx log (``GET /tx``, ``accountTxs``, ``account_tx``).
 
@@ -725,7 +733,7 @@ class TxResult:
 # -- events (drained from Engine.drain_events(), in emission order) -----------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """Base of every event: ``seq`` increases by one per event, ``time_ms`` is the engine clock."""
 
@@ -733,19 +741,19 @@ class Event:
     time_ms: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderEvent(Event):
     """An order was created, changed (fill, modify, trigger) or became final. Full state (a copy)."""
 
     order: Order
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TradeEvent(Event):
     trade: Trade
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PositionEvent(Event):
     """A position changed (trade, funding, liquidation, leverage/margin update). Copy of the state."""
 
@@ -753,7 +761,7 @@ class PositionEvent(Event):
     position: Position
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BalanceEvent(Event):
     """Collateral changed. ``reason``: trade, fee, funding, liquidation, deposit, transfer, withdraw, margin."""
 
@@ -763,7 +771,7 @@ class BalanceEvent(Event):
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BookEvent(Event):
     """Aggregated levels that changed in one engine call on one market, with their *absolute* new
     size in base ticks (0 = level removed). ``begin_nonce`` equals the previous BookEvent's
@@ -778,7 +786,7 @@ class BookEvent(Event):
     transaction_time_us: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PriceEvent(Event):
     """Index/mark price of a market changed (``market_stats``)."""
 
@@ -787,7 +795,7 @@ class PriceEvent(Event):
     mark_price: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FundingEvent(Event):
     """A funding round was applied; per-account payments follow as BalanceEvents (reason funding)."""
 
@@ -795,7 +803,7 @@ class FundingEvent(Event):
     payments: tuple[PositionFunding, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiquidationEvent(Event):
     """An account fell below maintenance margin; its positions were closed at mark against the insurance fund."""
 
@@ -806,7 +814,7 @@ class LiquidationEvent(Event):
     fee: int  # micro-USDC liquidation fee paid to the insurance fund
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxEvent(Event):
     """A tx was executed (or failed); for ``account_tx`` and GET /tx."""
 
