@@ -912,19 +912,10 @@ class Engine:
         if order.time_in_force == TimeInForce.POST_ONLY and not market_like and opposite.crosses(order.price):
             self._finalize(order, OrderStatus.CANCELED_POST_ONLY, result)
             return 0, ""
-        if not order.reduce_only:
-            notional = spec.notional(order.price, order.remaining_base)
-            before = m_before = 0
-            for pm in acct.positions:
-                req_m = self._im_market(acct, pm)
-                before += req_m
-                if pm == m:
-                    m_before = req_m
-            m_after = self._im_market(acct, m, 0 if order.is_ask else notional, notional if order.is_ask else 0)
-            after = before - m_before + m_after
-            if after > before and after > self._value(acct):
-                self._finalize(order, OrderStatus.CANCELED_MARGIN_NOT_ALLOWED, result)
-                return 21739, "not enough margin to create the order"
+        if not order.reduce_only and self._margin_blocks(acct, m, order.is_ask,
+                                                          spec.notional(order.price, order.remaining_base)):
+            self._finalize(order, OrderStatus.CANCELED_MARGIN_NOT_ALLOWED, result)
+            return 21739, "not enough margin to create the order"
         had_liquidity = opposite.best_price() is not None
         taker_status = self._match(order, result)
         if taker_status is not None:
@@ -941,6 +932,19 @@ class Engine:
             self._rest(order)
             self._emit_order(order, result)
         return 0, ""
+
+    def _margin_blocks(self, acct: Account, market_id: int, is_ask: bool, extra_notional: int) -> bool:
+        """Would ``extra_notional`` more resting exposure on one side raise the initial margin requirement
+        above the account value? (Orders that lower or keep the requirement always pass.)"""
+        before = m_before = 0
+        for pm in acct.positions:
+            req_m = self._im_market(acct, pm)
+            before += req_m
+            if pm == market_id:
+                m_before = req_m
+        m_after = self._im_market(acct, market_id, 0 if is_ask else extra_notional, extra_notional if is_ask else 0)
+        after = before - m_before + m_after
+        return after > before and after > self._value(acct)
 
     def _reduce_allowance(self, acct: Account, market_id: int, is_ask: bool) -> int:
         pos = acct.positions.get(market_id)
@@ -1268,6 +1272,15 @@ class Engine:
                     order.remaining_base = req.base_amount
                     order.initial_base = order.filled_base + req.base_amount
                 self._emit_order(order, result)
+            elif not order.reduce_only and self._margin_blocks(
+                    acct, order.market_id, order.is_ask,
+                    spec.notional(req.price, req.base_amount) - spec.notional(order.price, order.remaining_base)):
+                # a modify that fails the margin check leaves the order as it was
+                order.order_version -= 1
+                self._close_tx(tx, {"m": req.market_id, "oo": old_info, "no": old_info}, 21739,
+                               "not enough margin to create the order")
+                result.order = order.snapshot()
+                return result
             else:
                 self._unbook(order)
                 order.price = req.price

@@ -657,3 +657,14 @@ def test_unchanged_prices_are_a_no_op(engine):
     engine.drain_events()
     engine.set_prices(0, PX)
     assert engine.drain_events() == []
+
+
+def test_modify_beyond_margin_is_rejected_and_leaves_the_order_untouched(engine):
+    poor = engine.create_account("0xpoor2", 1000 * USDC).account_index
+    order = limit(engine, poor, False, PX - 100, 3 * ONE, client_order_index=4).order
+    res = engine.modify_order(ModifyOrder(poor, 0, 4, 5 * ONE, PX - 100))
+    assert res.tx.error_code == 21739
+    kept = engine.order(order.order_index)
+    assert (kept.status, kept.remaining_base, kept.price) == (OrderStatus.OPEN, 3 * ONE, PX - 100)
+    assert engine.book_levels(0)[0] == [(PX - 100, 3 * ONE)]
+    assert engine.modify_order(ModifyOrder(poor, 0, 4, 3 * ONE, PX - 200)).ok  # same size elsewhere: fine
