@@ -201,8 +201,6 @@ class LighterClient(StreamingMixin, TradingMixin):
     @property
     def settings(self) -> Settings:
         """The (immutable) settings; the account index is filled in once resolved."""
-        if self._settings.account_index is None and self._account_index is not None:
-            return self._settings.with_account_index(self._account_index)
         return self._settings
 
     @property
@@ -217,7 +215,9 @@ class LighterClient(StreamingMixin, TradingMixin):
             return self._account_index
         with self._account_lock:
             if self._account_index is None:
-                self._account_index = self._resolve_account_index()
+                index = self._resolve_account_index()
+                self._settings = self._settings.with_account_index(index)
+                self._account_index = index
             return self._account_index
 
     def _resolve_account_index(self) -> int:
@@ -238,8 +238,8 @@ class LighterClient(StreamingMixin, TradingMixin):
             raise AuthError("this client is read-only: configure an API private key (LIGHTER_API_PRIVATE_KEY)")
         if self._signer is not None:
             return self._signer
-        settings = self.settings if self._settings.account_index is not None else \
-            self._settings.with_account_index(self.account_index)
+        self.account_index  # noqa: B018 - resolves the account (by L1 address) before the signer needs it
+        settings = self._settings
         with self._signer_lock:
             self._check_open()
             if self._signer is None:

@@ -37,7 +37,6 @@ __all__ = [
     "Tx",
     "PnlPoint",
     "AccountLimits",
-    "Page",
     "to_ms",
     "FINAL_ORDER_STATUSES",
 ]
@@ -813,17 +812,3 @@ class AccountLimits:
     def is_premium(self) -> bool:
         """True for any tier other than standard (weighted rate limits, fees)."""
         return self.user_tier.lower() not in ("", "standard")
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a cursor-paged listing; pass ``next_cursor`` back to get the next page."""
-
-    items: tuple[Any, ...]
-    next_cursor: str | None
-
-    def __iter__(self) -> Any:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
