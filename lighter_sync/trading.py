@@ -117,6 +117,15 @@ class TradingMixin(OrderConfirmation):
         """A fresh client order index (unique per account, increasing, restart-safe)."""
         return self._trade_state().ids.next()
 
+    def signer_stats(self) -> dict[str, int]:
+        """Signing/sending counters (accepted transactions, batches, invalid-nonce answers, nonce
+        reads, outcome-unknown sends, rejections); all zero before the first signed call."""
+        signer = self.__dict__.get("_signer")
+        if signer is None:
+            return {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
+                    "outcome_unknown": 0, "rejected": 0}
+        return signer.stats()
+
     def _close_trading(self) -> None:
         """Stop the signer thread, if one was started (idempotent)."""
         signer = self.__dict__.get("_signer")

@@ -57,7 +57,7 @@ def test_eight_threads_fifty_orders_each(sim, eventually):
 
         assert [e for e in errors if isinstance(e, InvalidNonceError)] == []
         assert errors == []
-        stats = client._get_signer().stats()
+        stats = client.signer_stats()
         # zero nonce errors: not one 21104 answer (not even a silently resynced one)
         assert stats["invalid_nonce"] == 0 and stats["outcome_unknown"] == 0 and stats["rejected"] == 0
         assert stats["transactions"] == THREADS * PER_THREAD and stats["nonce_reads"] == 1
@@ -109,5 +109,5 @@ def test_two_api_keys_share_the_load(sim, eventually):
         for t in threads:
             t.join(60)
         assert len(used) == 60 and set(used) == {4, 5}
-        assert client._get_signer().stats()["invalid_nonce"] == 0
+        assert client.signer_stats()["invalid_nonce"] == 0
         client.cancel_all_orders()

@@ -210,6 +210,13 @@ def test_batch_builder(host, venue):
         big.limit("TON", "buy", 5, "3")
 
 
+def test_signer_stats(host, venue):
+    assert host.signer_stats()["transactions"] == 0 and host.signer_requests == 0  # no signer started
+    host.create_limit_order("TON", "buy", 5, 3)
+    stats = host.signer_stats()
+    assert stats["transactions"] == 1 and stats["invalid_nonce"] == 0 and stats["nonce_reads"] == 1
+
+
 def test_next_nonce_reads_the_venue(host, venue):
     venue.next_nonce[4] = 17
     assert host.next_nonce() == 17
