@@ -14,7 +14,6 @@ from lighter_sync import LighterClient
 EXPECTED_ALL = ['AuthError', 'ConfigError', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'NetworkProfile', 'OutcomeUnknownError', 'RateLimitError', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
 
 EXPECTED_CLIENT = {
-    '__init__': "(self, settings: 'Settings | None' = None, *, network: 'str | NetworkProfile' = 'mainnet', account_index: 'int | None' = None, api_key_index: 'int | None' = None, api_private_key: 'str | Secret | None' = None, api_private_keys: 'dict[int, str | Secret] | None' = None, l1_address: 'str | None' = None, chain_id: 'int | None' = None, rate_limit: 'str' = 'standard', timeout: 'float' = 10.0, rest: 'RestClient | None' = None) -> 'None'",
     'account': "(self, account_index: 'int | None' = None) -> 'Account'",
     'account_index': 'property',
     'account_limits': "(self) -> 'AccountLimits'",
@@ -59,6 +58,7 @@ EXPECTED_CLIENT = {
     'refresh_markets': "(self) -> 'None'",
     'schedule_cancel_all': "(self, after: 'timedelta | float | None', *, timeout: 'float | None' = None) -> 'TxResult'",
     'settings': 'property',
+    'signer_stats': "(self) -> 'dict[str, int]'",
     'stop_loss': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', trigger_price: 'Decimal | int | str', *, limit_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = True, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'stream_positions': "(self) -> 'dict[str, Decimal]'",
     'stream_stats': "(self) -> 'StreamStats | None'",
@@ -77,6 +77,7 @@ EXPECTED_CLIENT = {
     'update_leverage': "(self, symbol: 'str | int', leverage: 'Decimal | int | str', *, margin_mode: 'str' = 'cross', timeout: 'float | None' = None) -> 'TxResult'",
     'update_margin': "(self, symbol: 'str | int', amount: 'Decimal | int | str', *, direction: 'str' = 'add', timeout: 'float | None' = None) -> 'TxResult'",
     'wait_for_order': "(self, client_order_index: 'int', timeout: 'float' = 10.0, *, until: 'Iterable[str] | Callable[[Any], bool] | None' = None, poll_interval: 'float' = 0.2) -> 'Order'",
+    '__init__': "(self, settings: 'Settings | None' = None, *, network: 'str | NetworkProfile' = 'mainnet', account_index: 'int | None' = None, api_key_index: 'int | None' = None, api_private_key: 'str | Secret | None' = None, api_private_keys: 'dict[int, str | Secret] | None' = None, l1_address: 'str | None' = None, chain_id: 'int | None' = None, rate_limit: 'str' = 'standard', timeout: 'float' = 10.0, rest: 'RestClient | None' = None) -> 'None'",
 }
 
 
