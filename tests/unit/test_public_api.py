@@ -1,12 +1,14 @@
 """Pins the public API: ``lighter_sync.__all__`` and every public LighterClient signature.
 
-A failure here means the public surface changed. If the change is deliberate, update the
-tables below in the same commit (and mention it in the changelog/README).
+A failure here means the public surface changed. If the change is deliberate, regenerate the
+tables below in the same commit (``python -m tests.unit.test_public_api``) and review the diff.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+import sys
 
 import lighter_sync
 from lighter_sync import LighterClient
@@ -114,3 +116,21 @@ def test_public_methods_are_documented_and_typed():
         assert inspect.getdoc(attr), f"{name} has no docstring"
         sig = inspect.signature(attr)
         assert sig.return_annotation is not inspect.Signature.empty, f"{name} has no return type"
+
+
+def _regenerate(path: str) -> None:
+    """Rewrite EXPECTED_ALL / EXPECTED_CLIENT in this file from the current code."""
+    names = sorted({n for n in dir(LighterClient) if not n.startswith("_")}) + ["__init__"]
+    table = "EXPECTED_CLIENT = {\n" + "\n".join(f"    {n!r}: {_describe(n)!r}," for n in names) + "\n}"
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"EXPECTED_CLIENT = \{\n.*?\n\}", lambda m: table, text, count=1, flags=re.S)
+    text = re.sub(r"EXPECTED_ALL = \[.*?\]", lambda m: f"EXPECTED_ALL = {sorted(lighter_sync.__all__)!r}", text,
+                  count=1, flags=re.S)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":  # python -m tests.unit.test_public_api
+    _regenerate(__file__)
+    sys.stdout.write(f"regenerated {__file__}\n")
