@@ -151,6 +151,11 @@ def test_candles_page_past_500(client, mocked):
     # seconds and datetimes work as bounds, limit keeps the latest candles
     last = client.candles("ETH", "1m", start // 1000, end // 1000, limit=10)
     assert len(last) == 10 and last[-1].timestamp_ms == end
+    from datetime import datetime, timezone
+
+    aware = client.candles("ETH", "1m", datetime.fromtimestamp(start / 1000, timezone.utc),
+                           datetime.fromtimestamp((start + 9 * 60_000) / 1000, timezone.utc))
+    assert [c.timestamp_ms for c in aware] == list(range(start, start + 10 * 60_000, 60_000))
     with pytest.raises(ValidationError, match="resolution"):
         client.candles("ETH", "2m")
     with pytest.raises(ValidationError, match="after end"):
