@@ -42,6 +42,9 @@ ASSETS = {
 }
 
 
+TX_PATHS = ("/api/v1/sendTx", "/api/v1/sendTxBatch")
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
@@ -131,7 +134,7 @@ class SimServer:
                     return _json(error_body(23000, "Too Many Requests!"), 429)
                 else:
                     return _json(error_body(29500, "internal server error"), rule.status)
-            if self.ratelimit.enabled and path.startswith("/api/"):
+            if self.ratelimit.enabled and path.startswith("/api/") and path not in TX_PATHS:
                 key, tier = self._limit_key(request)
                 if not self.ratelimit.allow(key, path, tier):
                     return _json(error_body(23000, "Too Many Requests!"), 429)
@@ -148,6 +151,18 @@ class SimServer:
             return _json(error_body(exc.code, exc.message), exc.status)
         except et.EngineError as exc:
             return _json(error_body(exc.code, exc.message), 400)
+
+    def _limit_tx(self, path: str, account_index: int, remote: str | None) -> None:
+        """Rate-limit a transaction by its account's L1 address (Lighter limits sendTx per L1 address)."""
+        if not self.ratelimit.enabled:
+            return
+        try:
+            acct = self.engine.account(account_index)
+            key, tier = acct.l1_address.lower(), acct.tier.value
+        except et.EngineError:
+            key, tier = remote or "?", "standard"
+        if not self.ratelimit.allow(key, path, tier):
+            raise ApiError(429, 23000, "Too Many Requests!")
 
     def _limit_key(self, request: web.Request) -> tuple[str, str]:
         token = request.headers.get("Authorization") or request.query.get("auth")
@@ -293,6 +308,15 @@ class SimServer:
             except ValueError as exc:
                 raise ApiError(400, 20001, "invalid param : cursor") from exc
             trades = [t for t in trades if t.trade_id < below]
+        order_index = _int_param(request, "order_index", 0)
+        if order_index:
+            trades = [t for t in trades if order_index in (t.ask_id, t.bid_id)]
+        ask_filter = _int_param(request, "ask_filter", -1)
+        if account >= 0 and ask_filter in (0, 1):  # 1: the account sold, 0: it bought
+            trades = [t for t in trades if (t.ask_account_id == account) == bool(ask_filter)]
+        kind = request.query.get("type", "all")
+        if kind != "all":
+            trades = [t for t in trades if t.type == kind]
         role = request.query.get("role", "all")
         if account >= 0 and role in ("maker", "taker"):
             want_maker = role == "maker"
@@ -549,14 +573,38 @@ class SimServer:
         market_id = _int_param(request, "market_id", 255)
         limit = _int_param(request, "limit", 100, lo=1, hi=100)
         rows = self.engine.position_fundings(account, None if market_id == 255 else market_id)
+        raw_ids = request.query.get("market_ids", "")
+        if raw_ids:
+            try:
+                wanted = {int(x) for x in raw_ids.split(",") if x.strip()}
+            except ValueError as exc:
+                raise ApiError(400, 20001, "invalid param : market_ids") from exc
+            rows = [f for f in rows if f.market_id in wanted]
+        side = request.query.get("side", "all")
+        if side in ("long", "short"):
+            rows = [f for f in rows if (f.position_size >= 0) == (side == "long")]
+        start = _int_param(request, "start_timestamp", 0)
+        end = _int_param(request, "end_timestamp", 2**62)
+        rows = [f for f in rows if start <= f.timestamp_ms // 1000 <= end or start <= f.timestamp_ms <= end]
+        cursor = request.query.get("cursor")
+        if cursor:
+            try:
+                below = int(cursor)
+            except ValueError as exc:
+                raise ApiError(400, 20001, "invalid param : cursor") from exc
+            rows = [f for f in rows if f.funding_id < below]
         out = []
-        for f in reversed(rows[-limit:]):
+        page = list(reversed(rows))[:limit]
+        for f in page:
             spec = self.core.specs[f.market_id]
             out.append({"timestamp": f.timestamp_ms // 1000, "market_id": f.market_id, "funding_id": f.funding_id,
                         "change": et.MarketSpec.quote_str(f.change), "discount": "0.000000",
                         "rate": f"{f.rate / 1e6:.4f}", "position_size": spec.size_str(abs(f.position_size)),
                         "position_side": "long" if f.position_size >= 0 else "short"})
-        return _json(ok(position_fundings=out))
+        body = ok(position_fundings=out)
+        if len(rows) > limit:
+            body["next_cursor"] = str(page[-1].funding_id)
+        return _json(body)
 
     async def current_height(self, request: web.Request) -> web.Response:
         return _json(ok(height=self.engine.height))
@@ -591,6 +639,7 @@ class SimServer:
         form = await self._form(request)
         now_ms = int(time.time() * 1000)
         tx = parse_tx_info(form.get("tx_type"), form.get("tx_info"), now_ms)
+        self._limit_tx(request.path, tx.account_index, request.remote)
         result = self.core.accept([tx])
         return _json({"code": 200, "message": result["message"], "tx_hash": result["hashes"][0],
                       "predicted_execution_time_ms": result["predicted_execution_time_ms"],
@@ -600,6 +649,7 @@ class SimServer:
         form = await self._form(request)
         now_ms = int(time.time() * 1000)
         txs = parse_batch(form.get("tx_types"), form.get("tx_infos"), now_ms)
+        self._limit_tx(request.path, txs[0].account_index, request.remote)
         result = self.core.accept(txs)
         return _json({"code": 200, "message": result["message"], "tx_hash": result["hashes"],
                       "predicted_execution_time_ms": result["predicted_execution_time_ms"],
@@ -613,7 +663,14 @@ class SimServer:
                 txs = [parse_tx_info(data.get("tx_type"), data.get("tx_info"), now_ms)]
             else:
                 txs = parse_batch(data.get("tx_types"), data.get("tx_infos"), now_ms, max_size=MAX_BATCH_WS)
+            # sendTx over WS shares the REST tx bucket (Lighter)
+            self._limit_tx("/api/v1/sendTx", txs[0].account_index, None)
             result = self.core.accept(txs)
+        except ApiError as exc:
+            reply = {"error": {"code": exc.code, "message": exc.message}}
+            if req_id is not None:
+                reply["id"] = req_id
+            return reply
         except TxError as exc:
             reply: dict[str, Any] = {"error": {"code": exc.code, "message": exc.message}}
             if req_id is not None:

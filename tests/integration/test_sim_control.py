@@ -68,7 +68,12 @@ def test_reject_next_transactions(sim):
     assert "21506" in errors[0] and "21506" in errors[1] and errors[2] is None
 
 
-def test_admin_accounts_price_ledger(sim):
+def test_admin_accounts_price_ledger():
+    with SimExchange(seed=52, crowd=False, clock="manual") as sim:  # manual: prices hold still between reads
+        _admin_checks(sim)
+
+
+def _admin_checks(sim):
     r = requests.post(f"{sim.url}/sim/accounts", json={"collateral": "2500"})
     assert r.status_code == 200
     account = r.json()["account"]
@@ -204,3 +209,38 @@ def test_manual_clock_applies_txs_on_advance_or_at_once_with_zero_latency():
                 assert not live()
                 s.advance(1)
                 assert live()
+
+
+def test_rate_limit_counts_transactions_per_l1_address(sim):
+    lighter = pytest.importorskip("lighter")
+    import asyncio
+
+    demo = sim.accounts[0]
+
+    async def sign_many(n0: int, count: int) -> list[str]:
+        client = lighter.SignerClient(url=sim.url, account_index=demo.account_index,
+                                      api_private_keys={demo.api_key_index: demo.api_private_key}, chain_id=sim.chain_id)
+        try:
+            mark = sim.call(lambda: sim.engine.mark_price(0))
+            out = []
+            for i in range(count):
+                _, info, _, err = client.sign_create_order(0, 7000 + i, 100, mark * 9 // 10, 0, 0, 1, False, 0, -1,
+                                                           nonce=n0 + i, api_key_index=demo.api_key_index)
+                assert err is None, err
+                out.append(info)
+            return out
+        finally:
+            await client.close()
+
+    n0 = sim.call(sim.engine.next_nonce, demo.account_index, demo.api_key_index)
+    infos = asyncio.run(sign_many(n0, 61))
+    sim.set_rate_limit(True)
+    try:
+        # reads by this IP and txs by this L1 address are separate buckets
+        assert requests.get(f"{sim.url}/api/v1/currentHeight").status_code == 200
+        codes = [requests.post(f"{sim.url}/api/v1/sendTx", data={"tx_type": 14, "tx_info": info}).status_code
+                 for info in infos]
+        assert codes[:60] == [200] * 60 and codes[60] == 429
+    finally:
+        sim.set_rate_limit(False)
+    assert sim.call(sim.engine.next_nonce, demo.account_index, demo.api_key_index) == n0 + 60
