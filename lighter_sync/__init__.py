@@ -36,6 +36,21 @@ _LAZY = {
     "NetworkProfile": "config",
     "Secret": "config",
     "Market": "markets",
+    "MarketCatalog": "markets",
+    "Account": "models",
+    "Asset": "models",
+    "BookLevel": "models",
+    "Candle": "models",
+    "Fill": "models",
+    "Funding": "models",
+    "Order": "models",
+    "OrderBook": "models",
+    "Position": "models",
+    "Trade": "models",
+    "Tx": "models",
+    "TxResult": "results",
+    "BatchResult": "results",
+    "Reconciliation": "results",
 }
 
 __all__ = [
@@ -44,6 +59,21 @@ __all__ = [
     "NetworkProfile",
     "Secret",
     "Market",
+    "MarketCatalog",
+    "Account",
+    "Asset",
+    "BookLevel",
+    "Candle",
+    "Fill",
+    "Funding",
+    "Order",
+    "OrderBook",
+    "Position",
+    "Trade",
+    "Tx",
+    "TxResult",
+    "BatchResult",
+    "Reconciliation",
     "errors",
     "LighterError",
     "RetryableError",
@@ -65,7 +95,21 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 if TYPE_CHECKING:  # pragma: no cover
     from .client import LighterClient
     from .config import NetworkProfile, Secret, Settings
-    from .markets import Market
+    from .markets import Market, MarketCatalog
+    from .models import (
+        Account,
+        Asset,
+        BookLevel,
+        Candle,
+        Fill,
+        Funding,
+        Order,
+        OrderBook,
+        Position,
+        Trade,
+        Tx,
+    )
+    from .results import BatchResult, Reconciliation, TxResult
 
 
 def __getattr__(name: str) -> Any:

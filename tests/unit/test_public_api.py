@@ -13,7 +13,7 @@ import sys
 import lighter_sync
 from lighter_sync import LighterClient
 
-EXPECTED_ALL = ['AuthError', 'ConfigError', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'NetworkProfile', 'OutcomeUnknownError', 'RateLimitError', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
+EXPECTED_ALL = ['Account', 'Asset', 'AuthError', 'BatchResult', 'BookLevel', 'Candle', 'ConfigError', 'Fill', 'Funding', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'MarketCatalog', 'NetworkProfile', 'Order', 'OrderBook', 'OutcomeUnknownError', 'Position', 'RateLimitError', 'Reconciliation', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'Trade', 'Tx', 'TxResult', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
 
 EXPECTED_CLIENT = {
     'account': "(self, account_index: 'int | None' = None) -> 'Account'",
