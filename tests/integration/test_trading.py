@@ -184,3 +184,39 @@ def test_outcome_unknown_is_raised_not_retried(sim, client):
     assert info.value.client_order_index and info.value.tx_hash
     rec = client.reconcile_order(info.value.client_order_index, timeout=0.5)
     assert rec.status == "not_found" and rec.safe_to_resend
+
+
+def test_schedule_and_abort_cancel_all(sim, client, eventually):
+    from datetime import timedelta
+
+    def cancel_all_time():
+        return next(a for a in sim.ledger()["accounts"] if a["account_index"] == client.account_index)[
+            "cancel_all_time_ms"]
+
+    client.schedule_cancel_all(timedelta(minutes=10))
+    at = eventually(cancel_all_time, timeout=5, message="the dead-man's switch is armed")
+    assert at > 0
+    client.schedule_cancel_all(None)
+    eventually(lambda: cancel_all_time() == 0, timeout=5, message="the switch is disarmed")
+
+
+def test_isolated_margin_added_to_a_position(sim, client, eventually):
+    with LighterClient(sim.settings(account=1)) as maker:
+        ton = client.market("TON")
+        ask = (mark_price(sim, ton) * Decimal("1.001")).quantize(ton.tick_size)
+        size = min_size(ton, ask)
+        maker.create_limit_order("TON", "sell", size, ask, post_only=True, wait=True, wait_timeout=5)
+        try:
+            client.update_leverage("TON", 5, margin_mode="isolated")
+            bought = client.create_market_order("TON", "buy", size)
+            client.wait_for_order(bought.client_order_index, timeout=5, until={"filled"})
+            before = client.position("TON").allocated_margin
+            client.update_margin("TON", Decimal("5"))
+            pos = eventually(lambda: (p := client.position("TON")) and p.allocated_margin == before + 5 and p,
+                             timeout=5, message="isolated margin grew by 5 USDC")
+            assert pos.margin_mode == "isolated"
+        finally:
+            maker.cancel_all_orders()
+            closing = client.create_market_order("TON", "sell", size, worst_price=ask / 2, reduce_only=True)
+            client.wait_for_order(closing.client_order_index, timeout=5, until=lambda o: o.status != "in-progress")
+            client.update_leverage("TON", 5, margin_mode="cross")
