@@ -140,7 +140,8 @@ class Hub:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The aiohttp handler for ``GET /stream``."""
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=4 * 1024 * 1024, compress=False)
+        # autoping off: a protocol-level PING is a client frame too (it keeps the socket alive on Lighter)
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=4 * 1024 * 1024, compress=False)
         await ws.prepare(request)
         session = Session(self._new_session_id(), ws)
         self.sessions[session.id] = session
@@ -154,6 +155,11 @@ class Hub:
                     await self._on_text(session, msg.data)
                 elif msg.type == aiohttp.WSMsgType.BINARY:
                     await self._on_text(session, msg.data.decode("utf-8", "replace"))
+                elif msg.type == aiohttp.WSMsgType.PING:
+                    if self.faults is None or not self.faults.stalled_until(session.id):
+                        await ws.pong(msg.data)
+                elif msg.type == aiohttp.WSMsgType.CLOSE:
+                    break
                 elif msg.type == aiohttp.WSMsgType.ERROR:
                     break
         finally:

@@ -222,3 +222,22 @@ def test_drop_and_shutdown_notice():
         assert b.until(lambda f: f.get("type") == "shutdown")["close_in_ms"] >= 0
         b.close()
         a.close()
+
+
+def test_protocol_pings_keep_the_socket_alive(sim):
+    ws = websocket.create_connection(sim.ws_url, timeout=5)
+    try:
+        assert json.loads(ws.recv())["type"] == "connected"
+        end = time.monotonic() + 2.0  # twice the fixture's idle timeout
+        while time.monotonic() < end:
+            ws.ping(b"k")
+            opcode, data = ws.recv_data(control_frame=True)
+            while opcode != websocket.ABNF.OPCODE_PONG:
+                opcode, data = ws.recv_data(control_frame=True)
+            assert data == b"k"
+            time.sleep(0.2)  # pace the keepalive like a client would
+        ws.send(json.dumps({"type": "ping"}))
+        while json.loads(ws.recv()).get("type") != "pong":
+            pass
+    finally:
+        ws.close()
