@@ -64,6 +64,27 @@ def test_ws_client_book_and_account(sdk_sim):
                    message="an update/order_book diff shows the new bid level")
         level = next(b for b in books[-1]["bids"] if b["price"] == want)
         assert float(level["size"]) >= 0.03
+
+        # the other demo account sells into the bid: account 0 gets an update/account_all with the fill
+        seller = sim.accounts[1]
+
+        async def sell() -> None:
+            signer = lighter.SignerClient(url=sim.url, account_index=seller.account_index,
+                                          api_private_keys={seller.api_key_index: seller.api_private_key},
+                                          chain_id=sim.chain_id)
+            try:
+                _, _, err = await signer.create_market_order(0, 602, 100, price // 2, True)
+                assert err is None, err
+            finally:
+                await signer.close()
+
+        updates_before = sum(1 for a in accounts if a["type"] == "update/account_all")
+        asyncio.run(sell())
+        eventually(lambda: sum(1 for a in accounts if a["type"] == "update/account_all") > updates_before,
+                   message="update/account_all after the fill")
+        update = [a for a in accounts if a["type"] == "update/account_all"][-1]
+        assert update["positions"]["0"]["position"] == "0.0100" and update["positions"]["0"]["sign"] == 1
+        assert any(t["bid_account_id"] == demo.account_index for t in update["trades"]["0"])
         assert not [m for m in unhandled if "error" in m]
     finally:
         if client.ws is not None:
