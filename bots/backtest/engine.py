@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ class _Order:
     filled: Decimal = ZERO
     cancel_ms: int | None = None
     touch_bar: int = -1  # bar of the last probabilistic draw
+    touch_ok: bool = False  # its outcome
     replaced: bool = False  # the cancel half of a modify: no cancel event for the strategy
 
 
@@ -249,6 +251,8 @@ class BacktestEngine:
         # scan thresholds
         self._scan_lo = INF
         self._scan_hi = -INF
+        self._base_lo = INF
+        self._base_hi = -INF
         self._until = -1
         self._fund_i = 0
         self._has_band = callable(getattr(strategy, "quiet_band", None))
@@ -312,36 +316,45 @@ class BacktestEngine:
     def _skip_quiet(self, i: int, n: int) -> int:
         """Skip provably quiet bars from ``i``; return the next bar to process slowly (or ``n``).
 
-        Fundings inside quiet bars are booked inline (price from the bar's path) and the scan
-        band is refreshed after each, since they move the liquidation price.
+        Fundings inside quiet bars are booked inline (price from the bar's path); after each the
+        band is narrowed by the moved liquidation price (nothing else changed: the strategy is not
+        told about funding). With no position a funding is nothing and does not stop the scan.
         """
         b = self.bars
         lows, highs, ts = b.low, b.high, b.ts
         interval = b.interval_ms
         fts = self.fundings.ts
         nf = len(fts)
+        self._refresh_scan()
+        lo, hi = self._scan_lo, self._scan_hi
+        if not lo < hi:
+            return i
+        limit = n
+        if self._until - interval < ts[n - 1]:
+            limit = _bisect_right(ts, self._until - interval, i, n)
         while True:
-            self._refresh_scan()
-            lo, hi = self._scan_lo, self._scan_hi
-            if not lo < hi:
-                return i
-            limit = n
-            if self._until - interval < ts[n - 1]:
-                limit = _bisect_right(ts, self._until - interval, i, n)
+            flat = self.position == 0
             flimit = limit
-            if self._fund_i < nf:
+            if self._fund_i < nf and not flat:
                 flimit = min(limit, _bisect_right(ts, fts[self._fund_i] - interval, i, limit))
             j = _skip(lows, highs, i, flimit, lo, hi)
+            if flat and self._fund_i < nf and j > i:
+                self._fund_i = bisect_left(fts, ts[j] if j < n else ts[n - 1] + interval, self._fund_i)
             if j < flimit or j >= limit:
-                return j if j < n else n
-            # bar j holds the next funding; book it inline if the bar is otherwise quiet
-            if lows[j] > lo and highs[j] < hi:
+                return min(j, n)
+            # bar j holds the next funding and bars before it were quiet
+            if not (lows[j] > lo and highs[j] < hi):
+                return j
+            while self._fund_i < nf and fts[self._fund_i] < ts[j] + interval:
                 self._funding_in_bar(j, fts[self._fund_i])
-                i = j
-                if self.liquidated:
-                    return n
-                continue
-            return j
+            liq_lo, liq_hi = self._liquidation_band()
+            lo, hi = max(self._base_lo, liq_lo), min(self._base_hi, liq_hi)
+            self._scan_lo, self._scan_hi = lo, hi
+            if not (lows[j] > lo and highs[j] < hi):
+                return j
+            i = j + 1
+            if i >= limit:
+                return min(i, n)
 
     def _refresh_scan(self) -> None:
         """Recompute (scan_low, scan_high, until): any bar strictly inside is provably quiet."""
@@ -363,6 +376,7 @@ class BacktestEngine:
             else:
                 trig = o.pf if self.prob else o.pf + self.through * tickf
                 hi = min(hi, trig - tickf * 1e-6)
+        self._base_lo, self._base_hi = lo, hi
         liq_lo, liq_hi = self._liquidation_band()
         lo, hi = max(lo, liq_lo), min(hi, liq_hi)
         self._scan_lo, self._scan_hi, self._until = lo, hi, until
@@ -436,6 +450,7 @@ class BacktestEngine:
                 return
         cur_t, cur_p = t0, p0
         guard = 0
+        pending_decision = False
         while True:
             guard += 1
             if guard > 100_000:
@@ -455,6 +470,11 @@ class BacktestEngine:
                 t = self._cross_time(o, cur_t, cur_p, t1, p1)
                 if t is not None and t < best_t:
                     best_t, best = t, ("fill", o)
+            if pending_decision and (best is None or best_t > cur_t):
+                # like the live runner: drain every event of this instant, then decide once
+                pending_decision = False
+                self._decide()
+                continue
             if best is None:
                 return
             price = interpolate(cur_t, cur_p, t1, p1, best_t) if best_t > cur_t else cur_p
@@ -474,7 +494,7 @@ class BacktestEngine:
                 self._fill(o, o.price, is_maker=True)
             if self.liquidated:
                 return
-            self._decide()
+            pending_decision = True
 
     def _fillable(self) -> list[_Order]:
         out = [o for o in self.orders.values() if o.state == "open"]
@@ -492,15 +512,13 @@ class BacktestEngine:
                                downward)
         if t is not None or not self.prob:
             return t
-        if o.touch_bar == self._bar:
-            return None
         t = segment_cross_time(t0, p0, t1, p1, o.pf, downward)
         if t is None:
             return None
-        o.touch_bar = self._bar
-        if self.rng.random() < self.fill_cfg.touch_probability:
-            return t
-        return None
+        if o.touch_bar != self._bar:  # one draw per order and bar, made when the touch is first seen
+            o.touch_bar = self._bar
+            o.touch_ok = self.rng.random() < self.fill_cfg.touch_probability
+        return t if o.touch_ok else None
 
     def _price_event(self, t: int, p: float) -> None:
         """Tell the strategy the book moved to a one-tick market around ``p``; check liquidation.
@@ -761,9 +779,9 @@ class BacktestEngine:
         return self.cost / self.position
 
     def _book_funding(self, rate_percent: Decimal, price: float) -> None:
-        self.counters["funding_events"] += 1
         if self.position == 0:
             return
+        self.counters["funding_events"] += 1
         amount = -self.position * self._price_dec(price) * rate_percent / 100
         self.funding += amount
         self.cash += amount
@@ -772,6 +790,11 @@ class BacktestEngine:
     def _funding_in_bar(self, i: int, fts: int) -> None:
         """Book a funding that falls inside a skipped bar, at the bar path's price at that time."""
         b = self.bars
+        if fts <= b.ts[i]:  # on the bar's open (the usual case: hourly funding, minute bars)
+            self.now = max(self.now, fts)
+            self._book_funding(self.fundings.rate[self._fund_i], b.open[i])
+            self._fund_i += 1
+            return
         pts = bar_path(b.ts[i], b.open[i], b.high[i], b.low[i], b.close[i], b.interval_ms)
         price = pts[0][1] if fts <= pts[0][0] else pts[-1][1]
         for (t0, p0), (t1, p1) in zip(pts, pts[1:], strict=False):
