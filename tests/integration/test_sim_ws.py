@@ -241,3 +241,26 @@ def test_protocol_pings_keep_the_socket_alive(sim):
             pass
     finally:
         ws.close()
+
+
+def test_stall_holds_frames_back_then_delivers_them(sim):
+    c = Conn(sim.ws_url)
+    try:
+        sid = c.recv()["session_id"]
+        sim.faults.stall_ws(0.6, sid)
+        t0 = time.monotonic()
+        c.send({"type": "ping"})
+        c.ws.settimeout(0.3)
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            while True:  # nothing at all arrives while stalled (not even server pings)
+                c.recv()
+        c.ws.settimeout(5)
+        c.send({"type": "subscribe", "channel": "height"})
+        c.until(lambda f: f.get("type") == "subscribed/height")
+        assert time.monotonic() - t0 >= 0.55
+        # the ping sent during the stall went unanswered; after it, pings are answered again
+        assert not any(f.get("type") == "pong" for f in c.frames)
+        c.send({"type": "ping"})
+        c.until(lambda f: f.get("type") == "pong")
+    finally:
+        c.close()
