@@ -74,6 +74,12 @@ def new_api_key() -> tuple[str, str]:
         return _KEY_POOL.pop()
 
 
+def _return_key(pair: tuple[str, str]) -> None:
+    """Put an unused key pair back into the pool."""
+    with _KEY_LOCK:
+        _KEY_POOL.append(pair)
+
+
 def l1_wallet(seed: int, n: int) -> tuple[str, str]:
     """A throwaway Ethereum key (``0x`` + 64 hex) and its checksum address, derived from the seed."""
     from eth_account import Account  # lazy: ~0.4 s
@@ -399,8 +405,7 @@ class SimExchange:
     def create_account(self, collateral: Decimal | int | str = DEFAULT_COLLATERAL, *, tier: str = "standard",
                        api_key_index: int = DEMO_API_KEY_INDEX) -> DemoAccount:
         """Create and fund a new account with a registered API key (a new demo account)."""
-        priv_pub = new_api_key()  # outside the loop: the first call may import the SDK
-        _KEY_POOL.append(priv_pub)
+        _return_key(new_api_key())  # warm the pool outside the loop: the first call may import the SDK
         account = self.call(self._create_account, Decimal(collateral), tier, api_key_index)
         self.accounts.append(account)
         return account
@@ -527,8 +532,7 @@ class SimExchange:
             return {"symbol": spec.symbol, "price": f"{price:f}"}
         if tail == "accounts":
             loop = asyncio.get_running_loop()
-            pair = await loop.run_in_executor(None, new_api_key)
-            _KEY_POOL.append(pair)
+            _return_key(await loop.run_in_executor(None, new_api_key))
             account = self._create_account(Decimal(str(get("collateral", DEFAULT_COLLATERAL))),
                                            str(get("tier", "standard")), int(get("api_key_index", DEMO_API_KEY_INDEX)))
             self.accounts.append(account)
