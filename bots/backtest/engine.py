@@ -555,12 +555,13 @@ class BacktestEngine:
         self.strategy.on_event(event, now)
 
     def _book(self, t: int, p: float) -> BookUpdate:
-        """A one-tick-wide book around ``p`` (the candle gives no spread)."""
+        """The tightest book whose mid is ``p`` (the candle gives no spread): the ticks around an
+        off-tick price, one tick either side of an on-tick price."""
         dp = _to_dec(p)
         bid = (dp / self.tick).to_integral_value(rounding=ROUND_FLOOR) * self.tick
         ask = (dp / self.tick).to_integral_value(rounding=ROUND_CEILING) * self.tick
         if ask == bid:
-            ask = bid + self.tick
+            bid, ask = bid - self.tick, ask + self.tick
         return BookUpdate(t, bid, ask)
 
     def _strategy_band(self, now: int) -> tuple[float, float, int]:
