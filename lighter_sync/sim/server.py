@@ -151,6 +151,10 @@ class SimServer:
             return _json(error_body(exc.code, exc.message), exc.status)
         except et.EngineError as exc:
             return _json(error_body(exc.code, exc.message), 400)
+        except web.HTTPNotFound:
+            return _json(error_body(29404, "not found"), 404)
+        except web.HTTPMethodNotAllowed:
+            return _json(error_body(29404, "not found"), 405)
 
     def _limit_tx(self, path: str, account_index: int, remote: str | None) -> None:
         """Rate-limit a transaction by its account's L1 address (Lighter limits sendTx per L1 address)."""

@@ -244,3 +244,10 @@ def test_rate_limit_counts_transactions_per_l1_address(sim):
     finally:
         sim.set_rate_limit(False)
     assert sim.call(sim.engine.next_nonce, demo.account_index, demo.api_key_index) == n0 + 60
+
+
+def test_unknown_paths_are_json_404(sim):
+    r = requests.get(f"{sim.url}/api/v1/status")  # not a Lighter path (404 on testnet too)
+    assert r.status_code == 404 and r.json()["code"] == 29404
+    r = requests.get(f"{sim.url}/api/v1/sendTx")
+    assert r.status_code == 405
