@@ -170,3 +170,32 @@ def test_skip_nonce_accepts_a_jump(sdk_sim):
             await client.close()
 
     asyncio.run(run())
+
+
+def test_stop_loss_leverage_and_margin(sdk_sim):
+    sim = sdk_sim
+    demo = sim.accounts[0]
+    mark = _mark(sim)
+
+    def position_imf():
+        positions = sim.call(sim.engine.positions, demo.account_index)
+        return next((p.initial_margin_fraction for p in positions if p.market_id == 0), None)
+
+    async def run():
+        client = _client(sim)
+        try:
+            # the SDK signs stop-loss orders IOC with a 28-day expiry: accepted, waiting on the mark price
+            _, resp, err = await client.create_sl_order(0, 701, 100, trigger_price=mark * 8 // 10,
+                                                        price=mark * 7 // 10, is_ask=True, reduce_only=True)
+            assert err is None, err
+            eventually(lambda: (o := _order(sim, 701)) is not None and o.status.wire_name == "pending")
+            _, resp, err = await client.update_leverage(0, client.CROSS_MARGIN_MODE, 5)
+            assert err is None, err
+            eventually(lambda: position_imf() == 2000, message="leverage 5x = initial margin fraction 2000")
+            _, resp, err = await client.cancel_order(0, 701)
+            assert err is None, err
+            eventually(lambda: not _order(sim, 701).is_live)
+        finally:
+            await client.close()
+
+    asyncio.run(run())
