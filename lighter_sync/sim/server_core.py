@@ -395,8 +395,11 @@ class SimCore:
             return
         key = f"trade:{t.market_id}"
         if hub.has_subscribers(key):
-            hub.publish(key, {"channel": key, "liquidation_trades": [], "nonce": self.engine.book_nonce(t.market_id),
-                              "trades": [trade_json(t, self.specs[t.market_id])], "type": "update/trade"})
+            body = [trade_json(t, self.specs[t.market_id])]
+            liquidation = t.type == "liquidation"  # Lighter lists liquidation prints apart, disjoint
+            hub.publish(key, {"channel": key, "liquidation_trades": body if liquidation else [],
+                              "nonce": self.engine.book_nonce(t.market_id), "trades": [] if liquidation else body,
+                              "type": "update/trade"})
         for res in ("1m", "5m", "15m", "30m", "1h", "4h", "12h", "1d", "1w"):
             ckey = f"candle:{t.market_id}:{res}"
             if hub.has_subscribers(ckey):
