@@ -500,13 +500,22 @@ class SimServer:
             raise ApiError(400, 22401, "invalid resolution")
         now_ms = self.core.clock.now_ms()
         step = RESOLUTION_MS[res]
-        realized = sum(p.realized_pnl for p in self.engine.positions(account))
-        entry = {"timestamp": (now_ms - now_ms % step) // 1000,
-                 "trade_pnl": (realized + self.engine.unrealized_pnl(account)) / 1e6, "inflow": 0, "outflow": 0,
-                 "pool_pnl": 0, "pool_inflow": 0, "pool_outflow": 0, "pool_total_shares": 0, "spot_inflow": 0,
-                 "spot_outflow": 0, "staked_lit": 0, "staking_inflow": 0, "staking_outflow": 0, "staking_pnl": 0,
-                 "trade_spot_pnl": 0, "volume": acct.volume / 1e6}
-        return _json(ok(resolution=res, pnl=[entry]))
+        start = _int_param(request, "start_timestamp", 0)
+        end = _int_param(request, "end_timestamp", now_ms)
+        count_back = _int_param(request, "count_back", 0, lo=0)
+        rows = self.core.pnl_series(account, step, start, end, count_back)
+        if start <= now_ms <= end:  # the live point: PnL right now
+            realized = sum(p.realized_pnl for p in self.engine.positions(account))
+            live = (now_ms - now_ms % step, realized + self.engine.unrealized_pnl(account), acct.volume)
+            rows = [r for r in rows if r[0] != live[0]] + [live]
+            if count_back > 0:
+                rows = rows[-count_back:]
+        zero = {k: 0 for k in ("inflow", "outflow", "pool_pnl", "pool_inflow", "pool_outflow", "pool_total_shares",
+                               "spot_inflow", "spot_outflow", "staked_lit", "staking_inflow", "staking_outflow",
+                               "staking_pnl", "trade_spot_pnl")}
+        entries = [{"timestamp": t // 1000, "trade_pnl": pnl / 1e6, **zero, "volume": volume / 1e6}
+                   for t, pnl, volume in rows]
+        return _json(ok(resolution=res, pnl=entries))
 
     async def account_limits(self, request: web.Request) -> web.Response:
         account = _int_param(request, "account_index")

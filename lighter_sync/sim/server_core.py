@@ -40,6 +40,8 @@ __all__ = ["SimCore", "Approval"]
 
 log = logging.getLogger("lighter_sync.sim.core")
 
+PNL_SAMPLE_MS = 60_000
+PNL_HISTORY = 7 * 24 * 60  # a week of minutes per account
 RATE_MESSAGE = '{"ratelimit": "didn\'t use volume quota"}'
 VOLUME_QUOTA = 1_000_000
 TRADE_REPLAY = 50
@@ -99,6 +101,8 @@ class SimCore:
         self.on_new_pending: Callable[[], None] | None = None
         self._churn_account: int | None = None
         self._last_price: dict[int, int] = {}
+        self._last_pnl_ms = 0
+        self.pnl_history: dict[int, deque[tuple[int, int, int]]] = {}
         now_us = self.last_tick_ms * 1000
         for market_id in self.specs:
             feed = BookFeed(market_id, rng=random.Random(seed * 1000 + market_id))
@@ -330,6 +334,31 @@ class SimCore:
         if now_ms - self._last_stats_ms >= 1000:
             self._last_stats_ms = now_ms
             self.publish_market_stats(now_ms)
+        if now_ms - self._last_pnl_ms >= PNL_SAMPLE_MS:
+            self._last_pnl_ms = now_ms - now_ms % PNL_SAMPLE_MS
+            self.sample_pnl(self._last_pnl_ms)
+
+    def sample_pnl(self, t_ms: int) -> None:
+        """Record each master account's trade PnL (realized + unrealized) and volume for ``GET /pnl``."""
+        engine = self.engine
+        for acct in engine.accounts():
+            if acct.account_type != et.AccountType.MASTER or acct.account_index >= 2**47:
+                continue
+            realized = sum(p.realized_pnl for p in acct.positions.values())
+            pnl = realized + engine.unrealized_pnl(acct.account_index)
+            rows = self.pnl_history.setdefault(acct.account_index, deque(maxlen=PNL_HISTORY))
+            rows.append((t_ms, pnl, acct.volume))
+
+    def pnl_series(self, account: int, step_ms: int, start_ms: int, end_ms: int, count_back: int
+                   ) -> list[tuple[int, int, int]]:
+        """(bucket start ms, trade PnL micro-USDC, cumulative volume micro-USDC), last sample per bucket."""
+        out: dict[int, tuple[int, int, int]] = {}
+        for t, pnl, volume in self.pnl_history.get(account, ()):
+            if start_ms <= t <= end_ms:
+                bucket = t - t % step_ms
+                out[bucket] = (bucket, pnl, volume)
+        rows = [out[k] for k in sorted(out)]
+        return rows[-count_back:] if count_back > 0 else rows
 
     def run_until(self, target_ms: int) -> None:
         """Drive everything (txs and ticks, in time order) up to ``target_ms`` of sim time."""

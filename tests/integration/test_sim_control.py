@@ -251,3 +251,29 @@ def test_unknown_paths_are_json_404(sim):
     assert r.status_code == 404 and r.json()["code"] == 29404
     r = requests.get(f"{sim.url}/api/v1/sendTx")
     assert r.status_code == 405
+
+
+def test_pnl_series_from_minute_samples():
+    from lighter_sync.sim.engine_types import CreateOrder, OrderType, TimeInForce
+
+    start = 1_790_000_000_000
+    with SimExchange(markets=("ETH",), seed=61, clock="manual", start_ms=start, latency_ms=(0, 0)) as s:
+        demo = s.accounts[0]
+        s.advance(1_000)
+        mark = s.call(lambda: s.engine.mark_price(0))
+        s.call(lambda: s.engine.execute(CreateOrder(demo.account_index, 0, 1000, mark * 2, False, OrderType.MARKET,
+                                                    TimeInForce.IMMEDIATE_OR_CANCEL)))
+        s.advance(5 * 60_000)
+        q = {"by": "index", "value": demo.account_index, "resolution": "1m", "start_timestamp": start,
+             "end_timestamp": start + 10 * 60_000, "count_back": 0}
+        got = requests.get(f"{s.url}/api/v1/pnl", params=q).json()
+        points = got["pnl"]
+        assert got["resolution"] == "1m" and len(points) >= 5
+        ts = [p["timestamp"] for p in points]
+        assert ts == sorted(ts) and len(set(ts)) == len(ts)
+        assert points[-1]["volume"] > 0
+        expected = s.call(lambda: s.engine.unrealized_pnl(demo.account_index)
+                          + sum(p.realized_pnl for p in s.engine.positions(demo.account_index))) / 1e6
+        assert points[-1]["trade_pnl"] == pytest.approx(expected)
+        q["count_back"] = 2
+        assert len(requests.get(f"{s.url}/api/v1/pnl", params=q).json()["pnl"]) == 2
