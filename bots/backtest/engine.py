@@ -58,6 +58,7 @@ __all__ = [
     "BacktestResult",
     "FillRecord",
     "InvariantError",
+    "bar_range",
     "run_backtest",
 ]
 
@@ -415,7 +416,10 @@ class BacktestEngine:
         self._filled_levels = set()
         pts = self._bar_points(i)
         t_first, p_first = pts[0]
-        self._walk_segment(t_first, p_first, t_first, p_first)  # sends that arrived during skipped bars
+        prev = b.close[i - 1] if i > 0 else p_first
+        # sends that arrived during skipped bars, then the gap (if any) from the previous close to
+        # this open: orders resting inside the gap were traded through, at their own prices
+        self._walk_segment(t_first, prev, t_first, p_first)
         self._price_event(t_first, p_first)
         for k in range(len(pts) - 1):
             if self.liquidated:
@@ -468,8 +472,11 @@ class BacktestEngine:
                 best_t, best = max(fts[self._fund_i], cur_t), ("funding", None)
             for o in self._fillable():
                 t = self._cross_time(o, cur_t, cur_p, t1, p1)
-                if t is not None and t < best_t:
-                    best_t, best = t, ("fill", o)
+                if t is None:
+                    continue
+                if t < best_t or (t == best_t and best is not None and best[0] == "fill" and (
+                        o.pf > best[1].pf if o.side is Side.BUY else o.pf < best[1].pf)):
+                    best_t, best = t, ("fill", o)  # at one instant a sweep takes the best price first
             if pending_decision and (best is None or best_t > cur_t):
                 # like the live runner: drain every event of this instant, then decide once
                 pending_decision = False
@@ -681,9 +688,10 @@ class BacktestEngine:
         d = _to_dec(price)
         up = (d / self.tick).to_integral_value(rounding=ROUND_CEILING) * self.tick
         down = (d / self.tick).to_integral_value(rounding=ROUND_FLOOR) * self.tick
+        lo, hi = bar_range(b, i)
         if side is Side.BUY:
-            return up if float(up) <= b.high[i] else down
-        return down if float(down) >= b.low[i] else up
+            return up if float(up) <= hi else down
+        return down if float(down) >= lo else up
 
     # -- accounting ------------------------------------------------------------------------
 
@@ -721,10 +729,9 @@ class BacktestEngine:
         self.fills.append(FillRecord(self.now, self._bar, o.key, o.side, price, size, fee, is_maker, realized,
                                      self.position))
         if self.cfg.check_invariants:
-            b = self.bars
-            if not (b.low[self._bar] - 1e-9 <= float(price) <= b.high[self._bar] + 1e-9):
-                raise InvariantError(f"fill at {price} outside bar {self._bar} range "
-                                     f"[{b.low[self._bar]}, {b.high[self._bar]}]")
+            lo, hi = bar_range(self.bars, self._bar)
+            if not (lo - 1e-9 <= float(price) <= hi + 1e-9):
+                raise InvariantError(f"fill at {price} outside bar {self._bar} range [{lo}, {hi}]")
         self._tell(
             Fill(self.now, o.key, o.coi, o.side, price, size, fee, is_maker, f"bt-{len(self.fills)}"), self.now
         )
@@ -845,6 +852,15 @@ class BacktestEngine:
                                  f"{by_parts} but cash+position*price={by_cash}")
         if len(self.orders) > self.cfg.max_open_orders + len(self.canceling) + 8:
             raise InvariantError(f"too many open orders: {len(self.orders)}")
+
+
+def bar_range(bars: Bars, i: int) -> tuple[float, float]:
+    """The price range bar ``i`` covers: its low..high plus the gap from the previous close."""
+    lo, hi = bars.low[i], bars.high[i]
+    if i > 0:
+        prev = bars.close[i - 1]
+        lo, hi = min(lo, prev), max(hi, prev)
+    return lo, hi
 
 
 def _skip(lows: list[float], highs: list[float], i: int, n: int, lo: float, hi: float) -> int:

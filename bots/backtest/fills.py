@@ -8,6 +8,8 @@ A candle only tells us open, high, low, close and volume. The backtester turns e
   grid with buys below and sells above that is the order that fills the buy first, the common
   case for a falling-then-recovering bar). Points sit at 0, 1/3, 2/3 and the end of the bar.
 * From finer bars when given (e.g. 1m bars inside 1h bars): the concatenated paths of the finer bars.
+* A gap (this open differs from the previous close) is walked first, at the bar's open time:
+  orders resting inside the gap were traded through and fill at their own prices.
 
 A resting order fills, by mode:
 
