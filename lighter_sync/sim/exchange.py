@@ -270,6 +270,12 @@ class SimExchange:
                 log.exception("simulator loop crashed")
         finally:
             try:
+                # handlers still sleeping (timeout/delay faults) are cancelled, not left to die at exit
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
