@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="TCP port (default 0 = any free port)")
     p.add_argument("--markets", default="TON,ETH,BTC,SOL", help="comma-separated symbols (default TON,ETH,BTC,SOL)")
+    p.add_argument("--markets-file", metavar="PATH",
+                   help="JSON with more markets or overrides (this package's field names or Lighter's orderBookDetails)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second (default 1)")
     p.add_argument("--accounts", type=int, default=1, help="number of funded demo accounts (default 1)")
@@ -70,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim = SimExchange(markets=markets, seed=args.seed, speed=args.speed, latency_ms=tuple(args.latency_ms),
                       crowd=not args.no_crowd, port=args.port, host=args.host, accounts=args.accounts,
                       collateral=args.collateral, rate_limit=args.rate_limit, price_model=args.model,
-                      scenario=args.scenario, replay=replay)
+                      scenario=args.scenario, replay=replay, extra_markets=args.markets_file)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

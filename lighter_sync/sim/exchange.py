@@ -132,6 +132,7 @@ class SimExchange:
         replay: Mapping[str, str | Path] | None = None,
         prices: Mapping[str | int, Any] | None = None,
         crowd_config: Any = None,
+        extra_markets: Any = None,
     ) -> None:
         self.markets = tuple(markets)
         self.seed = int(seed)
@@ -159,6 +160,7 @@ class SimExchange:
         self.replay = dict(replay or {})
         self.price_overrides = dict(prices or {})
         self.crowd_config = crowd_config
+        self.extra_markets = extra_markets  # dict / list of dicts / JSON path (specs.load_markets)
         self.chain_id = SIM_CHAIN_ID
         self.faults = Faults(self.seed)
         self.accounts: list[DemoAccount] = []
@@ -192,7 +194,7 @@ class SimExchange:
         from lighter_sync.sim.server_core import SimCore
         from lighter_sync.sim.specs import market_profiles
 
-        profiles = market_profiles(self.markets)
+        profiles = market_profiles(self.markets, self.extra_markets)
         self.engine = Engine([p.spec() for p in profiles], self.clock.now_ms, seed=self.seed)
         start = self.clock.now_ms()
         prices = {}

@@ -277,3 +277,15 @@ def test_pnl_series_from_minute_samples():
         assert points[-1]["trade_pnl"] == pytest.approx(expected)
         q["count_back"] = 2
         assert len(requests.get(f"{s.url}/api/v1/pnl", params=q).json()["pnl"]) == 2
+
+
+def test_extra_markets_from_a_dict():
+    extra = {"symbol": "DOGE", "market_id": 3, "size_decimals": 0, "price_decimals": 6, "min_base_amount": "10",
+             "start_price": "0.150000"}
+    with SimExchange(markets=("ETH",), extra_markets=extra, crowd=False, clock="manual") as s:
+        books = requests.get(f"{s.url}/api/v1/orderBooks").json()["order_books"]
+        assert [(b["symbol"], b["market_id"]) for b in books] == [("ETH", 0), ("DOGE", 3)]
+        doge = requests.get(f"{s.url}/api/v1/orderBookDetails", params={"market_id": 3}).json()
+        detail = doge["order_book_details"][0]
+        assert detail["price_decimals"] == 6 and detail["min_base_amount"] == "10"
+        assert detail["mark_price"] == "0.150000"
