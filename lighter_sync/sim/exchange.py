@@ -15,7 +15,8 @@ hop onto the loop with :meth:`call`. ``stop()`` (or leaving the ``with`` block) 
 ``shutdown`` to WebSocket clients, closes the listener and joins the thread.
 
 Clock: by default simulated time is wall time times ``speed``. With ``clock="manual"`` time only
-moves when :meth:`advance` is called, and a seeded run is reproducible event for event. An
+moves when :meth:`advance` is called, and a seeded run with a fixed ``start_ms`` is reproducible
+event for event. An
 accepted tx applies ``latency_ms`` of simulated time later, so under a manual clock it waits for
 the next ``advance`` (with latency 0 it applies at once). Client-side validity checks (auth-token
 deadlines, ``ExpiredAt``, the order-expiry window) use wall time, because the SDK's signer stamps
