@@ -174,3 +174,12 @@ def test_rate_limiter_tiers():
     assert not rl.allow("p", "/api/v1/trades", "premium", now=0)
     assert rl.allow("p", "/api/v1/sendTx", "premium", now=0) is False
     assert all(rl.allow("q", "/api/v1/sendTx", "premium", now=0) for _ in range(4000))
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=40), max_size=4))
+def test_parse_form_agrees_with_parse_qsl(fields):
+    from urllib.parse import parse_qsl, urlencode
+
+    body = urlencode(fields).encode()
+    assert parse_form("application/x-www-form-urlencoded", body) == dict(parse_qsl(body.decode(),
+                                                                                   keep_blank_values=True))
