@@ -278,6 +278,7 @@ def fetch_main(argv: Sequence[str]) -> int:
     p.add_argument("--end", type=int, default=None, help="end of the window, unix ms (default: now)")
     p.add_argument("--network", default="sim",
                    help="sim (start the built-in simulator), testnet, mainnet or a URL (default sim)")
+    p.add_argument("--chain-id", type=int, default=None, help="chain id for a custom --network URL (a simulator: 300)")
     p.add_argument("--out", required=True, help="output file: .json (Lighter candles JSON + fundings) or .csv")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
     args = p.parse_args(list(argv))
@@ -302,6 +303,16 @@ def fetch_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def _venue_now(client: Any, symbol: str) -> int:
+    """The venue's "now": the later of the wall clock and its latest trade (a simulator may run faster)."""
+    now = int(time.time() * 1000)
+    try:
+        trades = client.recent_trades(symbol, limit=1)
+    except LighterError:
+        return now
+    return max([now, *(int(t.timestamp_ms) for t in trades)])
+
+
 def _fetch(args: argparse.Namespace) -> tuple[Bars, FundingSeries]:
     from bots.backtest.data import fetch_history  # noqa: PLC0415
     from lighter_sync.client import LighterClient  # noqa: PLC0415
@@ -317,15 +328,15 @@ def _fetch(args: argparse.Namespace) -> tuple[Bars, FundingSeries]:
             print("# fetching from the built-in SIMULATOR (no real market data)", file=sys.stderr)
             profile = NetworkProfile.resolve(sim.url, chain_id=sim.chain_id, ws_url=sim.ws_url)
         else:
-            profile = NetworkProfile.resolve(args.network)
+            profile = NetworkProfile.resolve(args.network, chain_id=args.chain_id)
         settings = Settings(network=profile, account_index=None, api_key_index=None, api_private_keys={},
                             l1_address=None)
-        end = args.end if args.end is not None else int(time.time() * 1000)
-        end -= end % step
-        start = end - int(args.days * 86_400_000)
-        start -= start % step
         bar = ProgressBar(1, "fetch", enabled=args.progress is not False, force=bool(args.progress))
         with LighterClient(settings) as client:
+            end = args.end if args.end is not None else _venue_now(client, args.symbol)
+            end = end - end % step + step  # include the candle in progress
+            start = end - int(args.days * 86_400_000)
+            start -= start % step
             bars, fund = fetch_history(client, args.symbol, args.resolution, start, end, progress=bar)
         bar.close()
         return bars, fund
