@@ -126,3 +126,23 @@ def test_fill_config_rejects_nonsense():
         FillConfig(volume_share=0)
     with pytest.raises(ValidationError):
         FillConfig(touch_probability=1.5)
+
+
+def test_finer_bars_decide_the_intra_bar_order():
+    from backtest_helpers import T0
+
+    from bots.backtest.data import Bars
+
+    # one 5-minute bar: high nearer the open, so its own shape says "up first"
+    coarse = Bars.from_rows([(T0, 100.0, 100.0, 100.0, 100.0, 1e9),
+                             (T0 + 300_000, 100.0, 101.0, 98.8, 100.0, 1e9)], 300_000)
+    # ...but the 1-minute bars inside it went down first
+    finer = Bars.from_rows([(T0 + 300_000 + k * 60_000, *ohlc, 1e9) for k, ohlc in enumerate(
+        [(100.0, 100.0, 99.5, 99.5), (99.5, 99.5, 98.8, 99.0), (99.0, 100.0, 99.0, 100.0),
+         (100.0, 101.0, 100.0, 100.5), (100.5, 100.5, 100.0, 100.0)])], 60_000)
+    orders = [buy("b", "99.00"), sell("s", "100.80")]
+    own = BacktestEngine(FixedOrders(orders), RULES, coarse, BacktestConfig()).run()
+    fine = BacktestEngine(FixedOrders(orders), RULES, coarse, BacktestConfig(), finer=finer).run()
+    assert [f.side.value for f in own.fills] == ["sell", "buy"]
+    assert [f.side.value for f in fine.fills] == ["buy", "sell"]
+    assert fine.fills[0].ts_ms < T0 + 300_000 + 120_000  # inside the second finer bar
