@@ -87,6 +87,7 @@ class SimServer:
         self.hub = Hub(self._channels(), tx_handler=self._ws_tx, faults=self.faults,
                        idle_timeout_s=idle_timeout_s, ping_interval_s=ping_interval_s, rng_seed=core.seed)
         core.hub = self.hub
+        self.hub.limits_enabled = lambda: self.ratelimit.enabled
         self.faults.on_ws_drop = None
 
     # -- app ------------------------------------------------------------------------------------

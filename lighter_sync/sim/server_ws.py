@@ -67,6 +67,7 @@ class Session:
     last_client_frame: float = field(default_factory=time.monotonic)
     closing: bool = False
     frames_sent: int = 0
+    message_times: collections.deque[float] = field(default_factory=collections.deque)
 
 
 TxHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
@@ -97,6 +98,12 @@ class Hub:
         self._session_counter = 0
         self._seed = rng_seed
         self.frames_published = 0
+        #: When true (the simulator's rate limits are on), enforce Lighter's WebSocket limits:
+        #: ``max_messages_per_min`` client messages per minute (sendtx excluded) -> 30009, and
+        #: ``max_subscriptions`` per connection -> 23001.
+        self.limits_enabled: Callable[[], bool] = lambda: False
+        self.max_messages_per_min = 200
+        self.max_subscriptions = 500
 
     # -- fan-out --------------------------------------------------------------------------
     def has_subscribers(self, key: str) -> bool:
@@ -254,6 +261,15 @@ class Hub:
             self.send(session, {"error": {"code": 30000, "message": "Invalid Json"}})
             return
         kind = msg.get("type")
+        if kind not in ("jsonapi/sendtx", "jsonapi/sendtxbatch") and self.limits_enabled():
+            now = time.monotonic()
+            times = session.message_times
+            while times and times[0] <= now - 60:
+                times.popleft()
+            if len(times) >= self.max_messages_per_min:
+                self.send(session, {"error": {"code": 30009, "message": "Too Many Websocket Messages!"}})
+                return
+            times.append(now)
         if kind == "ping":
             if self.faults is None or not self.faults.stalled_until(session.id):
                 self.send(session, {"type": "pong"})
@@ -295,6 +311,9 @@ class Hub:
             return
         if key in session.subscriptions:
             self.send(session, {"error": {"code": 30003, "message": f"Already Subscribed to : {key}"}})
+            return
+        if self.limits_enabled() and len(session.subscriptions) >= self.max_subscriptions:
+            self.send(session, {"error": {"code": 23001, "message": "Too Many Subscriptions!"}})
             return
         spec = self.channels[key.split(":", 1)[0]]
         snapshot = spec.snapshot(key)

@@ -264,3 +264,18 @@ def test_stall_holds_frames_back_then_delivers_them(sim):
         c.until(lambda f: f.get("type") == "pong")
     finally:
         c.close()
+
+
+def test_ws_message_limit_when_rate_limits_are_on():
+    with SimExchange(markets=("ETH",), seed=43, crowd=False, rate_limit=True) as s:
+        c = Conn(s.ws_url)
+        try:
+            c.recv()
+            for _ in range(200):
+                c.send({"type": "ping"})
+            c.send({"type": "ping"})
+            frames = [c.recv() for _ in range(201)]
+            assert sum(f.get("type") == "pong" for f in frames) == 200
+            assert {"error": {"code": 30009, "message": "Too Many Websocket Messages!"}} in frames
+        finally:
+            c.close()
