@@ -358,6 +358,7 @@ class Stream:
 
         # Per-connection state (stream thread only).
         self._wire: dict[str, str] = {}  # wire channel -> "sent" | "active"
+        self._live: dict[str, threading.Event] = {}  # wire channel -> set while "active"
         self._inflight: dict[str, float] = {}  # ack key -> sent at
         self._sent_times: deque[float] = deque()
         self._outbox: deque[tuple[bytes, str | None]] = deque()
@@ -495,6 +496,20 @@ class Stream:
     def subscribed(self, channel: str) -> bool:
         """True if ``channel`` is live on the current connection (its first frame arrived)."""
         return self.connected and self._wire.get(channel) == "active"
+
+    def wait_live(self, channels: tuple[str, ...], timeout: float) -> bool:
+        """Block until every channel is live (its first frame arrived), up to ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        for ch in channels:
+            with self._reg_lock:
+                ev = self._live.get(ch)
+                if ev is None:
+                    ev = self._live[ch] = threading.Event()
+                    if self.subscribed(ch):
+                        ev.set()
+            if not ev.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
 
     def order_state(self, client_order_index: int) -> OrderUpdate | None:
         """The order's latest state if the orders channel is live and has seen it, else ``None``."""
@@ -700,6 +715,8 @@ class Stream:
                 pass
             ws.shutdown()
         self._wire.clear()
+        for ev in list(self._live.values()):
+            ev.clear()
         self._unacked.clear()
         self._inflight.clear()
         self._outbox.clear()
@@ -823,6 +840,9 @@ class Stream:
                 return
             msg["auth"] = token
         self._wire[ch] = "sent"
+        ev = self._live.get(ch)
+        if ev is not None:
+            ev.clear()
         self._unacked.add(ch.replace("/", ":"))
         self._outbox.append((orjson.dumps(msg), ch))
 
@@ -952,7 +972,13 @@ class Stream:
         self._inflight.pop(wire, None)
         self._unacked.discard(wire.replace("/", ":"))
         if self._wire.get(wire) == "sent":
-            self._wire[wire] = "active"
+            self._set_active(wire)
+
+    def _set_active(self, wire: str) -> None:
+        self._wire[wire] = "active"
+        ev = self._live.get(wire)
+        if ev is not None:
+            ev.set()
 
     def _route(self, wire: str, key: Any, event: Any) -> None:
         for sub in self._routes.get(wire, ()):
@@ -977,7 +1003,7 @@ class Stream:
         ob = msg["order_book"]
         st.book.apply_snapshot(ob["asks"], ob["bids"], ob["nonce"])
         st.awaiting = False
-        self._wire[st.wire] = "active"
+        self._set_active(st.wire)
         if st.reason is not None:
             self.resyncs += 1
             ev = Resynced(

@@ -21,6 +21,7 @@ The mixin relies on attributes of the client (see contracts.md): ``_settings``
 
 from __future__ import annotations
 
+import logging
 import threading
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,8 @@ from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
 
 __all__ = ["StreamingMixin", "BookSubscription", "CANDLE_RESOLUTIONS"]
+
+log = logging.getLogger("lighter_sync.stream")
 
 CANDLE_RESOLUTIONS = ("1m", "5m", "15m", "30m", "1h", "4h", "12h", "1d", "1w")
 _CREATE_LOCK = threading.Lock()
@@ -192,29 +195,44 @@ class StreamingMixin:
 
     # -- account ------------------------------------------------------------------------------
 
-    def subscribe_account(self) -> Subscription:
-        """Positions (:class:`~lighter_sync.events.PositionUpdate`) and account figures
-        (:class:`~lighter_sync.events.AccountUpdate`); never dropped."""
-        acc = self._stream_account()
-        return self._stream_subscribe("account", RELIABLE, (f"account_all/{acc}", f"user_stats/{acc}"))
+    def _stream_wait_live(self, sub: Subscription, wait: float | None) -> Subscription:
+        """Account streams return once the venue confirmed the subscription (its snapshot
+        arrived), so nothing that happens after the call is missed."""
+        if wait:
+            stream = self._stream()
+            if not stream.wait_live(sub.channels, wait):
+                log.warning("%s: not confirmed by the venue within %.1f s; it will be once connected", sub.name, wait)
+        return sub
 
-    def subscribe_orders(self, symbol: str | int | None = None) -> Subscription:
+    def subscribe_account(self, *, wait: float | None = 10.0) -> Subscription:
+        """Positions (:class:`~lighter_sync.events.PositionUpdate`) and account figures
+        (:class:`~lighter_sync.events.AccountUpdate`); never dropped. Returns once the venue
+        confirmed the subscription (up to ``wait`` seconds; ``None`` or 0: at once)."""
+        acc = self._stream_account()
+        sub = self._stream_subscribe("account", RELIABLE, (f"account_all/{acc}", f"user_stats/{acc}"))
+        return self._stream_wait_live(sub, wait)
+
+    def subscribe_orders(self, symbol: str | int | None = None, *, wait: float | None = 10.0) -> Subscription:
         """The account's order updates (:class:`~lighter_sync.events.OrderUpdate`), of one market
-        or all; never dropped or duplicated, and caught up through REST after a reconnect."""
+        or all; never dropped or duplicated, and caught up through REST after a reconnect.
+        Returns once the venue confirmed the subscription (up to ``wait`` seconds)."""
         acc = self._stream_account()
         mid = self._stream_market_id(symbol)
         accept = None if mid is None else (lambda ev, _m=mid: ev.market_id == _m)
         name = "orders" if symbol is None else f"orders:{symbol}"
-        return self._stream_subscribe(name, RELIABLE, (f"account_all_orders/{acc}",), accept=accept)
+        sub = self._stream_subscribe(name, RELIABLE, (f"account_all_orders/{acc}",), accept=accept)
+        return self._stream_wait_live(sub, wait)
 
-    def subscribe_fills(self, symbol: str | int | None = None) -> Subscription:
+    def subscribe_fills(self, symbol: str | int | None = None, *, wait: float | None = 10.0) -> Subscription:
         """The account's fills (:class:`~lighter_sync.events.Fill`), of one market or all; never
-        dropped or duplicated, caught up through REST after a reconnect."""
+        dropped or duplicated, caught up through REST after a reconnect. Returns once the venue
+        confirmed the subscription (up to ``wait`` seconds)."""
         acc = self._stream_account()
         mid = self._stream_market_id(symbol)
         accept = None if mid is None else (lambda ev, _m=mid: ev.market_id == _m)
         name = "fills" if symbol is None else f"fills:{symbol}"
-        return self._stream_subscribe(name, RELIABLE, (f"account_all_trades/{acc}",), accept=accept)
+        sub = self._stream_subscribe(name, RELIABLE, (f"account_all_trades/{acc}",), accept=accept)
+        return self._stream_wait_live(sub, wait)
 
     # -- reading --------------------------------------------------------------------------------
 
