@@ -116,10 +116,11 @@ class Hub:
         if not subs:
             return 0
         text = orjson.dumps(frame).decode()
-        for session in subs:
+        targets = tuple(subs)  # a slow reader may be dropped (and unsubscribed) while we fan out
+        for session in targets:
             self._enqueue(session, text)
         self.frames_published += 1
-        return len(subs)
+        return len(targets)
 
     def _enqueue(self, session: Session, text: str) -> None:
         if session.closing:

@@ -183,3 +183,31 @@ def test_parse_form_agrees_with_parse_qsl(fields):
     body = urlencode(fields).encode()
     assert parse_form("application/x-www-form-urlencoded", body) == dict(parse_qsl(body.decode(),
                                                                                    keep_blank_values=True))
+
+
+def test_hub_drops_a_reader_whose_backlog_overflows_during_fan_out():
+    import asyncio
+
+    from lighter_sync.sim.server_ws import Hub, Session
+
+    class FakeWS:
+        closed = False
+
+        async def close(self, code: int = 1000, message: bytes = b"") -> None:
+            self.closed = True
+
+    async def run() -> None:
+        hub = Hub({}, max_backlog=3)
+        slow, ok = Session("slow", FakeWS()), Session("ok", FakeWS())
+        hub.subscribers["k"] = {slow, ok}
+        slow.subscriptions.add("k")
+        ok.subscriptions.add("k")
+        hub.sessions = {"slow": slow, "ok": ok}
+        slow.backlog.extend(["x", "y", "z"])
+        assert hub.publish("k", {"a": 1}) == 2
+        assert slow.closing and "slow" not in hub.sessions and hub.subscribers["k"] == {ok}
+        assert list(ok.backlog) == ['{"a":1}']
+        await asyncio.sleep(0)
+        assert slow.ws.closed
+
+    asyncio.run(run())
