@@ -289,3 +289,17 @@ def test_extra_markets_from_a_dict():
         detail = doge["order_book_details"][0]
         assert detail["price_decimals"] == 6 and detail["min_base_amount"] == "10"
         assert detail["mark_price"] == "0.150000"
+
+
+def test_admin_fault_endpoints(sim):
+    base = f"{sim.url}/sim/faults"
+    assert requests.post(f"{base}/ws/gap", json={"market_id": 0, "count": 2}).json()["faults"]["order_book_gaps"] == {
+        "0": 2}
+    assert requests.post(f"{base}/ws/stall", json={"seconds": 30}).json()["faults"]["ws_stalls"] == ["*"]
+    got = requests.get(base).json()["faults"]
+    assert got["order_book_gaps"] == {"0": 2} and got["ws_stalls"] == ["*"]
+    assert requests.post(f"{base}/ws/drop", json={}).json()["dropped"] == 0  # nobody connected
+    cleared = requests.post(f"{base}/clear").json()["faults"]
+    assert cleared == {"rest": [], "tx_reject": None, "ws_stalls": [], "order_book_gaps": {}}
+    assert requests.post(f"{base}/rest", json={"kind": "teapot"}).status_code == 400
+    assert requests.post(f"{sim.url}/sim/clock/advance", json={"ms": 5}).status_code == 400  # not manual
