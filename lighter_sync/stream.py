@@ -18,6 +18,8 @@ connection (``websocket-client`` does the framing; the connection state machine 
   new one.
 * The thread never runs user code: it parses frames, updates its own state (order books,
   the account's orders/fills/positions) and publishes events to the :class:`EventHub`.
+  Frame handlers live beside this module: public channels in :mod:`.stream_market`,
+  account channels and the REST catch-up in :mod:`.stream_account`.
   All waits are ``select()`` calls on the socket plus a wake-up socket pair, so commands
   and ``close()`` take effect at once.
 """
@@ -41,23 +43,16 @@ from urllib.parse import urlparse
 import orjson
 import websocket
 
-from .book import CROSSED, GAP, UNSYNCED, OrderBook
+from .book import OrderBook
 from .events import (
-    AccountUpdate,
-    BookUpdate,
-    CandleEvent,
     Connected,
     Disconnected,
-    Fill,
-    MarketStats,
     OrderUpdate,
-    PositionUpdate,
     Resynced,
     StreamError,
-    Ticker,
-    TradeEvent,
-    dec,
 )
+from .stream_account import AccountHandlers, AccountState
+from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
 
 __all__ = ["Stream", "StreamConfig", "MarketRef", "StreamStats", "ChannelStats", "backoff_delay"]
@@ -70,16 +65,6 @@ _PONG = orjson.dumps({"type": "pong"})
 _AUTH_CODES = (20001, 20013)
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
-
-
-@dataclass(frozen=True)
-class MarketRef:
-    """What the stream needs to know about a market. ``None`` decimals are inferred from data."""
-
-    symbol: str
-    market_id: int
-    price_decimals: int | None = None
-    size_decimals: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,162 +122,6 @@ class StreamStats:
     channels: dict[str, ChannelStats] = field(default_factory=dict)
 
 
-class _BookState:
-    __slots__ = ("book", "wire", "awaiting", "reason", "market")
-
-    def __init__(self, market: MarketRef, wire: str) -> None:
-        self.market = market
-        self.wire = wire
-        self.book = OrderBook(market.symbol, market.market_id, market.price_decimals, market.size_decimals)
-        self.awaiting = True
-        self.reason: str | None = None
-
-
-def _order_from_json(d: dict[str, Any], symbol_of: Callable[[int], str], source: str) -> OrderUpdate:
-    market_id = int(d.get("market_index", d.get("market_id", -1)))
-    return OrderUpdate(
-        symbol=symbol_of(market_id),
-        market_id=market_id,
-        order_index=int(d.get("order_index") or d.get("order_id") or 0),
-        client_order_index=int(d.get("client_order_index") or d.get("client_order_id") or 0),
-        status=str(d.get("status", "")),
-        is_ask=bool(d.get("is_ask", False)),
-        order_type=str(d.get("type", "")),
-        time_in_force=str(d.get("time_in_force", "")),
-        price=dec(d.get("price")),
-        initial_size=dec(d.get("initial_base_amount")),
-        remaining_size=dec(d.get("remaining_base_amount")),
-        filled_size=dec(d.get("filled_base_amount")),
-        filled_quote=dec(d.get("filled_quote_amount")),
-        reduce_only=bool(d.get("reduce_only", False)),
-        trigger_price=dec(d.get("trigger_price")),
-        updated_at=int(d.get("updated_at") or 0),
-        transaction_time=int(d.get("transaction_time") or 0),
-        source=source,
-    )
-
-
-class _AccountState:
-    """The account's orders, fills and positions as the stream knows them (stream thread only;
-    readers on other threads only do single dict lookups of frozen values)."""
-
-    MAX_FINAL_ORDERS = 20_000
-    MAX_SEEN_FILLS = 200_000
-
-    def __init__(self, account_index: int) -> None:
-        self.account_index = account_index
-        self.orders: dict[int, OrderUpdate] = {}
-        self.by_coi: dict[int, OrderUpdate] = {}
-        self.raw_by_coi: dict[int, dict[str, Any]] = {}  # the venue's JSON of the latest state
-        self._finals: deque[int] = deque()
-        self.seen_fills: set[tuple[int, str]] = set()
-        self._seen_order: deque[tuple[int, str]] = deque()
-        self.max_trade_id = 0
-        self.fills_since_ms = 0
-        self.orders_since_us = 0
-        self.disconnected_at_us = 0  # wall clock of the last connection loss
-        self.positions: dict[int, Decimal] = {}
-        self.position_events: dict[int, PositionUpdate] = {}
-        self.orders_live = False  # an orders snapshot arrived on the current connection
-
-    def offer_order(self, o: OrderUpdate, raw: dict[str, Any] | None = None) -> bool:
-        """Record ``o`` if it is news: a new order, or progress on a known one. Stale or
-        repeated states (REST catch-up racing the stream, resubscribe snapshots) are refused."""
-        prev = self.orders.get(o.order_index)
-        if prev is not None:
-            if prev.is_final:
-                return False
-            if (
-                prev.status == o.status
-                and prev.filled_size == o.filled_size
-                and prev.remaining_size == o.remaining_size
-                and prev.price == o.price
-                and prev.trigger_price == o.trigger_price
-            ):
-                return False
-            if prev.filled_size is not None and o.filled_size is not None and o.filled_size < prev.filled_size:
-                return False
-            if o.transaction_time and prev.transaction_time and o.transaction_time < prev.transaction_time:
-                return False
-        self.orders[o.order_index] = o
-        if o.client_order_index:
-            self.by_coi[o.client_order_index] = o
-            if raw is not None:
-                self.raw_by_coi[o.client_order_index] = raw
-        if o.is_final:
-            self._finals.append(o.order_index)
-            while len(self._finals) > self.MAX_FINAL_ORDERS:
-                old = self.orders.pop(self._finals.popleft(), None)
-                if old is not None and self.by_coi.get(old.client_order_index) is old:
-                    del self.by_coi[old.client_order_index]
-                    self.raw_by_coi.pop(old.client_order_index, None)
-        return True
-
-    def fills_from_trade(self, t: dict[str, Any], symbol: str, source: str) -> list[Fill]:
-        """This account's side(s) of a trade that were not seen before (a self-trade gives two)."""
-        out: list[Fill] = []
-        acc = self.account_index
-        trade_id = int(t.get("trade_id") or 0)
-        is_maker_ask = bool(t.get("is_maker_ask", False))
-        for side, acct_key, id_key, cid_key, maker in (
-            ("buy", "bid_account_id", "bid_id", "bid_client_id", not is_maker_ask),
-            ("sell", "ask_account_id", "ask_id", "ask_client_id", is_maker_ask),
-        ):
-            if t.get(acct_key) != acc:
-                continue
-            key = (trade_id, side)
-            if key in self.seen_fills:
-                continue
-            self.seen_fills.add(key)
-            self._seen_order.append(key)
-            if len(self._seen_order) > self.MAX_SEEN_FILLS:
-                self.seen_fills.discard(self._seen_order.popleft())
-            fill = Fill(
-                symbol=symbol,
-                market_id=int(t.get("market_id", -1)),
-                trade_id=trade_id,
-                order_index=int(t.get(id_key) or 0),
-                client_order_index=int(t.get(cid_key) or 0),
-                side=side,
-                price=dec(t["price"]) or Decimal(0),
-                size=dec(t["size"]) or Decimal(0),
-                quote=dec(t.get("usd_amount")),
-                is_maker=maker,
-                kind=str(t.get("type", "trade")),
-                timestamp_ms=int(t.get("timestamp") or 0),
-                source=source,
-            )
-            self.positions[fill.market_id] = self.positions.get(fill.market_id, Decimal(0)) + fill.signed_size
-            out.append(fill)
-        if trade_id > self.max_trade_id and out:
-            self.max_trade_id = trade_id
-        return out
-
-    def offer_position(self, p: PositionUpdate) -> bool:
-        prev = self.position_events.get(p.market_id)
-        if prev is not None and prev.size == p.size and prev.avg_entry_price == p.avg_entry_price:
-            return False
-        self.position_events[p.market_id] = p
-        return True
-
-
-def _position_from_json(d: dict[str, Any], symbol_of: Callable[[int], str], source: str) -> PositionUpdate:
-    size = dec(d.get("position")) or Decimal(0)
-    if int(d.get("sign", 1) or 1) < 0:
-        size = -size
-    market_id = int(d.get("market_id", -1))
-    return PositionUpdate(
-        symbol=symbol_of(market_id),
-        market_id=market_id,
-        size=size,
-        avg_entry_price=dec(d.get("avg_entry_price")),
-        unrealized_pnl=dec(d.get("unrealized_pnl")),
-        realized_pnl=dec(d.get("realized_pnl")),
-        liquidation_price=dec(d.get("liquidation_price")),
-        source=source,
-    )
-
-
 def _token_expiry(token: str) -> float | None:
     head = token.split(":", 1)[0]
     return float(head) if head.isdigit() else None
@@ -302,7 +131,7 @@ def _is_private(channel: str) -> bool:
     return channel.startswith(PRIVATE_PREFIXES)
 
 
-class Stream:
+class Stream(MarketDataHandlers, AccountHandlers):
     """One WebSocket connection on one background thread; see the module docstring.
 
     ``resolve(symbol_or_id)`` maps a market to a :class:`MarketRef`; ``token_provider()``
@@ -332,7 +161,7 @@ class Stream:
         self._token_invalidate = token_invalidate
         self._rest = rest
         self.account_index = account_index
-        self.account = _AccountState(account_index) if account_index is not None else None
+        self.account = AccountState(account_index) if account_index is not None else None
         self._name = name
         self._rng = random.Random()
 
@@ -994,234 +823,6 @@ class Stream:
     def _emit_control(self, event: Any) -> None:
         self._out.append((self.control, None, event))
 
-    # -- market data -------------------------------------------------------------------------
-
-    def _on_book_snapshot(self, msg: dict[str, Any]) -> None:
-        st = self._books.get(msg["channel"])
-        if st is None:
-            return
-        ob = msg["order_book"]
-        st.book.apply_snapshot(ob["asks"], ob["bids"], ob["nonce"])
-        st.awaiting = False
-        self._set_active(st.wire)
-        if st.reason is not None:
-            self.resyncs += 1
-            ev = Resynced(
-                channel=st.wire, reason=st.reason, symbol=st.market.symbol, market_id=st.market.market_id, nonce=ob["nonce"]
-            )
-            st.reason = None
-            self._route(st.wire, None, ev)  # conflated key None never collides with a market id
-            self._emit_control(ev)
-        self._emit_book(st, msg, True)
-
-    def _on_book_diff(self, msg: dict[str, Any]) -> None:
-        st = self._books.get(msg["channel"])
-        if st is None or st.awaiting:
-            return
-        ob = msg["order_book"]
-        result = st.book.apply_diff(ob["asks"], ob["bids"], ob["begin_nonce"], ob["nonce"])
-        if result:
-            if result == UNSYNCED:
-                return
-            if result == GAP:
-                self.gaps += 1
-                self._resync_book(st, "gap")
-                return
-            if result == CROSSED:
-                self.crossed += 1
-                self._resync_book(st, "crossed")
-                return
-        self._emit_book(st, msg, False)
-
-    def _emit_book(self, st: _BookState, msg: dict[str, Any], snapshot: bool) -> None:
-        routes = self._routes.get(st.wire)
-        if not routes:
-            return
-        book = st.book
-        bk, ak = book._bid_keys, book._ask_keys
-        m = st.market
-        ev = BookUpdate(
-            m.symbol, m.market_id, book.nonce, msg.get("timestamp", 0), snapshot,
-            -bk[0] if bk else None, ak[0] if ak else None, book,
-        )  # fmt: skip
-        out = self._out
-        for sub in routes:
-            out.append((sub, m.market_id, ev))
-
-    def _resync_book(self, st: _BookState, reason: str) -> None:
-        """Unsubscribe, then subscribe: a duplicate subscribe would get 30003 and no snapshot."""
-        log.info("order book %s: %s, resubscribing for a snapshot", st.wire, reason)
-        st.awaiting = True
-        st.reason = reason
-        st.book.invalidate()
-        if st.wire in self._wire:
-            self._queue_unsubscribe(st.wire)
-            self._queue_subscribe(st.wire)
-
-    def _symbol(self, market_id: int) -> str:
-        ref = self._markets.get(market_id)
-        if ref is None:
-            try:
-                ref = self.market(market_id)
-            except Exception:  # noqa: BLE001 - unknown to the catalog: fall back to the id
-                return str(market_id)
-        return ref.symbol
-
-    @staticmethod
-    def _market_of(channel: str) -> int:
-        return int(channel.split(":")[1])
-
-    def _on_ticker(self, msg: dict[str, Any]) -> None:
-        ch = msg["channel"]
-        mid = self._market_of(ch)
-        t = msg.get("ticker") or {}
-        a, b = t.get("a") or {}, t.get("b") or {}
-        ev = Ticker(
-            symbol=self._symbol(mid),
-            market_id=mid,
-            nonce=int(msg.get("nonce") or 0),
-            timestamp_ms=int(msg.get("timestamp") or 0),
-            bid_price=dec(b.get("price")),
-            bid_size=dec(b.get("size")),
-            ask_price=dec(a.get("price")),
-            ask_size=dec(a.get("size")),
-        )
-        self._route(ch.replace(":", "/"), mid, ev)
-
-    def _on_trades_history(self, msg: dict[str, Any]) -> None:
-        self._on_trades(msg, history=True)
-
-    def _on_trades(self, msg: dict[str, Any], history: bool = False) -> None:
-        ch = msg["channel"]
-        mid = self._market_of(ch)
-        symbol = self._symbol(mid)
-        wire = ch.replace(":", "/")
-        for t in list(msg.get("trades") or []) + list(msg.get("liquidation_trades") or []):
-            ev = TradeEvent(
-                symbol=symbol,
-                market_id=mid,
-                trade_id=int(t.get("trade_id") or 0),
-                price=dec(t["price"]) or Decimal(0),
-                size=dec(t["size"]) or Decimal(0),
-                taker_side="buy" if t.get("is_maker_ask") else "sell",
-                kind=str(t.get("type", "trade")),
-                timestamp_ms=int(t.get("timestamp") or 0),
-                is_history=history,
-            )
-            self._route(wire, None, ev)
-
-    def _on_market_stats(self, msg: dict[str, Any]) -> None:
-        ch = msg["channel"]
-        wire = ch.replace(":", "/")
-        stats = msg.get("market_stats") or {}
-        items = stats.values() if "market_id" not in stats else (stats,)
-        ts = int(msg.get("timestamp") or 0)
-        for s in items:
-            if not isinstance(s, dict):
-                continue
-            mid = int(s.get("market_id", -1))
-            ev = MarketStats(
-                symbol=str(s.get("symbol") or self._symbol(mid)),
-                market_id=mid,
-                mark_price=dec(s.get("mark_price")),
-                index_price=dec(s.get("index_price")),
-                last_trade_price=dec(s.get("last_trade_price")),
-                current_funding_rate=dec(s.get("current_funding_rate")),
-                funding_rate=dec(s.get("funding_rate")),
-                funding_timestamp=s.get("funding_timestamp"),
-                open_interest=dec(s.get("open_interest")),
-                daily_base_volume=dec(s.get("daily_base_token_volume")),
-                daily_quote_volume=dec(s.get("daily_quote_token_volume")),
-                daily_price_change=dec(s.get("daily_price_change")),
-                timestamp_ms=ts,
-            )
-            self._route(wire, mid, ev)
-
-    def _on_candles(self, msg: dict[str, Any]) -> None:
-        ch = msg["channel"]  # candle:0:1m
-        _, mid_s, res = ch.split(":", 2)
-        mid = int(mid_s)
-        symbol = self._symbol(mid)
-        wire = ch.replace(":", "/")
-        candles = msg.get("candles") or ([msg["candle"]] if "candle" in msg else [])
-        for c in candles:
-            ev = CandleEvent(
-                symbol=symbol,
-                market_id=mid,
-                resolution=res,
-                start_ms=int(c.get("t") or 0),
-                open=dec(c.get("o")),
-                high=dec(c.get("h")),
-                low=dec(c.get("l")),
-                close=dec(c.get("c")),
-                volume=dec(c.get("v")),
-                quote_volume=dec(c.get("V")),
-                last_trade_id=c.get("i"),
-            )
-            self._route(wire, (mid, res, ev.start_ms), ev)
-
-    # -- account -----------------------------------------------------------------------------
-
-    def _on_orders_snapshot(self, msg: dict[str, Any]) -> None:
-        self._on_orders(msg, source="snapshot")
-        if self.account is not None:
-            self.account.orders_live = True
-
-    def _on_orders(self, msg: dict[str, Any], source: str = "stream") -> None:
-        acc = self.account
-        if acc is None:
-            return
-        wire = msg["channel"].replace(":", "/")
-        orders = msg.get("orders") or {}
-        groups = orders.values() if isinstance(orders, dict) else (orders,)
-        for group in groups:
-            for d in group:
-                o = _order_from_json(d, self._symbol, source)
-                if acc.offer_order(o, d):
-                    self._route(wire, None, o)
-
-    def _on_fills(self, msg: dict[str, Any], source: str = "stream") -> None:
-        acc = self.account
-        if acc is None:
-            return
-        wire = msg["channel"].replace(":", "/")
-        trades = msg.get("trades") or {}
-        groups = trades.values() if isinstance(trades, dict) else (trades,)
-        for group in groups:
-            for t in sorted(group, key=lambda x: int(x.get("trade_id") or 0)):
-                for fill in acc.fills_from_trade(t, self._symbol(int(t.get("market_id", -1))), source):
-                    self._route(wire, None, fill)
-
-    def _on_account_all_snapshot(self, msg: dict[str, Any]) -> None:
-        self._on_account_all(msg, source="snapshot")
-
-    def _on_account_all(self, msg: dict[str, Any], source: str = "stream") -> None:
-        acc = self.account
-        if acc is None:
-            return
-        wire = msg["channel"].replace(":", "/")
-        positions = msg.get("positions") or {}
-        items = positions.values() if isinstance(positions, dict) else positions
-        for d in items:
-            p = _position_from_json(d, self._symbol, source)
-            if acc.offer_position(p):
-                self._route(wire, None, p)
-
-    def _on_user_stats(self, msg: dict[str, Any]) -> None:
-        ch = msg["channel"]
-        s = msg.get("stats") or {}
-        ev = AccountUpdate(
-            account_index=self._market_of(ch),
-            collateral=dec(s.get("collateral")),
-            portfolio_value=dec(s.get("portfolio_value")),
-            available_balance=dec(s.get("available_balance")),
-            margin_usage=dec(s.get("margin_usage")),
-            leverage=dec(s.get("leverage")),
-            buying_power=dec(s.get("buying_power")),
-            timestamp_ms=int(msg.get("timestamp") or 0),
-        )
-        self._route(ch.replace(":", "/"), None, ev)
-
     # -- control frames ------------------------------------------------------------------------
 
     def _on_ping(self, msg: dict[str, Any]) -> None:
@@ -1267,152 +868,3 @@ class Stream:
                         log.debug("token invalidation failed", exc_info=True)
                 self._fetch_token()
                 self._resubscribe_private(self._ws, "token")
-
-    # -- reconciliation (REST) -----------------------------------------------------------------
-
-    def _rest_get(self, path: str, params: dict[str, Any], auth: bool) -> dict[str, Any] | None:
-        if self._rest is None:
-            return None
-        token = self._current_token() if auth else None
-        if auth and token is None:
-            return None
-        try:
-            return self._rest.get(path, params, auth=token, timeout=self.config.rest_timeout)
-        except Exception as exc:  # noqa: BLE001 - reconciliation retries on the next reconnect
-            log.warning("stream reconciliation %s failed: %s", path, exc)
-            return None
-
-    def _init_account(self, channels: list[str]) -> None:
-        """First connection: take the position base for the fills-driven position view."""
-        acc = self.account
-        if acc is None or not any(ch.startswith("account_all_trades/") for ch in channels):
-            return
-        if acc.positions:
-            return
-        body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
-        for d in _positions_of(body):
-            p = _position_from_json(d, self._symbol, "reconcile")
-            acc.positions[p.market_id] = p.size
-
-    def _reconcile(self, channels: list[str]) -> None:
-        """After a reconnect: emit, exactly once, what changed while we were not listening."""
-        acc = self.account
-        if acc is None or self._rest is None:
-            return
-        idx = acc.account_index
-        orders_ch = f"account_all_orders/{idx}"
-        fills_ch = f"account_all_trades/{idx}"
-        account_ch = f"account_all/{idx}"
-        if orders_ch in channels:
-            self._reconcile_orders(orders_ch)
-        if fills_ch in channels:
-            self._reconcile_fills(fills_ch)
-        if account_ch in channels or fills_ch in channels:
-            self._reconcile_positions(account_ch, fills_ch in channels)
-        self._flush_events()
-
-    def _reconcile_orders(self, wire: str) -> None:
-        """Active orders, orders that ended while we were away (by client order index), and
-        orders that were born and ended while we were away (recent inactive orders)."""
-        acc = self.account
-        assert acc is not None
-        idx = acc.account_index
-        found: list[tuple[OrderUpdate, dict[str, Any]]] = []
-        body = self._rest_get("/api/v1/accountActiveOrders", {"account_index": idx}, auth=True)
-        if body is None:
-            return
-        active: set[int] = set()
-        for d in body.get("orders") or []:
-            o = _order_from_json(d, self._symbol, "reconcile")
-            active.add(o.order_index)
-            found.append((o, d))
-        gone = [o for o in list(acc.orders.values()) if not o.is_final and o.order_index not in active]
-        by_coi = [o.client_order_index for o in gone if o.client_order_index]
-        for i in range(0, len(by_coi), 20):
-            chunk = ",".join(str(c) for c in by_coi[i : i + 20])
-            body = self._rest_get("/api/v1/accountOrders", {"account_index": idx, "client_order_indexes": chunk}, auth=True)
-            for d in (body or {}).get("orders") or []:
-                found.append((_order_from_json(d, self._symbol, "reconcile"), d))
-        # Newest first; stop at orders last touched before the connection was lost.
-        cutoff = max(acc.orders_since_us, acc.disconnected_at_us - 5_000_000)
-        cursor = None
-        for _ in range(10):
-            params: dict[str, Any] = {"account_index": idx, "limit": 100}
-            if cursor:
-                params["cursor"] = cursor
-            body = self._rest_get("/api/v1/accountInactiveOrders", params, auth=True)
-            if body is None:
-                break
-            older = False
-            for d in body.get("orders") or []:
-                o = _order_from_json(d, self._symbol, "reconcile")
-                touched = o.transaction_time or o.updated_at * 1_000_000
-                if touched and touched < cutoff and o.order_index not in acc.orders:
-                    older = True
-                    continue
-                found.append((o, d))
-            cursor = body.get("next_cursor")
-            if older or not cursor:
-                break
-        found.sort(key=lambda od: (od[0].transaction_time, od[0].order_index))
-        for o, d in found:
-            if acc.offer_order(o, d):
-                self._route(wire, None, o)
-
-    def _reconcile_fills(self, wire: str) -> None:
-        acc = self.account
-        assert acc is not None
-        floor_id = acc.max_trade_id
-        since = acc.fills_since_ms
-        collected: list[dict[str, Any]] = []
-        cursor = None
-        for _ in range(20):  # at most 2,000 trades of catch-up
-            params: dict[str, Any] = {
-                "account_index": acc.account_index,
-                "sort_by": "trade_id",
-                "sort_dir": "desc",
-                "limit": 100,
-            }
-            if cursor:
-                params["cursor"] = cursor
-            body = self._rest_get("/api/v1/trades", params, auth=True)
-            if body is None:
-                break
-            trades = body.get("trades") or []
-            done = False
-            for t in trades:
-                tid = int(t.get("trade_id") or 0)
-                if (floor_id and tid <= floor_id) or int(t.get("timestamp") or 0) < since:
-                    done = True
-                    break
-                collected.append(t)
-            cursor = body.get("next_cursor")
-            if done or not trades or not cursor:
-                break
-        for t in sorted(collected, key=lambda x: int(x.get("trade_id") or 0)):
-            for fill in acc.fills_from_trade(t, self._symbol(int(t.get("market_id", -1))), "reconcile"):
-                self._route(wire, None, fill)
-
-    def _reconcile_positions(self, wire: str, fills: bool) -> None:
-        acc = self.account
-        assert acc is not None
-        body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
-        if body is None:
-            return
-        for d in _positions_of(body):
-            p = _position_from_json(d, self._symbol, "reconcile")
-            if fills and acc.positions.get(p.market_id, Decimal(0)) != p.size:
-                log.info("position view of market %s corrected by REST", p.market_id)
-            acc.positions[p.market_id] = p.size
-            if acc.offer_position(p):
-                self._route(wire, None, p)
-
-
-def _positions_of(body: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if not body:
-        return []
-    accounts = body.get("accounts") or []
-    if not accounts:
-        return []
-    return list(accounts[0].get("positions") or [])
-

@@ -9,7 +9,7 @@ import pytest
 
 from lighter_sync.book import OrderBook
 from lighter_sync.events import BookUpdate, Fill, OrderUpdate, dec
-from lighter_sync.stream import _AccountState, _order_from_json, _position_from_json
+from lighter_sync.stream_account import AccountState, order_from_json, position_from_json
 
 ORDER = {
     "order_index": 844424912956320,
@@ -57,13 +57,13 @@ def test_dec_never_goes_through_binary_float():
 
 
 def test_events_are_frozen():
-    o = _order_from_json(ORDER, lambda m: "BTC", "stream")
+    o = order_from_json(ORDER, lambda m: "BTC", "stream")
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.status = "filled"  # type: ignore[misc]
 
 
 def test_order_parsed_from_live_payload():
-    o = _order_from_json(ORDER, lambda m: {1: "BTC"}[m], "stream")
+    o = order_from_json(ORDER, lambda m: {1: "BTC"}[m], "stream")
     assert o.symbol == "BTC" and o.market_id == 1
     assert o.client_order_index == 178554256601
     assert o.price == Decimal("56608.2") and o.initial_size == Decimal("0.00100")
@@ -73,19 +73,19 @@ def test_order_parsed_from_live_payload():
 
 
 def test_fill_sides_from_our_account():
-    seller = _AccountState(314233)
+    seller = AccountState(314233)
     (f,) = seller.fills_from_trade(TRADE, "CRV", "stream")
     assert f.side == "sell" and f.is_maker and f.order_index == 10414574259102759
     assert f.client_order_index == 69016212847
     assert f.signed_size == Decimal("-0.7")
-    buyer = _AccountState(382258)
+    buyer = AccountState(382258)
     (g,) = buyer.fills_from_trade(TRADE, "CRV", "stream")
     assert g.side == "buy" and not g.is_maker and g.signed_size == Decimal("0.7")
     assert buyer.positions == {36: Decimal("0.7")}
     # Seen once only.
     assert buyer.fills_from_trade(TRADE, "CRV", "reconcile") == []
     # A self-trade is two fills.
-    both = _AccountState(1)
+    both = AccountState(1)
     self_trade = dict(TRADE, trade_id=1, ask_account_id=1, bid_account_id=1)
     assert sorted(x.side for x in both.fills_from_trade(self_trade, "CRV", "stream")) == ["buy", "sell"]
     assert both.positions[36] == 0
@@ -93,8 +93,8 @@ def test_fill_sides_from_our_account():
 
 
 def test_order_progress_rules():
-    acc = _AccountState(516)
-    o = _order_from_json(ORDER, str, "snapshot")
+    acc = AccountState(516)
+    o = order_from_json(ORDER, str, "snapshot")
     assert acc.offer_order(o)
     assert not acc.offer_order(dataclasses.replace(o, source="stream"))  # same state again
     part = dataclasses.replace(o, filled_size=Decimal("0.0005"), remaining_size=Decimal("0.0005"),
@@ -109,7 +109,7 @@ def test_order_progress_rules():
 
 
 def test_position_sign():
-    p = _position_from_json({"market_id": 0, "position": "18.0193", "sign": -1, "avg_entry_price": "2669.84"}, str, "x")
+    p = position_from_json({"market_id": 0, "position": "18.0193", "sign": -1, "avg_entry_price": "2669.84"}, str, "x")
     assert p.size == Decimal("-18.0193") and p.avg_entry_price == Decimal("2669.84")
 
 
