@@ -86,6 +86,7 @@ class StreamConfig:
     trades_backlog: int = 10_000  # public trade events kept for a slow reader
     high_water: int = 10_000  # warn when an unbounded queue grows past this
     read_timeout: float = 10.0  # a frame that started must complete within this
+    rate_limit_pause: float = 10.0  # hold outgoing subscribes this long after a rate-limit error frame
 
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
@@ -195,6 +196,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._token_expiry: float | None = None
         self._next_token_check = 0.0
         self._last_auth_retry = 0.0
+        self._pause_until = 0.0  # set by a rate-limit error frame: hold subscribes back
         self._out: list[tuple[Subscription, Any, Any]] = []
         self._last_sent = 0.0
         self._last_recv = 0.0
@@ -682,6 +684,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
         """Send queued messages as fast as the venue's limits allow."""
         cfg = self.config
         now = time.monotonic()
+        if now < self._pause_until:
+            return
         times = self._sent_times
         while times and now - times[0] >= 60.0:
             times.popleft()
@@ -856,6 +860,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
             return
         log.warning("stream error frame: code=%s %s", code, text)
         self._emit_control(StreamError(code=code, message=text, channel=channel))
+        if code in _RATE_CODES:
+            self._pause_until = time.monotonic() + self.config.rate_limit_pause
+            if channel is not None and self._wire.get(channel) == "sent":
+                self._queue_subscribe(channel)  # refused: sent again once the pause is over
         if code in _AUTH_CODES:
             now = time.monotonic()
             if now - self._last_auth_retry >= 5.0 and self._ws is not None:

@@ -47,6 +47,7 @@ class FakeVenue:
         self.asks = {"100.50": "1.0000", "101.00": "2.0000"}
         self.bids = {"100.00": "1.5000", "99.00": "3.0000"}
         self.account_snapshots: dict[str, dict[str, Any]] = {}
+        self.refuse_once: dict[str, dict[str, Any]] = {}  # channel -> error frame for its first subscribe
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -101,6 +102,8 @@ class FakeVenue:
             t = data.get("type")
             if t == "ping" and self.answer_pings:
                 await ws.send_str('{"type":"pong"}')
+            elif t == "subscribe" and data["channel"] in self.refuse_once:
+                await ws.send_str(orjson.dumps(self.refuse_once.pop(data["channel"])).decode())
             elif t == "subscribe" and self.auto_snapshot:
                 ch = data["channel"]
                 if ch == "order_book/0":
@@ -442,6 +445,21 @@ def test_pacing_limits_messages_per_minute_and_in_flight(venue):
         s.start()
         eventually(lambda: len(s._outbox) == 4)
         assert s.messages_sent == 4
+    finally:
+        s.close()
+
+
+def test_rate_limit_error_pauses_and_resubscribes(venue):
+    venue.refuse_once["ticker/5"] = {"error": {"code": 30009, "message": "Too Many Requests: ticker:5"}}
+    cfg = StreamConfig(rate_limit_pause=0.3, connect_timeout=2.0)
+    s = make_stream(venue, cfg)
+    try:
+        s.retain("ticker/5")
+        s.start()
+        eventually(lambda: [m["channel"] for m in venue.messages("subscribe")] == ["ticker/5", "ticker/5"])
+        errors = [e for e in _drain(s) if isinstance(e, StreamError)]
+        assert errors[0].code == 30009 and errors[0].channel == "ticker/5"
+        assert s.stats().reconnects == 0
     finally:
         s.close()
 
