@@ -434,6 +434,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     healthy, reason = self._session(ws)
                 except Exception as exc:  # noqa: BLE001 - any failure means "reconnect"
                     reason = f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, (OSError, websocket.WebSocketException)):
+                        log.warning("stream session failed unexpectedly; reconnecting", exc_info=True)
                 finally:
                     self._teardown(ws)
                 if self._stop.is_set():
@@ -797,7 +799,12 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 self._ack(ch.replace(":", "/"))
         handler = self._handlers.get(msg.get("type"))  # type: ignore[arg-type]
         if handler is not None:
-            handler(msg)
+            try:
+                handler(msg)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                # One malformed frame must not cost the connection (and every other channel).
+                self.errors += 1
+                log.warning("could not handle a %s frame on %s: %s: %s", msg.get("type"), ch, type(exc).__name__, exc)
         elif "error" in msg:
             self._on_error(msg)
 

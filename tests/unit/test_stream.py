@@ -407,8 +407,10 @@ def test_unknown_and_non_object_frames_are_ignored(venue):
         venue.send("not json")
         venue.send({"type": "update/something_new", "channel": "x:1"})
         venue.send({"error": {"code": 30005, "message": "Invalid Channel:  (marketId)"}})
-        err = eventually(lambda: s.hub.poll(0.05) if False else [e for e in _drain(s) if isinstance(e, StreamError)])
+        venue.send({"channel": "order_book:0", "type": "update/order_book", "order_book": {"asks": "garbage"}})
+        err = eventually(lambda: [e for e in _drain(s) if isinstance(e, StreamError)])
         assert err[0].code == 30005
+        eventually(lambda: s.errors >= 2)  # the error frame and the malformed book frame
         assert s.connected and s.stats().reconnects == 0
     finally:
         s.close()
@@ -615,7 +617,6 @@ def test_close_is_prompt_idempotent_and_leaves_nothing_behind(venue):
     s = make_stream(venue)
     s.start()
     eventually(lambda: s.connected)
-    time.sleep(0)  # let the greeting settle
     base_threads = {t for t in threading.enumerate() if t.name != "lighter-stream"}
     t0 = time.monotonic()
     s.close()
