@@ -725,6 +725,11 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 wanted = ch in self._refs
             if op == "sub" and wanted and ch not in self._wire:
                 self._queue_subscribe(ch)
+                if ch.startswith("account_all_trades/"):
+                    ws = self._ws
+                    if ws is not None:
+                        self._flush_outbox(ws)  # subscribe first, then read the base
+                    self._init_account([ch])
             elif op == "unsub" and not wanted and ch in self._wire:
                 del self._wire[ch]
                 self._unacked.discard(ch.replace("/", ":"))

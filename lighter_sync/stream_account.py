@@ -73,6 +73,7 @@ class AccountState:
         self.orders_since_us = 0
         self.disconnected_at_us = 0  # wall clock of the last connection loss
         self.positions: dict[int, Decimal] = {}
+        self.position_base_taken = False  # positions were read once; fills keep them current
         self.position_events: dict[int, PositionUpdate] = {}
         self.orders_live = False  # an orders snapshot arrived on the current connection
 
@@ -268,13 +269,16 @@ class AccountHandlers:
             return None
 
     def _init_account(self, channels: list[str]) -> None:
-        """First connection: take the position base for the fills-driven position view."""
+        """When fills are first subscribed: take the position base for the fills-driven view."""
         acc = self.account
         if acc is None or not any(ch.startswith("account_all_trades/") for ch in channels):
             return
-        if acc.positions:
+        if acc.position_base_taken:
             return
         body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
+        if body is None:
+            return
+        acc.position_base_taken = True
         for d in _positions_of(body):
             p = position_from_json(d, self._symbol, "reconcile")
             acc.positions[p.market_id] = p.size
@@ -384,6 +388,7 @@ class AccountHandlers:
         body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
         if body is None:
             return
+        acc.position_base_taken = True
         for d in _positions_of(body):
             p = position_from_json(d, self._symbol, "reconcile")
             if fills and acc.positions.get(p.market_id, Decimal(0)) != p.size:

@@ -80,12 +80,14 @@ def test_wait_for_order_is_answered_by_the_stream(sim):
 def test_fills_update_the_position_view(sim):
     with LighterClient(sim.settings(account=0)) as client:
         client.configure_stream(FAST)
-        fills = client.subscribe_fills()
-        stream = client._stream_obj
-        eventually(lambda: stream.subscribed(f"account_all_trades/{client.account_index}"), timeout=10)
-        before = client.stream_positions().get("ETH", Decimal(0))
+        client.subscribe_ticker("ETH")  # the stream is up before fills are wanted
+        eventually(lambda: client._stream_obj.subscribed("ticker/0"), timeout=10)
         eth = client.market("ETH")
         size = max(eth.min_base_amount, (Decimal("20") / Decimal(3000)).quantize(eth.step_size))
+        client.create_market_order("ETH", "buy", size, max_slippage=Decimal("0.05"), wait=True)  # a position already
+        fills = client.subscribe_fills()  # returns once live; the view starts from the venue's position
+        before = client.stream_positions().get("ETH", Decimal(0))
+        assert before == {p.symbol: p for p in client.positions()}["ETH"].size
         client.create_market_order("ETH", "buy", size, max_slippage=Decimal("0.05"))
         got = Decimal(0)
         while got < size:
