@@ -272,6 +272,8 @@ def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
             assert not dup_states, dup_states
             stats = client.stream_stats()
             assert stats.reconnects >= drops - 1 >= 5, (stats.reconnects, drops)
+            # The book was rebuilt from a fresh snapshot after every reconnect.
+            assert stats.resyncs >= stats.reconnects and book.book.synced and stats.gaps == 0
             assert len(trades) >= 50, len(trades)
             assert {f.source for f in got_fills} >= {"stream"}
             # The fills-driven position view agrees with the venue.
