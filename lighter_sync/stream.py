@@ -88,6 +88,24 @@ class StreamConfig:
     read_timeout: float = 10.0  # a frame that started must complete within this
     rate_limit_pause: float = 10.0  # hold outgoing subscribes this long after a rate-limit error frame
 
+    def __post_init__(self) -> None:
+        from .errors import ConfigError
+
+        for name, value in vars(self).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+                raise ConfigError(f"StreamConfig.{name} must be positive, got {value}")
+        if self.ping_interval >= 120:
+            raise ConfigError(f"StreamConfig.ping_interval must be below 120 s (the venue drops silent clients), got {self.ping_interval}")
+        if self.silence_timeout <= self.ping_interval:
+            raise ConfigError(
+                f"StreamConfig.silence_timeout ({self.silence_timeout}) must exceed ping_interval ({self.ping_interval}): "
+                "the pongs to our pings are what keeps a quiet connection from looking dead"
+            )
+        if self.backoff_max < self.backoff_initial:
+            raise ConfigError("StreamConfig.backoff_max must be at least backoff_initial")
+        if self.max_messages_per_minute > 200 or self.max_in_flight > 50:
+            raise ConfigError("StreamConfig pacing cannot exceed the venue's 200 messages/min and 50 in flight")
+
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: ``min(cap, initial * 2**attempt)`` scaled by 0.5..1."""

@@ -24,7 +24,7 @@ from lighter_sync.subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Su
 from tests.conftest import eventually
 
 FAST = StreamConfig(
-    ping_interval=5.0,
+    ping_interval=2.5,
     silence_timeout=5.0,
     connect_timeout=2.0,
     backoff_initial=0.02,
@@ -280,6 +280,15 @@ def test_get_wakes_on_publish_from_another_thread():
     t.join()
     sub.close()
     assert sub.get(timeout=0) is None and list(sub) == []
+
+
+def test_stream_config_refuses_nonsense():
+    from lighter_sync.errors import ConfigError
+
+    for bad in ({"ping_interval": 0}, {"ping_interval": 130, "silence_timeout": 200}, {"silence_timeout": 10},
+                {"backoff_initial": 5, "backoff_max": 1}, {"max_in_flight": 60}, {"max_messages_per_minute": -1}):
+        with pytest.raises(ConfigError):
+            StreamConfig(**bad)
 
 
 def test_backoff_grows_caps_and_jitters():
