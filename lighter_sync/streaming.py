@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from .book import OrderBook
-from .errors import ConfigError, ValidationError
+from .errors import ClosedError, ConfigError, ValidationError
 from .events import Event
 from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
@@ -64,14 +64,14 @@ class StreamingMixin:
         self._stream_cfg = config
 
     def _stream(self) -> Stream:
+        if self._stream_closed:
+            raise ClosedError("the client is closed")
         stream = self._stream_obj
         if stream is not None:
             return stream
         with _CREATE_LOCK:
             if self._stream_obj is None:
                 if self._stream_closed:
-                    from .errors import ClosedError
-
                     raise ClosedError("the client is closed")
                 settings = self._settings  # type: ignore[attr-defined]
                 hub = EventHub()

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from lighter_sync.client import LighterClient
-from lighter_sync.errors import ConfigError, ValidationError
+from lighter_sync.errors import ClosedError, ConfigError, ValidationError
 from lighter_sync.events import AccountUpdate, BookUpdate, Connected, Fill, OrderUpdate, Ticker
 from lighter_sync.stream import StreamConfig
 from tests.conftest import eventually
@@ -126,6 +126,21 @@ def test_bad_input_is_refused_before_anything_is_sent(sim):
             ro.subscribe_orders()
         ro.subscribe_ticker("ETH")
         assert ro._stream_order_state(1) is None
+
+
+def test_stream_lifecycle_rules(sim):
+    client = LighterClient(sim.settings(account=0))
+    assert client.poll(0.01) is None and client.stream_stats() is None  # nothing subscribed yet
+    sub = client.subscribe_ticker("ETH")
+    with pytest.raises(ConfigError):
+        client.configure_stream(FAST)  # too late: the stream runs
+    client.close()
+    client.close()
+    left = list(sub)  # iteration ends once the client is closed (after what was already queued)
+    assert len(left) <= 2 and sub.get(timeout=0) is None
+    with pytest.raises(ClosedError):
+        client.subscribe_ticker("ETH")
+    assert client.poll(0.01) is None
 
 
 def _fds() -> int:
