@@ -215,6 +215,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._next_token_check = 0.0
         self._last_auth_retry = 0.0
         self._pause_until = 0.0  # set by a rate-limit error frame: hold subscribes back
+        self._venue_ms: Any = None  # last "timestamp" seen in a frame, and when (monotonic)
+        self._venue_ms_at = 0.0
         self._out: list[tuple[Subscription, Any, Any]] = []
         self._last_sent = 0.0
         self._last_recv = 0.0
@@ -811,6 +813,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
             return
         if not isinstance(msg, dict):
             return  # e.g. a bare "heartbeat" string
+        ts = msg.get("timestamp")
+        if ts is not None:
+            self._venue_ms = ts  # the venue's clock (ms), for REST catch-up cutoffs
+            self._venue_ms_at = self._last_recv
         ch = msg.get("channel")
         if ch is not None:
             cs = self._chan.get(ch)
@@ -836,6 +842,14 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._unacked.discard(wire.replace("/", ":"))
         if self._wire.get(wire) == "sent":
             self._set_active(wire)
+
+    def _venue_offset_us(self) -> int:
+        """Venue clock minus our wall clock (µs), estimated from the last frame timestamp; 0 if unknown."""
+        ts = self._venue_ms
+        if not isinstance(ts, (int, float)) or isinstance(ts, bool) or ts <= 0:
+            return 0
+        venue_now_us = ts * 1000 + (time.monotonic() - self._venue_ms_at) * 1_000_000
+        return int(venue_now_us - time.time() * 1_000_000)
 
     def _set_active(self, wire: str) -> None:
         self._wire[wire] = "active"

@@ -74,6 +74,7 @@ class AccountState:
         self.disconnected_at_us = 0  # wall clock of the last connection loss
         self.positions: dict[int, Decimal] = {}
         self.position_base_taken = False  # positions were read once; fills keep them current
+        self.trade_floor_taken = False  # max_trade_id holds the newest trade at subscription time
         self.position_events: dict[int, PositionUpdate] = {}
         self.orders_live = False  # an orders snapshot arrived on the current connection
 
@@ -191,6 +192,7 @@ class AccountHandlers:
         def _market_of(self, channel: str) -> int: ...
         def _current_token(self) -> str | None: ...
         def _flush_events(self) -> None: ...
+        def _venue_offset_us(self) -> int: ...
 
     # -- frames ------------------------------------------------------------------------------
 
@@ -269,10 +271,21 @@ class AccountHandlers:
             return None
 
     def _init_account(self, channels: list[str]) -> None:
-        """When fills are first subscribed: take the position base for the fills-driven view."""
+        """When fills are first subscribed: take the position base for the fills-driven view,
+        and the newest existing trade id (older trades are history, never emitted as fills)."""
         acc = self.account
         if acc is None or not any(ch.startswith("account_all_trades/") for ch in channels):
             return
+        if not acc.trade_floor_taken:
+            body = self._rest_get(
+                "/api/v1/trades",
+                {"account_index": acc.account_index, "sort_by": "trade_id", "sort_dir": "desc", "limit": 1},
+                auth=True,
+            )
+            if body is not None:
+                acc.trade_floor_taken = True
+                for t in body.get("trades") or []:
+                    acc.max_trade_id = max(acc.max_trade_id, int(t.get("trade_id") or 0))
         if acc.position_base_taken:
             return
         body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
@@ -322,8 +335,9 @@ class AccountHandlers:
             body = self._rest_get("/api/v1/accountOrders", {"account_index": idx, "client_order_indexes": chunk}, auth=True)
             for d in (body or {}).get("orders") or []:
                 found.append((order_from_json(d, self._symbol, "reconcile"), d))
-        # Newest first; stop at orders last touched before the connection was lost.
-        cutoff = max(acc.orders_since_us, acc.disconnected_at_us - 5_000_000)
+        # Newest first; stop at orders last touched before the connection was lost. Our wall
+        # clock is moved onto the venue's (a simulator's clock may run at another speed).
+        cutoff = max(acc.orders_since_us, acc.disconnected_at_us - 5_000_000) + self._venue_offset_us()
         cursor = None
         for _ in range(10):
             params: dict[str, Any] = {"account_index": idx, "limit": 100}
@@ -352,7 +366,8 @@ class AccountHandlers:
         acc = self.account
         assert acc is not None
         floor_id = acc.max_trade_id
-        since = acc.fills_since_ms
+        # Without a trade-id floor (its REST read failed), fall back to the subscription time on the venue's clock.
+        since = acc.fills_since_ms + self._venue_offset_us() // 1000
         collected: list[dict[str, Any]] = []
         cursor = None
         for _ in range(20):  # at most 2,000 trades of catch-up
@@ -371,7 +386,7 @@ class AccountHandlers:
             done = False
             for t in trades:
                 tid = int(t.get("trade_id") or 0)
-                if (floor_id and tid <= floor_id) or int(t.get("timestamp") or 0) < since:
+                if (floor_id and tid <= floor_id) or (not acc.trade_floor_taken and int(t.get("timestamp") or 0) < since):
                     done = True
                     break
                 collected.append(t)
