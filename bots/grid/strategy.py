@@ -141,6 +141,8 @@ class GridStrategy(BaseStrategy):
         self.reference: Decimal | None = None
         self.anchor = ZERO
         self.unit = ZERO
+        self.cap_base = ZERO
+        self._capped: set[Side] = set()  # sides where the inventory cap stopped entries (last _target)
         self._levels: dict[int, Decimal] = {}
         # timers and memory
         self._outside_since: int | None = None
@@ -225,6 +227,12 @@ class GridStrategy(BaseStrategy):
         unit = self.rules.round_size(p.order_size_usd / price)
         need = self.rules.min_size_at(self._levels[-p.levels - 1])
         self.unit = max(unit, need)
+        # The cap in base units is fixed per centring (like the unit), so the intent never depends
+        # on where the price is inside the ladder. Default: exactly the grid's own levels.
+        if p.max_position_usd is None:
+            self.cap_base = self.unit * p.levels
+        else:
+            self.cap_base = p.max_position_usd / price
         self._outside_since = None
         self._filled_at.clear()
 
@@ -290,17 +298,16 @@ class GridStrategy(BaseStrategy):
         L = p.levels
         g = max(-L - 1, min(L + 1, self.gap))
         unit = self.unit
-        mid = self._mid() or self.reference
-        assert mid is not None
-        # default cap: exactly the grid's own levels (the unit may be rounded up to market minimums)
-        cap_base = unit * L if p.max_position_usd is None else p.max_position_usd / mid
+        cap_base = self.cap_base
         buys = [k for k in range(g - 1, -L - 1, -1)]  # nearest first
         sells = [k for k in range(g + 1, L + 1)]
         out: list[tuple[int, DesiredOrder]] = []
+        capped: set[Side] = set()
         for side, slots in ((Side.BUY, buys), (Side.SELL, sells)):
             reducing = (side is Side.SELL and self.position > 0) or (side is Side.BUY and self.position < 0)
             room = abs(self.position) if reducing else ZERO
             projected = self.position
+            held = False  # an order of this side is held back because it would cross
             for k in slots:
                 price = self._levels[k]
                 if not self.rules.is_valid(price, unit):
@@ -311,10 +318,13 @@ class GridStrategy(BaseStrategy):
                 projected += side.sign * unit
                 if not reduce_only:
                     if abs(projected) > cap_base and abs(projected) > abs(projected - side.sign * unit):
+                        if not held:
+                            capped.add(side)  # this side is empty/complete because of the cap alone
                         break  # inventory cap: no more entries on this side
                     if k in self._filled_at and now_ms - self._filled_at[k] < p.cooldown_ms:
                         continue  # entry cooldown after this slot filled
                 if self._crosses(side, price):
+                    held = True
                     continue  # would take (post-only would be rejected): wait
                 out.append(
                     (
@@ -329,6 +339,7 @@ class GridStrategy(BaseStrategy):
                         ),
                     )
                 )
+        self._capped = capped
         cap = self.context.max_open_orders
         if len(out) > cap:
             out.sort(key=lambda item: item[0])
@@ -354,23 +365,36 @@ class GridStrategy(BaseStrategy):
         self.unit = Decimal(state.get("unit", self.unit))
 
     def quiet_band(self, now_ms: int) -> tuple[Decimal, Decimal, int] | None:
-        """Between the slots next to the gap nothing changes until the next cooldown expiry."""
+        """The promise of :meth:`BaseStrategy.quiet_band` for the grid.
+
+        Between the slots next to the gap nothing changes. A side without orders (the inventory
+        cap stopped it) widens the band on that side to the ladder's edge, where the re-centre
+        timer would start. No promise while the re-centre timer runs or the mid is not strictly
+        inside the band (an order held back because it would cross); ``until`` is the next
+        cooldown expiry or the stale-price deadline.
+        """
         if self.reference is None or self._outside_since is not None:
+            return None
+        mid = self._mid()
+        if mid is None:
             return None
         L = self.params.levels
         g = max(-L, min(L, self.gap))
         low = max(self._levels[g - 1], self._levels[-L])
         high = min(self._levels[g + 1], self._levels[L])
-        pending = [
-            t + self.params.cooldown_ms
-            for t in self._filled_at.values()
-            if t + self.params.cooldown_ms > now_ms
-        ]
-        pending += [
-            t + self.params.cooldown_ms
-            for _, t in self._quoted.values()
-            if t + self.params.cooldown_ms > now_ms
-        ]
+        quoted = [order for order, _ in self._quoted.values()]
+        # resting orders kept off the lattice (hysteresis) bound the band too
+        low = max([low, *(o.price for o in quoted if o.side is Side.BUY)])
+        high = min([high, *(o.price for o in quoted if o.side is Side.SELL)])
+        if Side.BUY in self._capped and not any(o.side is Side.BUY for o in quoted):
+            low = self._levels[-L]
+        if Side.SELL in self._capped and not any(o.side is Side.SELL for o in quoted):
+            high = self._levels[L]
+        if not low < mid < high:
+            return None
+        cooldown = self.params.cooldown_ms
+        pending = [t + cooldown for t in self._filled_at.values() if t + cooldown > now_ms]
+        pending += [t + cooldown for _, t in self._quoted.values() if t + cooldown > now_ms]
         until = min(pending) if pending else 2**62
         if self.params.stale_after_ms is not None and self.last_book_ms is not None:
             until = min(until, self.last_book_ms + self.params.stale_after_ms + 1)

@@ -320,3 +320,44 @@ def test_market_rules_round_passively():
     assert rules.round_size(D("0.0129")) == D("0.012")
     assert rules.min_size_at(D("1000")) == D("0.010")
     assert not rules.is_valid(D("1000"), D("0.009")) and rules.is_valid(D("1000"), D("0.010"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("cap,levels,cooldown", [(None, 4, 5_000), (D("30"), 4, 5_000), (D("20"), 2, 0)])
+def test_quiet_band_promise_holds_on_a_random_walk(seed, cap, levels, cooldown):
+    """Inside the band, before ``until`` and without fills, price points change nothing."""
+    import random
+
+    rng = random.Random(seed)
+    params = GridParams(
+        spacing=D("0.002"),
+        levels=levels,
+        cooldown_ms=cooldown,
+        recenter_after_ms=20_000,
+        max_position_usd=cap,
+    )
+    s = make(params)
+    price = D("2.0001")
+    now = T0
+    trade = 0
+    checked = 0
+    for _ in range(3000):
+        now += 1000
+        price = (price * (1 + D(rng.gauss(0, 0.0015)).quantize(D("0.000001")))).quantize(D("0.0001"))
+        before = s.desired_orders(now)
+        band = s.quiet_band(now)
+        # resting orders the new price trades through fill first (as a backtester would do)
+        for o in before:
+            if (o.side is Side.BUY and price < o.price) or (o.side is Side.SELL and price > o.price):
+                trade += 1
+                s.on_event(Fill(now, o.key, 1, o.side, o.price, o.size, trade_id=str(trade)), now)
+                s.on_event(
+                    OrderUpdate(now, o.key, 1, OrderStatus.FILLED, o.side, o.price, o.size, o.size), now
+                )
+                band = None
+        s.on_event(BookUpdate(now, price - D("0.0001"), price + D("0.0001")), now)
+        after = s.desired_orders(now)
+        if band is not None and band[0] < price < band[1] and now < band[2]:
+            assert after == before, (band, price)
+            checked += 1
+    assert checked > 100
