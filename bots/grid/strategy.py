@@ -51,6 +51,7 @@ Assumptions
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ class GridStrategy(BaseStrategy):
         self.unit = ZERO
         self.cap_base = ZERO
         self._capped: set[Side] = set()  # sides where the inventory cap stopped entries (last _target)
+        self._sorted_prices: list[Decimal] = []
+        self._cache_key: tuple[object, ...] | None = None
+        self._cache_out: list[DesiredOrder] = []
         self._levels: dict[int, Decimal] = {}
         # timers and memory
         self._outside_since: int | None = None
@@ -168,6 +172,7 @@ class GridStrategy(BaseStrategy):
         elif isinstance(event, OrderUpdate):
             if event.status.is_done:
                 self._quoted.pop(event.key, None)
+                self._cache_key = None
         elif isinstance(event, PositionSnapshot):
             self.position = event.size
         elif isinstance(event, Timer):
@@ -224,6 +229,8 @@ class GridStrategy(BaseStrategy):
             raw = price * step**k
             side = Side.BUY if k < 0 else Side.SELL
             self._levels[k] = self.rules.round_price(raw, side)
+        self._sorted_prices = [self._levels[k] for k in sorted(self._levels)]
+        self._cache_key = None
         unit = self.rules.round_size(p.order_size_usd / price)
         need = self.rules.min_size_at(self._levels[-p.levels - 1])
         self.unit = max(unit, need)
@@ -259,6 +266,9 @@ class GridStrategy(BaseStrategy):
         if self._stale(now_ms):
             # Hold: keep what rests, place and re-price nothing.
             return [order for order, _ in self._quoted.values()]
+        key = self._target_key(now_ms)
+        if key == self._cache_key:
+            return list(self._cache_out)  # same inputs, no hysteresis pending: same answer
         target = self._target(now_ms)
         out: list[DesiredOrder] = []
         cooldown = self.params.cooldown_ms
@@ -285,7 +295,23 @@ class GridStrategy(BaseStrategy):
             )
             for o in out
         }
+        # Cache only a settled answer: one that kept no old order (those may change with time).
+        self._cache_key = key if out == target else None
+        self._cache_out = out
         return out
+
+    def _target_key(self, now_ms: int) -> tuple[object, ...]:
+        """Everything :meth:`_target` depends on; book prices enter only as their rank in the lattice."""
+        cooldown = self.params.cooldown_ms
+        active = (
+            tuple(sorted(k for k, t in self._filled_at.items() if now_ms - t < cooldown))
+            if self._filled_at
+            else ()
+        )
+        prices = self._sorted_prices
+        ask = bisect_left(prices, self.best_ask) if self.best_ask is not None else -1
+        bid = bisect_right(prices, self.best_bid) if self.best_bid is not None else -1
+        return (self.reference, self.position, self.anchor, self.unit, self.cap_base, active, ask, bid)
 
     def _crosses(self, side: Side, price: Decimal) -> bool:
         if side is Side.BUY:
