@@ -568,6 +568,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 pass
             ws.shutdown()
         self._wire.clear()
+        self._token = None  # every connection authenticates with a token fetched for it
         for ev in list(self._live.values()):
             ev.clear()
         self._unacked.clear()

@@ -608,6 +608,9 @@ def test_reconnect_reconciles_orders_fills_positions_exactly_once(venue):
             got_orders.append((o.order_index, o.status, o.source))
         assert sorted(got_orders) == [(1, "filled", "reconcile"), (2, "canceled", "reconcile"), (3, "open", "reconcile")]
         assert s.positions() == {0: Decimal("2.0000")}  # REST truth 1.5 + trade 502 (0.5) after it
+        auth1 = {m["auth"] for m in venue.messages("subscribe", session=1)}
+        auth2 = {m["auth"] for m in venue.messages("subscribe", session=2)}
+        assert auth1 and auth2 and not auth1 & auth2  # a fresh token for the new connection
         paths = [c[0] for c in rest.calls]
         assert "/api/v1/accountActiveOrders" in paths and "/api/v1/trades" in paths
         assert all(c[2] for c in rest.calls if c[0] != "/api/v1/account")  # private reads carry the token
