@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bots.grid.ledger import Ledger
+from bots.grid.status import format_status
 from bots.grid.store import GridStore, StoredFill
 from bots.grid.venue import (
     Action,
@@ -883,14 +884,14 @@ class Runner:
 
     def status_line(self) -> str:
         """One line: price, position, open orders, realized/unrealized PnL, fills, reconnects."""
-        led = self.ledger
-        mark = f"{self.mark}" if self.mark is not None else "-"
-        extra = ""
         summary = getattr(self.strategy, "summary", None)
-        if summary is not None:
-            extra = " ".join(f"{k}={v}" for k, v in summary().items())
-        return (
-            f"{self.venue.rules.symbol} px={mark} pos={led.position} orders={len(self.live)} "
-            f"rpnl={led.realized:.4f} upnl={led.unrealized(self.mark):.4f} fees={led.fees:.4f} "
-            f"fills={self._session_fills} reconnects={self.reconnects} req={self.budget.spent} {extra}"
-        ).rstrip()
+        return format_status(
+            self.venue.rules.symbol,
+            self.mark,
+            self.ledger,
+            open_orders=len(self.live),
+            fills=self._session_fills,
+            reconnects=self.reconnects,
+            requests=self.budget.spent,
+            extra=summary() if summary is not None else None,
+        )

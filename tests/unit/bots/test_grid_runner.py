@@ -341,3 +341,31 @@ def test_tx_budget_refills_over_time():
     assert budget.take() and not budget.take()
     budget.force(5)
     assert budget.available() < 0
+
+
+class Exploding(GridStrategy):
+    """The grid, until ``boom_at`` calls of desired_orders: then an unexpected error."""
+
+    def __init__(self, *args, boom_at: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls, self.boom_at = 0, boom_at
+
+    def desired_orders(self, now_ms):
+        self.calls += 1
+        if self.calls >= self.boom_at:
+            raise RuntimeError("strategy bug")
+        return super().desired_orders(now_ms)
+
+
+def test_unexpected_error_is_an_emergency_stop_that_cancels_bot_orders(env):
+    clock, venue, store = env
+    strategy = Exploding(StrategyContext(RULES, 8), GridParams(cooldown_ms=0), boom_at=5)
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=10**9), clock_ms=clock)
+    venue.set_price(D("2.0000"), D("2.0002"))
+    foreign = venue.add_foreign(Side.BUY, D("1.5"), D("10"), coi=99)
+    with pytest.raises(RuntimeError, match="strategy bug"):
+        runner.run(duration_s=60)
+    assert venue.creates_by_key  # the grid had been placed ...
+    assert venue.bot_open() == [foreign]  # ... and is gone; the foreign order is untouched
+    assert any("emergency stop" in e for e in runner.errors)
+    assert store.live_orders() == []

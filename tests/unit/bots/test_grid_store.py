@@ -118,3 +118,23 @@ def test_ledger_average_entry_realized_and_flip():
     assert led.fees == D("0.01")
     assert led.apply(Side.SELL, D("9"), D("1"), trade_id="d") is False  # replay ignored
     assert led.position == D("-5")
+
+
+def test_status_subcommand_reports_the_state_files(tmp_path, capsys):
+    from bots.grid.__main__ import main
+
+    assert main(["status", "--state-dir", str(tmp_path)]) == 0
+    assert "no state files" in capsys.readouterr().out
+    store = GridStore(state_path(tmp_path, "sim", 7, "TON"))
+    intent(store, 101, "L-2")
+    store.update_order(101, now_ms=2, state="open")
+    store.record_fill(StoredFill("t1", 100, "L-1", "buy", D("1.99"), D("6"), D("0.01"), True, 10))
+    store.set_meta("strategy_state", {"reference": "2.0001", "anchor": "0", "unit": "6"})
+    store.close()
+    assert main(["status", "--state-dir", str(tmp_path), "--symbol", "TON"]) == 0
+    out = capsys.readouterr().out
+    assert "grid-sim-7-TON.sqlite" in out and "reference=2.0001" in out
+    assert "1 that may rest" in out and "L-2 buy  6 @ 1.99 coi=101 state=open" in out
+    assert "1 journaled, volume 11.94 USD, fees 0.010000" in out
+    assert main(["status", "--state-dir", str(tmp_path), "--symbol", "ETH"]) == 0
+    assert "no state files" in capsys.readouterr().out
