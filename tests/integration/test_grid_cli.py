@@ -12,6 +12,7 @@ from bots.grid.__main__ import main
 from bots.grid.app import EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, run_bot
 from bots.grid.config import GridConfig
 from lighter_sync.sim import SimExchange
+from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,3 +142,42 @@ def test_dry_run_places_nothing_on_the_venue(sim, tmp_path):
     # ... yet nothing reached the venue: no order, no transaction of that account
     assert orders_of(sim, account.account_index, final=True) == []
     assert nonce_of(sim, account.account_index) == before
+
+
+def _position(sim: SimExchange, account: int) -> int:
+    acct = next(a for a in sim.ledger()["accounts"] if a["account_index"] == account)
+    return sum(p["size"] for p in acct["positions"])
+
+
+def test_close_subcommand_needs_yes_then_flattens_with_a_reduce_only_market_order(sim, tmp_path):
+    from bots.grid.app import close_position
+    from lighter_sync import LighterClient
+
+    account, settings = demo(sim)
+    acct = account.account_index
+    with LighterClient(settings) as client:
+        client.create_market_order("TON", "buy", Decimal("20"), wait=True)
+    eventually(lambda: _position(sim, acct) > 0, message="long position opened")
+    held = _position(sim, acct)
+    out = io.StringIO()
+    code = close_position(
+        cfg_for(sim, tmp_path), stdin=io.StringIO("no\n"), stdout=out, env=lambda *a, **k: settings
+    )
+    assert code == EXIT_REFUSED and _position(sim, acct) == held
+    assert "reduce-only market sell of 20" in out.getvalue()
+    out = io.StringIO()
+    code = close_position(
+        cfg_for(sim, tmp_path), stdin=io.StringIO("YES\n"), stdout=out, env=lambda *a, **k: settings
+    )
+    assert code == EXIT_OK, out.getvalue()
+    assert _position(sim, acct) == 0
+    closing = [o for o in orders_of(sim, acct, final=True) if o["type"] == "market" and o["is_ask"]]
+    assert closing and all(o["reduce_only"] for o in closing)
+    out = io.StringIO()
+    assert (
+        close_position(
+            cfg_for(sim, tmp_path), stdin=io.StringIO(""), stdout=out, env=lambda *a, **k: settings
+        )
+        == 0
+    )
+    assert "nothing to close" in out.getvalue()
