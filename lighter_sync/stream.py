@@ -340,9 +340,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._refs[ch] = n
             return
         self._refs.pop(ch, None)
-        if ch.startswith("order_book/"):
-            self._books.pop(ch.replace("/", ":"), None)
-        self._commands.append(("unsub", ch))
+        self._commands.append(("unsub", ch))  # the stream thread drops the book state, if still unwanted
 
     def subscribed(self, channel: str) -> bool:
         """True if ``channel`` is live on the current connection (its first frame arrived)."""
@@ -623,6 +621,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
         with self._reg_lock:
             self._commands.clear()  # the registry is the truth for a fresh connection
             channels = list(self._refs)
+            for inbound, st in list(self._books.items()):
+                if st.wire not in self._refs:
+                    del self._books[inbound]
         for ch in channels:
             self._queue_subscribe(ch)
         self._flush_outbox(ws)
@@ -751,10 +752,15 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     if ws is not None:
                         self._flush_outbox(ws)  # subscribe first, then read the base
                     self._init_account([ch])
-            elif op == "unsub" and not wanted and ch in self._wire:
-                del self._wire[ch]
-                self._unacked.discard(ch.replace("/", ":"))
-                self._queue_unsubscribe(ch)
+            elif op == "unsub" and not wanted:
+                if ch.startswith("order_book/"):
+                    with self._reg_lock:
+                        if ch not in self._refs:  # re-subscribed meanwhile: keep the live book
+                            self._books.pop(ch.replace("/", ":"), None)
+                if ch in self._wire:
+                    del self._wire[ch]
+                    self._unacked.discard(ch.replace("/", ":"))
+                    self._queue_unsubscribe(ch)
 
     # -- auth tokens ------------------------------------------------------------------------
 

@@ -325,6 +325,24 @@ def test_subscribe_snapshot_and_diffs_build_the_book(venue):
         s.close()
 
 
+def test_closing_and_reopening_a_book_subscription_keeps_the_live_book(venue):
+    s = make_stream(venue)
+    try:
+        first = book_sub(s)
+        s.start()
+        collect(first, lambda e: isinstance(e, BookUpdate))
+        first.close()
+        second = book_sub(s)  # before the stream thread processed the release
+        venue.diff({"100.50": "7.0000"}, {})
+        ev = collect(second, lambda e: isinstance(e, BookUpdate))
+        assert ev.nonce == venue.book_nonce and s.book(0).synced
+        second.close()
+        eventually(lambda: venue.messages("unsubscribe"))
+        eventually(lambda: s.book(0) is None)
+    finally:
+        s.close()
+
+
 def test_gap_unsubscribes_then_subscribes_and_emits_resynced(venue):
     s = make_stream(venue)
     try:
