@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import WSMsgType, web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lighter_sync.events import BookUpdate, Connected, Disconnected, Fill, OrderUpdate, Resynced, StreamError
 from lighter_sync.stream import MarketRef, Stream, StreamConfig, backoff_delay
@@ -680,3 +682,56 @@ def test_close_while_reconnecting_to_a_dead_port_is_prompt():
     s.close()
     assert time.monotonic() - t0 < 2.0
     assert not [t for t in threading.enumerate() if t.name == "lighter-stream"]
+
+
+# -- queue invariants (property-based) ----------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("pub_rel"), st.integers(0, 2)),
+            st.tuples(st.just("pub_con"), st.integers(0, 2)),
+            st.tuples(st.just("get"), st.integers(0, 1)),
+            st.tuples(st.just("poll"), st.just(0)),
+        ),
+        max_size=80,
+    )
+)
+def test_hub_delivers_reliable_events_once_in_order_and_latest_conflated(ops):
+    hub = EventHub()
+    rel = hub.add(Subscription(hub, "rel", RELIABLE))
+    con = hub.add(Subscription(hub, "con", CONFLATE))
+    n = 0
+    sent_rel: list[int] = []
+    latest: dict[int, int] = {}
+    got_rel: list[int] = []
+    got_con: list[tuple[int, int]] = []
+
+    def take(ev):
+        if ev is None:
+            return
+        kind, key, val = ev
+        (got_rel.append(val) if kind == "r" else got_con.append((key, val)))
+
+    for op, arg in ops:
+        n += 1
+        if op == "pub_rel":
+            hub.publish([(rel, None, ("r", None, n))])
+            sent_rel.append(n)
+        elif op == "pub_con":
+            hub.publish([(con, arg, ("c", arg, n))])
+            latest[arg] = n
+        elif op == "get":
+            take((rel, con)[arg].get(0))
+        else:
+            take(hub.poll(0))
+    while (ev := hub.poll(0)) is not None:
+        take(ev)
+    assert got_rel == sent_rel  # never dropped, never duplicated, in order
+    delivered_last: dict[int, int] = {}
+    for key, val in got_con:
+        assert val > delivered_last.get(key, 0)  # never an older value after a newer one
+        delivered_last[key] = val
+    assert delivered_last == latest  # the latest value of every key got through
+    assert con.dropped == sum(1 for op, _ in ops if op == "pub_con") - len(got_con)
