@@ -271,7 +271,7 @@ def _run_with_client(
     if mode.dry_run:
         from bots.grid.paper import PaperVenue
 
-        venue = PaperVenue(client, rules.symbol)
+        venue = PaperVenue.from_client(client, rules.symbol)
     else:
         from bots.grid.client_venue import ClientVenue
 

@@ -51,12 +51,13 @@ ZERO = Decimal(0)
 class PaperVenue:
     """Paper trading against a live market feed; see the module docstring."""
 
-    def __init__(self, client: Any, symbol: str, *, clock_ms: Callable[[], int] | None = None) -> None:
-        if not client.read_only:
-            raise ValueError("PaperVenue needs a read-only client: strip the API keys for a dry run")
-        self.feed = ClientVenue(client, symbol, trades=True)
-        self.rules = self.feed.rules
-        self.label = f"dry-run on {client.settings.network.name}"
+    def __init__(
+        self, feed: Any, *, label: str = "dry-run", clock_ms: Callable[[], int] | None = None
+    ) -> None:
+        """``feed``: any object with ``rules``, ``poll(timeout)`` (book and trade events) and ``close()``."""
+        self.feed = feed
+        self.rules = feed.rules
+        self.label = label
         self.clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         self.ledger = Ledger()
         self.orders: dict[int, VenueOrder] = {}
@@ -66,6 +67,14 @@ class PaperVenue:
         self._pending: deque[VenueEvent] = deque()
         self._trade_ids = itertools.count(1)
         self._next_index = 2**48 + 1
+
+    @classmethod
+    def from_client(cls, client: Any, symbol: str) -> PaperVenue:
+        """Paper trading on ``symbol`` with a read-only client's market streams."""
+        if not client.read_only:
+            raise ValueError("PaperVenue needs a read-only client: strip the API keys for a dry run")
+        feed = ClientVenue(client, symbol, trades=True)
+        return cls(feed, label=f"dry-run on {client.settings.network.name}")
 
     # -- feed -------------------------------------------------------------------------------
 
