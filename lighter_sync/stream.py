@@ -52,6 +52,7 @@ from .events import (
     StreamError,
 )
 from .stream_account import AccountHandlers, AccountState
+from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolError, FrameReader
 from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
 
@@ -587,9 +588,11 @@ class Stream(MarketDataHandlers, AccountHandlers):
         """Run one connection until it ends. Returns (got to LIVE, reason it ended)."""
         cfg = self.config
         sock = ws.sock
+        reader = FrameReader(sock)
         greet_deadline = time.monotonic() + cfg.connect_timeout
         session_id = ""
-        while True:  # GREETING
+        early: list[tuple[int, bytearray]] = []  # frames that came right behind the greeting
+        while not session_id:  # GREETING
             left = greet_deadline - time.monotonic()
             if left <= 0:
                 return False, "no 'connected' greeting"
@@ -598,17 +601,21 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 return False, "closed"
             if self._wake_r in r:
                 self._drain_wake()
-            if sock in r or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-                opcode, data = ws.recv_data(control_frame=True)
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
+            if sock in r:
+                if not reader.read():
                     return False, "closed by server before greeting"
-                if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
-                    self.frames += 1
-                    self.bytes += len(data)
-                    msg = orjson.loads(data)
-                    if isinstance(msg, dict) and msg.get("type") == "connected":
-                        session_id = str(msg.get("session_id", ""))
-                        break
+                frames = reader.frames()
+                for i, (opcode, data) in enumerate(frames):
+                    if opcode == OP_CLOSE:
+                        return False, "closed by server before greeting"
+                    if opcode == OP_TEXT or opcode == OP_BINARY:
+                        msg = orjson.loads(data)
+                        if isinstance(msg, dict) and msg.get("type") == "connected":
+                            self.frames += 1
+                            self.bytes += len(data)
+                            session_id = str(msg.get("session_id", "")) or "?"
+                            early = frames[i + 1 :]
+                            break
 
         now = time.monotonic()
         self._last_recv = self._last_sent = now
@@ -631,6 +638,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._reconcile(channels)
         elif not reconnect:
             self._init_account(channels)
+        if early and self._dispatch(ws, early):
+            return True, "closed by server"
         self._flush_events()
 
         while not self._stop.is_set():  # LIVE
@@ -649,7 +658,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     return True, "closed"
                 self._run_commands()
             if sock in r:
-                ended = self._read_frames(ws, sock)
+                ended = self._read_frames(ws, reader)
                 if ended:
                     return True, ended
             now = time.monotonic()
@@ -665,24 +674,34 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._flush_events()
         return True, "closed"
 
-    def _read_frames(self, ws: websocket.WebSocket, sock: socket.socket) -> str | None:
-        """Read every frame that is ready (bounded batch). Returns a reason if the connection ended."""
-        handle = self._handle_frame
-        for _ in range(2000):
-            try:
-                opcode, data = ws.recv_data(control_frame=True)
-            except (websocket.WebSocketException, OSError) as exc:
-                return f"{type(exc).__name__}: {exc}"
-            self._last_recv = time.monotonic()
-            if opcode == 1 or opcode == 2:  # text / binary
-                handle(data)
-            elif opcode == 8:
-                return "closed by server"
-            if isinstance(sock, ssl.SSLSocket) and sock.pending():
-                continue
-            if not select.select([sock], [], [], 0)[0]:
-                break
+    def _read_frames(self, ws: websocket.WebSocket, reader: FrameReader) -> str | None:
+        """Read what the socket holds and handle every complete frame. Returns a reason if the
+        connection ended."""
+        try:
+            if not reader.read():
+                return "closed by server (EOF)"
+            frames = reader.frames()
+        except (OSError, FrameProtocolError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        self._last_recv = time.monotonic()
+        if self._dispatch(ws, frames):
+            return "closed by server"
         return None
+
+    def _dispatch(self, ws: websocket.WebSocket, frames: list[tuple[int, bytearray]]) -> bool:
+        """Handle data frames, answer protocol pings; True if the server closed the connection."""
+        handle = self._handle_frame
+        for opcode, data in frames:
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                handle(data)
+            elif opcode == OP_PING:
+                try:
+                    ws.pong(bytes(data))
+                except (websocket.WebSocketException, OSError):
+                    return True
+            elif opcode == OP_CLOSE:
+                return True
+        return False
 
     # -- outgoing -------------------------------------------------------------------------
 
@@ -810,7 +829,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
 
     # -- frame dispatch ------------------------------------------------------------------------
 
-    def _handle_frame(self, data: bytes | str) -> None:
+    def _handle_frame(self, data: bytes | bytearray | str) -> None:
         self.frames += 1
         self.bytes += len(data)
         try:

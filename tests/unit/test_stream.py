@@ -49,7 +49,8 @@ class FakeVenue:
         self.asks = {"100.50": "1.0000", "101.00": "2.0000"}
         self.bids = {"100.00": "1.5000", "99.00": "3.0000"}
         self.account_snapshots: dict[str, dict[str, Any]] = {}
-        self.refuse_once: dict[str, dict[str, Any]] = {}  # channel -> error frame for its first subscribe
+        self.refuse_once: dict[str, dict[str, Any]] = {}
+        self.pongs: list[bytes] = []  # channel -> error frame for its first subscribe
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -88,7 +89,7 @@ class FakeVenue:
         }
 
     async def _handler(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=False)  # protocol pongs are recorded, not swallowed
         await ws.prepare(request)
         with self._lock:
             self.sessions.append(ws)
@@ -96,6 +97,9 @@ class FakeVenue:
         if self.greet:
             await ws.send_str(orjson.dumps({"session_id": f"s{n}", "type": "connected"}).decode())
         async for msg in ws:
+            if msg.type == WSMsgType.PONG:
+                self.pongs.append(bytes(msg.data))
+                continue
             if msg.type != WSMsgType.TEXT:
                 continue
             data = orjson.loads(msg.data)
@@ -735,3 +739,116 @@ def test_hub_delivers_reliable_events_once_in_order_and_latest_conflated(ops):
         delivered_last[key] = val
     assert delivered_last == latest  # the latest value of every key got through
     assert con.dropped == sum(1 for op, _ in ops if op == "pub_con") - len(got_con)
+
+
+# -- frame reader ---------------------------------------------------------------------------------
+
+
+def ws_frame(payload: bytes, opcode: int = 1, fin: bool = True, mask: bytes | None = None, rsv: int = 0) -> bytes:
+    import struct
+
+    n = len(payload)
+    b0 = (0x80 if fin else 0) | rsv | opcode
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head = bytes([b0, mbit | n])
+    elif n < 65536:
+        head = bytes([b0, mbit | 126]) + struct.pack("!H", n)
+    else:
+        head = bytes([b0, mbit | 127]) + struct.pack("!Q", n)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+def reader_over(data: bytes, chunk: int):
+    """A FrameReader fed ``data`` in ``chunk``-byte pieces; returns every message it produced."""
+    import socket as _socket
+
+    from lighter_sync.stream_frames import FrameReader
+
+    a, b = _socket.socketpair()
+    try:
+        r = FrameReader(a)
+        out = []
+        for i in range(0, len(data), chunk):
+            b.sendall(data[i : i + chunk])
+            assert r.read()
+            out += [(op, bytes(p)) for op, p in r.frames()]
+        return out
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 100_000])
+def test_frame_reader_reassembles_any_split(chunk):
+    big = b"x" * 70_000
+    mid = b"y" * 300
+    data = (
+        ws_frame(b'{"a":1}')
+        + ws_frame(mid)
+        + ws_frame(big)
+        + ws_frame(b"part1-", fin=False)
+        + ws_frame(b"ping!", opcode=0x9)  # control frames may sit inside a fragmented message
+        + ws_frame(b"part2-", opcode=0, fin=False)
+        + ws_frame(b"end", opcode=0)
+        + ws_frame(b"masked", mask=b"\x01\x02\x03\x04")
+        + ws_frame(b"", opcode=0x8)
+    )
+    assert reader_over(data, chunk) == [
+        (1, b'{"a":1}'),
+        (1, mid),
+        (1, big),
+        (0x9, b"ping!"),
+        (1, b"part1-part2-end"),
+        (1, b"masked"),
+        (0x8, b""),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ws_frame(b"x", rsv=0x40),  # compressed, never negotiated
+        ws_frame(b"x", opcode=0),  # continuation of nothing
+        ws_frame(b"a", fin=False) + ws_frame(b"b"),  # new message inside a fragmented one
+        ws_frame(b"x", opcode=0x9, fin=False),  # fragmented control frame
+        ws_frame(b"x", opcode=0x3),  # reserved opcode
+    ],
+)
+def test_frame_reader_refuses_protocol_violations(bad):
+    from lighter_sync.stream_frames import FrameProtocolError
+
+    with pytest.raises(FrameProtocolError):
+        reader_over(bad, 1000)
+
+
+def test_frame_reader_reports_eof():
+    import socket as _socket
+
+    from lighter_sync.stream_frames import FrameReader
+
+    a, b = _socket.socketpair()
+    b.close()
+    try:
+        assert FrameReader(a).read() is False
+    finally:
+        a.close()
+
+
+def test_protocol_ping_frames_are_answered(venue):
+    s = make_stream(venue)
+    try:
+        s.start()
+        eventually(lambda: s.connected)
+
+        async def ping():
+            await venue.sessions[-1].ping(b"hello")
+
+        venue._call(ping())
+        eventually(lambda: venue.pongs == [b"hello"])
+        assert s.connected and s.stats().reconnects == 0
+    finally:
+        s.close()
