@@ -1,7 +1,8 @@
 """The WebSocket thread: one connection, kept alive forever, that only parses and enqueues.
 
 A :class:`Stream` owns one daemon thread named ``lighter-stream`` and one WebSocket
-connection (``websocket-client`` does the framing; the connection state machine is ours):
+connection (``websocket-client`` connects, upgrades and sends; incoming frames are read in
+bulk by :mod:`.stream_frames`; the connection state machine is ours):
 
     CONNECTING --tcp+ws handshake--> GREETING --{"type":"connected"}--> LIVE
         ^                                                                  |

@@ -39,7 +39,8 @@ FAST = StreamConfig(
 class FakeVenue:
     """A scripted Lighter-like WebSocket endpoint."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: Any = None) -> None:
+        self.ssl_context = ssl_context
         self.received: list[tuple[int, dict[str, Any]]] = []
         self.sessions: list[web.WebSocketResponse] = []
         self.answer_pings = True
@@ -65,7 +66,7 @@ class FakeVenue:
         app.router.add_get("/stream", self._handler)
         self._runner = web.AppRunner(app)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         self._loop.run_until_complete(site.start())
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._ready.set()
@@ -182,6 +183,8 @@ class FakeVenue:
 
     @property
     def url(self) -> str:
+        if self.ssl_context is not None:
+            return f"wss://localhost:{self.port}/stream"
         return f"ws://127.0.0.1:{self.port}/stream"
 
 
@@ -242,6 +245,51 @@ def collect(sub: Subscription, pred: Any, timeout: float = 5.0) -> Any:
 
 def book_sub(s: Stream) -> Subscription:
     return s.attach(Subscription(s.hub, "book", CONFLATE, channels=("order_book/0",), on_close=s.detach))
+
+
+def test_wss_with_certificate_verification(tmp_path, monkeypatch):
+    """TLS as against the real venue: the certificate is verified (here a self-signed one that
+    the test trusts through SSL_CERT_FILE) and big frames arrive across TLS records."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not available to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    v = FakeVenue(ssl_context=ctx)
+    v.asks = {f"{100 + i}.00": "1.0000" for i in range(1, 3000)}  # a ~100 KB snapshot
+    s = make_stream(v)
+    try:
+        sub = book_sub(s)
+        s.start()
+        ev = collect(sub, lambda e: isinstance(e, BookUpdate) and e.is_snapshot)
+        assert ev.best_ask == Decimal("101.00") and len(s.book(0).depth(0).asks) == 2999
+        for i in range(50):
+            v.diff({f"{5000 + i}.00": "2.0000"}, {})
+        eventually(lambda: s.book(0).nonce == v.book_nonce)
+        assert s.stats().gaps == 0
+    finally:
+        s.close()
+        v.close()
+    monkeypatch.delenv("SSL_CERT_FILE")
+    v = FakeVenue(ssl_context=ctx)  # not trusted any more: the connection must be refused
+    s = make_stream(v)
+    try:
+        s.start()
+        eventually(lambda: "CERTIFICATE_VERIFY_FAILED" in (s.last_disconnect_reason or ""), timeout=5)
+        assert not s.connected
+    finally:
+        s.close()
+        v.close()
 
 
 # -- queues -------------------------------------------------------------------------------------
