@@ -206,15 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
             fund: FundingSeries, fund_origin: str, finer: Bars | None) -> int:
-    from bots.backtest.build import fast_path_trusted, grid_strategy  # noqa: PLC0415
+    from bots.backtest.build import grid_strategy  # noqa: PLC0415
     from bots.backtest.report import compute_metrics, format_summary, write_plots, write_report  # noqa: PLC0415
 
     strategy, grid = grid_strategy(grid, rules, bt_cfg)
     fast = args.fast
-    if fast and not fast_path_trusted(grid):
-        fast = False
-        print("# note: with an explicit --max-position every price point goes to the strategy (slower, exact)",
-              file=sys.stderr)
     bar = _progress(args, len(bars), "backtest")
     engine = BacktestEngine(strategy, rules, bars, bt_cfg, fundings=fund, finer=finer, fast=fast, progress=bar)
     result = engine.run()

@@ -11,7 +11,7 @@ from bots.grid.config import GridConfig, merge
 from bots.grid.strategy import GridStrategy
 from bots.strategy import MarketRules, StrategyContext
 
-__all__ = ["fast_path_trusted", "grid_strategy"]
+__all__ = ["grid_strategy"]
 
 
 def grid_strategy(
@@ -32,13 +32,3 @@ def grid_strategy(
     context = StrategyContext(rules=rules, max_open_orders=cfg.max_open_orders)
     return GridStrategy(context, params), cfg
 
-
-def fast_path_trusted(grid: GridConfig) -> bool:
-    """Whether the grid's quiet band is known to hold for these settings.
-
-    With an explicit ``max_position`` the grid's cap is ``max_position / mid``, so its entries depend
-    on the price inside the band and the fast path could miss a decision the live bot would make
-    (see the xfail test ``test_fast_path_equals_naive_loop_for_the_grid_with_an_explicit_usd_cap``;
-    drop this guard when it passes).
-    """
-    return grid.max_position is None

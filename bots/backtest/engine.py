@@ -259,6 +259,9 @@ class BacktestEngine:
         self._has_band = callable(getattr(strategy, "quiet_band", None))
         self._sband: tuple[float, float, int] | None = None  # cached; reset by every strategy event
         self._seen: tuple[int, float] | None = None  # the (time, price) of the strategy's last book
+        self._liq: tuple[float, float] | None = None  # cached liquidation band
+        self._trig: tuple[float, float] | None = None  # cached order triggers (see _triggers)
+        self._trig_dirty = True
 
     # -- public ----------------------------------------------------------------------------
 
@@ -383,15 +386,23 @@ class BacktestEngine:
         self._scan_lo, self._scan_hi, self._until = lo, hi, until
 
     def _liquidation_band(self) -> tuple[float, float]:
-        """Prices beyond which equity falls under the maintenance margin (floats, slightly widened)."""
+        """Prices beyond which equity falls under the maintenance margin (floats, slightly widened).
+
+        Cached until the books change (every booking goes through ``_log_state``)."""
+        if self._liq is not None:
+            return self._liq
         pos = float(self.position)
         if pos == 0:
-            return -INF, INF
-        k = float(self.cfg.capital + self.realized - self.cost - self.fees + self.funding)
-        mmf = float(self.mmf)
-        if pos > 0:
-            return (-k / (pos * (1 - mmf))) * (1 + 1e-9) + 1e-12, INF
-        return -INF, (k / (-pos * (1 + mmf))) * (1 - 1e-9)
+            band = (-INF, INF)
+        else:
+            k = float(self.cfg.capital + self.realized - self.cost - self.fees + self.funding)
+            mmf = float(self.mmf)
+            if pos > 0:
+                band = ((-k / (pos * (1 - mmf))) * (1 + 1e-9) + 1e-12, INF)
+            else:
+                band = (-INF, (k / (-pos * (1 + mmf))) * (1 - 1e-9))
+        self._liq = band
+        return band
 
     # -- one bar ---------------------------------------------------------------------------
 
@@ -438,23 +449,13 @@ class BacktestEngine:
         fts = self.fundings.ts
         if not self.canceling and (self._fund_i >= len(fts) or fts[self._fund_i] > t1):
             # quick exit: nothing in flight and no resting order's trigger inside the segment's range
-            lo, hi = (p0, p1) if p0 <= p1 else (p1, p0)
-            quiet = True
-            reach = (0 if self.prob else self.through) * self.tickf - 1e-6 * self.tickf  # slack: never skip a fill
-            for o in self.orders.values():
-                if o.state != "open" or (o.side is Side.BUY and o.pf - reach < lo) or \
-                        (o.side is Side.SELL and o.pf + reach > hi):
-                    if o.state == "pending":
-                        quiet = False
-                        break
-                    continue
-                quiet = False
-                break
-            if quiet:
+            trig = self._triggers()
+            if trig is not None and min(p0, p1) > trig[0] and max(p0, p1) < trig[1]:
                 return
         cur_t, cur_p = t0, p0
         guard = 0
         pending_decision = False
+        slack = self.tickf * 1e-6
         while True:
             guard += 1
             if guard > 100_000:
@@ -470,7 +471,11 @@ class BacktestEngine:
                     best_t, best = max(o.arrive_ms, cur_t), ("arrive", o)
             if self._fund_i < len(fts) and fts[self._fund_i] <= t1 and max(fts[self._fund_i], cur_t) < best_t:
                 best_t, best = max(fts[self._fund_i], cur_t), ("funding", None)
+            seg_lo, seg_hi = (cur_p, p1) if cur_p <= p1 else (p1, cur_p)
             for o in self._fillable():
+                # a buy needs the segment to reach down to its price, a sell up to its price
+                if (o.pf < seg_lo - slack) if o.side is Side.BUY else (o.pf > seg_hi + slack):
+                    continue
                 t = self._cross_time(o, cur_t, cur_p, t1, p1)
                 if t is None:
                     continue
@@ -502,6 +507,26 @@ class BacktestEngine:
             if self.liquidated:
                 return
             pending_decision = True
+
+    def _triggers(self) -> tuple[float, float] | None:
+        """(highest buy trigger, lowest sell trigger) of the resting orders, or None while an order
+        is in flight; a segment strictly between them cannot fill anything. Cached per order change."""
+        if self._trig_dirty:
+            self._trig_dirty = False
+            reach = (0 if self.prob else self.through) * self.tickf - 1e-6 * self.tickf  # slack: never skip a fill
+            lo, hi = -INF, INF
+            for o in self.orders.values():
+                if o.state == "pending":
+                    self._trig = None
+                    return None
+                if o.state != "open":
+                    continue
+                if o.side is Side.BUY:
+                    lo = max(lo, o.pf - reach)
+                else:
+                    hi = min(hi, o.pf + reach)
+            self._trig = (lo, hi)
+        return self._trig
 
     def _fillable(self) -> list[_Order]:
         out = [o for o in self.orders.values() if o.state == "open"]
@@ -600,6 +625,7 @@ class BacktestEngine:
                 continue
             # cancel (or the cancel half of a modify): it can still fill until the cancel arrives
             del self.orders[key]
+            self._trig_dirty = True
             if o.state == "pending":
                 # not at the venue yet: the cancel follows it and lands no earlier than it
                 o.cancel_ms = max(o.arrive_ms, now + lat_m)
@@ -619,10 +645,12 @@ class BacktestEngine:
                        now + lat)
             self.next_coi += 1
             self.orders[key] = o
+            self._trig_dirty = True
             self.counters["orders_sent"] += 1
 
     def _arrive(self, o: _Order, price: float) -> None:
         """The order reaches the venue at ``price``: validate, post-only check, margin, rest or take."""
+        self._trig_dirty = True
         self.counters["orders_arrived"] += 1
         lvl = self.levels.setdefault(o.key, {"placed": 0, "filled": 0, "rejected": 0})
         reason = self._reject_reason(o, price)
@@ -665,6 +693,7 @@ class BacktestEngine:
 
     def _cancel_arrives(self, o: _Order) -> None:
         self.canceling.remove(o)
+        self._trig_dirty = True
         if o.state == "done":
             return
         was_void = o.state == "void"
@@ -696,6 +725,7 @@ class BacktestEngine:
     # -- accounting ------------------------------------------------------------------------
 
     def _fill(self, o: _Order, price: Decimal, *, is_maker: bool) -> None:
+        self._trig_dirty = True
         remaining = o.size - o.filled
         size = remaining
         if self._vol_left != INF:
@@ -840,6 +870,7 @@ class BacktestEngine:
         return self.cfg.capital + self.realized + unreal - self.fees + self.funding
 
     def _log_state(self) -> None:
+        self._liq = None
         k = self.cfg.capital + self.realized - self.cost - self.fees + self.funding
         self.state_log.append((self.now, float(self.position), float(k)))
 

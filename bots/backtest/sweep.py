@@ -103,11 +103,10 @@ def _init_worker(data: SweepData) -> None:
 
 def run_job(data: SweepData, overrides: Mapping[str, str]) -> dict[str, Any]:
     """One backtest with ``overrides`` applied to the base grid settings; returns its metrics row."""
-    from bots.backtest.build import fast_path_trusted, grid_strategy  # noqa: PLC0415 - small worker import
+    from bots.backtest.build import grid_strategy  # noqa: PLC0415 - keeps workers' import small
 
     strategy, grid_cfg = grid_strategy(data.grid, data.rules, data.config, overrides)
-    engine = BacktestEngine(strategy, data.rules, data.bars, data.config, fundings=data.fundings, finer=data.finer,
-                            fast=fast_path_trusted(grid_cfg))
+    engine = BacktestEngine(strategy, data.rules, data.bars, data.config, fundings=data.fundings, finer=data.finer)
     result = engine.run()
     m = compute_metrics(result, cap_usd=grid_cfg.max_position or grid_cfg.order_size * grid_cfg.levels,
                         order_usd=grid_cfg.order_size)

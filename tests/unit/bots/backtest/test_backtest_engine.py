@@ -131,9 +131,6 @@ def test_fast_path_equals_naive_loop_for_the_grid_at_its_cap():
     assert runs[0].max_position == 4 * unit  # the inventory cap (levels x unit) was reached
 
 
-@pytest.mark.xfail(reason="GridStrategy.quiet_band ignores that an explicit max_position_usd cap is "
-                          "price-dependent (max_position / mid); requested from GRID in /work/requests.md",
-                   strict=False)
 def test_fast_path_equals_naive_loop_for_the_grid_with_an_explicit_usd_cap():
     bars = walk_bars(10 * 1440, seed=1)
     runs = [BacktestEngine(grid("0.005", max_position="40"), TON, bars, BacktestConfig(), fast=fast).run()
