@@ -27,6 +27,7 @@ bulk by :mod:`.stream_frames`; the connection state machine is ours):
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
 import select
@@ -65,6 +66,7 @@ THREAD_NAME = "lighter-stream"
 _PING = orjson.dumps({"type": "ping"})
 _PONG = orjson.dumps({"type": "pong"})
 _AUTH_CODES = (20001, 20013)
+_CONNECT_IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY, 10035)  # 10035: WSAEWOULDBLOCK
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
 
@@ -512,7 +514,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             s.setblocking(False)
             try:
                 err = s.connect_ex(addr)
-                if err not in (0, 115, 36, 10035, 11):  # EINPROGRESS/EWOULDBLOCK variants
+                if err not in _CONNECT_IN_PROGRESS:
                     raise OSError(err, f"connect to {host}:{port} failed")
                 while err != 0:
                     left = deadline - time.monotonic()
@@ -581,7 +583,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
         for st in list(self._books.values()):
             st.book.invalidate()
             st.awaiting = True
-            st.reason = "reconnect"
+            if st.book.updates:  # a book that never had a snapshot is not *re*synced
+                st.reason = "reconnect"
 
     # -- one connection ------------------------------------------------------------------
 
