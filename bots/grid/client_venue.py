@@ -94,6 +94,7 @@ class ClientVenue:
             self.subs.append(client.subscribe_fills(self.symbol))
             self.subs.append(client.subscribe_account())
         self.last_book_perf: float | None = None
+        self._last_full_wait = -1e9
 
     # -- events ----------------------------------------------------------------------------
 
@@ -186,7 +187,15 @@ class ClientVenue:
         return out
 
     def reconcile(self, coi: int) -> VenueOrder | None:
-        verdict = self.client.reconcile_order(coi, timeout=self.reconcile_timeout)
+        # The wait lets a transaction still in flight land. After one full wait, every older send
+        # has had that time too, so further orders of the same burst (a restart settling several
+        # intents) are looked up with a short wait instead of serially waiting for each.
+        now = time.monotonic()
+        short = now - self._last_full_wait < 10.0
+        timeout = 0.3 if short else self.reconcile_timeout
+        if not short:
+            self._last_full_wait = now
+        verdict = self.client.reconcile_order(coi, timeout=timeout)
         if verdict.status == "found" and verdict.order is not None:
             return venue_order(verdict.order)
         return None  # rejected or never seen: it does not rest

@@ -24,6 +24,10 @@ Rules layered on top:
 * **reduce-only**: orders on the side that reduces the net position are reduce-only, nearest
   first, as long as their cumulative size does not exceed the position (an order that would
   cross through zero is a normal order).
+* **gaps in price**: when a fill happens more than one level away from the gap (the price
+  jumped over levels whose orders were held back or rejected), the gap moves to the filled
+  level instead, so its take-profit sits one level above it and the level is not re-armed at
+  the price that just traded.
 * **inventory cap**: an entry (non reduce-only) order is dropped when filling it, together with
   all nearer orders on its side, would grow the position beyond ``max_position_usd``.
 * **post-only / no crossing**: entries are post-only (``post_only``); an order that would cross
@@ -145,6 +149,7 @@ class GridStrategy(BaseStrategy):
         self.cap_base = ZERO
         self._capped: set[Side] = set()  # sides where the inventory cap stopped entries (last _target)
         self._sorted_prices: list[Decimal] = []
+        self._slot_by_price: dict[Decimal, int] = {}
         self._cache_key: tuple[object, ...] | None = None
         self._cache_out: list[DesiredOrder] = []
         self._levels: dict[int, Decimal] = {}
@@ -188,8 +193,18 @@ class GridStrategy(BaseStrategy):
             self._seen_order.append(fill.trade_id)
             if len(self._seen_order) > 10_000:
                 self._seen_trades.discard(self._seen_order.popleft())
+        gap_before = self.gap
         self.position += fill.side.sign * fill.size
         self.fills += 1
+        slot = self._slot_by_price.get(fill.price)
+        if slot is not None and (
+            (fill.side is Side.BUY and slot < gap_before - 1)
+            or (fill.side is Side.SELL and slot > gap_before + 1)
+        ):
+            # The price jumped over levels whose orders never filled (held back, rejected as
+            # post-only): put the gap where the fill happened, so the take-profit sits one level
+            # above it and the filled level is not re-armed at the price that just traded.
+            self.anchor = self.position + slot * self.unit
         if fill.key is not None and fill.key.startswith("L"):
             try:
                 self._filled_at[level_of_key(fill.key)] = now_ms
@@ -230,6 +245,7 @@ class GridStrategy(BaseStrategy):
             side = Side.BUY if k < 0 else Side.SELL
             self._levels[k] = self.rules.round_price(raw, side)
         self._sorted_prices = [self._levels[k] for k in sorted(self._levels)]
+        self._slot_by_price = {v: k for k, v in self._levels.items() if abs(k) <= p.levels}
         self._cache_key = None
         unit = self.rules.round_size(p.order_size_usd / price)
         need = self.rules.min_size_at(self._levels[-p.levels - 1])

@@ -18,6 +18,7 @@ from bots.grid.strategy import GridParams, GridStrategy
 from bots.strategy import StrategyContext
 from lighter_sync import LighterClient
 from lighter_sync.sim import SimExchange
+from tests.conftest import eventually
 
 D = Decimal
 SPACING = D("0.002")  # 0.2 %
@@ -51,6 +52,19 @@ class Bot:
         self.market_id = self.venue.market_id
         self.size_decimals = self.venue.market.size_decimals
         self.max_open = 0
+
+    def settle_price(self, price: str) -> None:
+        """Move the simulator's price and wait until its order book is there (the crowd re-quotes)."""
+        target = D(price)
+        self.sim.set_price("TON", target)
+
+        def near() -> bool:
+            book = self.client.order_book("TON", depth=1)
+            if not book.bids or not book.asks:
+                return False
+            return abs((book.bids[0].price + book.asks[0].price) / 2 - target) / target < D("0.0005")
+
+        eventually(near, timeout=10, message=f"book near {price}")
 
     def step_until(self, predicate, timeout: float = 10.0, what: str = "") -> None:
         deadline = time.monotonic() + timeout
@@ -94,7 +108,7 @@ def mid(sim: SimExchange) -> Decimal:
 
 
 def test_grid_rearms_and_matches_the_ledger_to_the_cent(sim, bot):
-    sim.set_price("TON", "2.50000")
+    bot.settle_price("2.50000")
     bot.runner.start()
     bot.step_until(lambda: len(bot.venue_orders()) == 8, what="8 grid orders resting")
     assert {o["reduce_only"] for o in bot.venue_orders()} == {False}
@@ -125,7 +139,7 @@ def test_grid_rearms_and_matches_the_ledger_to_the_cent(sim, bot):
 
 
 def test_shutdown_cancels_every_bot_order_and_keeps_the_position(sim, bot):
-    sim.set_price("TON", "2.50000")
+    bot.settle_price("2.50000")
     bot.runner.start()
     bot.step_until(lambda: len(bot.venue_orders()) == 8, what="grid resting")
     ref = bot.strategy.reference
@@ -140,7 +154,7 @@ def test_shutdown_cancels_every_bot_order_and_keeps_the_position(sim, bot):
 
 
 def test_foreign_orders_survive_the_bot(sim, bot):
-    sim.set_price("TON", "2.50000")
+    bot.settle_price("2.50000")
     foreign = bot.client.create_limit_order(
         "TON", "buy", D("10"), D("2.00000"), client_order_index=777_000_001
     )
@@ -153,8 +167,8 @@ def test_foreign_orders_survive_the_bot(sim, bot):
 
 
 def test_restart_adopts_orders_and_places_no_duplicates(sim, tmp_path):
-    sim.set_price("TON", "2.50000")
     first = Bot(sim, tmp_path)
+    first.settle_price("2.50000")
     first.runner.start()
     first.step_until(lambda: len(first.venue_orders()) == 8, what="grid resting")
     cois = {o["client_order_index"] for o in first.venue_orders()}
@@ -180,7 +194,7 @@ def test_restart_adopts_orders_and_places_no_duplicates(sim, tmp_path):
 
 
 def test_rejected_transactions_back_off_and_recover(sim, bot):
-    sim.set_price("TON", "2.50000")
+    bot.settle_price("2.50000")
     bot.runner.start()
     sim.faults.reject_next_tx(1, code=21739, message="not enough margin to create the order")
     bot.step_until(

@@ -251,6 +251,26 @@ def test_late_fill_after_requote_does_not_duplicate_the_entry():
     assert by_key(s.desired_orders(T0 + 3)) == after
 
 
+def test_a_fill_after_a_price_gap_moves_the_gap_to_the_filled_level():
+    s = make(GridParams(cooldown_ms=0))
+    s.desired_orders(T0)
+    # the market gaps down below L-3; L-1 and L-2 were rejected as post-only, only L-3 fills
+    for key in ("L-1", "L-2"):
+        s.on_event(
+            OrderUpdate(T0, key, 1, OrderStatus.CANCELED, Side.BUY, D(1), D(1), reason="canceled-post-only"),
+            T0,
+        )
+    fill(s, "L-3", Side.BUY, T0 + 1, "t1")
+    assert s.position == s.unit and s.gap == -3
+    orders = by_key(s.desired_orders(T0 + 1))
+    assert "L-3" not in orders  # not re-armed at the price that just traded
+    assert orders["L-2"].side is Side.SELL and orders["L-2"].reduce_only  # TP one level above the fill
+    assert [k for k, o in orders.items() if o.side is Side.BUY] == ["L-4"]
+    # a normal, adjacent fill afterwards moves the gap by one as usual
+    fill(s, "L-4", Side.BUY, T0 + 2, "t2")
+    assert s.gap == -4
+
+
 def test_orders_that_would_cross_the_book_are_held_back():
     s = make()
     s.desired_orders(T0)
