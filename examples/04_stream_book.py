@@ -21,11 +21,17 @@ from lighter_sync.events import BookUpdate, Connected, Disconnected, Resynced, T
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to watch (default 10)")
-    parser.add_argument("--size", type=Decimal, default=Decimal("100"),
-                        help="size to price a market buy/sell of (default 100)")
+    parser.add_argument(
+        "--size",
+        type=Decimal,
+        default=Decimal("100"),
+        help="size to price a market buy/sell of (default 100)",
+    )
     add_connection_arguments(parser, trades=False)
     args = parser.parse_args()
 
@@ -50,9 +56,11 @@ def main() -> None:
                 top = book.top()  # one consistent read: bid, ask and sizes at one nonce
                 buy = book.average_fill_price(args.size, "buy")
                 sell = book.average_fill_price(args.size, "sell")
-                print(f"{book.symbol} nonce {top.nonce}: bid {top.bid_price} x {top.bid_size} | "
-                      f"ask {top.ask_price} x {top.ask_size} | spread {top.spread} | "
-                      f"buy {args.size} @ {buy} / sell @ {sell}")
+                print(
+                    f"{book.symbol} nonce {top.nonce}: bid {top.bid_price} x {top.bid_size} | "
+                    f"ask {top.ask_price} x {top.ask_size} | spread {top.spread} | "
+                    f"buy {args.size} @ {buy} / sell @ {sell}"
+                )
         depth = book.depth(5)
         print(f"\n{book.symbol} top 5 at nonce {depth.nonce}:")
         for price, size in reversed(depth.asks):
@@ -60,8 +68,10 @@ def main() -> None:
         for price, size in depth.bids:
             print(f"  bid {price:>14} x {size}")
         stats = client.stream_stats()
-        print(f"\nframes {stats.frames}, bytes {stats.bytes}, reconnects {stats.reconnects}, "
-              f"conflated/dropped {stats.drops}, gaps {stats.gaps}")
+        print(
+            f"\nframes {stats.frames}, bytes {stats.bytes}, reconnects {stats.reconnects}, "
+            f"conflated/dropped {stats.drops}, gaps {stats.gaps}"
+        )
 
 
 if __name__ == "__main__":

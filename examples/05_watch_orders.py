@@ -22,10 +22,14 @@ from lighter_sync.events import Fill, OrderUpdate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
     parser.add_argument("--cross", action="store_true", help="cross the spread so the order fills")
-    parser.add_argument("--cancel-after", type=float, default=3.0, help="cancel a resting order after N s (default 3)")
+    parser.add_argument(
+        "--cancel-after", type=float, default=3.0, help="cancel a resting order after N s (default 3)"
+    )
     add_connection_arguments(parser, trades=True)
     args = parser.parse_args()
 
@@ -41,7 +45,9 @@ def main() -> None:
             price = (book.asks[0].price * Decimal("1.01")).quantize(market.tick_size)
         else:
             price = (book.bids[0].price * Decimal("0.98")).quantize(market.tick_size)
-        size = max(market.min_base_amount, (market.min_quote_amount * 2 / price)).quantize(market.step_size, ROUND_UP)
+        size = max(market.min_base_amount, (market.min_quote_amount * 2 / price)).quantize(
+            market.step_size, ROUND_UP
+        )
 
         placed = client.create_limit_order(market.symbol, "buy", size, price, post_only=not args.cross)
         print(f"sent: buy {size} {market.symbol} @ {price} (client order index {placed.client_order_index})")
@@ -57,7 +63,9 @@ def main() -> None:
         while time.monotonic() < deadline and not (final is not None and filled >= (final.filled_size or 0)):
             event = client.poll(timeout=0.5)
             if isinstance(event, OrderUpdate) and event.client_order_index == placed.client_order_index:
-                print(f"order {event.status}: filled {event.filled_size} of {event.initial_size} ({event.source})")
+                print(
+                    f"order {event.status}: filled {event.filled_size} of {event.initial_size} ({event.source})"
+                )
                 if event.is_final:
                     final = event
             elif isinstance(event, Fill) and event.client_order_index == placed.client_order_index:
@@ -68,7 +76,9 @@ def main() -> None:
                 print("still resting: canceling")
                 client.cancel_order(market.symbol, placed.client_order_index)
                 cancel_sent = True
-        print(f"position from fills: {client.stream_positions().get(market.symbol, Decimal(0))} {market.symbol}")
+        print(
+            f"position from fills: {client.stream_positions().get(market.symbol, Decimal(0))} {market.symbol}"
+        )
         orders.close()
         fills.close()
 

@@ -156,7 +156,9 @@ class OrderBook:
         self._ticks = {}
         self.price_decimals = pd
 
-    def apply_snapshot(self, asks: list[Mapping[str, str]], bids: list[Mapping[str, str]], nonce: int) -> None:
+    def apply_snapshot(
+        self, asks: list[Mapping[str, str]], bids: list[Mapping[str, str]], nonce: int
+    ) -> None:
         """Replace the whole book with a snapshot at ``nonce``."""
         with self._lock:
             if self._infer:
@@ -215,7 +217,9 @@ class OrderBook:
                 return CROSSED
             return APPLIED
 
-    def _apply_side(self, levels: list[Mapping[str, str]], side: dict[int, str], keys: list[int], sign: int) -> None:
+    def _apply_side(
+        self, levels: list[Mapping[str, str]], side: dict[int, str], keys: list[int], sign: int
+    ) -> None:
         ticks = self._ticks
         for lv in levels:
             p = lv["price"]

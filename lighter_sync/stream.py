@@ -66,7 +66,14 @@ THREAD_NAME = "lighter-stream"
 _PING = orjson.dumps({"type": "ping"})
 _PONG = orjson.dumps({"type": "pong"})
 _AUTH_CODES = (20001, 20013)
-_CONNECT_IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY, 10035)  # 10035: WSAEWOULDBLOCK
+_CONNECT_IN_PROGRESS = (
+    0,
+    errno.EINPROGRESS,
+    errno.EWOULDBLOCK,
+    errno.EAGAIN,
+    errno.EALREADY,
+    10035,
+)  # 10035: WSAEWOULDBLOCK
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
 
@@ -99,7 +106,9 @@ class StreamConfig:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
                 raise ConfigError(f"StreamConfig.{name} must be positive, got {value}")
         if self.ping_interval >= 120:
-            raise ConfigError(f"StreamConfig.ping_interval must be below 120 s (the venue drops silent clients), got {self.ping_interval}")
+            raise ConfigError(
+                f"StreamConfig.ping_interval must be below 120 s (the venue drops silent clients), got {self.ping_interval}"
+            )
         if self.silence_timeout <= self.ping_interval:
             raise ConfigError(
                 f"StreamConfig.silence_timeout ({self.silence_timeout}) must exceed ping_interval ({self.ping_interval}): "
@@ -108,7 +117,9 @@ class StreamConfig:
         if self.backoff_max < self.backoff_initial:
             raise ConfigError("StreamConfig.backoff_max must be at least backoff_initial")
         if self.max_messages_per_minute > 200 or self.max_in_flight > 50:
-            raise ConfigError("StreamConfig pacing cannot exceed the venue's 200 messages/min and 50 in flight")
+            raise ConfigError(
+                "StreamConfig pacing cannot exceed the venue's 200 messages/min and 50 in flight"
+            )
 
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
@@ -464,7 +475,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     break
                 if healthy and time.monotonic() - started >= self.config.healthy_after:
                     attempt = 0
-                delay = backoff_delay(attempt, self.config.backoff_initial, self.config.backoff_max, self._rng)
+                delay = backoff_delay(
+                    attempt, self.config.backoff_initial, self.config.backoff_max, self._rng
+                )
                 attempt += 1
                 self.last_disconnect_reason = reason
                 log.info("stream disconnected (%s); reconnecting in %.2fs", reason, delay)
@@ -550,7 +563,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
             if self._stop.is_set():
                 sock.close()
                 return None
-            ws.connect(self.url, socket=sock, timeout=max(0.1, deadline - time.monotonic()), suppress_origin=True)
+            ws.connect(
+                self.url, socket=sock, timeout=max(0.1, deadline - time.monotonic()), suppress_origin=True
+            )
             sock.settimeout(self.config.read_timeout)
             return ws
         except BaseException:
@@ -714,7 +729,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
         if _is_private(ch):
             token = self._current_token()
             if token is None:
-                self._emit_control(StreamError(code=None, message=f"no auth token for private channel {ch}", channel=ch))
+                self._emit_control(
+                    StreamError(code=None, message=f"no auth token for private channel {ch}", channel=ch)
+                )
                 return
             msg["auth"] = token
         self._wire[ch] = "sent"
@@ -863,7 +880,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
             except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
                 # One malformed frame must not cost the connection (and every other channel).
                 self.errors += 1
-                log.warning("could not handle a %s frame on %s: %s: %s", msg.get("type"), ch, type(exc).__name__, exc)
+                log.warning(
+                    "could not handle a %s frame on %s: %s: %s", msg.get("type"), ch, type(exc).__name__, exc
+                )
         elif "error" in msg:
             self._on_error(msg)
 

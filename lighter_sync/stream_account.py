@@ -93,7 +93,11 @@ class AccountState:
                 and prev.trigger_price == o.trigger_price
             ):
                 return False
-            if prev.filled_size is not None and o.filled_size is not None and o.filled_size < prev.filled_size:
+            if (
+                prev.filled_size is not None
+                and o.filled_size is not None
+                and o.filled_size < prev.filled_size
+            ):
                 return False
             if o.transaction_time and prev.transaction_time and o.transaction_time < prev.transaction_time:
                 return False
@@ -332,7 +336,9 @@ class AccountHandlers:
         by_coi = [o.client_order_index for o in gone if o.client_order_index]
         for i in range(0, len(by_coi), 20):
             chunk = ",".join(str(c) for c in by_coi[i : i + 20])
-            body = self._rest_get("/api/v1/accountOrders", {"account_index": idx, "client_order_indexes": chunk}, auth=True)
+            body = self._rest_get(
+                "/api/v1/accountOrders", {"account_index": idx, "client_order_indexes": chunk}, auth=True
+            )
             for d in (body or {}).get("orders") or []:
                 found.append((order_from_json(d, self._symbol, "reconcile"), d))
         # Newest first; stop at orders last touched before the connection was lost. Our wall
@@ -386,7 +392,9 @@ class AccountHandlers:
             done = False
             for t in trades:
                 tid = int(t.get("trade_id") or 0)
-                if (floor_id and tid <= floor_id) or (not acc.trade_floor_taken and int(t.get("timestamp") or 0) < since):
+                if (floor_id and tid <= floor_id) or (
+                    not acc.trade_floor_taken and int(t.get("timestamp") or 0) < since
+                ):
                     done = True
                     break
                 collected.append(t)
@@ -420,5 +428,3 @@ def _positions_of(body: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not accounts:
         return []
     return list(accounts[0].get("positions") or [])
-
-

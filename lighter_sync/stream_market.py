@@ -81,7 +81,11 @@ class MarketDataHandlers:
         if st.reason is not None:
             self.resyncs += 1
             ev = Resynced(
-                channel=st.wire, reason=st.reason, symbol=st.market.symbol, market_id=st.market.market_id, nonce=ob["nonce"]
+                channel=st.wire,
+                reason=st.reason,
+                symbol=st.market.symbol,
+                market_id=st.market.market_id,
+                nonce=ob["nonce"],
             )
             st.reason = None
             self._route(st.wire, None, ev)  # conflated key None never collides with a market id
@@ -233,4 +237,3 @@ class MarketDataHandlers:
                 last_trade_id=c.get("i"),
             )
             self._route(wire, (mid, res, ev.start_ms), ev)
-

@@ -93,7 +93,9 @@ class StreamingMixin:
 
     def _stream_can_auth(self) -> bool:
         settings = self._settings  # type: ignore[attr-defined]
-        return getattr(settings, "account_index", None) is not None and not getattr(settings, "read_only", True)
+        return getattr(settings, "account_index", None) is not None and not getattr(
+            settings, "read_only", True
+        )
 
     def _stream_token(self) -> str:
         return self._auth_token()  # type: ignore[attr-defined]
@@ -182,12 +184,16 @@ class StreamingMixin:
         if symbol is None:
             return self._stream_subscribe("market_stats:all", CONFLATE, ("market_stats/all",))
         ref = self._stream().market(symbol)
-        return self._stream_subscribe(f"market_stats:{ref.symbol}", CONFLATE, (f"market_stats/{ref.market_id}",))
+        return self._stream_subscribe(
+            f"market_stats:{ref.symbol}", CONFLATE, (f"market_stats/{ref.market_id}",)
+        )
 
     def subscribe_candles(self, symbol: str | int, resolution: str = "1m") -> Subscription:
         """Candles of ``symbol`` as :class:`~lighter_sync.events.CandleEvent` (conflated per bar)."""
         if resolution not in CANDLE_RESOLUTIONS:
-            raise ValidationError(f"resolution must be one of {', '.join(CANDLE_RESOLUTIONS)}; got {resolution!r}")
+            raise ValidationError(
+                f"resolution must be one of {', '.join(CANDLE_RESOLUTIONS)}; got {resolution!r}"
+            )
         ref = self._stream().market(symbol)
         return self._stream_subscribe(
             f"candle:{ref.symbol}:{resolution}", CONFLATE, (f"candle/{ref.market_id}/{resolution}",)
@@ -201,7 +207,9 @@ class StreamingMixin:
         if wait:
             stream = self._stream()
             if not stream.wait_live(sub.channels, wait):
-                log.warning("%s: not confirmed by the venue within %.1f s; it will be once connected", sub.name, wait)
+                log.warning(
+                    "%s: not confirmed by the venue within %.1f s; it will be once connected", sub.name, wait
+                )
         return sub
 
     def subscribe_account(self, *, wait: float | None = 10.0) -> Subscription:

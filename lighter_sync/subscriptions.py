@@ -77,7 +77,9 @@ class Subscription:
         self.received = 0
 
     def __repr__(self) -> str:
-        return f"Subscription({self.name!r}, policy={self.policy}, pending={self.depth}, closed={self.closed})"
+        return (
+            f"Subscription({self.name!r}, policy={self.policy}, pending={self.depth}, closed={self.closed})"
+        )
 
     # -- producer side; called with the hub lock held ----------------------------------
 
@@ -101,7 +103,9 @@ class Subscription:
                 self.dropped += 1
         elif n >= self._high_water and n >= 2 * self._warned_at:
             self._warned_at = n
-            log.warning("subscription %s has %d undelivered events; is the consumer keeping up?", self.name, n)
+            log.warning(
+                "subscription %s has %d undelivered events; is the consumer keeping up?", self.name, n
+            )
 
     def _head_seq_locked(self) -> int | None:
         best = self._fifo[0][0] if self._fifo else None

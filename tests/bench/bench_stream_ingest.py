@@ -64,7 +64,11 @@ def recorded_stream(seed: int = 7, levels: int = 200, max_changes: int = 9) -> t
                 del side[p]
                 out.append({"price": fmt_p(p), "size": "0.0000"})
             elif r < 0.6:  # add a level away from the touch
-                p = (mid + 1 + 2 * rng.randrange(levels + 20)) if is_ask else (mid - 2 * rng.randrange(levels + 20))
+                p = (
+                    (mid + 1 + 2 * rng.randrange(levels + 20))
+                    if is_ask
+                    else (mid - 2 * rng.randrange(levels + 20))
+                )
                 s = rng.randrange(1, 50_000)
                 side[p] = s
                 out.append({"price": fmt_p(p), "size": fmt_s(s)})
@@ -119,7 +123,11 @@ def run_sdk(snap: bytes, frames: list[bytes]) -> float:
     from lighter.ws_client import WsClient
 
     updates = []
-    client = WsClient(order_book_ids=[0], ws_url="ws://127.0.0.1:1/stream", on_order_book_update=lambda m, b: updates.append(1))
+    client = WsClient(
+        order_book_ids=[0],
+        ws_url="ws://127.0.0.1:1/stream",
+        on_order_book_update=lambda m, b: updates.append(1),
+    )
     texts = [f.decode() for f in frames]
     client.on_message(None, snap.decode())
     t0 = time.perf_counter()

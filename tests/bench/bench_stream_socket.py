@@ -66,9 +66,22 @@ def test_bench_sim_process_socket_diff_frames_per_second():
 
     ready = os.path.join(tempfile.mkdtemp(), "ready.json")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lighter_sync.sim", "--markets", "ETH", "--seed", "9", "--latency-ms", "0", "0",
-         "--ready-file", ready],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "lighter_sync.sim",
+            "--markets",
+            "ETH",
+            "--seed",
+            "9",
+            "--latency-ms",
+            "0",
+            "0",
+            "--ready-file",
+            ready,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         eventually(lambda: os.path.exists(ready) or proc.poll() is not None, timeout=60)
@@ -81,20 +94,28 @@ def test_bench_sim_process_socket_diff_frames_per_second():
             before = client.stream_stats().channels["order_book:0"].frames
             t0 = time.perf_counter()
             cpu0 = time.process_time()
-            r = requests.post(f"{url}/sim/book/churn", json={"market_id": 0, "count": N_FRAMES, "through_engine": False},
-                              timeout=300)
+            r = requests.post(
+                f"{url}/sim/book/churn",
+                json={"market_id": 0, "count": N_FRAMES, "through_engine": False},
+                timeout=300,
+            )
             r.raise_for_status()
             sent = r.json()["diffs"]
-            eventually(lambda: client.stream_stats().channels["order_book:0"].frames - before >= sent, timeout=120,
-                       interval=0.001)
+            eventually(
+                lambda: client.stream_stats().channels["order_book:0"].frames - before >= sent,
+                timeout=120,
+                interval=0.001,
+            )
             dt = time.perf_counter() - t0
             cpu = time.process_time() - cpu0
             stats = client.stream_stats()
             assert stats.gaps == 0 and stats.reconnects == 0 and sub.book.synced
             rate = sent / dt
-            print(f"\nsim_process_socket_diff_frames_per_s: {rate:,.0f} (target 20,000) ratio={rate / 20_000:.2f}"
-                  f"  [{sent} diffs in {dt:.2f}s, simulator in its own process; client CPU {cpu:.2f}s"
-                  f" = {cpu / sent * 1e6:.1f} us/frame]")
+            print(
+                f"\nsim_process_socket_diff_frames_per_s: {rate:,.0f} (target 20,000) ratio={rate / 20_000:.2f}"
+                f"  [{sent} diffs in {dt:.2f}s, simulator in its own process; client CPU {cpu:.2f}s"
+                f" = {cpu / sent * 1e6:.1f} us/frame]"
+            )
             assert rate >= 20_000
     finally:
         proc.terminate()
@@ -121,6 +142,7 @@ def test_bench_sim_inprocess_socket_diff_frames_per_second():
                         feed.add(nonce, nonce + 1, db.items(), da.items(), sim.clock.now_ms() * 1000)
                         sim.core.flush_books()
                         nonce += 1
+
                 return run
 
             last = nonce0 + N_FRAMES
@@ -134,12 +156,20 @@ def test_bench_sim_inprocess_socket_diff_frames_per_second():
             rate = N_FRAMES / dt
             nonce, (want_bids, want_asks) = sim.call(lambda: (feed.nonce, feed.levels()))
             depth = sub.book.depth(0)
-            got_bids = [(int(p.scaleb(sub.book.price_decimals)), int(s.scaleb(sub.book.size_decimals))) for p, s in depth.bids]
-            got_asks = [(int(p.scaleb(sub.book.price_decimals)), int(s.scaleb(sub.book.size_decimals))) for p, s in depth.asks]
+            got_bids = [
+                (int(p.scaleb(sub.book.price_decimals)), int(s.scaleb(sub.book.size_decimals)))
+                for p, s in depth.bids
+            ]
+            got_asks = [
+                (int(p.scaleb(sub.book.price_decimals)), int(s.scaleb(sub.book.size_decimals)))
+                for p, s in depth.asks
+            ]
             assert (depth.nonce, got_bids, got_asks) == (nonce, want_bids, want_asks)
             assert client.stream_stats().gaps == 0 and frames >= N_FRAMES
-            print(f"\nsim_inprocess_socket_diff_frames_per_s: {rate:,.0f} (target 20,000) ratio={rate / 20_000:.2f}"
-                  f"  [{N_FRAMES} frames in {dt:.2f}s; one GIL shared with the simulator's generating and sending]")
+            print(
+                f"\nsim_inprocess_socket_diff_frames_per_s: {rate:,.0f} (target 20,000) ratio={rate / 20_000:.2f}"
+                f"  [{N_FRAMES} frames in {dt:.2f}s; one GIL shared with the simulator's generating and sending]"
+            )
             assert rate >= 20_000
 
 
@@ -164,8 +194,10 @@ def test_bench_drop_to_resynced_latency():
                         break
                 times.append(time.perf_counter() - t0)
             med = statistics.median(times)
-            print(f"\ndrop_to_resynced_median_s: {med:.3f} (target 1.000) ratio={1.0 / med:.2f}"
-                  f"  samples={[round(t, 3) for t in times]}")
+            print(
+                f"\ndrop_to_resynced_median_s: {med:.3f} (target 1.000) ratio={1.0 / med:.2f}"
+                f"  samples={[round(t, 3) for t in times]}"
+            )
             assert med <= 1.0
 
 
@@ -196,6 +228,8 @@ def test_bench_open_close_cycles_leave_nothing_behind():
         threads, fds = len(threading.enumerate()), len(os.listdir("/proc/self/fd"))
         closes.sort()
         p99 = closes[int(len(closes) * 0.99) - 1]
-        print(f"\nopen_close_cycles: {cycles} in {total:.1f}s, threads {base_threads}->{threads}, fds {base_fds}->{fds}, "
-              f"close p50 {statistics.median(closes) * 1000:.1f} ms p99 {p99 * 1000:.1f} ms max {closes[-1] * 1000:.1f} ms")
+        print(
+            f"\nopen_close_cycles: {cycles} in {total:.1f}s, threads {base_threads}->{threads}, fds {base_fds}->{fds}, "
+            f"close p50 {statistics.median(closes) * 1000:.1f} ms p99 {p99 * 1000:.1f} ms max {closes[-1] * 1000:.1f} ms"
+        )
         assert threads <= base_threads and closes[-1] < 2.0

@@ -24,7 +24,9 @@ from tests.conftest import eventually
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
 
-FAST = StreamConfig(ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5)
+FAST = StreamConfig(
+    ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5
+)
 
 
 def _eventually_quiet(predicate, timeout: float) -> bool:
@@ -61,7 +63,9 @@ def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
             fills = client.subscribe_fills()
             book = client.subscribe_order_book("ETH")
             stream = client._stream_obj
-            eventually(lambda: stream.subscribed(f"account_all_trades/{account}") and book.book.synced, timeout=10)
+            eventually(
+                lambda: stream.subscribed(f"account_all_trades/{account}") and book.book.synced, timeout=10
+            )
             eth = client.market("ETH")
             got_orders: list[OrderUpdate] = []
             got_fills: list[Fill] = []
@@ -86,10 +90,14 @@ def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
                 while time.monotonic() - start < duration:
                     side = "buy" if n % 2 == 0 else "sell"
                     mid = book.book.mid() or Decimal(3000)
-                    worst = (mid * (Decimal("1.02") if side == "buy" else Decimal("0.98"))).quantize(eth.tick_size)
+                    worst = (mid * (Decimal("1.02") if side == "buy" else Decimal("0.98"))).quantize(
+                        eth.tick_size
+                    )
                     client.create_market_order("ETH", side, size, worst_price=worst)
                     if n % 3 == 0:  # a resting order near the touch, filled or canceled later
-                        px = (mid * (Decimal("0.999") if side == "buy" else Decimal("1.001"))).quantize(eth.tick_size)
+                        px = (mid * (Decimal("0.999") if side == "buy" else Decimal("1.001"))).quantize(
+                            eth.tick_size
+                        )
                         client.create_limit_order("ETH", side, size, px)
                     if n % 7 == 6:
                         client.cancel_all_orders("ETH")
@@ -100,7 +108,10 @@ def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
                         next_drop += 1.5
                     time.sleep(0.05)
                 client.cancel_all_orders("ETH")
-                eventually(lambda: stream.connected and stream.subscribed(f"account_all_trades/{account}"), timeout=10)
+                eventually(
+                    lambda: stream.connected and stream.subscribed(f"account_all_trades/{account}"),
+                    timeout=10,
+                )
 
                 diff: list[str] = []
 
@@ -110,10 +121,16 @@ def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
                     last = {}
                     for o in list(got_orders):
                         last[o.order_index] = o.status
-                    bad = {i: (last.get(i), o["status"]) for i, o in led_orders.items() if last.get(i) != o["status"]}
-                    diff[:] = [f"missing fills {sorted(set(trades) - seen_fills)[:10]}",
-                               f"extra fills {sorted(seen_fills - set(trades))[:10]}",
-                               f"order status (ours, venue) {list(bad.items())[:10]} of {len(bad)}"]
+                    bad = {
+                        i: (last.get(i), o["status"])
+                        for i, o in led_orders.items()
+                        if last.get(i) != o["status"]
+                    }
+                    diff[:] = [
+                        f"missing fills {sorted(set(trades) - seen_fills)[:10]}",
+                        f"extra fills {sorted(seen_fills - set(trades))[:10]}",
+                        f"order status (ours, venue) {list(bad.items())[:10]} of {len(bad)}",
+                    ]
                     return set(trades) == seen_fills and not bad
 
                 # Events from after the last drop may only arrive on the next reconnect catch-up.
@@ -137,7 +154,14 @@ def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
             assert len(trades) >= 50, len(trades)
             assert {f.source for f in got_fills} >= {"stream"}
             # The fills-driven position view agrees with the venue.
-            pos = {p["market_id"]: p["size"] for p in next(a for a in sim.ledger()["accounts"] if a["account_index"] == account)["positions"]}
+            pos = {
+                p["market_id"]: p["size"]
+                for p in next(a for a in sim.ledger()["accounts"] if a["account_index"] == account)[
+                    "positions"
+                ]
+            }
             assert client.stream_positions().get("ETH", Decimal(0)) == eth.ticks_to_size(pos.get(0, 0))
-            print(f"\nchaos: {drops} drops, {stats.reconnects} reconnects, {len(trades)} fills, "
-                  f"{len(got_orders)} order updates, sources={Counter(f.source for f in got_fills)}")
+            print(
+                f"\nchaos: {drops} drops, {stats.reconnects} reconnects, {len(trades)} fills, "
+                f"{len(got_orders)} order updates, sources={Counter(f.source for f in got_fills)}"
+            )

@@ -19,7 +19,9 @@ from tests.conftest import eventually
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
 
-FAST = StreamConfig(ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5)
+FAST = StreamConfig(
+    ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,9 @@ def test_fills_update_the_position_view(sim):
         eventually(lambda: client._stream_obj.subscribed("ticker/0"), timeout=10)
         eth = client.market("ETH")
         size = max(eth.min_base_amount, (Decimal("20") / Decimal(3000)).quantize(eth.step_size))
-        client.create_market_order("ETH", "buy", size, max_slippage=Decimal("0.05"), wait=True)  # a position already
+        client.create_market_order(
+            "ETH", "buy", size, max_slippage=Decimal("0.05"), wait=True
+        )  # a position already
         fills = client.subscribe_fills()  # returns once live; the view starts from the venue's position
         before = client.stream_positions().get("ETH", Decimal(0))
         assert before == {p.symbol: p for p in client.positions()}["ETH"].size

@@ -50,7 +50,9 @@ def test_04_stream_book(ready_file, monkeypatch, capsys):
 
 
 def test_05_watch_orders_cancel(ready_file, monkeypatch, capsys):
-    out = run_example("05_watch_orders.py", ["--sim-ready", ready_file, "--cancel-after", "0.5"], monkeypatch, capsys)
+    out = run_example(
+        "05_watch_orders.py", ["--sim-ready", ready_file, "--cancel-after", "0.5"], monkeypatch, capsys
+    )
     assert "venue shows it: open" in out and "order canceled" in out
 
 

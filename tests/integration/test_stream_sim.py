@@ -20,7 +20,9 @@ from tests.conftest import eventually
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
 
-FAST = StreamConfig(ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5)
+FAST = StreamConfig(
+    ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5
+)
 
 
 def sim_book(sim: SimExchange, market_id: int) -> tuple[int, list[tuple[int, int]], list[tuple[int, int]]]:
@@ -88,7 +90,9 @@ def test_gap_injection_resyncs_the_book(manual_sim):
         eventually(lambda: eth.book.synced)
         sim.faults.gap_order_book(0)
         sim.advance(2_000)
-        resynced = eventually(lambda: [e for e in drain(eth, 0.05) if isinstance(e, Resynced)], message="resynced")
+        resynced = eventually(
+            lambda: [e for e in drain(eth, 0.05) if isinstance(e, Resynced)], message="resynced"
+        )
         assert resynced[0].reason == "gap" and resynced[0].symbol == "ETH"
         sim.advance(2_000)
         nonce, bids, asks = sim_book(sim, 0)
@@ -114,7 +118,9 @@ def test_server_pings_are_answered_so_the_session_survives():
 def test_stalled_stream_trips_the_watchdog():
     with SimExchange(markets=("ETH",), seed=3, latency_ms=(1, 1), speed=5.0) as sim:
         with LighterClient(sim.settings(account=0)) as client:
-            client.configure_stream(StreamConfig(ping_interval=0.2, silence_timeout=0.8, backoff_initial=0.05))
+            client.configure_stream(
+                StreamConfig(ping_interval=0.2, silence_timeout=0.8, backoff_initial=0.05)
+            )
             eth = client.subscribe_order_book("ETH")
             connected = eventually(lambda: [e for e in drain_poll(client) if isinstance(e, Connected)])
             eventually(lambda: eth.book.synced)
@@ -158,7 +164,10 @@ def test_refused_and_expiring_tokens_resubscribe_private_channels():
             # Refresh before expiry: make the stream believe its token is due now.
             stream._next_token_check = time.monotonic()
             stream._wake()
-            eventually(lambda: any(isinstance(e, Resynced) and e.reason == "token" for e in drain_poll(client)), timeout=5)
+            eventually(
+                lambda: any(isinstance(e, Resynced) and e.reason == "token" for e in drain_poll(client)),
+                timeout=5,
+            )
             eventually(lambda: stream.subscribed(f"account_all_orders/{account}"))
             orders.close()
 
@@ -181,7 +190,9 @@ def test_catch_up_works_when_the_venue_clock_is_far_from_ours():
             eth = client.market("ETH")
             mid = book.book.mid()
             size = max(eth.min_base_amount, (Decimal("20") / mid).quantize(eth.step_size))
-            placed = client.create_market_order("ETH", "buy", size, worst_price=(mid * Decimal("1.05")).quantize(eth.tick_size))
+            placed = client.create_market_order(
+                "ETH", "buy", size, worst_price=(mid * Decimal("1.05")).quantize(eth.tick_size)
+            )
             sim.advance(1_000)
             assert not stream.connected, "the test needs the trade to happen while disconnected"
             got = []

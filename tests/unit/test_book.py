@@ -148,7 +148,9 @@ def random_stream(seed: int, n: int, levels: int = 60):
     rng = random.Random(seed)
 
     def level(is_ask: bool) -> dict[str, str]:
-        ticks = rng.randrange(100_001, 100_001 + levels) if is_ask else rng.randrange(100_000 - levels, 100_000)
+        ticks = (
+            rng.randrange(100_001, 100_001 + levels) if is_ask else rng.randrange(100_000 - levels, 100_000)
+        )
         size = rng.choice([0, 0, rng.randrange(1, 10_000)])
         return lv(f"{ticks // 100}.{ticks % 100:02d}", f"{size // 1000}.{size % 1000:03d}")
 
@@ -156,7 +158,12 @@ def random_stream(seed: int, n: int, levels: int = 60):
     snap_bids = [lv(f"{t // 100}.{t % 100:02d}", "2.000") for t in range(100_000, 100_000 - levels, -2)]
     diffs = []
     for _ in range(n):
-        diffs.append(([level(True) for _ in range(rng.randrange(0, 4))], [level(False) for _ in range(rng.randrange(0, 4))]))
+        diffs.append(
+            (
+                [level(True) for _ in range(rng.randrange(0, 4))],
+                [level(False) for _ in range(rng.randrange(0, 4))],
+            )
+        )
     return snap_asks, snap_bids, diffs
 
 

@@ -97,19 +97,30 @@ def test_order_progress_rules():
     o = order_from_json(ORDER, str, "snapshot")
     assert acc.offer_order(o)
     assert not acc.offer_order(dataclasses.replace(o, source="stream"))  # same state again
-    part = dataclasses.replace(o, filled_size=Decimal("0.0005"), remaining_size=Decimal("0.0005"),
-                               transaction_time=o.transaction_time + 1)
+    part = dataclasses.replace(
+        o,
+        filled_size=Decimal("0.0005"),
+        remaining_size=Decimal("0.0005"),
+        transaction_time=o.transaction_time + 1,
+    )
     assert acc.offer_order(part)
     assert not acc.offer_order(o)  # stale (REST racing the stream)
-    done = dataclasses.replace(part, status="filled", filled_size=Decimal("0.001"), remaining_size=Decimal(0),
-                               transaction_time=o.transaction_time + 2)
+    done = dataclasses.replace(
+        part,
+        status="filled",
+        filled_size=Decimal("0.001"),
+        remaining_size=Decimal(0),
+        transaction_time=o.transaction_time + 2,
+    )
     assert acc.offer_order(done)
     assert not acc.offer_order(dataclasses.replace(done, status="open"))  # final never changes
     assert acc.by_coi[o.client_order_index] is done
 
 
 def test_position_sign():
-    p = position_from_json({"market_id": 0, "position": "18.0193", "sign": -1, "avg_entry_price": "2669.84"}, str, "x")
+    p = position_from_json(
+        {"market_id": 0, "position": "18.0193", "sign": -1, "avg_entry_price": "2669.84"}, str, "x"
+    )
     assert p.size == Decimal("-18.0193") and p.avg_entry_price == Decimal("2669.84")
 
 

@@ -79,8 +79,13 @@ class FakeVenue:
             "channel": "order_book:0",
             "order_book": {
                 "code": 0,
-                "asks": [{"price": p, "size": s} for p, s in sorted(self.asks.items(), key=lambda x: Decimal(x[0]))],
-                "bids": [{"price": p, "size": s} for p, s in sorted(self.bids.items(), key=lambda x: -Decimal(x[0]))],
+                "asks": [
+                    {"price": p, "size": s} for p, s in sorted(self.asks.items(), key=lambda x: Decimal(x[0]))
+                ],
+                "bids": [
+                    {"price": p, "size": s}
+                    for p, s in sorted(self.bids.items(), key=lambda x: -Decimal(x[0]))
+                ],
                 "offset": 1,
                 "nonce": self.book_nonce,
                 "begin_nonce": 0,
@@ -121,7 +126,11 @@ class FakeVenue:
                     else:
                         await ws.send_str(orjson.dumps(self.account_snapshots[ch]).decode())
             elif t == "unsubscribe":
-                await ws.send_str(orjson.dumps({"type": "unsubscribed", "channel": data["channel"].replace("/", ":")}).decode())
+                await ws.send_str(
+                    orjson.dumps(
+                        {"type": "unsubscribed", "channel": data["channel"].replace("/", ":")}
+                    ).decode()
+                )
         return ws
 
     # -- test-side controls ------------------------------------------------------------------
@@ -167,7 +176,11 @@ class FakeVenue:
 
     def messages(self, type_: str | None = None, session: int | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [m for s, m in self.received if (type_ is None or m.get("type") == type_) and (session is None or s == session)]
+            return [
+                m
+                for s, m in self.received
+                if (type_ is None or m.get("type") == type_) and (session is None or s == session)
+            ]
 
     def close(self) -> None:
         async def stop() -> None:
@@ -198,7 +211,14 @@ class FakeRest:
         self.trades: list[dict[str, Any]] = []
         self.positions: list[dict[str, Any]] = []
 
-    def get(self, path: str, params: dict[str, Any] | None = None, *, auth: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        auth: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         params = dict(params or {})
         self.calls.append((path, params, auth))
         if path == "/api/v1/accountActiveOrders":
@@ -258,9 +278,26 @@ def test_wss_with_certificate_verification(tmp_path, monkeypatch):
         pytest.skip("openssl CLI not available to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
@@ -339,8 +376,14 @@ def test_get_wakes_on_publish_from_another_thread():
 def test_stream_config_refuses_nonsense():
     from lighter_sync.errors import ConfigError
 
-    for bad in ({"ping_interval": 0}, {"ping_interval": 130, "silence_timeout": 200}, {"silence_timeout": 10},
-                {"backoff_initial": 5, "backoff_max": 1}, {"max_in_flight": 60}, {"max_messages_per_minute": -1}):
+    for bad in (
+        {"ping_interval": 0},
+        {"ping_interval": 130, "silence_timeout": 200},
+        {"silence_timeout": 10},
+        {"backoff_initial": 5, "backoff_max": 1},
+        {"max_in_flight": 60},
+        {"max_messages_per_minute": -1},
+    ):
         with pytest.raises(ConfigError):
             StreamConfig(**bad)
 
@@ -407,7 +450,11 @@ def test_gap_unsubscribes_then_subscribes_and_emits_resynced(venue):
         ev = collect(sub, lambda e: isinstance(e, Resynced))
         assert ev.reason == "gap" and ev.market_id == 0
         kinds = [(m["type"], m["channel"]) for m in venue.messages() if m["type"] != "ping"]
-        assert kinds == [("subscribe", "order_book/0"), ("unsubscribe", "order_book/0"), ("subscribe", "order_book/0")]
+        assert kinds == [
+            ("subscribe", "order_book/0"),
+            ("unsubscribe", "order_book/0"),
+            ("subscribe", "order_book/0"),
+        ]
         assert s.stats().gaps == 1
         assert s.book(0).synced and s.book(0).nonce == venue.book_nonce
     finally:
@@ -430,7 +477,9 @@ def test_server_ping_gets_a_pong_and_idle_client_pings(venue):
 
 def test_silence_watchdog_reconnects_and_resubscribes(venue):
     venue.answer_pings = False
-    cfg = StreamConfig(ping_interval=0.1, silence_timeout=0.4, connect_timeout=2.0, backoff_initial=0.02, backoff_max=0.05)
+    cfg = StreamConfig(
+        ping_interval=0.1, silence_timeout=0.4, connect_timeout=2.0, backoff_initial=0.02, backoff_max=0.05
+    )
     s = make_stream(venue, cfg)
     try:
         sub = book_sub(s)
@@ -488,7 +537,9 @@ def test_unknown_and_non_object_frames_are_ignored(venue):
         venue.send("not json")
         venue.send({"type": "update/something_new", "channel": "x:1"})
         venue.send({"error": {"code": 30005, "message": "Invalid Channel:  (marketId)"}})
-        venue.send({"channel": "order_book:0", "type": "update/order_book", "order_book": {"asks": "garbage"}})
+        venue.send(
+            {"channel": "order_book:0", "type": "update/order_book", "order_book": {"asks": "garbage"}}
+        )
         err = eventually(lambda: [e for e in _drain(s) if isinstance(e, StreamError)])
         assert err[0].code == 30005
         eventually(lambda: s.errors >= 2)  # the error frame and the malformed book frame
@@ -616,7 +667,13 @@ def test_private_subscribe_sends_auth_and_auth_error_resubscribes_with_fresh_tok
         assert venue.messages("subscribe")[1]["auth"].endswith("sig2")
         assert venue.messages("unsubscribe")[0]["channel"] == "account_all_orders/7"
         # The repeated snapshot is not a new event.
-        venue.send({"channel": "account_all_orders:7", "orders": {"0": [order_json(1, 11, "filled", "1.0000", 2)]}, "type": "update/account_all_orders"})
+        venue.send(
+            {
+                "channel": "account_all_orders:7",
+                "orders": {"0": [order_json(1, 11, "filled", "1.0000", 2)]},
+                "type": "update/account_all_orders",
+            }
+        )
         ev = collect(sub, lambda e: isinstance(e, OrderUpdate))
         assert ev.status == "filled"
         assert s.order_state(11).status == "filled"
@@ -625,7 +682,11 @@ def test_private_subscribe_sends_auth_and_auth_error_resubscribes_with_fresh_tok
 
 
 def test_token_is_refreshed_before_expiry(venue):
-    venue.account_snapshots["account_all_orders/7"] = {"channel": "account_all_orders:7", "orders": {}, "type": "subscribed/account_all_orders"}
+    venue.account_snapshots["account_all_orders/7"] = {
+        "channel": "account_all_orders:7",
+        "orders": {},
+        "type": "subscribed/account_all_orders",
+    }
     tokens = Tokens(life=3.0)
     cfg = StreamConfig(token_refresh_margin=2.5, connect_timeout=2.0, backoff_initial=0.02)
     s = make_stream(venue, cfg, account_index=7, token_provider=tokens)
@@ -646,7 +707,11 @@ def test_reconnect_reconciles_orders_fills_positions_exactly_once(venue):
         "orders": {"0": [order_json(1, 11, "open"), order_json(2, 12, "open")]},
         "type": "subscribed/account_all_orders",
     }
-    venue.account_snapshots["account_all_trades/7"] = {"channel": "account_all_trades:7", "trades": {}, "type": "subscribed/account_all_trades"}
+    venue.account_snapshots["account_all_trades/7"] = {
+        "channel": "account_all_trades:7",
+        "trades": {},
+        "type": "subscribed/account_all_trades",
+    }
     rest = FakeRest()
     s = make_stream(venue, account_index=7, token_provider=Tokens(), rest=rest)
     try:
@@ -655,20 +720,41 @@ def test_reconnect_reconciles_orders_fills_positions_exactly_once(venue):
         s.start()
         assert collect(orders, lambda e: e.order_index == 2).status == "open"
         eventually(lambda: s.subscribed("account_all_trades/7"))
-        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(500)]}, "type": "update/account_all_trades"})
+        venue.send(
+            {
+                "channel": "account_all_trades:7",
+                "trades": {"0": [trade_json(500)]},
+                "type": "update/account_all_trades",
+            }
+        )
         assert collect(fills, lambda e: isinstance(e, Fill)).trade_id == 500
 
         # While disconnected: order 1 fills (trade 501), order 2 is canceled, order 3 appears.
         rest.trades = [trade_json(500), trade_json(501, "1.0000")]
         rest.active_orders = [order_json(3, 13, "open")]
-        rest.orders_by_coi = {11: order_json(1, 11, "filled", "1.0000", 5), 12: order_json(2, 12, "canceled", tt=5)}
+        rest.orders_by_coi = {
+            11: order_json(1, 11, "filled", "1.0000", 5),
+            12: order_json(2, 12, "canceled", tt=5),
+        }
         rest.positions = [{"market_id": 0, "position": "1.5000", "sign": 1, "avg_entry_price": "100.00"}]
         venue.account_snapshots["account_all_orders/7"]["orders"] = {"0": [order_json(3, 13, "open")]}
         venue.drop()
         eventually(lambda: s.stats().reconnects == 1 and s.subscribed("account_all_orders/7"))
         # Trade 501 arrives on the stream too after the reconnect: must not be a second fill.
-        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(501, "1.0000")]}, "type": "update/account_all_trades"})
-        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(502)]}, "type": "update/account_all_trades"})
+        venue.send(
+            {
+                "channel": "account_all_trades:7",
+                "trades": {"0": [trade_json(501, "1.0000")]},
+                "type": "update/account_all_trades",
+            }
+        )
+        venue.send(
+            {
+                "channel": "account_all_trades:7",
+                "trades": {"0": [trade_json(502)]},
+                "type": "update/account_all_trades",
+            }
+        )
         got_fills = []
         while (f := fills.get(0.5)) is not None:
             got_fills.append(f)
@@ -678,7 +764,11 @@ def test_reconnect_reconciles_orders_fills_positions_exactly_once(venue):
         got_orders = []
         while (o := orders.get(0.2)) is not None:
             got_orders.append((o.order_index, o.status, o.source))
-        assert sorted(got_orders) == [(1, "filled", "reconcile"), (2, "canceled", "reconcile"), (3, "open", "reconcile")]
+        assert sorted(got_orders) == [
+            (1, "filled", "reconcile"),
+            (2, "canceled", "reconcile"),
+            (3, "open", "reconcile"),
+        ]
         assert s.positions() == {0: Decimal("2.0000")}  # REST truth 1.5 + trade 502 (0.5) after it
         auth1 = {m["auth"] for m in venue.messages("subscribe", session=1)}
         auth2 = {m["auth"] for m in venue.messages("subscribe", session=2)}
@@ -727,7 +817,9 @@ def test_close_while_reconnecting_to_a_dead_port_is_prompt():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now
-    s = Stream(f"ws://127.0.0.1:{port}/stream", EventHub(), resolve=resolve, config=StreamConfig(backoff_initial=0.5))
+    s = Stream(
+        f"ws://127.0.0.1:{port}/stream", EventHub(), resolve=resolve, config=StreamConfig(backoff_initial=0.5)
+    )
     s.start()
     eventually(lambda: s.last_disconnect_reason is not None)
     t0 = time.monotonic()
@@ -737,6 +829,7 @@ def test_close_while_reconnecting_to_a_dead_port_is_prompt():
 
 
 # -- queue invariants (property-based) ----------------------------------------------------------
+
 
 @settings(max_examples=60, deadline=None)
 @given(
@@ -792,7 +885,9 @@ def test_hub_delivers_reliable_events_once_in_order_and_latest_conflated(ops):
 # -- frame reader ---------------------------------------------------------------------------------
 
 
-def ws_frame(payload: bytes, opcode: int = 1, fin: bool = True, mask: bytes | None = None, rsv: int = 0) -> bytes:
+def ws_frame(
+    payload: bytes, opcode: int = 1, fin: bool = True, mask: bytes | None = None, rsv: int = 0
+) -> bytes:
     import struct
 
     n = len(payload)
