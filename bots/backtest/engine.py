@@ -27,6 +27,7 @@ position at that price with the taker fee plus the liquidation fee and ends the 
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from bisect import bisect_left
@@ -266,7 +267,22 @@ class BacktestEngine:
     # -- public ----------------------------------------------------------------------------
 
     def run(self, start: int = 0, stop: int | None = None) -> BacktestResult:
-        """Replay bars ``[start, stop)`` and return the result."""
+        """Replay bars ``[start, stop)`` and return the result.
+
+        The cyclic garbage collector is paused during the loop and restored afterwards: the loop
+        makes no reference cycles (reference counting frees everything it allocates), and the
+        collector's frequent young-generation passes would otherwise cost about a tenth of a run.
+        """
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return self._run(start, stop)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _run(self, start: int, stop: int | None) -> BacktestResult:
         t0 = time.perf_counter()
         b = self.bars
         n = len(b) if stop is None else min(stop, len(b))

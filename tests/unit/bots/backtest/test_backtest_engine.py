@@ -197,3 +197,19 @@ def test_run_rejects_empty_input():
         BacktestConfig(tier="vip")
     with pytest.raises(ValidationError):
         replace(BacktestConfig(), capital=Decimal(0))
+
+
+def test_garbage_collector_is_restored_after_a_run_even_on_error():
+    import gc
+
+    assert gc.isenabled()
+    BacktestEngine(FixedOrders([buy("b", "99.00")]), RULES, bars_from([FLAT, FLAT])).run()
+    assert gc.isenabled()
+
+    class Boom(FixedOrders):
+        def desired_orders(self, now_ms):
+            raise RuntimeError("strategy bug")
+
+    with pytest.raises(RuntimeError, match="strategy bug"):
+        BacktestEngine(Boom([]), RULES, bars_from([FLAT, FLAT])).run()
+    assert gc.isenabled()
