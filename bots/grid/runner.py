@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bots.grid.budget import TxBudget
+from bots.grid.diff import Tracked, plan_actions
 from bots.grid.ledger import Ledger
 from bots.grid.status import format_status
 from bots.grid.store import GridStore, StoredFill
@@ -52,7 +54,6 @@ from bots.strategy import (
     OrderStatus,
     OrderUpdate,
     PositionSnapshot,
-    Side,
     Strategy,
     Timer,
     TradeTick,
@@ -67,68 +68,6 @@ ZERO = Decimal(0)
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-class TxBudget:
-    """A token bucket of requests per minute (Standard accounts: 60/min for everything).
-
-    The runner spends from it before every send or REST read, so it never relies on the venue's
-    429s; when empty the runner simply converges a little later.
-    """
-
-    def __init__(self, per_minute: int, clock_ms: Callable[[], int]) -> None:
-        if per_minute < 1:
-            raise ValueError("per_minute must be >= 1")
-        self.capacity = float(per_minute)
-        self.tokens = float(per_minute)
-        self.rate = per_minute / 60_000.0
-        self._clock = clock_ms
-        self._last = clock_ms()
-        self.spent = 0
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def available(self) -> float:
-        self._refill()
-        return self.tokens
-
-    def take(self, n: int = 1) -> bool:
-        """Spend ``n`` tokens if available."""
-        self._refill()
-        if self.tokens >= n:
-            self.tokens -= n
-            self.spent += n
-            return True
-        return False
-
-    def force(self, n: int = 1) -> None:
-        """Spend ``n`` tokens even into debt (shutdown cancels must go out)."""
-        self._refill()
-        self.tokens -= n
-        self.spent += n
-
-
-@dataclass
-class Tracked:
-    """The runner's view of one bot order that may rest on the venue."""
-
-    coi: int
-    key: str
-    side: Side
-    price: Decimal
-    size: Decimal
-    reduce_only: bool
-    post_only: bool
-    state: str  # intent | sent | unknown | open
-    order_index: int | None = None
-    filled: Decimal = ZERO
-    sent_ms: int = 0
-    cancel_sent_ms: int | None = None
-    modify_sent_ms: int | None = None
-    replace: bool = False  # a modify was refused: cancel and create instead
 
 
 @dataclass
@@ -630,61 +569,15 @@ class Runner:
 
     def plan(self, desired: Sequence[DesiredOrder], now: int) -> list[Action]:
         """The actions that move the live orders towards ``desired`` (pure; no sends)."""
-        want = {o.key: o for o in desired}
-        by_key: dict[str, list[Tracked]] = {}
-        for tracked in sorted(self.live.values(), key=lambda t: t.coi, reverse=True):
-            by_key.setdefault(tracked.key, []).append(tracked)
-        cancels: list[Action] = []
-        modifies: list[Action] = []
-        served: set[str] = {key for key, _f, _d in self._awaiting_fills.values()}
-        retry_cancel_ms = 10_000
-        for key, records in by_key.items():
-            target = want.get(key)
-            for tracked in records:
-                if tracked.cancel_sent_ms is not None:
-                    if now - tracked.cancel_sent_ms > retry_cancel_ms and tracked.state == "open":
-                        cancels.append(Cancel(tracked.coi, tracked.order_index))
-                    continue
-                if tracked.state in ("intent", "unknown"):
-                    served.add(key)  # unsettled: it may rest; do not place another
-                    continue
-                compatible = (
-                    target is not None
-                    and key not in served
-                    and tracked.side is target.side
-                    and tracked.reduce_only == target.reduce_only
-                    and tracked.size == target.size
-                    and not tracked.replace
-                )
-                if not compatible:
-                    if tracked.state == "open" or now - tracked.sent_ms > self.config.settle_after_ms:
-                        cancels.append(Cancel(tracked.coi, tracked.order_index))
-                    else:
-                        served.add(key)  # just sent; cancel once it shows up
-                    continue
-                served.add(key)
-                assert target is not None
-                if (
-                    tracked.price != target.price
-                    and tracked.state == "open"
-                    and tracked.modify_sent_ms is None
-                    and tracked.filled < tracked.size
-                ):
-                    modifies.append(
-                        Modify(tracked.coi, tracked.order_index, target.price, tracked.size - tracked.filled)
-                    )
-        occupied = len(self.live)
-        room = max(0, self.config.max_open_orders - occupied)
-        creates: list[Action] = []
-        for order in desired:
-            if order.key in served or room <= 0:
-                continue
-            until = self._backoff.get(order.key, (0, 0))[0]
-            if until > now:
-                continue
-            creates.append(Create(0, order))
-            room -= 1
-        return cancels + modifies + creates
+        return plan_actions(
+            desired,
+            self.live.values(),
+            now=now,
+            max_open_orders=self.config.max_open_orders,
+            settle_after_ms=self.config.settle_after_ms,
+            reserved_keys={key for key, _f, _d in self._awaiting_fills.values()},
+            blocked_until={key: until for key, (until, _) in self._backoff.items()},
+        )
 
     def converge(self, now: int) -> int:
         """Plan and send; returns the number of actions sent."""

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from grid_fakes import RULES, FakeVenue, ManualClock
 
+from bots.grid.diff import Tracked, plan_actions
 from bots.grid.runner import Runner, RunnerConfig, TxBudget
 from bots.grid.store import GridStore
 from bots.grid.strategy import GridParams, GridStrategy
@@ -369,3 +370,32 @@ def test_unexpected_error_is_an_emergency_stop_that_cancels_bot_orders(env):
     assert venue.bot_open() == [foreign]  # ... and is gone; the foreign order is untouched
     assert any("emergency stop" in e for e in runner.errors)
     assert store.live_orders() == []
+
+
+def _tracked(coi: int, key: str, price: str = "1.99", state: str = "open", **kw) -> Tracked:
+    return Tracked(coi, key, Side.BUY, D(price), D("6"), False, True, state, order_index=10**15 + coi, **kw)
+
+
+def test_plan_cancels_a_duplicate_key_and_keeps_the_newest_order():
+    desired = [DesiredOrder("L-1", Side.BUY, D("1.99"), D("6"))]
+    actions = plan_actions(
+        desired, [_tracked(1, "L-1"), _tracked(2, "L-1")], now=10_000, max_open_orders=8, settle_after_ms=1000
+    )
+    assert actions == [Cancel(1, 10**15 + 1)]
+
+
+def test_plan_modify_for_a_price_change_only_and_respects_blocks_and_the_cap():
+    desired = [DesiredOrder("a", Side.BUY, D("1.98"), D("6")), DesiredOrder("b", Side.BUY, D("1.97"), D("6"))]
+    live = [_tracked(1, "a")]
+    actions = plan_actions(desired, live, now=10_000, max_open_orders=8, settle_after_ms=1000)
+    assert actions == [Modify(1, 10**15 + 1, D("1.98"), D("6")), Create(0, desired[1])]
+    blocked = plan_actions(
+        desired, live, now=10_000, max_open_orders=8, settle_after_ms=1000, blocked_until={"b": 10_001}
+    )
+    assert blocked == [Modify(1, 10**15 + 1, D("1.98"), D("6"))]
+    capped = plan_actions(desired, live, now=10_000, max_open_orders=1, settle_after_ms=1000)
+    assert [type(a) for a in capped] == [Modify]
+    unsettled = plan_actions(
+        desired, [_tracked(1, "a", state="unknown")], now=10_000, max_open_orders=8, settle_after_ms=1000
+    )
+    assert unsettled == [Create(0, desired[1])]  # "a" is served by the unsettled order
