@@ -686,6 +686,7 @@ class Runner:
         """Cancel every bot order in this market and wait until the venue confirms; returns how many remain."""
         deadline = time.monotonic() + timeout_s
         attempts = 0
+        next_rest = time.monotonic() + timeout_s / 2  # then ask REST about unconfirmed ones, once a second
         while time.monotonic() < deadline:
             now = self.clock_ms()
             pending = [
@@ -711,8 +712,12 @@ class Runner:
             while event is not None:
                 self._handle(event)
                 event = self.venue.poll(0)
-            if self.live and attempts >= 1 and time.monotonic() > deadline - timeout_s / 2:
-                self._reconcile_orders(self.clock_ms(), startup=False)
+            if self.live and attempts >= 1 and time.monotonic() >= next_rest:
+                next_rest = time.monotonic() + 1.0
+                try:
+                    self._reconcile_orders(self.clock_ms(), startup=False)
+                except Exception as exc:  # keep trying to cancel until the deadline
+                    log.error("reading open orders during shutdown failed: %s", exc)
         return len(self.live)
 
     def shutdown(self) -> RunSummary:
