@@ -405,6 +405,8 @@ class GridStrategy(BaseStrategy):
         self._center(Decimal(state["reference"]), 0)
         self.position = position
         self.unit = Decimal(state.get("unit", self.unit))
+        if self.params.max_position_usd is None:
+            self.cap_base = self.unit * self.params.levels
 
     def quiet_band(self, now_ms: int) -> tuple[Decimal, Decimal, int] | None:
         """The promise of :meth:`BaseStrategy.quiet_band` for the grid.
