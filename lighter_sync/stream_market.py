@@ -65,7 +65,6 @@ class MarketDataHandlers:
 
         def market(self, symbol_or_id: str | int) -> MarketRef: ...
         def _route(self, wire: str, key: Any, event: Any) -> None: ...
-        def _emit_control(self, event: Any) -> None: ...
         def _set_active(self, wire: str) -> None: ...
         def _queue_subscribe(self, ch: str) -> None: ...
         def _queue_unsubscribe(self, ch: str) -> None: ...
@@ -88,8 +87,9 @@ class MarketDataHandlers:
                 nonce=ob["nonce"],
             )
             st.reason = None
-            self._route(st.wire, None, ev)  # conflated key None never collides with a market id
-            self._emit_control(ev)
+            # To the book's subscriptions only (poll() sees it there once); conflated key None
+            # never collides with a market id.
+            self._route(st.wire, None, ev)
         self._emit_book(st, msg, True)
 
     def _on_book_diff(self, msg: dict[str, Any]) -> None:

@@ -507,6 +507,7 @@ def test_drop_reconnects_resubscribes_and_reports_connection_events(venue):
         while (e := s.hub.poll(0)) is not None:
             control.append(type(e))
         assert control.count(Connected) == 2 and Disconnected in control
+        assert control.count(Resynced) == 0  # the one Resynced was read from the book subscription
         assert s.stats().reconnects == 1
         venue.diff({"100.50": "5.0000"}, {})
         eventually(lambda: s.book(0).top().ask_size == Decimal("5.0000"))
