@@ -161,8 +161,9 @@ class BacktestResult:
     stop: int
     capital: Decimal
     fills: list[FillRecord]
-    # (ts_ms, position float, k float): equity = k + position * price from ts_ms on
-    state_log: list[tuple[int, float, float]]
+    # (ts_ms, position, k, at_cap): equity = k + position * price from ts_ms on; at_cap is whether the
+    # strategy's inventory cap stops further entries (None when the strategy exposes no cap)
+    state_log: list[tuple[int, float, float, bool | None]]
     realized: Decimal
     fees: Decimal
     funding: Decimal
@@ -234,7 +235,7 @@ class BacktestEngine:
         self.canceling: list[_Order] = []
         self.next_coi = 1
         self.fills: list[FillRecord] = []
-        self.state_log: list[tuple[int, float, float]] = []
+        self.state_log: list[tuple[int, float, float, bool | None]] = []
         self.orders_log: list[tuple[int, str, str, float]] = []
         self.counters = {k: 0 for k in (
             "orders_sent", "orders_arrived", "modifies", "cancels", "rejected_post_only", "rejected_margin",
@@ -888,7 +889,16 @@ class BacktestEngine:
     def _log_state(self) -> None:
         self._liq = None
         k = self.cfg.capital + self.realized - self.cost - self.fees + self.funding
-        self.state_log.append((self.now, float(self.position), float(k)))
+        self.state_log.append((self.now, float(self.position), float(k), self._at_cap()))
+
+    def _at_cap(self) -> bool | None:
+        """Whether one more entry unit would exceed the strategy's cap (``cap_base``/``unit`` in base,
+        as the grid exposes them); None for a strategy without them."""
+        cap = getattr(self.strategy, "cap_base", None)
+        unit = getattr(self.strategy, "unit", None)
+        if not isinstance(cap, Decimal) or not isinstance(unit, Decimal) or cap <= 0 or unit <= 0:
+            return None
+        return abs(self.position) + unit > cap
 
     def _check_invariants(self) -> None:
         price = self._price_dec(self.last_price)

@@ -12,8 +12,10 @@ Definitions
   ``win_rate``: share of those whose realized PnL (FIFO lots, before fees) was > 0.
 * ``sharpe`` / ``sortino``: mean / sd (downside sd) of per-sample returns, annualised with
   365-day years, risk-free rate 0. ``calmar``: annualised return / max drawdown.
-* ``time_at_cap``: share of samples where one more entry of ``order_usd`` would exceed the
-  inventory cap (``|position| * close + order_usd > cap_usd``).
+* ``time_at_cap``: share of samples where the strategy's inventory cap stops further entries on
+  the growing side (for the grid: ``|position| + unit > cap`` in base units, evaluated when the
+  position changes); for a strategy without a cap of its own, where one more ``order_usd`` entry
+  would exceed ``cap_usd`` at the close.
 * ``exposure``: share of samples with a non-zero position; ``avg_notional``: mean ``|position| * close``.
 * ``fill_ratio`` per level: fills / orders that reached the venue at that level.
 """
@@ -38,6 +40,11 @@ _Q = Decimal("0.000001")
 
 def equity_curve(result: BacktestResult, max_samples: int = 200_000) -> tuple[list[int], list[float], list[float]]:
     """``(ts, equity, position)`` sampled at bar closes from the run's state log."""
+    ts, eq, pos, _ = _samples(result, max_samples)
+    return ts, eq, pos
+
+
+def _samples(result: BacktestResult, max_samples: int) -> tuple[list[int], list[float], list[float], list[bool | None]]:
     b = result.bars
     start, stop = result.start, max(result.stop, result.start + 1)
     n = stop - start
@@ -46,6 +53,7 @@ def equity_curve(result: BacktestResult, max_samples: int = 200_000) -> tuple[li
     ts_out: list[int] = []
     eq: list[float] = []
     pos: list[float] = []
+    caps: list[bool | None] = []
     k_i = 0
     interval = b.interval_ms
     idx = list(range(start, stop, step))
@@ -55,15 +63,17 @@ def equity_curve(result: BacktestResult, max_samples: int = 200_000) -> tuple[li
         t = b.ts[j] + interval - 1
         while k_i + 1 < len(log) and log[k_i + 1][0] <= t:
             k_i += 1
-        _, p, k = log[k_i]
+        _, p, k, cap = log[k_i]
         ts_out.append(t)
         eq.append(k + p * b.close[j])
         pos.append(p)
+        caps.append(cap)
     if result.liquidated and log:
         ts_out.append(log[-1][0])
         eq.append(log[-1][2])
         pos.append(0.0)
-    return ts_out, eq, pos
+        caps.append(False)
+    return ts_out, eq, pos, caps
 
 
 def _d(x: Decimal) -> str:
@@ -85,7 +95,7 @@ def compute_metrics(
 ) -> dict[str, Any]:
     """All report figures as a flat dict (Decimals for money, floats for ratios)."""
     b = result.bars
-    ts, eq, pos = equity_curve(result, max_samples)
+    ts, eq, pos, caps = _samples(result, max_samples)
     capital = result.capital
     net = result.equity - capital
     start_ms = b.ts[result.start]
@@ -126,7 +136,9 @@ def compute_metrics(
     exposure = sum(1 for p in pos if p != 0) / len(pos) if pos else 0.0
     avg_notional = sum(notional) / len(notional) if notional else 0.0
     at_cap = float("nan")
-    if cap_usd is not None:
+    if any(c is not None for c in caps):  # the strategy's own cap rule (None before it had a cap: not at it)
+        at_cap = sum(1 for c in caps if c) / len(caps)
+    elif cap_usd is not None:
         step = float(order_usd or 0)
         at_cap = sum(1 for x in notional if x + step > float(cap_usd) + 1e-9) / len(notional) if notional else 0.0
     max_pos_usd = max((abs(f.position) * f.price for f in fills), default=Decimal(0))
