@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -325,7 +325,8 @@ class BacktestEngine:
         return BacktestResult(
             bars=b, start=start, stop=end, capital=self.cfg.capital, fills=self.fills, state_log=self.state_log,
             realized=self.realized, fees=self.fees, funding=self.funding, position=self.position,
-            avg_entry=self.avg, unrealized=self.position * final_price - self.cost, final_price=final_price, equity=equity, liquidated=self.liquidated,
+            avg_entry=self.avg, unrealized=self.position * final_price - self.cost, final_price=final_price,
+            equity=equity, liquidated=self.liquidated,
             liquidation_ts=self.liquidation_ts, counters=self.counters, levels=self.levels,
             orders_log=self.orders_log, elapsed_s=time.perf_counter() - t0, bars_processed=processed,
             bars_skipped=(end - start) - processed, max_position=self.max_abs_position,
@@ -945,8 +946,6 @@ def _skip(lows: list[float], highs: list[float], i: int, n: int, lo: float, hi: 
 
 def _bisect_right(ts: list[int], value: int, lo: int, hi: int) -> int:
     """Index after the last ``ts[k] <= value`` within ``[lo, hi)``."""
-    from bisect import bisect_right
-
     return bisect_right(ts, value, lo, hi)
 
 
