@@ -103,16 +103,35 @@ def test_round_trip_csv_and_json_with_fundings(tmp_path):
     assert f.ts == fund.ts and f.rate == fund.rate  # direction "short" keeps the sign
 
 
-def test_parquet_without_pyarrow_says_what_to_install(tmp_path):
+def test_parquet_with_or_without_pyarrow(tmp_path, monkeypatch):
+    p = tmp_path / "x.parquet"
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     except ImportError:
-        p = tmp_path / "x.parquet"
+        pa = None
+    if pa is not None:
+        ts = [T0 + i * 60_000 for i in range(3)]
+        table = pa.table({"timestamp": ts, "open": [1.0, 2.0, 3.0], "high": [1.5, 2.5, 3.5],
+                          "low": [0.5, 1.5, 2.5], "close": [1.2, 2.2, 3.2], "volume": [5.0, 6.0, 7.0]})
+        pq.write_table(table, p)
+        b = load_bars(p)
+        assert b.ts == ts and b.close == [1.2, 2.2, 3.2] and b.volume == [5.0, 6.0, 7.0]
+    else:
         p.write_bytes(b"PAR1")
-        with pytest.raises(ConfigError, match="pyarrow"):
-            load_bars(p)
-    else:  # pragma: no cover - only where pyarrow is installed
-        pytest.skip("pyarrow installed")
+    # without pyarrow the error says what to install
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *a, **kw):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    with pytest.raises(ConfigError, match="pyarrow"):
+        load_bars(p)
 
 
 class FakeClient:
