@@ -100,8 +100,8 @@ def simulated_bars(
         step_ms=res_ms // substeps,
         base_volume=profile.daily_volume,
     )
-    rows = [(c.timestamp, c.open, c.high, c.low, c.close, c.volume)
-            for c in prices.aggregate(process.bars(end), res_ms) if c.timestamp < end]
+    candles = process.candles(end, res_ms) if hasattr(process, "candles") else prices.aggregate(process.bars(end), res_ms)
+    rows = [(c.timestamp, c.open, c.high, c.low, c.close, c.volume) for c in candles if c.timestamp < end]
     # Candles are stored rounded to the market's tick, as the venue reports them.
     dec = profile.price_decimals
     rows = [(t, round(o, dec), round(h, dec), round(lo, dec), round(c, dec), v) for t, o, h, lo, c, v in rows]
