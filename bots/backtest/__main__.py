@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bots.backtest",
         description="Backtest the grid bot (the same strategy code as python -m bots.grid) over candles "
-        "or simulated prices, with pessimistic fills, Lighter fees, funding and liquidation.",
+        "or simulated prices, with pessimistic fills, Lighter fees, funding and liquidation. Subcommand: "
+        "'fetch' downloads candles and fundings (python -m bots.backtest fetch --help).",
         add_help=False,
     )
     p.add_argument("-h", "--help", action="store_true", help="show this help (backtest and grid flags)")
