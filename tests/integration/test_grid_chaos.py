@@ -39,6 +39,7 @@ def test_chaos_keeps_the_invariants_and_the_books_agree(fast_sim, tmp_path):
         next_drop = start + 2.0
         next_check = start
         checks = 0
+        max_resting = 0
         while time.monotonic() - start < CHAOS_SECONDS:
             bot.runner.step()
             now = time.monotonic()
@@ -49,6 +50,7 @@ def test_chaos_keeps_the_invariants_and_the_books_agree(fast_sim, tmp_path):
                 next_check = now + 0.25
                 resting = bot.venue_orders()
                 assert len(resting) <= 8, f"{len(resting)} resting orders"
+                max_resting = max(max_resting, len(resting))
                 keys = [bot.store.order(o["client_order_index"]).key for o in resting]
                 assert len(keys) == len(set(keys)), f"two orders for one level: {sorted(keys)}"
                 checks += 1
@@ -62,6 +64,11 @@ def test_chaos_keeps_the_invariants_and_the_books_agree(fast_sim, tmp_path):
             lambda: bot.venue_position()[0] == bot.runner.ledger.position, timeout=15, what="positions agree"
         )
         summary = bot.runner.shutdown()
+        print(
+            f"\nchaos: seconds={CHAOS_SECONDS:.0f} checks={checks} fills={summary.fills} "
+            f"orders_sent={summary.orders_sent} reconnects={summary.reconnects} requests={summary.requests} "
+            f"max_resting={max_resting}"
+        )
         assert bot.venue_orders() == []
         size, realized = bot.venue_position()
         assert size == summary.position == bot.runner.ledger.position
