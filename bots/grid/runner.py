@@ -237,6 +237,12 @@ class Runner:
                 log.warning("fills of order %s coi=%d did not arrive: reconciling the position", key, coi)
                 del self._awaiting_fills[coi]
                 self._next_reconcile_ms = min(self._next_reconcile_ms, now)
+        if any(
+            t.state == "sent" and now - t.sent_ms > 2 * self.config.settle_after_ms
+            for t in self.live.values()
+        ):
+            # accepted but never seen resting: the venue may have refused it after the fact
+            self._next_reconcile_ms = min(self._next_reconcile_ms, now)
         if now >= self._next_reconcile_ms:
             self._reconcile(now)
         sent = self.converge(now)

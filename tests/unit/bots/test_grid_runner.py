@@ -399,3 +399,18 @@ def test_plan_modify_for_a_price_change_only_and_respects_blocks_and_the_cap():
         desired, [_tracked(1, "a", state="unknown")], now=10_000, max_open_orders=8, settle_after_ms=1000
     )
     assert unsettled == [Create(0, desired[1])]  # "a" is served by the unsettled order
+
+
+def test_an_accepted_order_refused_later_is_settled_soon_and_replaced(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, settle_after_ms=1000)
+    runner.start()
+    venue.unknown_next, venue.unknown_lands = 0, True
+    venue.set_price(D("2.0000"), D("2.0002"))
+    real_land = venue._land
+    venue._land = lambda action: None  # accepted (200) but never placed, and no event says so
+    run_steps(runner, clock, 2)
+    venue._land = real_land
+    assert not venue.bot_open() and len(runner.live) == 8
+    run_steps(runner, clock, 40, ms=100)  # long before the 60 s periodic reconcile
+    assert len(venue.bot_open()) == 8
