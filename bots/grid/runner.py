@@ -553,7 +553,7 @@ class Runner:
 
     def _settle(self, coi: int, key: str, now: int) -> None:
         """Ask the venue what became of ``coi`` (not in the open orders): open, done, or never landed."""
-        self.budget.force(1)
+        self.budget.force(3)  # reconcile_order may look the order up a few times while it waits
         try:
             found = self.venue.reconcile(coi)
         except Exception as exc:
