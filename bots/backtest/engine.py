@@ -262,6 +262,9 @@ class BacktestEngine:
         self._sband: tuple[float, float, int] | None = None  # cached; reset by every strategy event
         self._seen: tuple[int, float] | None = None  # the (time, price) of the strategy's last book
         self._liq: tuple[float, float] | None = None  # cached liquidation band
+        self._kf = float(self.cfg.capital)  # float mirrors of the books for the scan (see _log_state)
+        self._posf = 0.0
+        self._mmff = float(self.mmf)
         self._trig: tuple[float, float] | None = None  # cached order triggers (see _triggers)
         self._trig_dirty = True
 
@@ -409,12 +412,12 @@ class BacktestEngine:
         Cached until the books change (every booking goes through ``_log_state``)."""
         if self._liq is not None:
             return self._liq
-        pos = float(self.position)
+        pos = self._posf
         if pos == 0:
             band = (-INF, INF)
         else:
-            k = float(self.cfg.capital + self.realized - self.cost - self.fees + self.funding)
-            mmf = float(self.mmf)
+            k = self._kf  # capital + realized - cost - fees + funding, as logged by _log_state
+            mmf = self._mmff
             if pos > 0:
                 band = ((-k / (pos * (1 - mmf))) * (1 + 1e-9) + 1e-12, INF)
             else:
@@ -890,7 +893,9 @@ class BacktestEngine:
     def _log_state(self) -> None:
         self._liq = None
         k = self.cfg.capital + self.realized - self.cost - self.fees + self.funding
-        self.state_log.append((self.now, float(self.position), float(k), self._at_cap()))
+        self._kf = float(k)
+        self._posf = float(self.position)
+        self.state_log.append((self.now, self._posf, self._kf, self._at_cap()))
 
     def _at_cap(self) -> bool | None:
         """Whether one more entry unit would exceed the strategy's cap (``cap_base``/``unit`` in base,
