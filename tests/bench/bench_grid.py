@@ -2,9 +2,9 @@
 
     python -m pytest -m bench tests/bench/bench_grid.py -s
 
-* tick to order: from a book frame arriving on the client's socket to the bot handing the
-  resulting transactions to the venue adapter (where signing and sending start; signing is
-  excluded, so the adapter records the moment and does not send). The trigger is a price jump
+* tick to order: from a book frame arriving on the client's socket to the resulting batch
+  reaching the signer (validated, converted to ticks, built: everything but signing and the
+  HTTP send, which the benchmark replaces by a receipt). The trigger is a price jump
   that makes the grid re-centre, i.e. the full path: stream parse -> queue -> poll -> strategy ->
   diff -> batch. Targets p50 <= 2 ms, p99 <= 10 ms. Baseline in the same run: frame -> the
   event leaving ``client.poll()`` (the stream's own share).
@@ -33,10 +33,10 @@ from bots.grid.client_venue import ClientVenue
 from bots.grid.runner import Runner, RunnerConfig
 from bots.grid.store import GridStore
 from bots.grid.strategy import GridParams, GridStrategy
-from bots.grid.venue import Outcome
 from bots.strategy import StrategyContext
 from lighter_sync import LighterClient
 from lighter_sync.config import NetworkProfile, Secret, Settings
+from lighter_sync.signer import SendReceipt
 from tests.conftest import eventually
 
 D = Decimal
@@ -127,17 +127,30 @@ def test_bench_tick_to_order():
             baseline: list[float] = []
             holder: dict[str, Runner] = {}
 
-            def execute(actions):
+            def record() -> None:
                 t = time.perf_counter()
                 start = arrivals.get(last["nonce"])
                 if start is not None:
                     samples.append((t - start) * 1000)
                     baseline.append((last["polled"] - start) * 1000)
+
+            def receipt(n: int) -> SendReceipt:
+                return SendReceipt(("00" * 40,) * n, (14,) * n, 4, tuple(range(n)), None, None)
+
+            # The transaction "leaves" where the signer would start: validation, tick conversion and
+            # batch building are measured; signing and the HTTP send are replaced by a receipt.
+            signer = client._get_signer()
+            signer.send_batch = lambda fns, **kw: (record(), receipt(len(fns)))[1]
+            signer.send = lambda fn, **kw: (record(), receipt(1))[1]
+            execute_for_real = venue.execute
+
+            def execute(actions):
+                outcomes = execute_for_real(actions)
                 for action in actions:  # as if the venue confirmed them at once
                     tracked = holder["runner"].live.get(action.coi)
                     if tracked is not None:
                         tracked.state = "open"
-                return [Outcome.accepted() for _ in actions]  # signing and sending excluded
+                return outcomes
 
             venue.execute = execute
             store = GridStore(Path(tmp) / "bench.sqlite")
