@@ -7,8 +7,8 @@ Each iteration (:meth:`Runner.step`):
 2. send the strategy a :class:`~bots.strategy.Timer`;
 3. every ``reconcile_every_ms`` (and soon after a reconnect) re-read open orders and the position
    through REST and settle anything the stream missed;
-4. diff :meth:`~bots.strategy.Strategy.desired_orders` against the orders the bot has resting,
-   matched by key: cancel what is not wanted, modify what moved, create what is missing, all in
+4. diff (:mod:`bots.grid.diff`) :meth:`~bots.strategy.Strategy.desired_orders` against the
+   orders the bot has resting, matched by key: cancel what is not wanted, modify what moved, create what is missing, all in
    one batch when the venue supports it, within a requests-per-minute budget and never above the
    open-order cap (orders being cancelled still count until the venue confirms).
 
@@ -20,7 +20,11 @@ Safety rules that do not depend on the strategy:
 * orders the bot did not place are never touched (unless ``cancel_foreign``);
 * two resting orders for one key (e.g. a late-landing send after a crash) -> the extra is cancelled;
 * an order rejected by the venue backs its key off (doubling, capped) so a strategy that keeps
-  asking for an impossible order cannot burn the rate limit.
+  asking for an impossible order cannot burn the rate limit;
+* an order update that overtakes its fills keeps the level served until the fills arrive;
+* when the venue's position disagrees with the fills ledger, missed fills are first recovered
+  through REST (journaled, so late stream copies are ignored); the venue's figure is adopted
+  only if it still disagrees on a second look.
 """
 
 from __future__ import annotations
