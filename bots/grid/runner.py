@@ -313,7 +313,14 @@ class Runner:
                 return
             # an order of ours we had given up on (e.g. a send that landed late): adopt it,
             # the diff cancels it if its key is already served
-            log.warning("adopting late bot order coi=%d key=%s", order.coi, stored.key)
+            if stored.state == "done":
+                log.warning(
+                    "bot order coi=%d key=%s shows up after it was given up: adopting it",
+                    order.coi,
+                    stored.key,
+                )
+            else:
+                log.info("adopting bot order coi=%d key=%s from the state file", order.coi, stored.key)
             tracked = Tracked(
                 coi=order.coi,
                 key=stored.key,
