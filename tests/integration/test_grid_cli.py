@@ -107,6 +107,10 @@ def test_live_mode_with_yes_trades_and_stops_clean(sim, tmp_path):
     assert len(placed) >= 8
     assert orders_of(sim, account.account_index) == []  # shutdown cancelled every bot order
     assert "summary: fills=" in out.getvalue()
+    (log_file,) = tmp_path.glob("grid-*.log")  # the log file lives beside the state file
+    log_text = log_file.read_text()
+    assert "px=" in log_text and "orders=" in log_text and "rpnl=" in log_text  # status lines
+    assert settings.api_private_keys[settings.api_key_index].reveal() not in log_text
     acct = next(a for a in sim.ledger()["accounts"] if a["account_index"] == account.account_index)
     assert [p["initial_margin_fraction"] for p in acct["positions"]] == [2000]  # leverage 5x was set
 

@@ -203,3 +203,21 @@ def test_rejected_transactions_back_off_and_recover(sim, bot):
     assert bot.max_open <= 8
     bot.runner.shutdown()
     assert bot.venue_orders() == []
+
+
+def test_cancel_foreign_cancels_orders_the_bot_did_not_place(sim, tmp_path):
+    b = Bot(sim, tmp_path)
+    try:
+        b.settle_price("2.50000")
+        b.client.create_limit_order("TON", "buy", D("10"), D("2.00000"), client_order_index=777_000_002)
+        eventually(lambda: len(b.venue_orders()) == 1, message="foreign order resting")
+        b.runner.config.cancel_foreign = True
+        b.runner.start()
+        b.step_until(
+            lambda: all(o["client_order_index"] != 777_000_002 for o in b.venue_orders()),
+            what="foreign order gone",
+        )
+        b.runner.shutdown()
+        assert b.venue_orders() == []
+    finally:
+        b.close()
