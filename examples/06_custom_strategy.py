@@ -83,9 +83,13 @@ class LeaningQuoter(BaseStrategy):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--symbol", default="TON")
-    parser.add_argument("--edge", type=Decimal, default=Decimal("0.05"), help="percent from the mid (default 0.05)")
+    parser.add_argument(
+        "--edge", type=Decimal, default=Decimal("0.05"), help="percent from the mid (default 0.05)"
+    )
     parser.add_argument("--notional", type=Decimal, default=Decimal("15"), help="USD per order (default 15)")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to run (default 30)")
     parser.add_argument("--speed", type=float, default=10.0, help="simulator clock speed (default 10)")
@@ -94,9 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("lighter_sync").setLevel(logging.WARNING)
 
     print("SIMULATOR - no real funds")
-    with SimExchange(markets=(args.symbol,), speed=args.speed) as sim, LighterClient(sim.settings()) as client:
+    with (
+        SimExchange(markets=(args.symbol,), speed=args.speed) as sim,
+        LighterClient(sim.settings()) as client,
+    ):
         venue = ClientVenue(client, args.symbol)
-        strategy = LeaningQuoter(StrategyContext(venue.rules, max_open_orders=2), args.edge / 100, args.notional)
+        strategy = LeaningQuoter(
+            StrategyContext(venue.rules, max_open_orders=2), args.edge / 100, args.notional
+        )
         with tempfile.TemporaryDirectory() as tmp:
             store = GridStore(Path(tmp) / "example.sqlite")
             runner = Runner(venue, strategy, store, RunnerConfig(max_open_orders=2, status_every_ms=5_000))

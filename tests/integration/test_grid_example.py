@@ -16,5 +16,7 @@ def test_custom_strategy_example_runs_and_leaves_no_orders(capsys):
     out = capsys.readouterr().out
     assert "SIMULATOR" in out
     assert "open_bot_orders=0" in out
-    orders_sent = int(next(line for line in out.splitlines() if line.startswith("orders_sent=")).split("=")[1])
+    orders_sent = int(
+        next(line for line in out.splitlines() if line.startswith("orders_sent=")).split("=")[1]
+    )
     assert orders_sent >= 2  # it quoted both sides
