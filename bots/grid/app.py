@@ -239,8 +239,8 @@ def _run_with_client(
         return EXIT_CONFIG
     account = "paper" if mode.dry_run else str(client.account_index)
     network = "sim" if sim is not None else client.settings.network.name
-    if network == "sim" and sim is None:
-        network = client.settings.network.rest_url
+    if network in ("sim", "custom") and sim is None:
+        network = client.settings.network.rest_url  # one state file per venue URL
     path = state_path(cfg.state_path, network + ("-dry" if mode.dry_run else ""), account, rules.symbol)
     if sim is not None:
         # the embedded simulator starts from scratch each run, and so does its state
