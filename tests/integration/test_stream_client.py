@@ -12,7 +12,17 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import ClosedError, ConfigError, ValidationError
-from lighter_sync.events import AccountUpdate, BookUpdate, Connected, Fill, OrderUpdate, Ticker
+from lighter_sync.events import (
+    AccountUpdate,
+    BookUpdate,
+    CandleEvent,
+    Connected,
+    Fill,
+    MarketStats,
+    OrderUpdate,
+    Ticker,
+    TradeEvent,
+)
 from lighter_sync.stream import StreamConfig
 from tests.conftest import eventually
 
@@ -48,6 +58,32 @@ def test_poll_serves_every_subscription_from_one_loop(sim):
         stats = client.stream_stats()
         assert {"order_book:0", "ticker:1"} <= set(stats.channels)
         assert all(c.age is not None and c.age < 10 for c in stats.channels.values())
+
+
+def test_public_channels_produce_their_events(sim):
+    with LighterClient(sim.settings(account=0)) as client:
+        client.configure_stream(FAST)
+        stats_one = client.subscribe_market_stats("ETH")
+        stats_all = client.subscribe_market_stats()
+        candles = client.subscribe_candles("ETH", "1m")
+        trades = client.subscribe_trades("ETH")
+        ms = stats_one.get(timeout=10)
+        assert isinstance(ms, MarketStats) and ms.symbol == "ETH" and ms.mark_price > 0
+        seen = set()
+        while seen != {0, 1}:
+            ev = stats_all.get(timeout=10)
+            assert isinstance(ev, MarketStats)
+            seen.add(ev.market_id)
+        # A print of our own makes sure there is a trade and a candle to report.
+        eth = client.market("ETH")
+        size = max(eth.min_base_amount, (Decimal("20") / ms.mark_price).quantize(eth.step_size))
+        client.create_market_order("ETH", "sell", size, max_slippage=Decimal("0.05"))
+        tr = trades.get(timeout=10)
+        while tr is not None and tr.is_history:
+            tr = trades.get(timeout=10)
+        assert isinstance(tr, TradeEvent) and tr.symbol == "ETH" and tr.price > 0 and tr.size > 0
+        c = candles.get(timeout=10)
+        assert isinstance(c, CandleEvent) and c.resolution == "1m" and c.high >= c.low
 
 
 def test_wait_for_order_is_answered_by_the_stream(sim):
