@@ -115,6 +115,10 @@ def test_wait_for_order_is_answered_by_the_stream(sim):
         assert ev.status.startswith("canceled") and ev.is_final
 
 
+def venue_position(client, symbol: str) -> Decimal:
+    return {p.symbol: p.size for p in client.positions(include_flat=True)}.get(symbol, Decimal(0))
+
+
 def test_fills_update_the_position_view(sim):
     with LighterClient(sim.settings(account=0)) as client:
         client.configure_stream(FAST)
@@ -127,7 +131,7 @@ def test_fills_update_the_position_view(sim):
         )  # a position already
         fills = client.subscribe_fills()  # returns once live; the view starts from the venue's position
         before = client.stream_positions().get("ETH", Decimal(0))
-        assert before == {p.symbol: p for p in client.positions()}["ETH"].size
+        assert before == venue_position(client, "ETH")
         client.create_market_order("ETH", "buy", size, max_slippage=Decimal("0.05"))
         got = Decimal(0)
         while got < size:
@@ -135,8 +139,7 @@ def test_fills_update_the_position_view(sim):
             assert isinstance(f, Fill) and f.side == "buy" and f.symbol == "ETH"
             got += f.size
         assert client.stream_positions()["ETH"] == before + size
-        venue = {p.symbol: p for p in client.positions()}
-        assert venue["ETH"].size == client.stream_positions()["ETH"]
+        assert venue_position(client, "ETH") == client.stream_positions()["ETH"]
 
 
 def test_subscription_close_unsubscribes_the_channel(sim):
