@@ -78,15 +78,17 @@ def test_bench_candles_per_second():
 def test_bench_sweep_two_workers_vs_one():
     bars = year_of_bars(10 * 1440, seed=3)
     data = SweepData(bars, FundingSeries(), TON, GridConfig(symbol="TON"), BacktestConfig())
-    # fine spacings: every job does real work (about a second each on one core)
-    jobs = [{"spacing": s, "levels": "4"} for s in ("0.05", "0.06", "0.07", "0.08", "0.09", "0.1")]
-    t = time.perf_counter()
-    one = run_sweep(data, jobs, LocalExecutor(1))
-    t1 = time.perf_counter() - t
-    t = time.perf_counter()
-    two = run_sweep(data, jobs, LocalExecutor(2))
-    t2 = time.perf_counter() - t
-    assert one == two
+    # fine spacings: every job does real work (about half a second to a second each on one core)
+    jobs = [{"spacing": f"{s / 100:.2f}", "levels": lv} for s in range(5, 11) for lv in ("3", "4")]
+    timings = {1: math.inf, 2: math.inf}
+    results = {}
+    for _ in range(2):  # best of two per worker count: the machine is shared
+        for workers in (1, 2):
+            t = time.perf_counter()
+            results[workers] = run_sweep(data, jobs, LocalExecutor(workers))
+            timings[workers] = min(timings[workers], time.perf_counter() - t)
+    assert results[1] == results[2]
+    t1, t2 = timings[1], timings[2]
     print(f"\nsweep of {len(jobs)} x {len(bars)} bars: 1 worker {t1:.2f}s, 2 workers {t2:.2f}s")
     print(f"sweep_speedup_2_workers: {t1 / t2:.2f}x (1 worker 1.00x) ratio={t1 / t2:.2f}")
     assert t1 / t2 >= 1.8, f"2 workers only {t1 / t2:.2f}x one worker (target 1.8x)"
