@@ -177,3 +177,20 @@ def test_fetch_pages_past_500_and_reports_progress():
     assert len(fund) == 20 and fund.rate[0] == Decimal("-0.001")
     with pytest.raises(ValidationError):
         fetch_history(client, "TON", "2m", T0, T0 + 60_000)
+
+
+def test_progress_bar_draws_only_when_asked(monkeypatch):
+    import io
+
+    from bots.backtest.progress import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(200, "run", force=True, stream=out)
+    bar(50, 200)
+    bar(200)
+    bar.close()
+    text = out.getvalue()
+    assert "run [" in text and "100.0%" in text and text.endswith("\n")
+    quiet = io.StringIO()  # not a terminal and not forced: silent (logs stay clean)
+    ProgressBar(10, "x", stream=quiet).close()
+    assert quiet.getvalue() == ""
