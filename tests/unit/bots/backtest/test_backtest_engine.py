@@ -138,6 +138,15 @@ def test_fast_path_equals_naive_loop_for_the_grid_with_an_explicit_usd_cap():
     assert fill_keys(runs[0]) == fill_keys(runs[1])
 
 
+@pytest.mark.parametrize("mode", ["touch", "probabilistic"])
+def test_fast_path_equals_naive_loop_in_every_fill_mode(mode):
+    bars = walk_bars(3 * 1440, seed=4)
+    cfg = BacktestConfig(fill=FillConfig(mode=mode, seed=9))
+    runs = [BacktestEngine(grid("0.004"), TON, bars, cfg, fast=fast).run() for fast in (True, False)]
+    assert len(runs[0].fills) > 10
+    assert fill_keys(runs[0]) == fill_keys(runs[1])
+
+
 def test_funding_is_charged_on_the_position_at_each_funding_time():
     rows = [FLAT, (100.0, 100.0, 98.0, 99.0)] + [(99.0, 99.0, 99.0, 99.0)] * 178
     bars = bars_from(rows)
