@@ -31,12 +31,12 @@ import gc
 import math
 import time
 from bisect import bisect_left, bisect_right
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from bots.backtest.books import FifoLots
 from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.fills import FillConfig, bar_path, interpolate, segment_cross_time
 from bots.strategy import (
@@ -222,9 +222,9 @@ class BacktestEngine:
         self.through = self.fill_cfg.through_ticks()
         self.prob = self.fill_cfg.mode == "probabilistic"
         # account
-        self.position = ZERO
-        self.lots: deque[tuple[Decimal, Decimal]] = deque()  # open lots, oldest first
-        self.cost = ZERO  # signed sum of lot price * size (position * average entry), exact
+        self.fifo = FifoLots()  # open lots, exact
+        self.position = ZERO  # mirrors of fifo.position / fifo.cost, read on every bar
+        self.cost = ZERO
         self.realized = ZERO
         self.fees = ZERO
         self.funding = ZERO
@@ -796,35 +796,13 @@ class BacktestEngine:
         self._check_liquidation(self.now, self.last_price)
 
     def _book_trade(self, side: Side, price: Decimal, size: Decimal, fee: Decimal) -> Decimal:
-        """FIFO lot accounting of one trade on the net position; returns the realized PnL.
-
-        Lots are (price, size) pairs of the open position, oldest first; a reducing trade closes
-        the oldest lots first. Only products and sums of Decimals: the books are exact.
-        """
-        signed = side.sign * size
-        pos = self.position
-        realized = ZERO
-        left = size
-        if pos != 0 and (pos > 0) != (signed > 0):
-            direction = 1 if pos > 0 else -1
-            lots = self.lots
-            while left > 0 and lots:
-                lot_price, lot_size = lots[0]
-                take = lot_size if lot_size <= left else left
-                realized += take * (price - lot_price) * direction
-                self.cost -= direction * take * lot_price
-                left -= take
-                if take == lot_size:
-                    lots.popleft()
-                else:
-                    lots[0] = (lot_price, lot_size - take)
-        if left > 0:  # opens (or extends) a position in the trade's direction
-            self.lots.append((price, left))
-            self.cost += side.sign * left * price
-        self.position = pos + signed
+        """Book one trade on the FIFO lots and the totals; returns the realized PnL (before fees)."""
+        realized = self.fifo.trade(side, price, size)
+        self.position = self.fifo.position
+        self.cost = self.fifo.cost
         self.realized += realized
         self.fees += fee
-        self.cash -= signed * price + fee
+        self.cash -= side.sign * size * price + fee
         if abs(self.position) > self.max_abs_position:
             self.max_abs_position = abs(self.position)
         self._log_state()
@@ -833,9 +811,7 @@ class BacktestEngine:
     @property
     def avg(self) -> Decimal:
         """Average entry price of the open lots (display only; the books use the lots)."""
-        if self.position == 0:
-            return ZERO
-        return self.cost / self.position
+        return self.fifo.avg_entry
 
     def _book_funding(self, rate_percent: Decimal, price: float) -> None:
         if self.position == 0:
