@@ -51,6 +51,7 @@ _LAZY = {
     "TxResult": "results",
     "BatchResult": "results",
     "Reconciliation": "results",
+    "StreamConfig": "stream",
 }
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "TxResult",
     "BatchResult",
     "Reconciliation",
+    "StreamConfig",
     "errors",
     "LighterError",
     "RetryableError",
@@ -110,6 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Tx,
     )
     from .results import BatchResult, Reconciliation, TxResult
+    from .stream import StreamConfig
 
 
 def __getattr__(name: str) -> Any:

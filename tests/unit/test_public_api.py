@@ -13,7 +13,7 @@ import sys
 import lighter_sync
 from lighter_sync import LighterClient
 
-EXPECTED_ALL = ['Account', 'Asset', 'AuthError', 'BatchResult', 'BookLevel', 'Candle', 'ConfigError', 'Fill', 'Funding', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'MarketCatalog', 'NetworkProfile', 'Order', 'OrderBook', 'OutcomeUnknownError', 'Position', 'RateLimitError', 'Reconciliation', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'Trade', 'Tx', 'TxResult', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
+EXPECTED_ALL = ['Account', 'Asset', 'AuthError', 'BatchResult', 'BookLevel', 'Candle', 'ConfigError', 'Fill', 'Funding', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'MarketCatalog', 'NetworkProfile', 'Order', 'OrderBook', 'OutcomeUnknownError', 'Position', 'RateLimitError', 'Reconciliation', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'StreamConfig', 'Trade', 'Tx', 'TxResult', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
 
 EXPECTED_CLIENT = {
     'account': "(self, account_index: 'int | None' = None) -> 'Account'",
@@ -64,12 +64,12 @@ EXPECTED_CLIENT = {
     'stop_loss': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', trigger_price: 'Decimal | int | str', *, limit_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = True, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'stream_positions': "(self) -> 'dict[str, Decimal]'",
     'stream_stats': "(self) -> 'StreamStats | None'",
-    'subscribe_account': "(self) -> 'Subscription'",
+    'subscribe_account': "(self, *, wait: 'float | None' = 10.0) -> 'Subscription'",
     'subscribe_candles': "(self, symbol: 'str | int', resolution: 'str' = '1m') -> 'Subscription'",
-    'subscribe_fills': "(self, symbol: 'str | int | None' = None) -> 'Subscription'",
+    'subscribe_fills': "(self, symbol: 'str | int | None' = None, *, wait: 'float | None' = 10.0) -> 'Subscription'",
     'subscribe_market_stats': "(self, symbol: 'str | int | None' = None) -> 'Subscription'",
     'subscribe_order_book': "(self, symbol: 'str | int') -> 'BookSubscription'",
-    'subscribe_orders': "(self, symbol: 'str | int | None' = None) -> 'Subscription'",
+    'subscribe_orders': "(self, symbol: 'str | int | None' = None, *, wait: 'float | None' = 10.0) -> 'Subscription'",
     'subscribe_ticker': "(self, symbol: 'str | int') -> 'Subscription'",
     'subscribe_trades': "(self, symbol: 'str | int') -> 'Subscription'",
     'take_profit': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', trigger_price: 'Decimal | int | str', *, limit_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = True, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
