@@ -42,6 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lighter_sync.errors import ConfigError
 from lighter_sync.sim.faults import Faults
 from lighter_sync.sim.server_clock import ManualClock, SimClock, WallClock
 
@@ -53,6 +54,7 @@ T = TypeVar("T")
 SIM_CHAIN_ID = 300
 DEMO_API_KEY_INDEX = 4
 DEFAULT_COLLATERAL = Decimal("100000")
+_MAX_PRICE_LAG_MS = 86_400_000  # an explicit price process may start at most a day before the clock
 
 _KEY_POOL: list[tuple[str, str]] = []
 _KEY_LOCK = threading.Lock()
@@ -222,7 +224,16 @@ class SimExchange:
 
         for key in (profile.symbol, profile.market_id, str(profile.market_id)):
             if key in self.price_overrides:
-                return self.price_overrides[key]
+                process = self.price_overrides[key]
+                lag_ms = start_ms - int(getattr(process, "now_ms", start_ms))
+                if lag_ms > _MAX_PRICE_LAG_MS:
+                    # The tick loop would first have to simulate the whole lag step by step on the
+                    # sim thread, which looks like a hang: refuse it up front instead.
+                    raise ConfigError(
+                        f"price process for {profile.symbol} starts {lag_ms / 86_400_000:.1f} days before the "
+                        f"simulator's clock ({start_ms} ms); create it with start_ms={start_ms}"
+                    )
+                return process
         path = self.replay.get(profile.symbol) or self.replay.get(profile.symbol.lower())
         if path is not None:
             return CandleReplay(load_candles(path), start_ms=start_ms)
