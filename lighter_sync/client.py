@@ -25,6 +25,7 @@ from .config import NetworkProfile, Secret, Settings
 from .errors import AccountNotFoundError, AuthError, ClosedError, ConfigError, ValidationError
 from .markets import Market, MarketCatalog
 from .models import (
+    RESOLUTIONS_MS,
     Account,
     AccountLimits,
     ApiKey,
@@ -51,18 +52,6 @@ __all__ = ["LighterClient", "RESOLUTIONS_MS"]
 
 log = logging.getLogger("lighter_sync.client")
 
-#: Candle resolutions and their length in ms.
-RESOLUTIONS_MS: dict[str, int] = {
-    "1m": 60_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-    "1w": 604_800_000,
-}
 _FUNDING_RESOLUTIONS = ("1h", "1d")
 _PNL_RESOLUTIONS = ("1m", "5m", "15m", "1h", "4h", "1d")
 _CANDLES_PER_CALL = 500

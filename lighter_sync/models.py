@@ -312,6 +312,20 @@ class Fill:
     type: str = "trade"
 
 
+#: Lighter's candle resolutions and their length in milliseconds (the one table every part uses).
+RESOLUTIONS_MS: dict[str, int] = {
+    "1m": 60_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+    "1w": 604_800_000,
+}
+
+
 @dataclass(frozen=True)
 class Candle:
     """One OHLCV bar. ``volume`` is base units, ``quote_volume`` USDC."""

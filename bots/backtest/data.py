@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lighter_sync.errors import ConfigError, ValidationError
+from lighter_sync.models import RESOLUTIONS_MS
 
 __all__ = [
     "Bars",
@@ -45,17 +46,7 @@ __all__ = [
 ]
 
 #: Lighter's candle resolutions and their length in milliseconds.
-RESOLUTION_MS: dict[str, int] = {
-    "1m": 60_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-    "1w": 604_800_000,
-}
+RESOLUTION_MS = RESOLUTIONS_MS
 
 _TS_NAMES = ("timestamp", "time", "t", "ts", "open_time", "date")
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from lighter_sync.errors import LighterError, ValidationError
+from lighter_sync.models import RESOLUTIONS_MS as CANDLE_RESOLUTIONS_MS
 
 __all__ = [
     "DEFAULT_START_MS",
@@ -75,18 +76,7 @@ __all__ = [
 ]
 
 MS_PER_YEAR = 365 * 86_400_000  # crypto trades every day of the year
-RESOLUTIONS_MS: dict[str, int] = {
-    "1s": 1_000,
-    "1m": 60_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-    "1w": 604_800_000,
-}
+RESOLUTIONS_MS: dict[str, int] = {"1s": 1_000, **CANDLE_RESOLUTIONS_MS}
 # 2026-01-01T00:00:00Z. Files made by the CLI start here unless told otherwise, so the same
 # arguments give the same bytes whatever the wall clock says.
 DEFAULT_START_MS = 1_767_225_600_000

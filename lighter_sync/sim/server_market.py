@@ -18,19 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lighter_sync.models import RESOLUTIONS_MS
+
 __all__ = ["BookFeed", "CandleStore", "RESOLUTION_MS"]
 
-RESOLUTION_MS: dict[str, int] = {
-    "1m": 60_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-    "1w": 604_800_000,
-}
+RESOLUTION_MS = RESOLUTIONS_MS
 
 
 @dataclass
