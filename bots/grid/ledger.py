@@ -8,6 +8,7 @@ apart (``realized`` excludes them; ``net = realized - fees``).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ class Ledger:
     fills: int = 0
     volume: Decimal = ZERO  # quote notional traded
     _seen: set[str] = field(default_factory=set, repr=False)
+    _seen_order: deque[str] = field(default_factory=deque, repr=False)  # bounds _seen (long runs)
 
     def apply(
         self, side: Side, price: Decimal, size: Decimal, fee: Decimal = ZERO, trade_id: str = ""
@@ -38,6 +40,9 @@ class Ledger:
             if trade_id in self._seen:
                 return False
             self._seen.add(trade_id)
+            self._seen_order.append(trade_id)
+            if len(self._seen_order) > 10_000:
+                self._seen.discard(self._seen_order.popleft())
         signed = side.sign * size
         pos = self.position
         if pos == 0 or (pos > 0) == (signed > 0):
