@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -214,28 +214,32 @@ class ClientVenue:
         return out
 
     def _single(self, action: Action) -> Outcome:
-        c, sym = self.client, self.symbol
+        c = self.client
         try:
-            if isinstance(action, Create):
-                o = action.order
-                c.create_limit_order(
-                    sym,
-                    o.side.value,
-                    o.size,
-                    o.price,
-                    post_only=o.post_only,
-                    reduce_only=o.reduce_only,
-                    client_order_index=action.coi,
-                )
-            elif isinstance(action, Modify):
-                c.modify_order(sym, self._index(action), size=action.size, price=action.price)
-            else:
-                c.cancel_order(sym, self._index(action))
+            self._apply(action, c.create_limit_order, c.modify_order, c.cancel_order)
         except OutcomeUnknownError as exc:
             return Outcome(ok=False, unknown=True, error=exc)
         except LighterError as exc:
             return Outcome(ok=False, error=exc)
         return Outcome.accepted()
+
+    def _apply(
+        self,
+        action: Action,
+        create: Callable[..., Any],
+        modify: Callable[..., Any],
+        cancel: Callable[..., Any],
+    ) -> None:
+        """Send one action through the client's calls or a batch builder's (same signatures)."""
+        sym = self.symbol
+        if isinstance(action, Create):
+            o = action.order
+            create(sym, o.side.value, o.size, o.price, post_only=o.post_only, reduce_only=o.reduce_only,
+                   client_order_index=action.coi)
+        elif isinstance(action, Modify):
+            modify(sym, self._index(action), size=action.size, price=action.price)
+        else:
+            cancel(sym, self._index(action))
 
     @staticmethod
     def _index(action: Modify | Cancel) -> int:
@@ -247,24 +251,9 @@ class ClientVenue:
     def _batch(self, actions: Sequence[Action]) -> list[Outcome]:
         builder = self.client.batch()
         outcomes: list[Outcome | None] = []
-        sym = self.symbol
         for action in actions:
             try:
-                if isinstance(action, Create):
-                    o = action.order
-                    builder.limit(
-                        sym,
-                        o.side.value,
-                        o.size,
-                        o.price,
-                        post_only=o.post_only,
-                        reduce_only=o.reduce_only,
-                        client_order_index=action.coi,
-                    )
-                elif isinstance(action, Modify):
-                    builder.modify(sym, self._index(action), size=action.size, price=action.price)
-                else:
-                    builder.cancel(sym, self._index(action))
+                self._apply(action, builder.limit, builder.modify, builder.cancel)
                 outcomes.append(None)
             except LighterError as exc:  # validation: this one is refused, the rest goes out
                 outcomes.append(Outcome(ok=False, error=exc))
