@@ -23,16 +23,17 @@ bulk by :mod:`.stream_frames`; the connection state machine is ours):
   account channels and the REST catch-up in :mod:`.stream_account`.
   All waits are ``select()`` calls on the socket plus a wake-up socket pair, so commands
   and ``close()`` take effect at once.
+* The connection is a real WebSocket, or for an in-process venue (a ``*.invalid`` URL, see
+  :mod:`.inprocess`) a pipe whose frames ring the same wake-up pair; :mod:`.stream_conn`
+  hides the difference, so both run this one state machine.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import random
 import select
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -40,7 +41,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlparse
 
 import orjson
 import websocket
@@ -53,8 +53,10 @@ from .events import (
     Resynced,
     StreamError,
 )
+from .inprocess import is_inprocess_url
 from .stream_account import AccountHandlers, AccountState
-from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolError, FrameReader
+from .stream_conn import Connection, drain_socket, open_pipe, open_socket
+from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolError
 from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
 
@@ -66,14 +68,6 @@ THREAD_NAME = "lighter-stream"
 _PING = orjson.dumps({"type": "ping"})
 _PONG = orjson.dumps({"type": "pong"})
 _AUTH_CODES = (20001, 20013)
-_CONNECT_IN_PROGRESS = (
-    0,
-    errno.EINPROGRESS,
-    errno.EWOULDBLOCK,
-    errno.EAGAIN,
-    errno.EALREADY,
-    10035,
-)  # 10035: WSAEWOULDBLOCK
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
 
@@ -215,7 +209,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._thread: threading.Thread | None = None
-        self._ws: websocket.WebSocket | None = None
+        self._conn: Connection | None = None
+        self._abort: Any = None  # aborts the connection (or the handshake) from another thread
         self._closed = False
         self._close_lock = threading.Lock()
 
@@ -428,9 +423,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
             t.join(timeout)
             if t.is_alive():
                 # Last resort: unblock a read or handshake stuck in the kernel.
-                ws = self._ws
-                if ws is not None:
-                    ws.abort()
+                abort = self._abort
+                if abort is not None:
+                    abort()
                 t.join(0.5)
         if first and (t is None or not t.is_alive()):
             self._close_pipe()
@@ -456,21 +451,21 @@ class Stream(MarketDataHandlers, AccountHandlers):
         attempt = 0
         try:
             while not self._stop.is_set():
-                ws = None
+                conn = None
                 reason = "connect failed"
                 started = time.monotonic()
                 healthy = False
                 try:
-                    ws = self._open()
-                    if ws is None:
+                    conn = self._open()
+                    if conn is None:
                         break  # stopped while connecting
-                    healthy, reason = self._session(ws)
+                    healthy, reason = self._session(conn)
                 except Exception as exc:  # noqa: BLE001 - any failure means "reconnect"
                     reason = f"{type(exc).__name__}: {exc}"
                     if not isinstance(exc, (OSError, websocket.WebSocketException)):
                         log.warning("stream session failed unexpectedly; reconnecting", exc_info=True)
                 finally:
-                    self._teardown(ws)
+                    self._teardown(conn)
                 if self._stop.is_set():
                     break
                 if healthy and time.monotonic() - started >= self.config.healthy_after:
@@ -486,10 +481,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 self._sleep(delay)
         finally:
             self.connected = False
-            ws = self._ws
-            self._ws = None
-            if ws is not None:
-                ws.shutdown()
+            conn = self._conn
+            self._conn = None
+            if conn is not None:
+                conn.shutdown()
             if self._closed:
                 self._close_pipe()
 
@@ -507,83 +502,36 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._drain_wake()
 
     def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+        drain_socket(self._wake_r)
 
-    def _open(self) -> websocket.WebSocket | None:
-        """TCP connect (abortable by close()), optional TLS, then the WebSocket handshake."""
-        u = urlparse(self.url)
-        secure = u.scheme == "wss"
-        host = u.hostname or "127.0.0.1"
-        port = u.port or (443 if secure else 80)
-        deadline = time.monotonic() + self.config.connect_timeout
-        last_err: Exception | None = None
-        sock: socket.socket | None = None
-        for family, stype, proto, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-            s = socket.socket(family, stype, proto)
-            s.setblocking(False)
-            try:
-                err = s.connect_ex(addr)
-                if err not in _CONNECT_IN_PROGRESS:
-                    raise OSError(err, f"connect to {host}:{port} failed")
-                while err != 0:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError(f"connect to {host}:{port} timed out")
-                    r, w, _ = select.select([self._wake_r], [s], [], min(left, 0.5))
-                    if self._stop.is_set():
-                        s.close()
-                        return None
-                    if r:
-                        self._drain_wake()
-                    if w:
-                        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                        if err:
-                            raise OSError(err, f"connect to {host}:{port} failed")
-                        break
-                sock = s
-                break
-            except OSError as exc:
-                s.close()
-                last_err = exc
-        if sock is None:
-            raise last_err or OSError(f"cannot resolve {host}")
-        try:
-            sock.setblocking(True)
-            sock.settimeout(max(0.1, deadline - time.monotonic()))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if secure:
-                ctx = ssl.create_default_context()
-                sock = ctx.wrap_socket(sock, server_hostname=host)
-            ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=False)
-            self._ws = ws
-            if self._stop.is_set():
-                sock.close()
-                return None
-            ws.connect(
-                self.url, socket=sock, timeout=max(0.1, deadline - time.monotonic()), suppress_origin=True
-            )
-            sock.settimeout(self.config.read_timeout)
-            return ws
-        except BaseException:
-            sock.close()
-            raise
+    def _open(self) -> Connection | None:
+        """Connect: a pipe to an in-process venue (``*.invalid`` URLs) or a real WebSocket."""
+        if is_inprocess_url(self.url):
+            conn: Connection | None = open_pipe(self.url, self._wake)
+        else:
+            conn = open_socket(self.url, connect_timeout=self.config.connect_timeout,
+                               read_timeout=self.config.read_timeout, wake=self._wake_r, stop=self._stop,
+                               on_ws=self._set_abort)
+        if conn is not None:
+            self._conn = conn
+            self._abort = conn.abort
+        return conn
 
-    def _teardown(self, ws: websocket.WebSocket | None) -> None:
+    def _set_abort(self, ws: websocket.WebSocket) -> None:
+        self._abort = ws.abort
+
+    def _teardown(self, conn: Connection | None) -> None:
         was = self.connected
         self.connected = False
-        self._ws = None
-        if ws is not None:
+        self._conn = None
+        self._abort = None
+        if conn is not None:
             try:
-                if ws.sock is not None and was and self._stop.is_set():
-                    ws.sock.settimeout(0.2)
-                    ws.send_close()
+                if was and self._stop.is_set():
+                    conn.goodbye()
             except Exception:  # noqa: BLE001 - best effort goodbye
                 pass
-            ws.shutdown()
+            conn.shutdown()
         self._wire.clear()
         self._token = None  # every connection authenticates with a token fetched for it
         for ev in list(self._live.values()):
@@ -603,11 +551,11 @@ class Stream(MarketDataHandlers, AccountHandlers):
 
     # -- one connection ------------------------------------------------------------------
 
-    def _session(self, ws: websocket.WebSocket) -> tuple[bool, str]:
+    def _session(self, conn: Connection) -> tuple[bool, str]:
         """Run one connection until it ends. Returns (got to LIVE, reason it ended)."""
         cfg = self.config
-        sock = ws.sock
-        reader = FrameReader(sock)
+        sock = conn.fileno  # None for an in-process pipe: its frames ring the wake-up socket
+        watch = [self._wake_r] if sock is None else [sock, self._wake_r]
         greet_deadline = time.monotonic() + cfg.connect_timeout
         session_id = ""
         early: list[tuple[int, bytearray]] = []  # frames that came right behind the greeting
@@ -615,15 +563,15 @@ class Stream(MarketDataHandlers, AccountHandlers):
             left = greet_deadline - time.monotonic()
             if left <= 0:
                 return False, "no 'connected' greeting"
-            r, _, _ = select.select([sock, self._wake_r], [], [], min(left, 0.5))
+            r, _, _ = select.select(watch, [], [], min(left, 0.5))
             if self._stop.is_set():
                 return False, "closed"
             if self._wake_r in r:
                 self._drain_wake()
-            if sock in r:
-                if not reader.read():
+            if sock is None or sock in r:
+                frames = conn.read()
+                if frames is None:
                     return False, "closed by server before greeting"
-                frames = reader.frames()
                 for i, (opcode, data) in enumerate(frames):
                     if opcode == OP_CLOSE:
                         return False, "closed by server before greeting"
@@ -652,12 +600,12 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     del self._books[inbound]
         for ch in channels:
             self._queue_subscribe(ch)
-        self._flush_outbox(ws)
+        self._flush_outbox(conn)
         if reconnect and cfg.reconcile:
             self._reconcile(channels)
         elif not reconnect:
             self._init_account(channels)
-        if early and self._dispatch(ws, early):
+        if early and self._dispatch(conn, early):
             return True, "closed by server"
         self._flush_events()
 
@@ -670,44 +618,46 @@ class Stream(MarketDataHandlers, AccountHandlers):
             )
             if self._outbox:
                 timeout = min(timeout, 0.05)
-            r, _, _ = select.select([sock, self._wake_r], [], [], max(0.0, timeout))
+            r, _, _ = select.select(watch, [], [], max(0.0, timeout))
             if self._wake_r in r:
                 self._drain_wake()
                 if self._stop.is_set():
                     return True, "closed"
                 self._run_commands()
-            if sock in r:
-                ended = self._read_frames(ws, reader)
+            if sock is None or sock in r:
+                ended = self._read_frames(conn)
                 if ended:
                     return True, ended
             now = time.monotonic()
             if now - self._last_recv >= cfg.silence_timeout:
                 return True, f"silence for {now - self._last_recv:.1f}s (watchdog)"
             if now - self._last_sent >= cfg.ping_interval:
-                self._send_now(ws, _PING)
+                self._send_now(conn, _PING)
             if self._token_expiry is not None and now >= self._next_token_check:
-                self._maybe_refresh_token(ws)
+                self._maybe_refresh_token(conn)
             if self._inflight:
                 self._expire_inflight(now)
-            self._flush_outbox(ws)
+            self._flush_outbox(conn)
             self._flush_events()
         return True, "closed"
 
-    def _read_frames(self, ws: websocket.WebSocket, reader: FrameReader) -> str | None:
-        """Read what the socket holds and handle every complete frame. Returns a reason if the
-        connection ended."""
+    def _read_frames(self, conn: Connection) -> str | None:
+        """Read what the connection holds and handle every complete frame. Returns a reason if
+        the connection ended."""
         try:
-            if not reader.read():
-                return "closed by server (EOF)"
-            frames = reader.frames()
+            frames = conn.read()
         except (OSError, FrameProtocolError) as exc:
             return f"{type(exc).__name__}: {exc}"
+        if frames is None:
+            return "closed by server (EOF)"
+        if not frames and conn.fileno is None:
+            return None  # a wake-up that was not a frame (a command, or close())
         self._last_recv = time.monotonic()
-        if self._dispatch(ws, frames):
+        if self._dispatch(conn, frames):
             return "closed by server"
         return None
 
-    def _dispatch(self, ws: websocket.WebSocket, frames: list[tuple[int, bytearray]]) -> bool:
+    def _dispatch(self, conn: Connection, frames: list[tuple[int, bytearray]] | list[tuple[int, bytes]]) -> bool:
         """Handle data frames, answer protocol pings; True if the server closed the connection."""
         handle = self._handle_frame
         for opcode, data in frames:
@@ -715,7 +665,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 handle(data)
             elif opcode == OP_PING:
                 try:
-                    ws.pong(bytes(data))
+                    conn.pong(bytes(data))
                 except (websocket.WebSocketException, OSError):
                     return True
             elif opcode == OP_CLOSE:
@@ -744,7 +694,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
     def _queue_unsubscribe(self, ch: str) -> None:
         self._outbox.append((orjson.dumps({"type": "unsubscribe", "channel": ch}), "unsub:" + ch))
 
-    def _flush_outbox(self, ws: websocket.WebSocket) -> None:
+    def _flush_outbox(self, conn: Connection) -> None:
         """Send queued messages as fast as the venue's limits allow."""
         cfg = self.config
         now = time.monotonic()
@@ -759,10 +709,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
             payload, ack = self._outbox.popleft()
             if ack is not None:
                 self._inflight[ack] = now
-            self._send_now(ws, payload)
+            self._send_now(conn, payload)
 
-    def _send_now(self, ws: websocket.WebSocket, payload: bytes) -> None:
-        ws.send(payload, opcode=websocket.ABNF.OPCODE_TEXT)
+    def _send_now(self, conn: Connection, payload: bytes) -> None:
+        conn.send(payload)
         now = time.monotonic()
         self._last_sent = now
         self._sent_times.append(now)
@@ -788,9 +738,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
             if op == "sub" and wanted and ch not in self._wire:
                 self._queue_subscribe(ch)
                 if ch.startswith("account_all_trades/"):
-                    ws = self._ws
-                    if ws is not None:
-                        self._flush_outbox(ws)  # subscribe first, then read the base
+                    conn = self._conn
+                    if conn is not None:
+                        self._flush_outbox(conn)  # subscribe first, then read the base
                     self._init_account([ch])
             elif op == "unsub" and not wanted:
                 if ch.startswith("order_book/"):
@@ -828,15 +778,15 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._next_token_check = time.monotonic() + max(1.0, lifetime_left - margin)
         return changed
 
-    def _maybe_refresh_token(self, ws: websocket.WebSocket, force: bool = False) -> None:
+    def _maybe_refresh_token(self, conn: Connection, force: bool = False) -> None:
         old = self._token
         if not self._fetch_token() and not force:
             if old is not None and self._token == old:
                 self._next_token_check = time.monotonic() + 30.0  # provider gave the same token: retry soon
             return
-        self._resubscribe_private(ws, "token")
+        self._resubscribe_private(conn, "token")
 
-    def _resubscribe_private(self, ws: websocket.WebSocket, reason: str) -> None:
+    def _resubscribe_private(self, conn: Connection, reason: str) -> None:
         private = [ch for ch in self._wire if _is_private(ch)]
         for ch in private:
             if self._wire[ch] == "active":  # a refused subscribe has nothing to unsubscribe
@@ -844,7 +794,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._queue_subscribe(ch)
             self.resyncs += 1
             self._emit_control(Resynced(channel=ch, reason=reason))
-        self._flush_outbox(ws)
+        self._flush_outbox(conn)
         if private and self.config.reconcile:
             self._reconcile(private)
 
@@ -923,9 +873,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
     # -- control frames ------------------------------------------------------------------------
 
     def _on_ping(self, msg: dict[str, Any]) -> None:
-        ws = self._ws
-        if ws is not None:
-            self._send_now(ws, _PONG)  # never held back by pacing: the server drops non-answerers
+        conn = self._conn
+        if conn is not None:
+            self._send_now(conn, _PONG)  # never held back by pacing: the server drops non-answerers
 
     def _on_nothing(self, msg: dict[str, Any]) -> None:
         return
@@ -959,7 +909,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 self._queue_subscribe(channel)  # refused: sent again once the pause is over
         if code in _AUTH_CODES:
             now = time.monotonic()
-            if now - self._last_auth_retry >= 5.0 and self._ws is not None:
+            conn = self._conn
+            if now - self._last_auth_retry >= 5.0 and conn is not None:
                 self._last_auth_retry = now
                 self._token = None
                 if self._token_invalidate is not None:
@@ -968,4 +919,4 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     except Exception:  # noqa: BLE001 - a fresh fetch is attempted anyway
                         log.debug("token invalidation failed", exc_info=True)
                 self._fetch_token()
-                self._resubscribe_private(self._ws, "token")
+                self._resubscribe_private(conn, "token")

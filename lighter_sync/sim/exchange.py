@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -136,7 +137,11 @@ class SimExchange:
         prices: Mapping[str | int, Any] | None = None,
         crowd_config: Any = None,
         extra_markets: Any = None,
+        transport: str = "tcp",
     ) -> None:
+        if transport not in ("tcp", "inprocess"):
+            raise ConfigError(f"transport must be 'tcp' or 'inprocess', got {transport!r}")
+        self.transport = transport
         self.markets = tuple(markets)
         self.seed = int(seed)
         self.speed = float(speed)
@@ -295,18 +300,32 @@ class SimExchange:
                 loop.close()
 
     async def _main(self) -> None:
-        from aiohttp import web
-
-        from lighter_sync.sim.server import build_app
+        from lighter_sync.sim.server import SimServer
 
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        app, self.server = build_app(self.core, idle_timeout_s=self.idle_timeout_s,
-                                     ping_interval_s=self.ping_interval_s, admin=self)
+        self.server = SimServer(self.core, idle_timeout_s=self.idle_timeout_s,
+                                ping_interval_s=self.ping_interval_s, admin=self)
         self.server.ratelimit.enabled = self.rate_limit
         self.core.on_new_pending = self._wake.set
         self.faults.on_ws_drop = self._on_ws_drop
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.25)
+        serve = self._serve_inprocess if self.transport == "inprocess" else self._serve_tcp
+        async with serve():
+            self._ready.set()
+            ticker = asyncio.ensure_future(self._tick_loop())
+            await self._stopping.wait()
+            ticker.cancel()
+            try:
+                await self.server.hub.shutdown(close_in_ms=50)
+            except Exception:  # pragma: no cover
+                log.exception("error while closing websockets")
+
+    @contextlib.asynccontextmanager
+    async def _serve_tcp(self) -> AsyncIterator[None]:
+        """Listen on ``host:port`` (aiohttp) until stopped."""
+        from aiohttp import web
+
+        runner = web.AppRunner(self.server.build(), access_log=None, handle_signals=False, shutdown_timeout=0.25)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:
@@ -316,16 +335,25 @@ class SimExchange:
             host = self.host if ":" not in self.host else f"[{self.host}]"
             self.url = f"http://{host}:{self.port}"
             self.ws_url = f"ws://{host}:{self.port}/stream"
-            self._ready.set()
-            ticker = asyncio.ensure_future(self._tick_loop())
-            await self._stopping.wait()
-            ticker.cancel()
-            try:
-                await self.server.hub.shutdown(close_in_ms=50)
-            except Exception:  # pragma: no cover
-                log.exception("error while closing websockets")
+            yield
         finally:
             await runner.cleanup()
+
+    @contextlib.asynccontextmanager
+    async def _serve_inprocess(self) -> AsyncIterator[None]:
+        """Answer clients of this process through :mod:`lighter_sync.inprocess` (no socket)."""
+        from lighter_sync import inprocess
+        from lighter_sync.sim.server_local import LocalVenue
+
+        venue = LocalVenue(asyncio.get_running_loop(), self.server)
+        host = inprocess.register(venue)
+        self.url = f"http://{host}"
+        self.ws_url = f"ws://{host}/stream"
+        try:
+            yield
+        finally:
+            venue.closed = True
+            inprocess.unregister(host)
 
     async def _tick_loop(self) -> None:
         """Real-time driver: apply due txs and tick every ``tick_ms`` of sim time (idle in manual mode)."""

@@ -89,14 +89,20 @@ class SimServer:
         core.hub = self.hub
         self.hub.limits_enabled = lambda: self.ratelimit.enabled
         self.faults.on_ws_drop = None
+        self.routes = self._route_table()
 
     # -- app ------------------------------------------------------------------------------------
     def build(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
         r = app.router
-        r.add_get("/", self.status)
-        r.add_get("/info", self.info)
+        for (method, path), handler in self.routes.items():
+            (r.add_get if method == "GET" else r.add_post)(path, handler)
         r.add_get("/stream", self.hub.handle)
+        r.add_route("*", "/sim/{tail:.*}", self.admin_api)
+        return app
+
+    def _route_table(self) -> dict[tuple[str, str], Callable[[web.Request], Awaitable[web.Response]]]:
+        """Every plain HTTP route as ``(method, path) -> handler`` (``/stream`` and ``/sim/`` aside)."""
         v1 = "/api/v1/"
         gets: dict[str, Callable[[web.Request], Awaitable[web.Response]]] = {
             "orderBooks": self.order_books, "orderBookDetails": self.order_book_details,
@@ -109,12 +115,23 @@ class SimServer:
             "positionFunding": self.position_funding, "currentHeight": self.current_height,
             "assetDetails": self.asset_details,
         }
-        for name, handler in gets.items():
-            r.add_get(v1 + name, handler)
-        r.add_post(v1 + "sendTx", self.send_tx)
-        r.add_post(v1 + "sendTxBatch", self.send_tx_batch)
-        r.add_route("*", "/sim/{tail:.*}", self.admin_api)
-        return app
+        routes = {("GET", "/"): self.status, ("GET", "/info"): self.info}
+        routes.update({("GET", v1 + name): handler for name, handler in gets.items()})
+        routes[("POST", v1 + "sendTx")] = self.send_tx
+        routes[("POST", v1 + "sendTxBatch")] = self.send_tx_batch
+        return routes
+
+    async def dispatch(self, request: Any) -> web.Response:
+        """Route one request without aiohttp's server (the in-process transport, see server_local)."""
+        path, method = request.path, request.method
+        handler = self.routes.get((method, path))
+        if handler is None and path.startswith("/sim/"):
+            handler = self.admin_api
+        if handler is None:
+            if any(p == path for _, p in self.routes):
+                return _json(error_body(29404, "not found"), 405)
+            return _json(error_body(29404, "not found"), 404)
+        return await self._middleware(request, handler)  # type: ignore[return-value]
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]

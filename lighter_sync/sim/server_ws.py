@@ -27,7 +27,9 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-__all__ = ["Hub", "Session", "ChannelSpec", "SubscribeError"]
+from lighter_sync.inprocess import OP_CLOSE, OP_TEXT
+
+__all__ = ["Hub", "Session", "ChannelSpec", "SubscribeError", "PipeSocket"]
 
 log = logging.getLogger("lighter_sync.sim.ws")
 
@@ -68,6 +70,35 @@ class Session:
     closing: bool = False
     frames_sent: int = 0
     message_times: collections.deque[float] = field(default_factory=collections.deque)
+
+
+class PipeSocket:
+    """The simulator's end of an in-process WebSocket: what :class:`Session` needs of a socket.
+
+    Runs on the simulator's loop. Frames go to the client's :class:`~lighter_sync.inprocess.WsPipe`;
+    the client's messages are queued in ``inbox`` (``None`` when the client closed).
+    """
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.closed = False
+
+    async def send_str(self, text: str) -> None:
+        if self.closed:
+            raise ConnectionResetError("in-process WebSocket closed")
+        self.pipe.deliver(OP_TEXT, text.encode())
+
+    async def close(self, code: int = 1000, message: bytes = b"") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.pipe.deliver(OP_CLOSE, code.to_bytes(2, "big") + message)
+        self.inbox.put_nowait(None)
+
+    def receive(self, payload: bytes | None) -> None:
+        """A client message (or None: the client closed); called on the loop thread."""
+        self.inbox.put_nowait(None if payload is None else payload.decode("utf-8", "replace"))
 
 
 TxHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
@@ -177,6 +208,34 @@ class Hub:
             if not ws.closed:
                 await ws.close()
         return ws
+
+    async def open_local(self, sock: PipeSocket) -> Session:
+        """Serve a connection from an in-process client (see :mod:`lighter_sync.inprocess`).
+
+        The same session machinery as :meth:`handle` (writer, watchdog, faults, fan-out); the
+        client's messages arrive through :meth:`PipeSocket.receive` instead of a socket.
+        """
+        session = Session(self._new_session_id(), sock)  # type: ignore[arg-type]
+        self.sessions[session.id] = session
+        self.send(session, {"session_id": session.id, "type": "connected"})
+        asyncio.ensure_future(self._serve_local(session, sock))
+        return session
+
+    async def _serve_local(self, session: Session, sock: PipeSocket) -> None:
+        writer = asyncio.ensure_future(self._writer(session))
+        watchdog = asyncio.ensure_future(self._watchdog(session))
+        try:
+            while True:
+                text = await sock.inbox.get()
+                if text is None:
+                    break
+                session.last_client_frame = time.monotonic()
+                await self._on_text(session, text)
+        finally:
+            self._forget(session)
+            writer.cancel()
+            watchdog.cancel()
+            await sock.close()
 
     def _forget(self, session: Session) -> None:
         session.closing = True

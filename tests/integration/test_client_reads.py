@@ -17,11 +17,12 @@ from tests.conftest import eventually
 
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
+from tests.integration.transports import TRANSPORTS  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimExchange(markets=("TON", "ETH"), seed=11, crowd=True, latency_ms=(1, 1), accounts=1) as s:
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def sim(request):
+    with SimExchange(markets=("TON", "ETH"), seed=11, crowd=True, latency_ms=(1, 1), accounts=1, transport=request.param) as s:
         yield s
 
 

@@ -19,14 +19,15 @@ from bots.strategy import StrategyContext
 from lighter_sync import LighterClient
 from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
+from tests.integration.transports import TRANSPORTS
 
 D = Decimal
 SPACING = D("0.002")  # 0.2 %
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimExchange(markets=("TON",), seed=7, speed=1.0) as s:
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def sim(request):
+    with SimExchange(markets=("TON",), seed=7, speed=1.0, transport=request.param) as s:
         yield s
 
 

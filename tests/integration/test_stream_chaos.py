@@ -23,6 +23,7 @@ from tests.conftest import eventually
 
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
+from tests.integration.transports import TRANSPORTS  # noqa: E402
 
 FAST = StreamConfig(
     ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5
@@ -53,9 +54,10 @@ def our_ledger(sim: SimExchange, account: int):
     return trades, orders
 
 
-def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events():
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_chaos_drops_while_orders_fill_no_missed_or_duplicate_events(transport):
     duration = float(os.environ.get("LIGHTER_CHAOS_SECONDS", "15"))
-    with SimExchange(markets=("ETH",), seed=11, latency_ms=(1, 1), accounts=1) as sim:
+    with SimExchange(markets=("ETH",), seed=11, latency_ms=(1, 1), accounts=1, transport=transport) as sim:
         with LighterClient(sim.settings(account=0)) as client:
             client.configure_stream(FAST)
             account = client.account_index

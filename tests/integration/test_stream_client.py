@@ -28,15 +28,16 @@ from tests.conftest import eventually
 
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
+from tests.integration.transports import TRANSPORTS  # noqa: E402
 
 FAST = StreamConfig(
     ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5
 )
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimExchange(markets=("ETH", "BTC"), seed=21, latency_ms=(1, 1), speed=5.0) as s:
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def sim(request):
+    with SimExchange(markets=("ETH", "BTC"), seed=21, latency_ms=(1, 1), speed=5.0, transport=request.param) as s:
         yield s
 
 

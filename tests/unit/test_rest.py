@@ -257,3 +257,23 @@ def test_auth_token_never_logged_or_in_errors(rest, caplog):
     assert caplog.records  # the retry was logged ...
     assert secret_part not in caplog.text  # ... without the token
     assert secret_part not in f"{info.value} {info.value!r}"
+
+
+def test_proxy_and_ca_environment_is_read_once_at_creation(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/corp.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    rest = RestClient("https://venue.invalid")
+    try:
+        assert rest._session.proxies.get("https") == "http://proxy.invalid:3128"
+        assert rest._session.verify == "/etc/ssl/certs/corp.pem"
+        assert rest._session.trust_env is False  # no per-request scan of the environment
+    finally:
+        rest.close()
+    monkeypatch.setenv("NO_PROXY", "venue.invalid")
+    bypass = RestClient("https://venue.invalid")
+    try:
+        assert "https" not in bypass._session.proxies
+    finally:
+        bypass.close()
