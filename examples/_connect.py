@@ -1,6 +1,7 @@
 """How the examples get a client: an embedded simulator, a running simulator, or your settings.
 
-* ``--sim``: start a local simulator inside the script (nothing to set up; needs no keys).
+* ``--sim``: start a local simulator inside the script (nothing to set up; needs no keys). It is
+  reached in-process (``transport="inprocess"``): no port is opened and nothing leaves the process.
 * ``--sim-ready FILE``: use a simulator started with
   ``python -m lighter_sync.sim --ready-file sim.json`` (its demo account 0).
 * otherwise: ``LighterClient.from_env()`` (``LIGHTER_*`` variables or ``--env-file``), e.g. a
@@ -29,7 +30,7 @@ from lighter_sync import LighterClient, NetworkProfile, Secret, Settings  # noqa
 def add_connection_arguments(parser: argparse.ArgumentParser, *, trades: bool) -> None:
     """Add ``--sim``, ``--sim-ready``, ``--env-file`` (and ``--live`` for trading examples)."""
     group = parser.add_argument_group("connection")
-    group.add_argument("--sim", action="store_true", help="start an embedded simulator (no setup needed)")
+    group.add_argument("--sim", action="store_true", help="start an embedded simulator in this process (no setup, no keys, no sockets)")
     group.add_argument("--sim-ready", metavar="FILE",
                        help="use a running simulator's ready file (python -m lighter_sync.sim --ready-file FILE)")
     group.add_argument("--env-file", default=".env", help="settings file when not using a simulator (default .env)")
@@ -55,8 +56,9 @@ def connect(args: argparse.Namespace, *, trades: bool) -> Iterator[LighterClient
         if args.sim:
             from lighter_sync.sim import SimExchange
 
-            print("starting an embedded simulator ...", file=sys.stderr)
-            sim = stack.enter_context(SimExchange(seed=1))
+            # in-process: the script is the simulator's only client, so no port and no socket
+            print("starting an embedded simulator (in-process) ...", file=sys.stderr)
+            sim = stack.enter_context(SimExchange(seed=1, transport="inprocess"))
             client = LighterClient(sim.settings())
         elif args.sim_ready:
             client = LighterClient(_settings_from_ready(args.sim_ready))

@@ -190,7 +190,8 @@ def run_bot(
             stdout.flush()
             from lighter_sync.sim import SimExchange
 
-            sim = SimExchange(markets=(cfg.symbol,), seed=cfg.sim_seed, speed=cfg.sim_speed)
+            sim = SimExchange(markets=(cfg.symbol,), seed=cfg.sim_seed, speed=cfg.sim_speed,
+                              transport=cfg.sim_transport)
             try:
                 sim.start()
             except (KeyError, ValueError) as exc:

@@ -65,6 +65,7 @@ class GridConfig:
     env_file: str = ".env"
     sim_speed: float = 1.0
     sim_seed: int = 1
+    sim_transport: str = "tcp"
 
     def grid_params(self) -> GridParams:
         """The strategy's parameters."""
@@ -106,6 +107,8 @@ class GridConfig:
             raise ConfigFileError(f"duration must be > 0 seconds, got {self.duration}")
         if self.requests_per_minute < 5:
             raise ConfigFileError(f"requests_per_minute must be >= 5, got {self.requests_per_minute}")
+        if self.sim_transport not in ("tcp", "inprocess"):
+            raise ConfigFileError(f"sim_transport must be tcp or inprocess, got {self.sim_transport!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigFileError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
 
@@ -311,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--sim-speed", default=S, type=float, help=f"simulator clock speed (default: {d.sim_speed})"
     )
     p.add_argument("--sim-seed", default=S, type=int, help=f"simulator random seed (default: {d.sim_seed})")
+    p.add_argument(
+        "--sim-transport",
+        default=S,
+        choices=("tcp", "inprocess"),
+        help="how the bot reaches its built-in simulator: loopback HTTP/WebSocket, or inprocess "
+        f"function calls with no socket at all (default: {d.sim_transport})",
+    )
     return p
 
 

@@ -61,7 +61,7 @@ def test_help_shows_every_flag(capsys):
     for flag in (
         "--symbol", "--network", "--spacing", "--levels", "--order-size", "--leverage", "--max-position",
         "--post-only", "--dry-run", "--yes", "--duration", "--state-dir", "--config", "--log-level",
-        "--cancel-foreign",
+        "--cancel-foreign", "--sim-speed", "--sim-seed", "--sim-transport",
     ):  # fmt: skip
         assert flag in out
     assert (

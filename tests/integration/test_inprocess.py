@@ -10,6 +10,7 @@ over a socket, and that bad settings fail early.
 from __future__ import annotations
 
 import dataclasses
+import io
 import socket
 import threading
 from decimal import Decimal
@@ -153,3 +154,28 @@ def test_dropped_stream_reconnects_and_a_stopped_simulator_refuses():
 def test_unknown_transport_is_refused():
     with pytest.raises(ConfigError, match="transport"):
         SimExchange(transport="udp")
+
+
+def test_the_grid_bot_runs_on_its_built_in_simulator_in_process(no_network, tmp_path):
+    from bots.grid.app import EXIT_OK, run_bot
+    from bots.grid.config import config_from_args
+
+    cfg = config_from_args(["--symbol", "TON", "--network", "sim", "--sim-transport", "inprocess",
+                            "--spacing", "0.2", "--duration", "2", "--state-dir", str(tmp_path),
+                            "--log-level", "WARNING", "--status-every", "1"])
+    runners = []
+    out = io.StringIO()
+    code = run_bot(cfg, stdout=out, install_signals=False, on_runner=runners.append)
+    text = out.getvalue()
+    assert code == EXIT_OK, text
+    assert "SIMULATOR" in text and "open_bot_orders=0" in text
+    assert runners and runners[0].orders_sent >= 8  # the whole grid went out (4 levels a side)
+    assert no_network == []
+
+
+def test_an_example_script_runs_offline_with_sim(no_network, monkeypatch, capsys):
+    from tests.integration.test_stream_examples import run_example
+
+    out = run_example("04_stream_book.py", ["--sim", "--seconds", "2"], monkeypatch, capsys)
+    assert "connected (session" in out and "bid" in out and "ask" in out and "spread" in out
+    assert no_network == []
