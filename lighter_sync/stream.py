@@ -554,7 +554,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
     def _session(self, conn: Connection) -> tuple[bool, str]:
         """Run one connection until it ends. Returns (got to LIVE, reason it ended)."""
         cfg = self.config
-        sock = conn.fileno  # None for an in-process pipe: its frames ring the wake-up socket
+        sock = conn.selectable  # None for an in-process pipe: its frames ring the wake-up socket
         watch = [self._wake_r] if sock is None else [sock, self._wake_r]
         greet_deadline = time.monotonic() + cfg.connect_timeout
         session_id = ""
@@ -650,7 +650,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             return f"{type(exc).__name__}: {exc}"
         if frames is None:
             return "closed by server (EOF)"
-        if not frames and conn.fileno is None:
+        if not frames and conn.selectable is None:
             return None  # a wake-up that was not a frame (a command, or close())
         self._last_recv = time.monotonic()
         if self._dispatch(conn, frames):

@@ -3,7 +3,7 @@
 :class:`~lighter_sync.stream.Stream` runs one state machine over either kind. Both offer the
 same small surface, all used from the stream thread only:
 
-* ``fileno`` - the socket to wait on with ``select``, or None when frames announce
+* ``selectable`` - the socket to wait on with ``select``, or None when frames announce
   themselves by ringing the stream's wake-up bell (the in-process pipe);
 * ``read()`` - every complete message that arrived, None when the peer closed;
 * ``send(text)``, ``pong(data)``, ``goodbye()`` (a polite close), ``shutdown()``, ``abort()``.
@@ -47,7 +47,7 @@ class SocketConnection:
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         self.ws = ws
-        self.fileno: socket.socket | None = ws.sock
+        self.selectable: socket.socket | None = ws.sock
         self._reader = FrameReader(ws.sock)
 
     def read(self) -> list[tuple[int, bytearray]] | None:
@@ -76,7 +76,7 @@ class SocketConnection:
 class PipeConnection:
     """A :class:`~lighter_sync.inprocess.WsPipe` to a venue in this process (no socket)."""
 
-    fileno = None
+    selectable = None
 
     def __init__(self, pipe: WsPipe) -> None:
         self.pipe = pipe
