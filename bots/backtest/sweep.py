@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.report import compute_metrics
+from bots.grid.config import merge
 from bots.strategy import MarketRules
 from lighter_sync.errors import ConfigError, ValidationError
 
@@ -36,6 +37,8 @@ __all__ = [
     "DaskExecutor",
     "parse_sweep",
     "run_sweep",
+    "expected_cost",
+    "longest_first",
     "rank",
     "write_table",
     "RANK_COLUMNS",
@@ -125,6 +128,37 @@ def _run_with(data: SweepData, overrides: Mapping[str, str]) -> dict[str, Any]:
     return run_job(data, overrides)
 
 
+def expected_cost(base: Any, overrides: Mapping[str, str]) -> float:
+    """A relative estimate of how long the job with ``overrides`` runs (bigger = slower).
+
+    A backtest's time is dominated by its fills, and a grid fills each time the price crosses one
+    of its rungs: about ``1 / spacing**2`` crossings for a random walk (finer = many more fills),
+    a little more with more levels (outer rungs only fill on wider swings, hence the square root).
+    Only the order of the estimates is used, so the constants do not matter. A job whose settings
+    do not even parse gets ``inf``: it is run first and its error surfaces at once.
+    """
+    try:
+        cfg = merge(base, dict(overrides), source="--sweep")
+        spacing = float(cfg.spacing)
+        levels = float(cfg.levels)
+    except Exception:  # noqa: BLE001 - the job itself reports the error; here it only goes first
+        return math.inf
+    if not spacing > 0 or not levels > 0:
+        return math.inf
+    return math.sqrt(levels) / (spacing * spacing)
+
+
+def longest_first(data: SweepData, jobs: Sequence[Mapping[str, str]]) -> list[int]:
+    """Job indexes, slowest expected first (ties keep job order): a deterministic LPT schedule.
+
+    Workers pull the next job when they finish one, so the makespan is set by the tail: when the
+    slowest jobs come last, one worker is still busy with a long job while the other idles.
+    Starting with the longest ones leaves only short jobs to even the workers out at the end.
+    """
+    costs = [expected_cost(data.grid, job) for job in jobs]
+    return sorted(range(len(jobs)), key=lambda i: (-costs[i], i))
+
+
 # -- executors --------------------------------------------------------------------------------
 
 
@@ -139,7 +173,10 @@ class LocalExecutor:
     """Worker processes on this machine (``workers`` defaults to the number of CPUs).
 
     ``workers=1`` runs in this process (no pickling, easy to debug). The shared data goes to each
-    worker once through the pool initialiser.
+    worker once through the pool initialiser (inherited without pickling where ``fork`` exists).
+    Jobs are handed out one at a time, slowest expected first (:func:`longest_first`), so the
+    workers finish together instead of one idling while the other runs a long job at the end.
+    Rows come back tagged with their job index, so the result does not depend on the order.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -152,11 +189,13 @@ class LocalExecutor:
             return
         import multiprocessing  # noqa: PLC0415
 
+        import bots.backtest.build  # noqa: F401, PLC0415 - imported once here, inherited by forked workers
+
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)) or 1, mp_context=ctx,
                                  initializer=_init_worker, initargs=(data,)) as pool:
-            futures = {pool.submit(_run_shared, job): i for i, job in enumerate(jobs)}
+            futures = {pool.submit(_run_shared, jobs[i]): i for i in longest_first(data, jobs)}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
 

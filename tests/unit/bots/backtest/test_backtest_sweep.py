@@ -9,8 +9,17 @@ from backtest_helpers import walk_bars
 
 from bots.backtest.data import FundingSeries
 from bots.backtest.engine import BacktestConfig
-from bots.backtest.sweep import LocalExecutor, SweepData, parse_sweep, rank, run_sweep, write_table
-from bots.grid.config import GridConfig
+from bots.backtest.sweep import (
+    LocalExecutor,
+    SweepData,
+    expected_cost,
+    longest_first,
+    parse_sweep,
+    rank,
+    run_sweep,
+    write_table,
+)
+from bots.grid.config import ConfigFileError, GridConfig
 from bots.strategy import MarketRules
 from lighter_sync.errors import ValidationError
 
@@ -64,3 +73,33 @@ def test_dask_local_cluster_matches_in_process(data):
     one = run_sweep(data, JOBS[:2], LocalExecutor(1))
     via_dask = run_sweep(data, JOBS[:2], DaskExecutor(workers=2))
     assert via_dask == one
+
+
+def test_longest_first_puts_finer_spacing_and_more_levels_first(data):
+    base = data.grid
+    jobs = [{"spacing": s, "levels": lv} for s in ("0.1", "0.05", "0.2") for lv in ("3", "4")]
+    order = longest_first(data, jobs)
+    assert [jobs[i] for i in order] == [
+        {"spacing": "0.05", "levels": "4"}, {"spacing": "0.05", "levels": "3"},
+        {"spacing": "0.1", "levels": "4"}, {"spacing": "0.1", "levels": "3"},
+        {"spacing": "0.2", "levels": "4"}, {"spacing": "0.2", "levels": "3"},
+    ]
+    # keys the estimate does not model keep job order (stable), and the base settings fill in the rest
+    same = [{"order_size": "20"}, {"order_size": "30"}, {"order_size": "10"}]
+    assert longest_first(data, same) == [0, 1, 2]
+    # a job whose settings do not parse goes first, so its error shows up before the long runs
+    assert expected_cost(base, {"levels": "many"}) == float("inf")
+    assert expected_cost(base, {"spacing": "0.05"}) > expected_cost(base, {"spacing": "0.1"}) > 0
+
+
+def test_cost_estimate_ranks_jobs_like_their_real_fills(data):
+    jobs = [{"spacing": s, "levels": "4"} for s in ("0.4", "0.1", "0.2")]
+    rows = run_sweep(data, jobs, LocalExecutor(1))
+    by_fills = sorted(range(len(jobs)), key=lambda i: -rows[i]["fills"])
+    assert len({r["fills"] for r in rows}) == len(jobs)  # the spacings really change the work
+    assert longest_first(data, jobs) == by_fills
+
+
+def test_local_processes_report_a_bad_job(data):
+    with pytest.raises(ConfigFileError):
+        run_sweep(data, [*JOBS, {"levels": "many"}], LocalExecutor(2))
