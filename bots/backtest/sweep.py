@@ -229,8 +229,9 @@ class DaskExecutor:
             client = Client(self.address)
         try:
             shared = client.scatter(data, broadcast=True)
-            futures = [client.submit(_run_with, shared, dict(job), pure=False) for job in jobs]
-            index = {f.key: i for i, f in enumerate(futures)}
+            order = longest_first(data, jobs)  # the cluster's queue is FIFO too: the long jobs first
+            futures = [client.submit(_run_with, shared, dict(jobs[i]), pure=False) for i in order]
+            index = {f.key: i for i, f in zip(order, futures, strict=True)}
             for fut in as_completed(futures):
                 yield index[fut.key], fut.result()
         finally:
