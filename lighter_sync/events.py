@@ -244,6 +244,8 @@ class Fill:
     kind: str
     timestamp_ms: int
     source: str
+    #: USDC paid on this side, from the trade's fee tick (Lighter omits a zero fee: then 0).
+    fee: Decimal = Decimal(0)
 
     @property
     def signed_size(self) -> Decimal:

@@ -44,6 +44,11 @@ __all__ = [
 _ZERO = Decimal(0)
 FEE_TICK_DENOMINATOR = Decimal(1_000_000)  # trade fees are integer millionths of notional
 
+
+def trade_fee(quote: Decimal, fee_tick: int) -> Decimal:
+    """The USDC fee of one side of a trade: ``fee_tick`` millionths of its notional ``quote``."""
+    return quote * Decimal(fee_tick) / FEE_TICK_DENOMINATOR
+
 #: Order statuses after which an order can no longer fill.
 FINAL_ORDER_STATUSES = frozenset({
     "filled", "canceled", "canceled-post-only", "canceled-reduce-only", "canceled-position-not-allowed",
@@ -280,7 +285,7 @@ class Trade:
             size=self.size,
             quote=self.usd_amount,
             is_maker=is_maker,
-            fee=self.usd_amount * Decimal(fee_tick) / FEE_TICK_DENOMINATOR,
+            fee=trade_fee(self.usd_amount, fee_tick),
             order_index=self.ask_id if is_ask else self.bid_id,
             client_order_index=self.ask_client_id if is_ask else self.bid_client_id,
             realized_pnl=self.ask_account_pnl if is_ask else self.bid_account_pnl,

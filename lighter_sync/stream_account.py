@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .events import AccountUpdate, Fill, OrderUpdate, PositionUpdate, dec
+from .models import trade_fee
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stream import StreamConfig
@@ -134,6 +135,10 @@ class AccountState:
             self._seen_order.append(key)
             if len(self._seen_order) > self.MAX_SEEN_FILLS:
                 self.seen_fills.discard(self._seen_order.popleft())
+            price = dec(t["price"]) or Decimal(0)
+            size = dec(t["size"]) or Decimal(0)
+            quote = dec(t.get("usd_amount"))
+            fee_tick = t.get("maker_fee" if maker else "taker_fee") or 0
             fill = Fill(
                 symbol=symbol,
                 market_id=int(t.get("market_id", -1)),
@@ -141,13 +146,14 @@ class AccountState:
                 order_index=int(t.get(id_key) or 0),
                 client_order_index=int(t.get(cid_key) or 0),
                 side=side,
-                price=dec(t["price"]) or Decimal(0),
-                size=dec(t["size"]) or Decimal(0),
-                quote=dec(t.get("usd_amount")),
+                price=price,
+                size=size,
+                quote=quote,
                 is_maker=maker,
                 kind=str(t.get("type", "trade")),
                 timestamp_ms=int(t.get("timestamp") or 0),
                 source=source,
+                fee=trade_fee(price * size if quote is None else quote, int(fee_tick)) if fee_tick else Decimal(0),
             )
             self.positions[fill.market_id] = self.positions.get(fill.market_id, Decimal(0)) + fill.signed_size
             out.append(fill)

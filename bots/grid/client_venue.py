@@ -5,8 +5,8 @@ and positions. REST: ``active_orders``, ``position``, ``reconcile_order``. Sends
 ``create_limit_order``/``modify_order``/``cancel_order`` for a single action, one
 ``sendTxBatch`` (up to 50) for several.
 
-Fees: Lighter's fill events carry no fee, so the fee is computed from the market's maker/taker
-rates (0 on Standard accounts).
+Fees: each fill carries the fee the venue charged (the trade's maker/taker fee tick; 0 on
+Standard accounts), from the stream and from REST alike.
 """
 
 from __future__ import annotations
@@ -127,7 +127,6 @@ class ClientVenue:
         if isinstance(raw, ev.Fill):
             if raw.market_id != self.market_id:
                 return None
-            rate = self.rules.maker_fee if raw.is_maker else self.rules.taker_fee
             return VenueFill(
                 trade_id=f"{raw.trade_id}:{raw.side}",
                 coi=int(raw.client_order_index or 0),
@@ -135,7 +134,7 @@ class ClientVenue:
                 side=Side(raw.side),
                 price=raw.price,
                 size=raw.size,
-                fee=raw.price * raw.size * rate,
+                fee=raw.fee,
                 is_maker=raw.is_maker,
                 ts_ms=raw.timestamp_ms,
             )

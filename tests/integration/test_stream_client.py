@@ -143,6 +143,26 @@ def test_fills_update_the_position_view(sim):
         assert venue_position(client, "ETH") == client.stream_positions()["ETH"]
 
 
+def test_a_premium_accounts_fills_carry_the_fee_the_venue_charged(sim):
+    demo = sim.create_account(10_000, tier="premium")
+    with LighterClient(sim.settings(account=sim.accounts.index(demo))) as client:
+        client.configure_stream(FAST)
+        fills = client.subscribe_fills()
+        eth = client.market("ETH")
+        size = max(eth.min_base_amount, (Decimal("20") / Decimal(3000)).quantize(eth.step_size))
+        placed = client.create_market_order("ETH", "buy", size, max_slippage=Decimal("0.05"))
+        streamed = []
+        while sum(f.size for f in streamed) < size:
+            f = fills.get(timeout=5)
+            assert isinstance(f, Fill)
+            streamed.append(f)
+        assert all(not f.is_maker for f in streamed)
+        assert sum(f.fee for f in streamed) > 0  # premium takers pay
+        rest = {(f.trade_id, f.side): f.fee for f in client.fills("ETH", limit=20)}
+        assert {(f.trade_id, f.side): f.fee for f in streamed}.items() <= rest.items()
+        assert placed.client_order_index in {f.client_order_index for f in streamed}
+
+
 def test_subscription_close_unsubscribes_the_channel(sim):
     with LighterClient(sim.settings(account=0)) as client:
         client.configure_stream(FAST)

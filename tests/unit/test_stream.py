@@ -996,3 +996,20 @@ def test_protocol_ping_frames_are_answered(venue):
         assert s.connected and s.stats().reconnects == 0
     finally:
         s.close()
+
+
+def test_fill_fee_comes_from_the_trades_fee_tick_for_our_side():
+    from lighter_sync.stream_account import AccountState
+
+    state = AccountState(7)
+    trade = {"trade_id": 11, "market_id": 0, "price": "3000.00", "size": "0.0100", "usd_amount": "30.000000",
+             "is_maker_ask": True, "ask_account_id": 7, "bid_account_id": 9, "maker_fee": 28, "taker_fee": 196,
+             "timestamp": 1}
+    (ours,) = state.fills_from_trade(trade, "ETH", "stream")
+    assert ours.side == "sell" and ours.is_maker and ours.fee == Decimal("0.00084")  # 28e-6 x 30
+    taker = dict(trade, trade_id=12, is_maker_ask=False)
+    (ours,) = state.fills_from_trade(taker, "ETH", "stream")
+    assert not ours.is_maker and ours.fee == Decimal("0.00588")  # 196e-6 x 30
+    free = {k: v for k, v in trade.items() if k not in ("maker_fee", "taker_fee")}  # Lighter omits zero fees
+    (ours,) = state.fills_from_trade(dict(free, trade_id=13), "ETH", "stream")
+    assert ours.fee == 0
