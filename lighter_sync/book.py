@@ -111,8 +111,10 @@ class OrderBook:
         "_ticks",
     )
 
-    #: Price strings -> ticks memo; prices repeat, so most levels skip parsing.
-    MAX_PRICE_MEMO = 200_000
+    #: Price strings -> ticks memo; prices repeat, so most levels skip parsing. Cleared when it
+    #: passes this many entries (~110 B each): a book's working set is the few thousand prices
+    #: near the touch, while a market drifting for weeks passes through far more.
+    MAX_PRICE_MEMO = 8_192
 
     def __init__(
         self,

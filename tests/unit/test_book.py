@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import tracemalloc
 from decimal import Decimal
 
 import pytest
@@ -222,3 +223,24 @@ def test_reads_are_consistent_while_writer_runs():
         stop.set()
         t.join()
     assert not bad
+
+
+def test_price_memo_stays_small_while_the_price_drifts_through_many_levels():
+    """Weeks of a drifting market pass through far more prices than a book holds at once: the
+    string -> ticks memo must not keep them all (at ~110 B a price, 30,000 prices are ~3.5 MB)."""
+    b = OrderBook("TON", 0, price_decimals=5, size_decimals=1)
+    b.apply_snapshot(asks=[lv("3.00000", "1.0")], bids=[lv("2.99990", "1.0")], nonce=1)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        nonce = 1
+        for i in range(30_000):  # one new ask level per diff, removed by the next one
+            price = f"{3.00001 + i * 0.00001:.5f}"
+            assert b.apply_diff([lv(price, "1.0")], [], nonce, nonce + 1) == APPLIED
+            assert b.apply_diff([lv(price, "0.0")], [], nonce + 1, nonce + 2) == APPLIED
+            nonce += 2
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert b.best_ask() == Decimal("3.00000")
+    assert grown < 1.5 * 2**20, f"the book grew {grown / 2**20:.1f} MiB over 30,000 transient prices"
