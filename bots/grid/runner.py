@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -127,6 +128,11 @@ class RunSummary:
 class Runner:
     """Drive ``strategy`` on ``venue``, persisting to ``store``. Single-threaded; see module doc."""
 
+    #: Foreign order indexes remembered (to report or cancel each once). Another strategy trading
+    #: the same account and market for weeks would otherwise grow this without end; forgetting an
+    #: old one costs at most a repeated log line (or a repeated, refused cancel).
+    MAX_FOREIGN_REMEMBERED = 10_000
+
     def __init__(
         self,
         venue: Venue,
@@ -151,6 +157,7 @@ class Runner:
         self.reconnects = 0
         self.orders_sent = 0
         self.foreign_seen: set[int] = set()
+        self._foreign_order: deque[int] = deque()  # bounds foreign_seen, oldest first
         self.errors: list[str] = []
         self._started_ms: int | None = None
         self._stop = False
@@ -227,11 +234,13 @@ class Runner:
         event = self.venue.poll(cfg.poll_timeout_s)
         tick_ms: float | None = None
         n = 0
-        while event is not None and n < cfg.max_events_per_step:
+        while event is not None:
             if isinstance(event, BookUpdate) and tick_ms is None:
                 tick_ms = time.perf_counter()
             self._handle(event)
             n += 1
+            if n >= cfg.max_events_per_step:
+                break  # the rest waits for the next step; nothing is polled that is not handled
             event = self.venue.poll(0)
         now = self.clock_ms()
         self.strategy.on_event(Timer(now), now)
@@ -399,6 +408,9 @@ class Runner:
             return
         assert order.order_index is not None
         self.foreign_seen.add(order.order_index)
+        self._foreign_order.append(order.order_index)
+        if len(self._foreign_order) > self.MAX_FOREIGN_REMEMBERED:
+            self.foreign_seen.discard(self._foreign_order.popleft())
         if self.config.cancel_foreign:
             log.warning(
                 "cancelling foreign order %s (coi=%d) as asked (--cancel-foreign)",

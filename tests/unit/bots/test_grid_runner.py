@@ -11,8 +11,8 @@ from bots.grid.diff import Tracked, plan_actions
 from bots.grid.runner import Runner, RunnerConfig, TxBudget
 from bots.grid.store import GridStore
 from bots.grid.strategy import GridParams, GridStrategy
-from bots.grid.venue import Cancel, Create, Modify
-from bots.strategy import DesiredOrder, Side, StrategyContext
+from bots.grid.venue import Cancel, Create, Modify, VenueOrder
+from bots.strategy import DesiredOrder, OrderStatus, Side, StrategyContext
 
 D = Decimal
 
@@ -260,6 +260,35 @@ def test_cancel_foreign_cancels_them(env):
     runner = make_runner(venue, store, clock, cancel_foreign=True)
     runner.start()
     assert 424242 not in venue.orders
+
+
+def test_a_step_that_reaches_its_event_cap_leaves_the_rest_queued_and_loses_none(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, max_events_per_step=3)
+    runner.start()
+    for i in range(7):
+        venue.events.append(VenueOrder(0, 2**40 + i, Side.BUY, D("1.5"), D("1"), D(0), OrderStatus.OPEN))
+    runner.step()
+    assert runner.foreign_seen == {2**40, 2**40 + 1, 2**40 + 2}
+    run_steps(runner, clock, 2)
+    assert runner.foreign_seen == {2**40 + i for i in range(7)}
+
+
+def test_foreign_orders_of_a_long_run_are_remembered_within_a_bound(env):
+    """Another strategy trading the same account and market for weeks: the runner keeps a bounded
+    memory of its orders (the newest still recognised), not one entry per order it ever saw."""
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    n = 25_000
+    for i in range(n):
+        oi = 2**40 + i
+        venue.events.append(VenueOrder(0, oi, Side.BUY, D("1.5"), D("1"), D(0), OrderStatus.OPEN))
+        venue.events.append(VenueOrder(0, oi, Side.BUY, D("1.5"), D("1"), D(0), OrderStatus.CANCELED))
+    while venue.events:
+        run_steps(runner, clock, 1)
+    assert 2**40 + n - 1 in runner.foreign_seen and 2**40 + n - 2 in runner.foreign_seen
+    assert len(runner.foreign_seen) == 10_000
 
 
 def test_shutdown_cancels_bot_orders_and_keeps_the_position(env):
