@@ -51,6 +51,10 @@ ZERO = Decimal(0)
 class PaperVenue:
     """Paper trading against a live market feed; see the module docstring."""
 
+    #: Finished paper orders kept for ``reconcile``. Their events are delivered at once, so only
+    #: the latest few can ever need settling; a dry run left for weeks must not keep them all.
+    MAX_DONE_KEPT = 1_000
+
     def __init__(
         self, feed: Any, *, label: str = "dry-run", clock_ms: Callable[[], int] | None = None
     ) -> None:
@@ -62,6 +66,7 @@ class PaperVenue:
         self.ledger = Ledger()
         self.orders: dict[int, VenueOrder] = {}
         self.done: dict[int, VenueOrder] = {}
+        self._done_order: deque[int] = deque()  # bounds ``done``, oldest first
         self.bid: Decimal | None = None
         self.ask: Decimal | None = None
         self._pending: deque[VenueEvent] = deque()
@@ -115,7 +120,7 @@ class PaperVenue:
         self.ledger.apply(order.side, order.price, size, fee, trade_id)
         del self.orders[order.coi]
         done = replace(order, filled=order.size, status=OrderStatus.FILLED, reason="filled")
-        self.done[order.coi] = done
+        self._finish(done)
         self._pending.append(
             VenueFill(trade_id, order.coi, order.order_index, order.side, order.price, size, fee, True, now)
         )
@@ -128,6 +133,12 @@ class PaperVenue:
             order.price,
             self.ledger.position,
         )
+
+    def _finish(self, done: VenueOrder) -> None:
+        self.done[done.coi] = done
+        self._done_order.append(done.coi)
+        if len(self._done_order) > self.MAX_DONE_KEPT:
+            self.done.pop(self._done_order.popleft(), None)
 
     # -- account reads ----------------------------------------------------------------------
 
@@ -168,7 +179,7 @@ class PaperVenue:
                     out.append(Outcome(ok=False, error=ValueError("order is inactive")))
                     continue
                 done = replace(order, status=OrderStatus.CANCELED, reason="canceled")
-                self.done[action.coi] = done
+                self._finish(done)
                 self._pending.append(done)
                 out.append(Outcome.accepted())
         return out
@@ -187,7 +198,7 @@ class PaperVenue:
         if (o.post_only and crosses) or bad_reduce:
             reason = "canceled-post-only" if crosses else "canceled-reduce-only"
             done = replace(order, status=OrderStatus.CANCELED, reason=reason)
-            self.done[action.coi] = done
+            self._finish(done)
             self._pending.append(done)
             return Outcome.accepted()
         self.orders[action.coi] = order

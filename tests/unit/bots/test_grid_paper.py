@@ -128,3 +128,18 @@ def test_runner_on_paper_re_arms_and_closes_the_feed(tmp_path):
     venue.close()
     store.close()
     assert feed.closed
+
+
+def test_a_long_dry_run_keeps_a_bounded_number_of_finished_orders():
+    """Weeks of paper trading finish hundreds of thousands of orders; the venue keeps the latest
+    ones (all reconcile can need: their events were delivered at once), not every one."""
+    feed, venue = make()
+    n = 5_000
+    for coi in range(1, n + 1):
+        assert venue.execute([buy(coi, "1.9000")])[0].ok
+        assert venue.execute([Cancel(coi, None)])[0].ok
+        drain(venue)
+    assert len(venue.done) <= 1_000
+    latest = venue.reconcile(n)
+    assert latest is not None and latest.status is OrderStatus.CANCELED
+    assert venue.reconcile(1) is None and not venue.orders
