@@ -10,7 +10,10 @@
   event leaving ``client.poll()`` (the stream's own share).
 * soak: the real bot (real orders) on a 10x-speed simulator for ``GRID_SOAK_SECONDS``
   (default 1800 = the issue's 30 minutes): RSS growth <= 5 MB after warm-up, thread and file
-  descriptor counts constant.
+  descriptor counts constant. The simulator runs in its own process: its growth (bounded
+  histories filling) is printed apart and is not in the bot's figure. ``GRID_SOAK_TRACE=1`` also
+  prints the top Python allocation sites that grew after warm-up, by package (tracing starts
+  after the SDK is loaded and inflates RSS, so read the growth figure from an untraced run).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
@@ -194,12 +198,42 @@ def test_bench_tick_to_order():
     assert p50 <= 2.0 and p99 <= 10.0
 
 
-def _rss_kb() -> int:
-    with open("/proc/self/status") as f:
+def _rss_kb(pid: int | str = "self") -> int:
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def _package(filename: str) -> str:
+    root = str(Path(__file__).resolve().parents[2]) + os.sep
+    if filename.startswith(root):
+        rel = filename[len(root) :]
+        return "lighter_sync.sim" if rel.startswith("lighter_sync/sim/") else rel.split(os.sep)[0]
+    return "site-packages" if "site-packages" in filename else "stdlib/other"
+
+
+def _growth_report(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int = 12) -> str:
+    """Growth between two snapshots by package and by site, each site named by its innermost
+    frame in this repository (the allocating frame is often orjson, Decimal or a dict)."""
+    root = str(Path(__file__).resolve().parents[2]) + os.sep
+    by_pkg: dict[str, int] = {}
+    by_site: dict[str, list[int]] = {}
+    for stat in after.compare_to(before, "traceback"):
+        frames = list(stat.traceback)[::-1]  # innermost first
+        ours = next((f for f in frames if f.filename.startswith(root)), frames[0])
+        pkg = _package(ours.filename)
+        by_pkg[pkg] = by_pkg.get(pkg, 0) + stat.size_diff
+        site = by_site.setdefault(f"[{pkg}] {ours.filename.removeprefix(root)}:{ours.lineno}", [0, 0])
+        site[0] += stat.size_diff
+        site[1] += stat.count_diff
+    lines = [
+        f"  {pkg}: {size / 1024:+.1f} KiB" for pkg, size in sorted(by_pkg.items(), key=lambda kv: -kv[1])
+    ]
+    ranked = sorted(by_site.items(), key=lambda kv: -kv[1][0])[:top]
+    lines += [f"    {size / 1024:+9.1f} KiB {count:+7d} blocks  {site}" for site, (size, count) in ranked]
+    return "\n".join(lines)
 
 
 def _fds() -> int:
@@ -219,14 +253,26 @@ def test_bench_soak():
             strategy = GridStrategy(StrategyContext(venue.rules, 8), GridParams(spacing=D("0.0005")))
             runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=60_000))
             runner.start()
+            trace = os.environ.get("GRID_SOAK_TRACE") == "1"
+            if trace:
+                tracemalloc.start(8)  # after the SDK loaded: a traced import is slow enough to time it out
             start = time.monotonic()
             marks: list[tuple[float, int, int, int]] = []
+            sim_rss: list[int] = []
+            snaps: list[tracemalloc.Snapshot] = []
             next_mark = start + warmup
             while time.monotonic() - start < seconds:
                 runner.step()
                 if time.monotonic() >= next_mark:
                     marks.append((time.monotonic() - start, _rss_kb(), threading.active_count(), _fds()))
+                    sim_rss.append(_rss_kb(sim.proc.pid))
+                    if trace and len(snaps) < 2:
+                        snaps.append(tracemalloc.take_snapshot())
+                    elif trace:
+                        snaps[1] = tracemalloc.take_snapshot()
                     next_mark += max(10.0, seconds / 20)
+            if trace:
+                tracemalloc.stop()
             summary = runner.shutdown()
             venue.close()
             store.close()
@@ -241,6 +287,12 @@ def test_bench_soak():
     print(
         f"soak_threads: {th1} (baseline {th0}) ratio={th1 / th0:.2f}; soak_fds: {fd1} (baseline {fd0}) ratio={fd1 / fd0:.2f}"
     )
-    assert growth_mb <= 5.0
+    print(f"soak_sim_rss_growth_mb: {(sim_rss[-1] - sim_rss[0]) / 1024:.2f} (baseline sim_rss_after_warmup_mb "
+          f"{sim_rss[0] / 1024:.1f}) ratio={sim_rss[-1] / sim_rss[0]:.3f}  [simulator process, not counted above]")  # fmt: skip
+    if len(snaps) == 2:
+        print(f"soak_python_growth_after_warmup (traced, {marks[-1][0] - marks[0][0]:.0f} s):")
+        print(_growth_report(snaps[0], snaps[1]))
+    if not trace:  # a traced run's RSS holds tracemalloc's own records: read growth from an untraced run
+        assert growth_mb <= 5.0
     assert th1 == th0 and fd1 == fd0
     assert summary.open_bot_orders == 0
