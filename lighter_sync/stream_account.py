@@ -58,15 +58,23 @@ class AccountState:
     """The account's orders, fills and positions as the stream knows them (stream thread only;
     readers on other threads only do single dict lookups of frozen values)."""
 
-    MAX_FINAL_ORDERS = 20_000
-    MAX_SEEN_FILLS = 200_000
+    #: Final orders kept in full (state and the venue's JSON, ~3.5 KB each) so ``order_state`` /
+    #: ``order_json`` answer recent sends from the stream; older ones are answered by REST.
+    MAX_FINAL_DETAIL = 500
+    #: Final order indexes remembered (~150 B each with the set) so a late copy of an order that
+    #: already ended (a REST catch-up reads at most 1,000 inactive orders) is never emitted again.
+    MAX_FINAL_ORDERS = 10_000
+    #: (trade id, side) keys remembered (~200 B each); a REST catch-up reads at most 2,000 trades.
+    MAX_SEEN_FILLS = 10_000
 
     def __init__(self, account_index: int) -> None:
         self.account_index = account_index
         self.orders: dict[int, OrderUpdate] = {}
         self.by_coi: dict[int, OrderUpdate] = {}
         self.raw_by_coi: dict[int, dict[str, Any]] = {}  # the venue's JSON of the latest state
-        self._finals: deque[int] = deque()
+        self._finals: deque[int] = deque()  # final orders still held in full, oldest first
+        self._final_ids: set[int] = set()  # every remembered final order index ...
+        self._final_order: deque[int] = deque()  # ... oldest first, bounding the set
         self.seen_fills: set[tuple[int, str]] = set()
         self._seen_order: deque[tuple[int, str]] = deque()
         self.max_trade_id = 0
@@ -82,6 +90,8 @@ class AccountState:
     def offer_order(self, o: OrderUpdate, raw: dict[str, Any] | None = None) -> bool:
         """Record ``o`` if it is news: a new order, or progress on a known one. Stale or
         repeated states (REST catch-up racing the stream, resubscribe snapshots) are refused."""
+        if o.order_index in self._final_ids:
+            return False
         prev = self.orders.get(o.order_index)
         if prev is not None:
             if prev.is_final:
@@ -108,8 +118,12 @@ class AccountState:
             if raw is not None:
                 self.raw_by_coi[o.client_order_index] = raw
         if o.is_final:
+            self._final_ids.add(o.order_index)
+            self._final_order.append(o.order_index)
+            if len(self._final_order) > self.MAX_FINAL_ORDERS:
+                self._final_ids.discard(self._final_order.popleft())
             self._finals.append(o.order_index)
-            while len(self._finals) > self.MAX_FINAL_ORDERS:
+            while len(self._finals) > self.MAX_FINAL_DETAIL:
                 old = self.orders.pop(self._finals.popleft(), None)
                 if old is not None and self.by_coi.get(old.client_order_index) is old:
                     del self.by_coi[old.client_order_index]
