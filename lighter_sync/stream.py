@@ -68,6 +68,7 @@ THREAD_NAME = "lighter-stream"
 _PING = orjson.dumps({"type": "ping"})
 _PONG = orjson.dumps({"type": "pong"})
 _AUTH_CODES = (20001, 20013)
+_TOKEN_RETRY = 2.0
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
 
@@ -223,6 +224,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._token: str | None = None
         self._token_expiry: float | None = None
         self._next_token_check = 0.0
+        self._token_backoff = _TOKEN_RETRY  # after a failed token fetch: 2 s, doubling to 30 s
         self._last_auth_retry = 0.0
         self._pause_until = 0.0  # set by a rate-limit error frame: hold subscribes back
         self._venue_ms: Any = None  # last "timestamp" seen in a frame, and when (monotonic)
@@ -633,8 +635,11 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 return True, f"silence for {now - self._last_recv:.1f}s (watchdog)"
             if now - self._last_sent >= cfg.ping_interval:
                 self._send_now(conn, _PING)
-            if self._token_expiry is not None and now >= self._next_token_check:
-                self._maybe_refresh_token(conn)
+            if now >= self._next_token_check:
+                if self._token_expiry is not None:
+                    self._maybe_refresh_token(conn)
+                elif "token" in self._wire.values():
+                    self._retry_token_waiters(conn)
             if self._inflight:
                 self._expire_inflight(now)
             self._flush_outbox(conn)
@@ -679,8 +684,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
         if _is_private(ch):
             token = self._current_token()
             if token is None:
+                # Wanted but not sent: retried at the next token check (see _retry_token_waiters).
+                self._wire[ch] = "token"
                 self._emit_control(
-                    StreamError(code=None, message=f"no auth token for private channel {ch}", channel=ch)
+                    StreamError(code=None, message=f"no auth token for private channel {ch}; retrying", channel=ch)
                 )
                 return
             msg["auth"] = token
@@ -748,9 +755,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
                         if ch not in self._refs:  # re-subscribed meanwhile: keep the live book
                             self._books.pop(ch.replace("/", ":"), None)
                 if ch in self._wire:
-                    del self._wire[ch]
+                    never_sent = self._wire.pop(ch) == "token"
                     self._unacked.discard(ch.replace("/", ":"))
-                    self._queue_unsubscribe(ch)
+                    if not never_sent:
+                        self._queue_unsubscribe(ch)
 
     # -- auth tokens ------------------------------------------------------------------------
 
@@ -765,9 +773,12 @@ class Stream(MarketDataHandlers, AccountHandlers):
         try:
             token = self._token_provider()
         except Exception as exc:  # noqa: BLE001 - reported, retried on the next check
-            log.warning("stream could not get an auth token: %s", type(exc).__name__)
-            self._next_token_check = time.monotonic() + 30.0
+            log.warning("stream could not get an auth token: %s; retrying in %.0f s",
+                        type(exc).__name__, self._token_backoff)
+            self._next_token_check = time.monotonic() + self._token_backoff
+            self._token_backoff = min(30.0, self._token_backoff * 2)
             return False
+        self._token_backoff = _TOKEN_RETRY
         changed = token != self._token
         self._token = token
         expiry = _token_expiry(token)
@@ -785,6 +796,22 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 self._next_token_check = time.monotonic() + 30.0  # provider gave the same token: retry soon
             return
         self._resubscribe_private(conn, "token")
+
+    def _retry_token_waiters(self, conn: Connection) -> None:
+        """Subscribe the private channels that had no token when they were wanted."""
+        waiting = [ch for ch, state in self._wire.items() if state == "token"]
+        if not waiting:
+            return
+        if self._token_provider is None:  # cannot ever succeed: do not spin on it
+            self._next_token_check = time.monotonic() + 30.0
+            return
+        if not self._fetch_token():
+            return
+        for ch in waiting:
+            self._queue_subscribe(ch)
+        self._flush_outbox(conn)
+        if self.config.reconcile:
+            self._reconcile(waiting)  # whatever happened while the channel was not live
 
     def _resubscribe_private(self, conn: Connection, reason: str) -> None:
         private = [ch for ch in self._wire if _is_private(ch)]

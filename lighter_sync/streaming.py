@@ -138,6 +138,10 @@ class StreamingMixin:
                 "account streams need an account index and an API private key (LIGHTER_ACCOUNT_INDEX, "
                 "LIGHTER_API_PRIVATE_KEY) for the auth token"
             )
+        # Mint the auth token here, on the caller's thread: the first one starts the signer (it
+        # imports the SDK, about a second) which must not stall the stream thread's market data,
+        # and a key the signer refuses fails here, as a typed error, not as a silent dead channel.
+        self._auth_token()  # type: ignore[attr-defined]
         return int(self._settings.account_index)  # type: ignore[attr-defined]
 
     def _stream_market_id(self, symbol: str | int | None) -> int | None:

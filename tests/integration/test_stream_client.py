@@ -163,6 +163,23 @@ def test_a_premium_accounts_fills_carry_the_fee_the_venue_charged(sim):
         assert placed.client_order_index in {f.client_order_index for f in streamed}
 
 
+def test_the_first_auth_token_is_minted_on_the_callers_thread_not_the_streams(sim):
+    """Starting the signer imports the SDK (about a second): that must not stall the stream
+    thread's market data, and a bad key must fail in the caller as a typed error."""
+    with LighterClient(sim.settings(account=0)) as client:
+        client.configure_stream(FAST)
+        real = client._auth_token
+        threads = []
+
+        def recording(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        client._auth_token = recording
+        client.subscribe_orders()
+        assert threads and threads[0] == threading.current_thread().name != "lighter-stream"
+
+
 def test_subscription_close_unsubscribes_the_channel(sim):
     with LighterClient(sim.settings(account=0)) as client:
         client.configure_stream(FAST)

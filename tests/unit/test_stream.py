@@ -1013,3 +1013,32 @@ def test_fill_fee_comes_from_the_trades_fee_tick_for_our_side():
     free = {k: v for k, v in trade.items() if k not in ("maker_fee", "taker_fee")}  # Lighter omits zero fees
     (ours,) = state.fills_from_trade(dict(free, trade_id=13), "ETH", "stream")
     assert ours.fee == 0
+
+
+class FlakyTokens(Tokens):
+    """The first fetch fails (e.g. the signer is still starting), later ones work."""
+
+    def __call__(self) -> str:
+        if self.n == 0:
+            self.n += 1
+            raise RuntimeError("signer still starting")
+        return super().__call__()
+
+
+def test_a_private_channel_whose_first_token_fetch_failed_is_subscribed_once_a_token_comes(venue):
+    venue.account_snapshots["account_all_orders/7"] = {
+        "channel": "account_all_orders:7",
+        "orders": {"0": [order_json(1, 11, "open")]},
+        "type": "subscribed/account_all_orders",
+    }
+    s = make_stream(venue, account_index=7, token_provider=FlakyTokens())
+    try:
+        sub = s.attach(Subscription(s.hub, "orders", RELIABLE, channels=("account_all_orders/7",)))
+        s.start()
+        errors = collect(s.control, lambda e: isinstance(e, StreamError))
+        assert "no auth token" in errors.message and errors.channel == "account_all_orders/7"
+        ev = collect(sub, lambda e: isinstance(e, OrderUpdate), timeout=10.0)  # retried after ~2 s
+        assert ev.client_order_index == 11
+        assert s.subscribed("account_all_orders/7")
+    finally:
+        s.close()
