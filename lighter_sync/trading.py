@@ -72,6 +72,11 @@ _STATE_LOCK = threading.Lock()
 class _TradeState:
     """Per-client trading memory: the id generator and the market/side of orders placed here."""
 
+    #: Orders whose market and side are remembered (~140 B each). Only a modify without ``side``
+    #: reads them (for the side-safe rounding direction); for a forgotten, older order the price
+    #: must already be on the tick grid (or pass ``side``), as for an order placed by another program.
+    MAX_REMEMBERED = 20_000
+
     def __init__(self) -> None:
         self.ids = ClientOrderIds()
         self.lock = threading.Lock()
@@ -79,8 +84,8 @@ class _TradeState:
 
     def remember(self, coi: int, market_id: int, is_ask: bool) -> None:
         with self.lock:
-            if len(self.order_markets) > 100_000:  # bounded: forget the oldest half
-                for key in list(self.order_markets)[:50_000]:
+            if len(self.order_markets) >= self.MAX_REMEMBERED:  # bounded: forget the oldest half
+                for key in list(self.order_markets)[: self.MAX_REMEMBERED // 2]:
                     del self.order_markets[key]
             self.order_markets[coi] = (market_id, is_ask)
 

@@ -476,3 +476,15 @@ def test_plan_rounds_in_the_callers_favour(size, price, is_ask):
         assert price <= wire_price < price + ETH.tick_size  # a sell never cheaper than asked
     else:
         assert price - ETH.tick_size < wire_price <= price  # a buy never dearer than asked
+
+
+def test_remembered_order_sides_stay_bounded_and_keep_the_newest():
+    from lighter_sync.trading import _TradeState
+
+    state = _TradeState()
+    n = _TradeState.MAX_REMEMBERED * 2 + 7
+    for coi in range(1, n + 1):
+        state.remember(coi, 12, coi % 2 == 0)
+    assert len(state.order_markets) <= _TradeState.MAX_REMEMBERED
+    assert state.order_markets[n] == (12, n % 2 == 0)  # the newest are kept
+    assert 1 not in state.order_markets
