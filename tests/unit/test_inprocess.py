@@ -46,6 +46,14 @@ def venue():
     inprocess.unregister(host)
 
 
+@pytest.fixture
+def rest(venue):
+    """A RestClient for the venue: half a second per call, no retries (each answer is seen once)."""
+    client = RestClient(f"http://{venue[1]}", timeout=0.5, max_retries=0)
+    yield client
+    client.close()
+
+
 def test_register_gives_unique_invalid_hosts_and_unregister_forgets(venue):
     v, host = venue
     other = inprocess.register(EchoVenue(), name="unit")
@@ -61,71 +69,48 @@ def test_register_gives_unique_invalid_hosts_and_unregister_forgets(venue):
         inprocess.venue_for(f"http://{other}")
 
 
-def test_rest_client_sends_query_and_form_through_the_venue(venue):
+def test_rest_client_sends_query_and_form_through_the_venue(venue, rest):
+    v, _ = venue
+    got = rest.get("/api/v1/orderBooks", {"market_id": 3, "filter": "all"})
+    assert got["method"] == "GET" and got["path"] == "/api/v1/orderBooks"
+    assert got["query"] == "market_id=3&filter=all"
+    sent = rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": '{"a":1}'})
+    assert sent["method"] == "POST" and sent["body"] == "tx_type=14&tx_info=%7B%22a%22%3A1%7D"
+    headers = v.calls[-1][3]
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert 0 < v.calls[-1][5] <= 0.5  # the call's read timeout reaches the venue
+
+
+def test_rate_limited_answer_maps_like_http(venue, rest):
+    venue[0].status = 429
+    with pytest.raises(RateLimitError):
+        rest.get("/api/v1/orderBooks")
+
+
+def test_no_answer_in_time_is_a_read_timeout_and_outcome_unknown_for_sends(venue, rest):
+    venue[0].raise_ = TimeoutError("slow")
+    with pytest.raises(ReadTimeoutError):
+        rest.get("/api/v1/orderBooks")
+    with pytest.raises(OutcomeUnknownError):
+        rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": "{}"})
+
+
+def test_stopped_venue_is_connection_refused_and_nothing_was_sent(venue, rest):
     v, host = venue
-    rest = RestClient(f"http://{host}", timeout=2.0)
-    try:
-        got = rest.get("/api/v1/orderBooks", {"market_id": 3, "filter": "all"})
-        assert got["method"] == "GET" and got["path"] == "/api/v1/orderBooks"
-        assert got["query"] == "market_id=3&filter=all"
-        sent = rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": '{"a":1}'})
-        assert sent["method"] == "POST" and sent["body"] == "tx_type=14&tx_info=%7B%22a%22%3A1%7D"
-        headers = v.calls[-1][3]
-        assert headers["Content-Type"] == "application/x-www-form-urlencoded"
-        assert 0 < v.calls[-1][5] <= 2.0  # the call's read timeout reaches the venue
-    finally:
-        rest.close()
-
-
-def test_rate_limited_answer_maps_like_http(venue):
-    v, host = venue
-    v.status = 429
-    rest = RestClient(f"http://{host}", timeout=1.0, max_retries=0)
-    try:
-        with pytest.raises(RateLimitError):
-            rest.get("/api/v1/orderBooks")
-    finally:
-        rest.close()
-
-
-def test_no_answer_in_time_is_a_read_timeout_and_outcome_unknown_for_sends(venue):
-    v, host = venue
-    v.raise_ = TimeoutError("slow")
-    rest = RestClient(f"http://{host}", timeout=0.5, max_retries=0)
-    try:
-        with pytest.raises(ReadTimeoutError):
-            rest.get("/api/v1/orderBooks")
-        with pytest.raises(OutcomeUnknownError):
-            rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": "{}"})
-    finally:
-        rest.close()
-
-
-def test_stopped_venue_is_connection_refused_and_nothing_was_sent(venue):
-    v, host = venue
-    rest = RestClient(f"http://{host}", timeout=0.5, max_retries=0)
     inprocess.unregister(host)
-    try:
-        with pytest.raises(NetworkError) as get_err:
-            rest.get("/api/v1/orderBooks")
-        with pytest.raises(NetworkError) as post_err:  # "surely not sent": safe to send again
-            rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": "{}"})
-        assert not isinstance(post_err.value, OutcomeUnknownError)
-        assert "ConnectionRefusedError" in str(get_err.value)
-        assert v.calls == []
-    finally:
-        rest.close()
+    with pytest.raises(NetworkError) as get_err:
+        rest.get("/api/v1/orderBooks")
+    with pytest.raises(NetworkError) as post_err:  # "surely not sent": safe to send again
+        rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": "{}"})
+    assert not isinstance(post_err.value, OutcomeUnknownError)
+    assert "ConnectionRefusedError" in str(get_err.value)
+    assert v.calls == []
 
 
-def test_venue_dying_mid_request_is_outcome_unknown_for_a_send(venue):
-    v, host = venue
-    v.raise_ = ConnectionResetError("stopped while answering")
-    rest = RestClient(f"http://{host}", timeout=0.5, max_retries=0)
-    try:
-        with pytest.raises(OutcomeUnknownError):
-            rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": "{}"})
-    finally:
-        rest.close()
+def test_venue_dying_mid_request_is_outcome_unknown_for_a_send(venue, rest):
+    venue[0].raise_ = ConnectionResetError("stopped while answering")
+    with pytest.raises(OutcomeUnknownError):
+        rest.post_form("/api/v1/sendTx", {"tx_type": 14, "tx_info": "{}"})
 
 
 def test_pipe_rings_once_per_batch_and_again_after_a_read():
