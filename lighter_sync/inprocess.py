@@ -126,7 +126,7 @@ class InProcessAdapter(BaseAdapter):
         resp = requests.Response()
         resp.status_code = status
         resp.headers = CaseInsensitiveDict(headers)
-        resp._content = content  # noqa: SLF001 - the documented way to build a Response by hand
+        resp._content = content  # requests has no public setter for a body built by hand
         resp.url = url
         resp.request = request
         resp.reason = "OK" if status == 200 else ""
