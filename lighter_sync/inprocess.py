@@ -66,7 +66,7 @@ class InProcessVenue(Protocol):
 
 def register(venue: InProcessVenue, name: str = "sim") -> str:
     """Register ``venue`` and return its unique host, e.g. ``sim-3.invalid``."""
-    host = f"{name}-{next(_ids)}{SUFFIX}"
+    host = f"{name}-{next(_ids)}{SUFFIX}".lower()  # hostnames compare in lower case
     with _lock:
         _venues[host] = venue
     return host

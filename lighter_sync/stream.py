@@ -31,6 +31,7 @@ bulk by :mod:`.stream_frames`; the connection state machine is ours):
 from __future__ import annotations
 
 import logging
+import math
 import random
 import select
 import socket
@@ -223,7 +224,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._outbox: deque[tuple[bytes, str | None]] = deque()
         self._token: str | None = None
         self._token_expiry: float | None = None
-        self._next_token_check = 0.0
+        self._next_token_check = math.inf  # set by every token fetch; nothing to check before one
         self._token_backoff = _TOKEN_RETRY  # after a failed token fetch: 2 s, doubling to 30 s
         self._last_auth_retry = 0.0
         self._pause_until = 0.0  # set by a rate-limit error frame: hold subscribes back
@@ -800,12 +801,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
     def _retry_token_waiters(self, conn: Connection) -> None:
         """Subscribe the private channels that had no token when they were wanted."""
         waiting = [ch for ch, state in self._wire.items() if state == "token"]
-        if not waiting:
+        if not waiting:  # unsubscribed meanwhile: nothing to check until the next fetch
+            self._next_token_check = math.inf
             return
-        if self._token_provider is None:  # cannot ever succeed: do not spin on it
-            self._next_token_check = time.monotonic() + 30.0
-            return
-        if not self._fetch_token():
+        if not self._fetch_token():  # schedules the next attempt itself
             return
         for ch in waiting:
             self._queue_subscribe(ch)
