@@ -157,6 +157,7 @@ class GridStrategy(BaseStrategy):
         self._outside_since: int | None = None
         self._filled_at: dict[int, int] = {}  # slot -> last fill ms (cooldown)
         self._quoted: dict[str, tuple[DesiredOrder, int]] = {}  # key -> (last answer, when quoted)
+        self._answered_ms: int | None = None  # when desired_orders last answered (quiet_band's reference)
         self._seen_trades: set[str] = set()
         self._seen_order: deque[str] = deque()
         self.fills = 0
@@ -277,6 +278,7 @@ class GridStrategy(BaseStrategy):
 
     def desired_orders(self, now_ms: int) -> list[DesiredOrder]:
         """The orders that should rest now; see the module docstring for the rules."""
+        self._answered_ms = now_ms
         if self.reference is None:
             return []
         if self._stale(now_ms):
@@ -413,12 +415,18 @@ class GridStrategy(BaseStrategy):
 
         Between the slots next to the gap nothing changes. A side without orders (the inventory
         cap stopped it) widens the band on that side to the ladder's edge, where the re-centre
-        timer would start. No promise while the re-centre timer runs or the mid is not strictly
-        inside the band (an order held back because it would cross); ``until`` is the next
-        cooldown expiry or the stale-price deadline.
+        timer would start. No promise before the first answer, while the re-centre timer runs,
+        while the price is stale, or when the mid is not strictly inside the band (an order held
+        back because it would cross). ``until`` is the first timer that ends after the last
+        answer: a cooldown (entry re-arm or re-price hysteresis) or the stale-price deadline. A
+        timer that ended between the last answer and ``now_ms`` gives ``until <= now_ms``: the
+        answer may already differ, so the driver must ask.
         """
-        if self.reference is None or self._outside_since is not None:
+        answered = self._answered_ms
+        if answered is None or self.reference is None or self._outside_since is not None:
             return None
+        if self._stale(answered):
+            return None  # a book update would end the pause: that is a change
         mid = self._mid()
         if mid is None:
             return None
@@ -437,8 +445,8 @@ class GridStrategy(BaseStrategy):
         if not low < mid < high:
             return None
         cooldown = self.params.cooldown_ms
-        pending = [t + cooldown for t in self._filled_at.values() if t + cooldown > now_ms]
-        pending += [t + cooldown for _, t in self._quoted.values() if t + cooldown > now_ms]
+        pending = [t + cooldown for t in self._filled_at.values() if t + cooldown > answered]
+        pending += [t + cooldown for _, t in self._quoted.values() if t + cooldown > answered]
         until = min(pending) if pending else 2**62
         if self.params.stale_after_ms is not None and self.last_book_ms is not None:
             until = min(until, self.last_book_ms + self.params.stale_after_ms + 1)
