@@ -61,7 +61,7 @@ from bots.backtest.fills import (
     touch_draw,
 )
 from bots.backtest.throttle import Backoff, RequestBudget, batch_cost
-from bots.backtest.ticks import int_bars
+from bots.backtest.ticks import TickBars, above, below
 from bots.strategy import (
     BookUpdate,
     DesiredOrder,
@@ -192,13 +192,14 @@ class Rejection:
 class _Order:
     """An order in the backtest's venue. ``arrive_ms``/``cancel_ms``: when sends reach the venue."""
 
-    __slots__ = ("coi", "key", "side", "is_buy", "price", "pu", "level", "touch", "lvl", "size", "reduce_only",
-                 "post_only", "valid", "arrive_ms", "state", "filled", "cancel_ms", "replaced", "draw_bar",
-                 "draw_ok")
+    __slots__ = ("coi", "desired", "key", "side", "is_buy", "price", "pu", "level", "touch", "lvl", "size",
+                 "reduce_only", "post_only", "valid", "arrive_ms", "state", "filled", "cancel_ms", "replaced",
+                 "draw_bar", "draw_ok")
 
     def __init__(self, coi: int, d: DesiredOrder, pu: int, level: int, touch: int, valid: bool,
                  arrive_ms: int) -> None:
         self.coi = coi
+        self.desired = d  # what the strategy asked for (identity lets the diff skip field compares)
         self.key = d.key
         self.side = d.side
         self.is_buy = d.side is Side.BUY
@@ -292,16 +293,19 @@ class BacktestEngine:
         self.step = rules.step_size
         self.imf = self.cfg.imf
         # prices as integers
-        ib = int_bars(bars, self.tick, finer)
-        self.ib = ib
-        self.S = ib.units_per_tick
-        self.unit = self.tick / self.S  # Decimal value of one unit
-        self.through = self.fill_cfg.through_ticks() * self.S
+        self.tb = TickBars(bars, self.tick)
+        self.fine = TickBars(finer, self.tick) if finer is not None else None
+        self.per_tick = float(Decimal(1) / self.tick)
+        self._lows, self._highs = self._scan_columns()
+        self.through = self.fill_cfg.through_ticks()
         self.prob = self.fill_cfg.mode == "probabilistic"
         self.touch_p = self.fill_cfg.touch_probability
         self.seed = self.fill_cfg.seed
         self.share = Decimal(repr(self.fill_cfg.volume_share))
         self._dec_cache: dict[int, Decimal] = {}
+        self._units_cache: dict[tuple[Decimal, str], int] = {}
+        self._book_cache: dict[int, tuple[Decimal, Decimal]] = {}
+        self._order_facts: dict[tuple[Decimal, Decimal], tuple[bool, int]] = {}  # (price, size) -> (valid, units)
         # account
         self.acct = Account(self.cfg.capital, self.cfg.maintenance_margin_fraction)
         # venue
@@ -340,10 +344,17 @@ class BacktestEngine:
         # caches
         self._fund_i = 0
         self._has_band = callable(getattr(strategy, "quiet_band", None))
+        self._has_cap = hasattr(strategy, "cap_base") and hasattr(strategy, "unit")
+        self._posf = 0.0  # float mirrors of the books for prefilters (exact tests follow)
+        self._kf = float(self.cfg.capital)
+        self._mmff = float(self.cfg.maintenance_margin_fraction)
+        self._imff = float(self.imf)
+        self._tickf = float(self.tick)
         self._sband: tuple[int, int, int] | None = None  # strategy band in units; reset by every event
         self._seen: tuple[int, int] | None = None  # the (time, price) of the strategy's last book
         self._liq: tuple[int, int] | None = None  # prices (units) strictly between which no liquidation
         self._trig: tuple[int, int] | None = None  # (highest buy level, lowest sell level) of fillable orders
+        self._fillable: list[_Order] = []  # open orders, resting or being canceled (rebuilt with _trig)
         self._timed: int | None = None  # earliest cancel / arrival / wake / funding time
 
     # -- public ----------------------------------------------------------------------------
@@ -372,7 +383,7 @@ class BacktestEngine:
             raise ValidationError("no bars to backtest")
         self._fund_i = self.fundings.index_after(b.ts[start] - 1) if len(self.fundings) else 0
         self.now = b.ts[start]
-        self.last_p = self.ib.open[start]
+        self.last_p = self.tb.ohlc(start)[0]
         self.budget = RequestBudget(self.cfg.requests_per_minute, self.now)
         self._log_state()
         self._tell(PositionSnapshot(self.now, ZERO, ZERO), self.now)
@@ -397,7 +408,7 @@ class BacktestEngine:
             self.progress(n - start, n - start)
         end = i if self.liquidated else n
         last = max(min(end, n) - 1, start)
-        final_price = self._px(self.ib.close[last] if not self.liquidated else self.last_p)
+        final_price = self._dec(self.tb.close(last) if not self.liquidated else self.last_p)
         problem = self.acct.check(final_price)
         if problem:
             raise InvariantError(f"at the end of the run: {problem}")
@@ -432,32 +443,25 @@ class BacktestEngine:
             d = self._dec_cache[ticks] = ticks * self.tick
         return d
 
-    def _px(self, p: int) -> Decimal:
-        """The path price ``p`` (units) rounded to the nearest tick (halves to even), as a Decimal."""
-        S = self.S
-        if S == 1:
-            return self._dec(p)
-        q, r = divmod(p, S)
-        if 2 * r > S or (2 * r == S and q % 2):
-            q += 1
-        return self._dec(q)
-
     def _units(self, price: Decimal, rounding: str) -> int:
-        return int((price / self.unit).to_integral_value(rounding))
-
-    def _bid_ask(self, p: int) -> tuple[int, int]:
-        """The tightest book (units) whose mid is ``p``: the ticks around an off-tick price, one tick
-        either side of an on-tick one. The strategy sees it and the venue's crossing test uses it."""
-        S = self.S
-        r = p % S
-        if r:
-            return p - r, p - r + S
-        return p - S, p + S
+        """``price`` in ticks, rounded as asked (cached: strategies repeat their lattice prices)."""
+        key = (price, rounding)
+        u = self._units_cache.get(key)
+        if u is None:
+            if len(self._units_cache) > 100_000:
+                self._units_cache.clear()
+            u = self._units_cache[key] = int((price / self.tick).to_integral_value(rounding))
+        return u
 
     def _book(self, t: int, p: int) -> BookUpdate:
-        bid, ask = self._bid_ask(p)
-        S = self.S
-        return BookUpdate(t, self._dec(bid // S), self._dec(ask // S))
+        """The tightest book whose mid is the path price ``p`` (on the tick): one tick either side.
+        The strategy sees it, and the venue's crossing test uses the same two prices."""
+        prices = self._book_cache.get(p)
+        if prices is None:
+            if len(self._book_cache) > 100_000:
+                self._book_cache.clear()
+            prices = self._book_cache[p] = (self._dec(p - 1), self._dec(p + 1))
+        return BookUpdate(t, prices[0], prices[1])
 
     # -- scan ------------------------------------------------------------------------------
 
@@ -467,9 +471,15 @@ class BacktestEngine:
     def _skip_quiet(self, i: int, n: int) -> int:
         """Skip provably quiet bars from ``i``; return the next bar to process slowly (or ``n``).
 
-        Fundings inside quiet bars are booked inline (at the path's price at that time); after each
-        the band is narrowed by the moved liquidation price (nothing else changed: the strategy is
-        not told about funding). With no position a funding is nothing and does not stop the scan.
+        A bar is quiet when its range lies strictly inside the scan band (the strategy's band
+        narrowed by every order's fill level and the liquidation price) and its last point is before
+        the band's ``until``; the first bar also needs the previous close inside (the gap), later
+        ones have it (it is the close of a quiet bar). The test reads the float columns with
+        thresholds on the safe side of the integer band (:mod:`bots.backtest.ticks`).
+
+        Fundings inside quiet bars are booked inline (at the path's price at that time) when the
+        bar stays quiet under the liquidation price they move; otherwise the walk books them.
+        With no position a funding is nothing and does not stop the scan.
         """
         if self._busy():
             return i
@@ -477,8 +487,11 @@ class BacktestEngine:
         if scan is None:
             return i
         lo, hi, until = scan
-        ib = self.ib
-        lows, highs = ib.lo_ext, ib.hi_ext
+        if i > 0 and not lo < self.tb.close(i - 1) < hi:
+            return i
+        lows, highs = self._lows, self._highs
+        pt = self.per_tick
+        lo_f, hi_f = above(lo, pt), below(hi, pt)
         ts = self.bars.ts
         interval = self.bars.interval_ms
         limit = n
@@ -489,34 +502,52 @@ class BacktestEngine:
         while True:
             flat = self.acct.position == 0
             flimit = limit
-            fbar = -1
-            if self._fund_i < nf:
+            if self._fund_i < nf and not flat:
                 # the bar whose walk books the next funding: the first whose last point is at/after it
-                fbar = bisect_left(ts, fts[self._fund_i] - interval + 1, i, n)
-                if not flat:
-                    flimit = min(limit, fbar)
-            j = _skip(lows, highs, i, flimit, lo, hi)
+                flimit = min(limit, bisect_left(ts, fts[self._fund_i] - interval + 1, i, n))
+            j = _skip(lows, highs, i, flimit, lo_f, hi_f)
             if flat and self._fund_i < nf and j > i:
                 # fundings on quiet bars while flat are nothing: pass over them
-                end_t = ts[j - 1] + interval - 1
-                self._fund_i = bisect_right(fts, end_t, self._fund_i)
+                self._fund_i = bisect_right(fts, ts[j - 1] + interval - 1, self._fund_i)
                 self._timed = None
             if j < flimit or j >= limit:
                 return min(j, n)
-            # bar j holds the next funding and bars before it were quiet
-            if not (lows[j] > lo and highs[j] < hi):
+            # bar j holds the next funding and the bars before it were quiet
+            if not (lows[j] > lo_f and highs[j] < hi_f):
                 return j
             end_t = ts[j] + interval - 1
             while self._fund_i < nf and fts[self._fund_i] <= end_t:
-                self._funding_in_quiet_bar(j, fts[self._fund_i])
+                price, at = self._funding_point(j, fts[self._fund_i])
+                rate = self.fundings.rate[self._fund_i]
+                # the liquidation price after this payment (floats, conservative): still quiet?
+                kf = self._kf - self._posf * price * self._tickf * float(rate) / 100
+                liq_lo, liq_hi = self._liq_band_of(self._posf, kf * (1 - 1e-9) - 1e-9)
+                if not (lows[j] > above(max(lo, liq_lo), pt) and highs[j] < below(min(hi, liq_hi), pt)):
+                    return j  # it may liquidate in this bar: walk it (the walk books the funding)
+                self.now = max(self.now, at)
+                self._book_funding(rate, price)
+                self._fund_i += 1
+                self._timed = None
             lo = max(lo, self._liq_band()[0])
             hi = min(hi, self._liq_band()[1])
-            if not (lows[j] > lo and highs[j] < hi):
-                # the moved liquidation price may lie inside the bar: walk it (funding is booked)
-                return j
+            lo_f, hi_f = above(lo, pt), below(hi, pt)
             i = j + 1
             if i >= limit:
                 return min(i, n)
+
+    def _scan_columns(self) -> tuple[list[float], list[float]]:
+        """The float lows and highs the skip test reads (widened by the finer bars inside each bar)."""
+        b = self.bars
+        if self.finer is None or not len(self.finer):
+            return b.low, b.high
+        f = self.finer
+        lows, highs = list(b.low), list(b.high)
+        for i in range(len(b)):
+            a, z = f.index_at_or_after(b.ts[i]), f.index_at_or_after(b.ts[i] + b.interval_ms)
+            if z > a:
+                lows[i] = min(lows[i], min(f.low[a:z]))
+                highs[i] = max(highs[i], max(f.high[a:z]))
+        return lows, highs
 
     def _scan(self) -> tuple[int, int, int] | None:
         """(lo, hi, until): a bar strictly inside (lo, hi) ending before ``until`` is provably quiet."""
@@ -535,29 +566,37 @@ class BacktestEngine:
         return lo, hi, until
 
     def _liq_band(self) -> tuple[int, int]:
-        """Prices (units) strictly between which no liquidation can happen (a tick of slack for the
-        rounding of path prices to the tick). Cached until the books change."""
-        if self._liq is not None:
-            return self._liq
-        price = self.acct.liquidation_price()
-        S = self.S
-        if price is None:
-            band = (-NEVER, NEVER)
-        elif self.acct.position > 0:
-            band = (self._units(price, ROUND_FLOOR) + S, NEVER)
-        else:
-            band = (-NEVER, self._units(price, ROUND_CEILING) - S)
-        self._liq = band
-        return band
+        """Prices (ticks) strictly between which no liquidation can happen (cached until the books
+        change): a prefilter, the liquidation test itself is exact."""
+        if self._liq is None:
+            self._liq = self._liq_band_of(self._posf, self._kf)
+        return self._liq
+
+    def _liq_band_of(self, pos: float, k: float) -> tuple[int, int]:
+        """The band for a position ``pos`` and equity-at-zero ``k`` (floats), widened by a relative
+        1e-9 and two ticks: far more than float error and the rounding of prices to the tick."""
+        mmf = self._mmff
+        if pos > 0:
+            if mmf >= 1:
+                return (NEVER, NEVER)  # nonsense settings: test every price exactly
+            thr = -k / (pos * (1 - mmf)) / self._tickf  # below this price (ticks): liquidation
+            return (math.floor(thr + abs(thr) * 1e-9) + 2, NEVER) if thr > 0 else (-NEVER, NEVER)
+        if pos < 0:
+            thr = k / (-pos * (1 + mmf)) / self._tickf  # above this price: liquidation
+            return (-NEVER, math.ceil(thr - abs(thr) * 1e-9) - 2) if thr > 0 else (-NEVER, -NEVER)
+        return (-NEVER, NEVER)
 
     def _triggers(self) -> tuple[int, int]:
-        """(highest buy fill level, lowest sell fill level) of the orders that can fill now."""
+        """(highest buy fill level, lowest sell fill level) of the orders that can fill now; also
+        rebuilds the list of those orders (``_fillable``). Cached until an order changes."""
         if self._trig is None:
             lo, hi = -NEVER, NEVER
+            fillable = self._fillable = []
             for group in (self.orders.values(), self.canceling):
                 for o in group:
                     if o.state != "open":
                         continue
+                    fillable.append(o)
                     if o.is_buy:
                         lvl = o.touch if o.touch > o.level else o.level
                         if lvl > lo:
@@ -591,8 +630,8 @@ class BacktestEngine:
         if band is None:
             return _NO_BAND
         until = int(band[2]) if len(band) > 2 and band[2] is not None else NEVER
-        lo = self._units(Decimal(band[0]), ROUND_FLOOR)  # p > low  <=>  p_units > floor(low / unit)
-        hi = self._units(Decimal(band[1]), ROUND_CEILING)  # p < high <=>  p_units < ceil(high / unit)
+        lo = self._units(Decimal(band[0]), ROUND_FLOOR)  # p > low  <=>  p_ticks > floor(low / tick)
+        hi = self._units(Decimal(band[1]), ROUND_CEILING)  # p < high <=>  p_ticks < ceil(high / tick)
         # A band that does not hold the price the strategy last saw promises nothing: moving back
         # into it is a change (e.g. an order held back because it would have crossed).
         seen = self._seen
@@ -603,22 +642,19 @@ class BacktestEngine:
     # -- one bar ---------------------------------------------------------------------------
 
     def _points(self, i: int) -> list[tuple[int, int]]:
+        """The timed path of bar ``i`` in ticks (from the finer bars inside it when there are any)."""
         b = self.bars
-        ib = self.ib
-        if self.finer is not None:
-            f = self.finer
-            lo_i = f.index_at_or_after(b.ts[i])
-            hi_i = f.index_at_or_after(b.ts[i] + b.interval_ms)
-            fb = ib.fine
-            if hi_i > lo_i and fb is not None:
+        if self.fine is not None:
+            f = self.fine.bars
+            a, z = f.index_at_or_after(b.ts[i]), f.index_at_or_after(b.ts[i] + b.interval_ms)
+            if z > a:
                 pts: list[tuple[int, int]] = []
-                for j in range(lo_i, hi_i):
-                    pts.extend(bar_path(f.ts[j], fb[0][j], fb[1][j], fb[2][j], fb[3][j], f.interval_ms))
+                for j in range(a, z):
+                    pts.extend(bar_path(f.ts[j], *self.fine.ohlc(j), f.interval_ms))
                 return pts
-        return bar_path(b.ts[i], ib.open[i], ib.high[i], ib.low[i], ib.close[i], b.interval_ms)
+        return bar_path(b.ts[i], *self.tb.ohlc(i), b.interval_ms)
 
     def _process_bar(self, i: int) -> None:
-        ib = self.ib
         self._bar = i
         self._vol_raw = self.bars.volume[i]
         self._vol_ready = False
@@ -626,14 +662,14 @@ class BacktestEngine:
             self._filled_levels = set()
         pts = self._points(i)
         t_first, p_first = pts[0]
-        lo, hi = ib.low[i], ib.high[i]
-        if self.finer is not None:
+        _, hi, lo, _ = self.tb.ohlc(i)
+        if self.fine is not None:
             lo = min(lo, min(p for _, p in pts))
             hi = max(hi, max(p for _, p in pts))
-        self._rlo, self._rhi = lo, hi
-        self._glo, self._ghi = ib.lo_ext[i], ib.hi_ext[i]
+        prev = self.tb.close(i - 1) if i > 0 else p_first
+        self._rlo, self._rhi = lo, hi  # what the bar traded
+        self._glo, self._ghi = min(lo, prev), max(hi, prev)  # ... and at its open, the gap too
         self._t_open = t_first
-        prev = ib.close[i - 1] if i > 0 else p_first
         # sends that arrived during skipped bars, then the gap (if any) from the previous close to
         # this open: orders resting inside the gap were traded through, at their own prices
         self._walk(t_first, prev, t_first, p_first)
@@ -655,9 +691,11 @@ class BacktestEngine:
 
         Every time and price is computed from the segment's two ends, never from an event in its
         middle, so where a driver stopped on the way cannot change what happens after."""
-        if self._next_timed() > tb:
-            buy_level, sell_level = self._triggers()
-            if (pa if pa < pb else pb) > buy_level and (pa if pa > pb else pb) < sell_level:
+        seg_lo = pa if pa < pb else pb
+        seg_hi = pa if pa > pb else pb
+        if (self._timed if self._timed is not None else self._next_timed()) > tb:
+            trig = self._trig if self._trig is not None else self._triggers()
+            if seg_lo > trig[0] and seg_hi < trig[1]:
                 return  # nothing due and no order's fill level inside the segment's range
         cur_t = ta
         pending_decision = False
@@ -671,7 +709,7 @@ class BacktestEngine:
             best_t = tb + 1
             kind = 0
             obj: _Order | None = None
-            if self._next_timed() <= tb:
+            if (self._timed if self._timed is not None else self._next_timed()) <= tb:
                 for o in self.canceling:
                     t = o.cancel_ms
                     if t is not None and t <= tb:
@@ -699,17 +737,16 @@ class BacktestEngine:
                             t = cur_t
                         if t < best_t:
                             best_t, kind, obj = t, _FUNDING, None
-            buy_level, sell_level = self._triggers()
-            if (pa if pa < pb else pb) <= buy_level or (pa if pa > pb else pb) >= sell_level:
-                for group in (self.orders.values(), self.canceling):
-                    for o in group:
-                        if o.state != "open":
-                            continue
-                        t = self._fill_time(o, ta, pa, tb, pb, cur_t)
-                        if t is None:
-                            continue
-                        if t < best_t or (t == best_t and kind == _FILL and obj is not None and _before(o, obj)):
-                            best_t, kind, obj = t, _FILL, o
+            trig = self._trig if self._trig is not None else self._triggers()
+            if seg_lo <= trig[0] or seg_hi >= trig[1]:
+                for o in self._fillable:
+                    if (seg_lo > o.touch) if o.is_buy else (seg_hi < o.touch):
+                        continue  # the segment never reaches it
+                    t = self._fill_time(o, ta, pa, tb, pb, cur_t)
+                    if t is None:
+                        continue
+                    if t < best_t or (t == best_t and kind == _FILL and obj is not None and _before(o, obj)):
+                        best_t, kind, obj = t, _FILL, o
             if pending_decision and (kind == 0 or best_t > cur_t):
                 # like the live runner: drain every event of this instant, then decide once
                 pending_decision = False
@@ -734,7 +771,8 @@ class BacktestEngine:
                 self._cancel_arrives(obj)
             elif kind == _ARRIVE:
                 assert obj is not None
-                self._arrive(obj, price)
+                if self._arrive(obj, price) and self.fast and not pending_decision and self._band_holds(price):
+                    continue  # a confirmation inside the quiet band: the strategy promised no change
             elif kind == _WAKE:
                 self._wake_at = NEVER
                 self._timed = None
@@ -746,7 +784,7 @@ class BacktestEngine:
                 continue  # the strategy is not told about funding
             else:
                 assert obj is not None
-                self._fill(obj, obj.price, is_maker=True)
+                self._fill(obj, obj.price, obj.pu, is_maker=True)
             if self.liquidated:
                 return
             pending_decision = True
@@ -793,6 +831,13 @@ class BacktestEngine:
         else:
             self._vol_left = Decimal(repr(v)) * self.share
 
+    def _band_holds(self, p: int) -> bool:
+        """True while the strategy's quiet band covers price ``p`` at ``self.now``."""
+        band = self._sband
+        if band is None:
+            band = self._sband = self._strategy_band(self.now)
+        return band[0] < p < band[1] and self.now < band[2]
+
     def _price_event(self, t: int, p: int) -> None:
         """Tell the strategy the book moved to a one-tick market around ``p``; check liquidation.
 
@@ -815,23 +860,28 @@ class BacktestEngine:
         self._tell(self._book(t, p), t)
         self._decide()
 
-    def _refresh_view(self) -> None:
+    def _refresh_view(self, covered: bool = False) -> None:
         """Show the strategy the book at (now, path price) unless that is what it saw last."""
         seen = (self.now, self.last_p)
         if self._seen != seen:
             self._seen = seen
-            self._sband = None
+            if not covered:
+                self._sband = None
             self.strategy.on_event(self._book(self.now, self.last_p), self.now)
 
-    def _tell(self, event: Any, now: int) -> None:
+    def _tell(self, event: Any, now: int, *, covered: bool = False) -> None:
         """Deliver one event. Before any other event the strategy first gets the book at that
         moment (the path's price), as a live bot's stream would have shown it; this also makes the
-        fast path and the per-candle loop feed the strategy the same views."""
-        self._sband = None
+        fast path and the per-candle loop feed the strategy the same views.
+
+        ``covered``: an order confirmation, which the strategy's quiet band (if the price is inside
+        it) promises changes nothing; the cached band stays (the caller checks the price)."""
         if not isinstance(event, BookUpdate):
-            self._refresh_view()
+            self._refresh_view(covered)
         else:
             self._seen = (self.now, self.last_p)
+        if not covered:
+            self._sband = None
         self.strategy.on_event(event, now)
 
     # -- orders ----------------------------------------------------------------------------
@@ -853,8 +903,8 @@ class BacktestEngine:
             d = want.get(key)
             if d is None:
                 cancels.append(o)
-            elif not (d.side is o.side and d.price == o.price and d.size == o.size
-                      and d.reduce_only == o.reduce_only and d.post_only == o.post_only):
+            elif d is not o.desired and not (d.side is o.side and d.price == o.price and d.size == o.size
+                                             and d.reduce_only == o.reduce_only and d.post_only == o.post_only):
                 modifies.append((o, d))
         creates: list[DesiredOrder] = []
         wake = NEVER
@@ -904,8 +954,8 @@ class BacktestEngine:
             self._create(d)
         for d in creates:
             self._create(d)
-        self._trig = None
-        self._timed = None
+        self._timed = None  # (the fillable set is unchanged: new orders are in flight, canceled ones
+        # can fill until the cancel arrives)
 
     def _cancel(self, o: _Order, at: int, *, replaced: bool) -> None:
         """Send a cancel (it can still fill until the cancel arrives)."""
@@ -922,32 +972,39 @@ class BacktestEngine:
         self.counters["modifies" if replaced else "cancels"] += 1
 
     def _create(self, d: DesiredOrder) -> None:
-        valid = d.price > 0 and d.price % self.tick == 0 and d.size % self.step == 0 and self.rules.is_valid(
-            d.price, d.size)
-        pu = self._units(d.price, ROUND_FLOOR) if d.price > 0 else 0
+        facts = self._order_facts.get((d.price, d.size))
+        if facts is None:
+            valid = d.price > 0 and d.price % self.tick == 0 and d.size % self.step == 0 and self.rules.is_valid(
+                d.price, d.size)
+            pu = self._units(d.price, ROUND_FLOOR) if d.price > 0 else 0
+            if len(self._order_facts) > 100_000:
+                self._order_facts.clear()
+            facts = self._order_facts[(d.price, d.size)] = (valid and pu > 0, pu)
+        valid, pu = facts
         if d.side is Side.BUY:
             level, touch = pu - self.through, pu
-            crosses = pu >= self._bid_ask(self.last_p)[1]
+            crosses = pu >= self.last_p + 1  # at or above the ask the strategy saw
         else:
             level, touch = pu + self.through, pu
-            crosses = pu <= self._bid_ask(self.last_p)[0]
+            crosses = pu <= self.last_p - 1
         lat = self.fill_cfg.taker_latency_ms if (crosses and not d.post_only) else self.fill_cfg.maker_latency_ms
-        o = _Order(self.next_coi, d, pu, level, touch if self.prob else level, valid and pu > 0,
-                   self.now + lat)
+        o = _Order(self.next_coi, d, pu, level, touch if self.prob else level, valid, self.now + lat)
         self.next_coi += 1
         self.orders[d.key] = o
         self.pending.append(o)
         self.counters["orders_sent"] += 1
 
-    def _arrive(self, o: _Order, price: int) -> None:
-        """The order reaches the venue at ``price``: validate, post-only check, margin, rest or take."""
+    def _arrive(self, o: _Order, price: int) -> bool:
+        """The order reaches the venue at ``price``: validate, post-only check, margin, rest or take.
+
+        Returns True when it simply rests: the strategy only learns that what it asked for is open
+        (a confirmation, which a quiet band covers)."""
         self.pending.remove(o)
         self._timed = None
         self._trig = None
         self.counters["orders_arrived"] += 1
         lvl = self.levels.setdefault(o.key, {"placed": 0, "filled": 0, "rejected": 0})
-        bid, ask = self._bid_ask(price)
-        crosses = o.pu >= ask if o.is_buy else o.pu <= bid
+        crosses = o.pu > price if o.is_buy else o.pu < price  # at or through the book's far side
         reason = self._reject_reason(o, price, crosses)
         if reason:
             o.state = "done"
@@ -959,31 +1016,24 @@ class BacktestEngine:
             self.backoff.hit(o.key, self.now)
             status = OrderStatus.CANCELED if reason == "post_only" else OrderStatus.REJECTED
             self._notify(o, status, f"canceled-{reason.replace('_', '-')}")
-            return
+            return False
         lvl["placed"] += 1
         o.state = "open"
         self.orders_log.append((self.now, o.key, o.side.value, float(o.price)))
-        self._notify(o, OrderStatus.OPEN)
+        self._notify(o, OrderStatus.OPEN, covered=True)
         if crosses and o.lvl not in self._filled_levels:
             # not post-only (checked above): takes at the market, never worse than its limit
             px = self._taker_units(o.is_buy, price)
             if px is not None:
                 px = min(px, o.pu) if o.is_buy else max(px, o.pu)
-                self._fill(o, self._dec(px // self.S), is_maker=False)
+                self._fill(o, self._dec(px), px, is_maker=False)
+                return False
+        return True
 
     def _taker_units(self, is_buy: bool, p: int) -> int | None:
-        """A taker's price (units, on the tick) at path price ``p``: the tick against us, or the
-        other neighbour when that one lies outside what the bar traded; None when neither does."""
-        S = self.S
-        down = p - p % S
-        up = down if down == p else down + S
+        """A taker's price (ticks): the path's price, when the bar traded there (else None: it rests)."""
         lo, hi = (self._glo, self._ghi) if self.now == self._t_open else (self._rlo, self._rhi)
-        first, second = (up, down) if is_buy else (down, up)
-        if lo <= first <= hi:
-            return first
-        if lo <= second <= hi:
-            return second
-        return None  # a bar narrower than a tick between ticks: nothing to take (it rests)
+        return p if lo <= p <= hi else None
 
     def _reject_reason(self, o: _Order, price: int, crosses: bool) -> str:
         if not o.valid:
@@ -996,8 +1046,13 @@ class BacktestEngine:
             return "reduce_only"
         after = abs(pos + signed)
         if after > abs(pos):
+            # a float estimate settles the clear cases; the exact test decides the close ones
+            need_f = float(after) * float(o.price) * self._imff
+            equity_f = self._kf + self._posf * price * self._tickf
+            if need_f < equity_f * (1 - 1e-9) - 1e-9:
+                return ""
             need = after * o.price * self.imf
-            if need > self.acct.equity_at(self._px(price)):
+            if need > self.acct.equity_at(self._dec(price)):
                 return "margin"
         return ""
 
@@ -1012,23 +1067,22 @@ class BacktestEngine:
         if not was_void and not o.replaced and o.key not in self.orders:
             self._notify(o, OrderStatus.CANCELED, "canceled")
 
-    def _notify(self, o: _Order, status: OrderStatus, reason: str = "") -> None:
+    def _notify(self, o: _Order, status: OrderStatus, reason: str = "", *, covered: bool = False) -> None:
         current = self.orders.get(o.key)
         if current is not None and current is not o and status.is_done:
             return  # a newer order holds this key (a modify): its state is what the strategy tracks
         self._tell(
             OrderUpdate(self.now, o.key, o.coi, status, o.side, o.price, o.size, o.filled, o.reduce_only, reason),
-            self.now,
+            self.now, covered=covered,
         )
 
     # -- accounting ------------------------------------------------------------------------
 
-    def _fill(self, o: _Order, price: Decimal, *, is_maker: bool) -> None:
-        self._trig = None
+    def _fill(self, o: _Order, price: Decimal, pu: int, *, is_maker: bool) -> None:
         size = o.size - o.filled
         if not self._vol_ready:
             self._ready_volume()
-        if self._vol_left is not None:
+        if self._vol_left is not None and self._vol_left < size:
             cap = (self._vol_left / self.step).to_integral_value(rounding=ROUND_FLOOR) * self.step
             if cap < size:
                 size = cap
@@ -1037,6 +1091,7 @@ class BacktestEngine:
         if o.reduce_only:
             if pos == 0 or (pos > 0) == o.is_buy:
                 o.state = "done"  # would grow the position: the venue cancels a reduce-only order
+                self._trig = None
                 if self.orders.get(o.key) is o:
                     del self.orders[o.key]
                 self.counters["rejected_reduce_only"] += 1
@@ -1048,7 +1103,7 @@ class BacktestEngine:
         self._filled_levels.add(o.lvl)
         if size <= 0:
             return
-        self._check_fill(o, is_maker, price)
+        self._check_fill(o, is_maker, price, pu)
         if self._vol_left is not None:
             self._vol_left -= size
         fee = price * size * (self.maker_fee if is_maker else self.taker_fee)
@@ -1070,6 +1125,7 @@ class BacktestEngine:
         )
         if done:
             o.state = "done"
+            self._trig = None
             if self.orders.get(o.key) is o:
                 del self.orders[o.key]
             self._notify(o, OrderStatus.FILLED)
@@ -1077,26 +1133,27 @@ class BacktestEngine:
             self._notify(o, OrderStatus.OPEN)
         self._check_liquidation(self.now, self.last_p)
 
-    def _check_fill(self, o: _Order, is_maker: bool, price: Decimal) -> None:
+    def _check_fill(self, o: _Order, is_maker: bool, price: Decimal, pu: int) -> None:
         """Every fill is possible: inside what its bar traded (the gap only at the bar's open), and a
         maker fill only where the path reached its fill level. Integer compares: always on."""
-        pu = price / self.unit
         at_open = self.now == self._t_open
         lo, hi = (self._glo, self._ghi) if at_open else (self._rlo, self._rhi)
         if not lo <= pu <= hi:
             raise InvariantError(f"fill of {o.key} at {price} outside bar {self._bar}'s range "
-                                 f"[{lo * self.unit}, {hi * self.unit}] at {self.now}")
+                                 f"[{self._dec(lo)}, {self._dec(hi)}] at {self.now}")
         if is_maker:
             reached = self.last_p <= o.touch if o.is_buy else self.last_p >= o.touch
             through = self.last_p <= o.level if o.is_buy else self.last_p >= o.level
             if not (through or (self.prob and reached)):
                 raise InvariantError(f"maker fill of {o.key} at {price} but the path was at "
-                                     f"{self.last_p * self.unit} at {self.now} (bar {self._bar})")
+                                     f"{self._dec(self.last_p)} at {self.now} (bar {self._bar})")
 
     def _log_state(self) -> None:
         self._liq = None
         a = self.acct
-        self.state_log.append((self.now, float(a.position), float(a.k), self._at_cap()))
+        self._posf = posf = float(a.position)
+        self._kf = kf = float(a.k)
+        self.state_log.append((self.now, posf, kf, self._at_cap() if self._has_cap else None))
 
     def _at_cap(self) -> bool | None:
         """Whether one more entry unit would exceed the strategy's cap (``cap_base``/``unit`` in base,
@@ -1116,38 +1173,32 @@ class BacktestEngine:
         if a.position == 0:
             return
         self.counters["funding_events"] += 1
-        px = self._px(price)
+        px = self._dec(price)
         amount = a.fund(rate_percent, px)
         self.funding_log.append(FundingRecord(self.now, rate_percent, px, a.position, amount))
         self._log_state()
 
-    def _funding_in_quiet_bar(self, i: int, fts: int) -> None:
-        """Book a funding that falls in a skipped bar, exactly as the walk would have: at the path's
-        price at that time (at or before the bar's open: the previous close)."""
+    def _funding_point(self, i: int, fts: int) -> tuple[int, int]:
+        """(price, time) at which the walk of bar ``i`` books a funding due at ``fts``: the path's
+        price then; at or before the bar's open, the previous close (the price before the jump)."""
+        if fts <= self.bars.ts[i] and self.fine is None:  # the usual case: hourly funding on a bar's open
+            return (self.tb.close(i - 1) if i > 0 else self.tb.ohlc(i)[0]), self.bars.ts[i]
         pts = self._points(i)
         if fts <= pts[0][0]:
-            price = self.ib.close[i - 1] if i > 0 else pts[0][1]
-            at = pts[0][0]
-        else:
-            price = pts[-1][1]
-            for k in range(1, len(pts)):
-                if fts <= pts[k][0]:
-                    price = price_at(pts[k - 1][0], pts[k - 1][1], pts[k][0], pts[k][1], fts)
-                    break
-            at = fts
-        self.now = max(self.now, at)
-        self._book_funding(self.fundings.rate[self._fund_i], price)
-        self._fund_i += 1
-        self._timed = None
+            return (self.tb.close(i - 1) if i > 0 else pts[0][1]), pts[0][0]
+        for k in range(1, len(pts)):
+            if fts <= pts[k][0]:
+                return price_at(pts[k - 1][0], pts[k - 1][1], pts[k][0], pts[k][1], fts), fts
+        return pts[-1][1], fts
 
     def _check_liquidation(self, t: int, p: int) -> bool:
         a = self.acct
         if a.position == 0 or self.liquidated:
             return False
-        lo, hi = self._liq_band()
+        lo, hi = self._liq if self._liq is not None else self._liq_band()
         if lo < p < hi:
             return False
-        price = self._px(p)
+        price = self._dec(p)
         if not a.below_maintenance(price):
             return False
         side = Side.SELL if a.position > 0 else Side.BUY
@@ -1164,7 +1215,7 @@ class BacktestEngine:
         return True
 
     def _check_invariants(self) -> None:
-        problem = self.acct.check(self._px(self.last_p))
+        problem = self.acct.check(self._dec(self.last_p))
         if problem:
             raise InvariantError(f"equity mismatch at {self.now}: {problem}")
         if len(self.orders) > self.cfg.max_open_orders + len(self.canceling) + 8:

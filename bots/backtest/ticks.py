@@ -1,111 +1,80 @@
-"""Candles as integers: the price grid the backtest's hot loop works on.
+"""Candles on the market's tick grid: the integer prices the backtest's hot loop works on.
 
-Every price the engine compares (the bar path, order prices, triggers, bands) is an integer number
-of *units*. A unit is the market's tick, or a tenth / hundredth / ... of it when the candles carry
-more decimals than the tick (``units_per_tick`` = 10**k, the smallest k <= 6 that represents every
-candle price exactly; beyond that prices are rounded to the nearest unit). Order prices are always
-on the tick, so they are multiples of ``units_per_tick``. Integers make the path's tie rule, fill
-triggers and the fast path's skip test exact: two drivers that walk the same bars cannot disagree
-because one of them rounded a float differently.
+Every price the engine compares (the bar path, order prices, fill levels, bands) is an integer
+number of ticks, so the path's tie rule, fill triggers and the fast path's skip test are exact: two
+drivers that walk the same bars cannot disagree because one of them rounded a float differently.
 
-The conversion of a year of 1m candles takes a fraction of a second; it is cached on the
-:class:`~bots.backtest.data.Bars` object, so a sweep pays it once per worker.
+A candle price that is on the tick (up to float noise) is that tick. A candle with prices between
+ticks (data from a venue with a finer tick) is rounded *inward*: the low up, the high down, the open
+and close to the nearest tick inside that range, so the path never goes beyond what the bar really
+traded. A bar narrower than one tick with no tick inside collapses to the tick nearest its middle.
+
+Bars are converted when the loop walks them (a quiet bar skipped by the fast path is never
+converted); the skip test itself reads the float columns with thresholds half a tick on the safe
+side of the integer band (:func:`above`, :func:`below`), so it can only walk a bar it could have
+skipped, never skip one it must walk.
 """
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+import math
+from decimal import Decimal
 
 from bots.backtest.data import Bars
 
-__all__ = ["IntBars", "int_bars", "MAX_EXTRA_DIGITS"]
+__all__ = ["TickBars", "above", "below"]
 
-#: At most this many decimal digits below the tick are kept from candle prices.
-MAX_EXTRA_DIGITS = 6
-
-
-@dataclass
-class IntBars:
-    """The columns of :class:`Bars` in integer units, plus what the engine's scan needs.
-
-    ``lo_ext[i]`` / ``hi_ext[i]`` is the range bar ``i`` can trade through, including the gap from
-    the previous close (and the finer bars inside it, when a finer series is given).
-    """
-
-    units_per_tick: int
-    open: list[int]
-    high: list[int]
-    low: list[int]
-    close: list[int]
-    lo_ext: list[int]
-    hi_ext: list[int]
-    fine: tuple[list[int], list[int], list[int], list[int]] | None = None  # the finer series' OHLC
+def _slack(ticks: int) -> float:
+    """Ten times the on-tick tolerance of :meth:`TickBars.ohlc` (1e-13 relative, at least 1e-6
+    ticks: float noise is a few parts in 1e16): a float price past it is past the tick."""
+    return max(1e-5, abs(ticks) * 1e-12)
 
 
-def _scale_for(columns: list[list[float]], tick: Decimal) -> int:
-    """The smallest 10**k (k <= MAX_EXTRA_DIGITS) that makes every price an integer number of units."""
-    ftick = float(tick)
-    for k in range(MAX_EXTRA_DIGITS + 1):
-        f = 10**k / ftick
-        if all(abs(x * f - round(x * f)) < 1e-6 for col in columns for x in col):
-            return 10**k
-    return 10**MAX_EXTRA_DIGITS
+class TickBars:
+    """The OHLC of ``bars`` in ticks, converted bar by bar on first use (and kept)."""
+
+    __slots__ = ("bars", "per_tick", "tick", "_o", "_h", "_l", "_c")
+
+    def __init__(self, bars: Bars, tick: Decimal) -> None:
+        self.bars = bars
+        self.tick = tick
+        self.per_tick = 1 / float(tick)
+        n = len(bars)
+        self._o: list[int | None] = [None] * n
+        self._h: list[int] = [0] * n
+        self._l: list[int] = [0] * n
+        self._c: list[int] = [0] * n
+
+    def ohlc(self, i: int) -> tuple[int, int, int, int]:
+        """Bar ``i`` in ticks: ``(open, high, low, close)``, ``low <= open, close <= high``."""
+        o = self._o[i]
+        if o is not None:
+            return o, self._h[i], self._l[i], self._c[i]
+        b = self.bars
+        f = self.per_tick
+        ho, hh, hl, hc = b.open[i] * f, b.high[i] * f, b.low[i] * f, b.close[i] * f
+        o, h, lo, c = round(ho), round(hh), round(hl), round(hc)
+        tol = max(1e-6, abs(h) * 1e-13)
+        if abs(hh - h) > tol or abs(hl - lo) > tol or abs(ho - o) > tol or abs(hc - c) > tol:
+            # prices between ticks: round inward (the path never goes beyond what the bar traded)
+            h = h if abs(hh - h) <= tol else math.floor(hh)
+            lo = lo if abs(hl - lo) <= tol else math.ceil(hl)
+            if lo > h:  # no tick inside the bar: its nearest tick
+                lo = h = round((hh + hl) / 2)
+            o = lo if o < lo else h if o > h else o
+            c = lo if c < lo else h if c > h else c
+        self._o[i], self._h[i], self._l[i], self._c[i] = o, h, lo, c
+        return o, h, lo, c
+
+    def close(self, i: int) -> int:
+        return self.ohlc(i)[3]
 
 
-def _to_units(col: list[float], per_unit: float, exact: Decimal | None) -> list[int]:
-    if exact is None:
-        return [round(x * per_unit) for x in col]
-    # prices finer than the unit: round each exactly (half to even) instead of through a float product
-    return [int((Decimal(repr(x)) * exact).to_integral_value(ROUND_HALF_EVEN)) for x in col]
+def above(ticks: int, per_tick: float) -> float:
+    """A float price: any candle price strictly above it converts to more than ``ticks``."""
+    return (ticks + _slack(ticks)) / per_tick
 
 
-#: id(bars) -> (weak reference to bars, [(tick, finer or None, IntBars)]); entries die with their bars
-_CACHE: dict[int, tuple[Any, list[tuple[Decimal, Any, IntBars]]]] = {}
-
-
-def int_bars(bars: Bars, tick: Decimal, finer: Bars | None = None) -> IntBars:
-    """``bars`` in units of ``tick / units_per_tick``, cached per (bars, tick, finer) for the bars' lifetime."""
-    entry = _CACHE.get(id(bars))
-    if entry is None or entry[0]() is not bars:
-        entry = (weakref.ref(bars), [])
-        _CACHE[id(bars)] = entry
-        weakref.finalize(bars, _CACHE.pop, id(bars), None)
-    for t, f, hit in entry[1]:
-        if t == tick and f is finer:
-            return hit
-    out = _convert(bars, tick, finer)
-    entry[1].append((tick, finer, out))
-    return out
-
-
-def _convert(bars: Bars, tick: Decimal, finer: Bars | None) -> IntBars:
-    cols = [bars.open, bars.high, bars.low, bars.close]
-    if finer is not None:
-        cols += [finer.open, finer.high, finer.low, finer.close]
-    scale = _scale_for(cols, tick)
-    per_unit = scale / float(tick)
-    exact_ok = scale < 10**MAX_EXTRA_DIGITS or all(
-        abs(x * per_unit - round(x * per_unit)) < 1e-6 for col in cols for x in col
-    )
-    exact = None if exact_ok else Decimal(scale) / tick
-    o, h, lo, c = (_to_units(col, per_unit, exact) for col in cols[:4])
-    n = len(o)
-    lo_ext = [min(lo[i], c[i - 1]) if i else lo[i] for i in range(n)]
-    hi_ext = [max(h[i], c[i - 1]) if i else h[i] for i in range(n)]
-    fine = None
-    if finer is not None and len(finer):
-        fo, fh, fl, fc = (_to_units(col, per_unit, exact) for col in cols[4:])
-        fine = (fo, fh, fl, fc)
-        step = bars.interval_ms
-        for i in range(n):
-            start = finer.index_at_or_after(bars.ts[i])
-            stop = finer.index_at_or_after(bars.ts[i] + step)
-            for j in range(start, stop):
-                if fl[j] < lo_ext[i]:
-                    lo_ext[i] = fl[j]
-                if fh[j] > hi_ext[i]:
-                    hi_ext[i] = fh[j]
-    return IntBars(scale, o, h, lo, c, lo_ext, hi_ext, fine)
+def below(ticks: int, per_tick: float) -> float:
+    """A float price: any candle price strictly below it converts to fewer than ``ticks``."""
+    return (ticks - _slack(ticks)) / per_tick
