@@ -48,7 +48,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from bots.backtest.account import Account
 from bots.backtest.data import Bars, FundingSeries
@@ -150,9 +150,10 @@ class BacktestConfig:
         return 1 / self.leverage
 
 
-@dataclass(frozen=True)
-class FillRecord:
-    """One fill as booked: ``realized`` is the PnL it closed (before fees), ``position`` after it."""
+class FillRecord(NamedTuple):
+    """One fill as booked: ``realized`` is the PnL it closed (before fees), ``position`` after it.
+
+    (A named tuple rather than a dataclass: a long run makes hundreds of thousands.)"""
 
     ts_ms: int
     bar: int
@@ -167,8 +168,7 @@ class FillRecord:
     kind: str = "order"  # "order" | "liquidation"
 
 
-@dataclass(frozen=True)
-class FundingRecord:
+class FundingRecord(NamedTuple):
     """One funding payment: ``amount`` received (negative = paid) on ``position`` at ``price``."""
 
     ts_ms: int
@@ -178,8 +178,7 @@ class FundingRecord:
     amount: Decimal
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     """An order the simulated venue refused or dropped (``reason``: post_only, margin, ...)."""
 
     ts_ms: int
@@ -1158,13 +1157,14 @@ class BacktestEngine:
     def _at_cap(self) -> bool | None:
         """Whether one more entry unit would exceed the strategy's cap (``cap_base``/``unit`` in base,
         as the grid exposes them); None for a strategy without them. Also records what was traded."""
-        cap = getattr(self.strategy, "cap_base", None)
-        unit = getattr(self.strategy, "unit", None)
+        strategy = self.strategy
+        cap = strategy.cap_base  # type: ignore[attr-defined]
+        unit = strategy.unit  # type: ignore[attr-defined]
         if not isinstance(cap, Decimal) or not isinstance(unit, Decimal) or cap <= 0 or unit <= 0:
             return None
         sizing = self.sizing
         if not sizing or sizing[-1][2] != unit or sizing[-1][3] != cap:
-            ref = getattr(self.strategy, "reference", None)
+            ref = getattr(strategy, "reference", None)
             sizing.append((self.now, ref if isinstance(ref, Decimal) else ZERO, unit, cap))
         return abs(self.acct.position) + unit > cap
 

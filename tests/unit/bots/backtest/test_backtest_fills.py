@@ -190,3 +190,49 @@ def test_finer_bars_decide_the_intra_bar_order():
     assert [f.side.value for f in own.fills] == ["sell", "buy"]
     assert [f.side.value for f in fine.fills] == ["buy", "sell"]
     assert fine.fills[0].ts_ms < T0 + 300_000 + 120_000  # inside the second finer bar
+
+
+def test_every_run_checks_its_fills_without_being_asked(monkeypatch):
+    # break the fill model on purpose (fill at the start of every segment, wherever the price is):
+    # a default run (no check_invariants) must refuse the impossible fill, not report it
+    from bots.backtest.engine import InvariantError
+
+    monkeypatch.setattr(BacktestEngine, "_fill_time", lambda self, o, ta, pa, tb, pb, cur_t: cur_t)
+    with pytest.raises(InvariantError, match="outside bar|path was at"):
+        BacktestEngine(FixedOrders([buy("b", "99.00")]), RULES, bars_from([FLAT, (100.0, 100.0, 98.9, 100.0)]),
+                       BacktestConfig()).run()
+
+
+@pytest.mark.parametrize(("cancel_latency", "fills"), [(10_100, 0), (10_101, 1)])
+def test_a_cancel_landing_at_the_instant_of_a_fill_wins(cancel_latency, fills):
+    # bar 2 is a tie (low first): 100 -> 98 over 20 s, so the buy at 99.00 trades through 98.99 at
+    # exactly +10.1 s. The cancel, decided at the open of bar 2, lands then or 1 ms later.
+    from backtest_helpers import T0
+
+    class CancelAtBar2(FixedOrders):
+        def desired_orders(self, now_ms):
+            return [] if now_ms >= T0 + 120_000 else super().desired_orders(now_ms)
+
+        def quiet_band(self, now_ms):
+            return (Decimal("1"), Decimal("1000"), T0 + 120_000) if now_ms < T0 + 120_000 else None
+
+    rows = [FLAT, FLAT, (100.0, 102.0, 98.0, 100.0)]
+    for fast in (True, False):
+        r = run(CancelAtBar2([buy("b", "99.00")]), rows, maker_latency_ms=cancel_latency, fast=fast)
+        assert len(r.fills) == fills
+        if fills:
+            assert r.fills[0].ts_ms == T0 + 120_000 + 10_100
+
+
+def test_funding_at_an_instant_comes_before_the_fills_of_that_instant():
+    # flat until the open of bar 2, which gaps down through the buy: the funding due at that open is
+    # booked first, on the flat position (nothing), and the fill happens at the same instant
+    from backtest_helpers import T0
+
+    from bots.backtest.data import FundingSeries
+
+    fund = FundingSeries([T0 + 120_000], [Decimal("1")])
+    r = BacktestEngine(FixedOrders([buy("b", "99.00")]), RULES, bars_from([FLAT, FLAT, (98.0, 98.5, 97.5, 98.0)]),
+                       BacktestConfig(check_invariants=True), fundings=fund).run()
+    assert [f.ts_ms for f in r.fills] == [T0 + 120_000]
+    assert r.fundings == [] and r.funding == 0
