@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="shape the price path: chop, trend-up, trend-down, crash-gap, vol-spike")
     p.add_argument("--replay", action="append", default=[], metavar="SYMBOL=FILE",
                    help="replay a candle file (CSV or Lighter JSON) as SYMBOL's price; repeatable")
+    p.add_argument("--no-verify-signatures", action="store_true",
+                   help="accept any transaction/auth-token signature (load tests only; Lighter answers a bad "
+                        "one with 21120 invalid signature)")
     p.add_argument("--ready-file", help="write the ready JSON here once listening")
     return p
 
@@ -72,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim = SimExchange(markets=markets, seed=args.seed, speed=args.speed, latency_ms=tuple(args.latency_ms),
                       crowd=not args.no_crowd, port=args.port, host=args.host, accounts=args.accounts,
                       collateral=args.collateral, rate_limit=args.rate_limit, price_model=args.model,
-                      scenario=args.scenario, replay=replay, extra_markets=args.markets_file)
+                      scenario=args.scenario, replay=replay, extra_markets=args.markets_file,
+                      verify_signatures=not args.no_verify_signatures)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -92,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lighter-sim ready " + json.dumps(info), file=sys.stderr, flush=True)
         print(f"lighter-sim: REST {sim.url}  WS {sim.ws_url}  chain_id {sim.chain_id}  (Ctrl-C to stop)",
               file=sys.stderr, flush=True)
+        if args.no_verify_signatures:
+            print("lighter-sim: signatures are NOT verified (--no-verify-signatures)", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
     finally:

@@ -205,8 +205,10 @@ class SimServer:
         check_token_deadline(parsed, time.time())
         if not self.engine.has_account(parsed.account_index):
             raise AuthFailure(401, 20013, "invalid auth")
-        if self.engine.api_key(parsed.account_index, parsed.api_key_index) is None:
+        key = self.engine.api_key(parsed.account_index, parsed.api_key_index)
+        if key is None:
             raise AuthFailure(401, 20013, "invalid auth")
+        self.core.signatures.check_token(parsed, key.public_key)
         if account_index is not None and account_index != parsed.account_index:
             raise AuthFailure(401, 20013, "invalid auth")
         return parsed.account_index
@@ -742,8 +744,13 @@ class SimServer:
                     check_token_deadline(token, time.time())
                 except AuthFailure as exc:
                     raise SubscribeError(exc.code, exc.message) from exc
-                if token.account_index != account or self.engine.api_key(account, token.api_key_index) is None:
+                key = self.engine.api_key(account, token.api_key_index)
+                if token.account_index != account or key is None:
                     raise SubscribeError(20013, "invalid auth")
+                try:
+                    self.core.signatures.check_token(token, key.public_key)
+                except AuthFailure as exc:
+                    raise SubscribeError(exc.code, exc.message) from exc
             if not self.engine.has_account(account):
                 raise SubscribeError(30005, "Invalid Channel:  (accountId)")
             return account

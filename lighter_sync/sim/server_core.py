@@ -4,10 +4,11 @@ Flow of a transaction (lighter-protocol.md §3.20, §5.5):
 
 1. :meth:`SimCore.accept` (REST ``sendTx`` or WS ``jsonapi/sendtx``) parses the signed tx_info,
    checks account (21100), API key (21109; ChangePubKey is authorised by its L1 signature instead),
-   the engine's static checks and the nonce (HTTP 400 ``21104 invalid nonce``; a 400 consumes
-   nothing). On success the nonce is consumed, the tx is logged as pending and queued to apply
-   after the configured latency (maker/cancel vs taker), and the reply carries an 80-hex
-   ``tx_hash`` and an absolute ``predicted_execution_time_ms``.
+   the L2 signature (21120, :mod:`lighter_sync.sim.sigcheck`), the engine's static checks and the
+   nonce (HTTP 400 ``21104 invalid nonce``; a 400 consumes nothing). On success the nonce is
+   consumed, the tx is logged as pending and queued to apply after the configured latency
+   (maker/cancel vs taker), and the reply carries Lighter's 80-hex ``tx_hash`` (the hash the
+   signer returned) and an absolute ``predicted_execution_time_ms``.
 2. The tick loop applies due txs in (due time, arrival) order through ``Engine.execute``; business
    rejections (21728, 21739, ...) land on the order status and the tx's ``event_info``.
 3. Engine events become WebSocket frames: orders, trades, positions, assets, user stats, account
@@ -18,7 +19,6 @@ Everything here runs on the simulator's loop thread; nothing is thread-safe by i
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import logging
 import random
@@ -33,6 +33,7 @@ from lighter_sync.sim.auth import change_pubkey_message, pubkey_b64_to_hex, reco
 from lighter_sync.sim.faults import Faults
 from lighter_sync.sim.server_clock import SimClock
 from lighter_sync.sim.server_market import BookFeed, CandleStore, candle_numbers
+from lighter_sync.sim.sigcheck import SignatureGate
 from lighter_sync.sim.txparse import SignedTx, TxError
 from lighter_sync.sim.wire import order_json, position_json, trade_json
 
@@ -74,6 +75,7 @@ class SimCore:
         crowd: Any = None,
         prices: dict[int, Any] | None = None,
         chain_id: int = 300,
+        verify_signatures: bool = True,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -84,6 +86,7 @@ class SimCore:
         self.crowd = crowd
         self.prices = prices or {}
         self.chain_id = chain_id
+        self.signatures = SignatureGate(chain_id, enabled=verify_signatures)
         self.hub: Any = None
         self.specs: dict[int, Any] = dict(engine.markets)
         self._rng = random.Random(seed)
@@ -115,10 +118,9 @@ class SimCore:
     def spec(self, market_id: int) -> Any:
         return self.specs[market_id]
 
-    def _tx_hash(self, raw: str) -> str:
-        self._seq += 1
-        digest = hashlib.blake2b(f"{self.seed}:{self._seq}:{raw}".encode(), digest_size=40)
-        return digest.hexdigest()
+    def _tx_hash(self, tx: SignedTx) -> str:
+        """Lighter's tx hash: the message the API key signed (cached since the signature check)."""
+        return self.signatures.tx_hash(tx)
 
     def _l1_address(self, account_index: int) -> str:
         try:
@@ -199,10 +201,15 @@ class SimCore:
             raise TxError(reject.code, reject.message)
         if not self.engine.has_account(tx.account_index):
             raise TxError(21100, "account not found")
+        key = None
         if tx.tx_type == 8:
             self._check_l1_sig(tx)
-        elif self.engine.api_key(tx.account_index, tx.api_key_index) is None:
-            raise TxError(21109, "api key not found")
+        else:
+            key = self.engine.api_key(tx.account_index, tx.api_key_index)
+            if key is None:
+                raise TxError(21109, "api key not found")
+        self.signatures.check_tx(tx, key.public_key if key is not None else None)
+        self._tx_hash(tx)  # 21501 now, not after the nonce is consumed, if a hashed field is missing
         self._check_integrator(tx)
         req = self.to_request(tx)
         if req is not None:
@@ -244,7 +251,7 @@ class SimCore:
                 engine.consume_nonce(tx.account_index, tx.api_key_index, tx.nonce, skip_nonce=tx.skip_nonce)
             except et.EngineError as exc:  # cannot happen after the loop above; keep it a 400
                 raise TxError(exc.code, exc.message) from exc
-            tx_hash = self._tx_hash(tx.raw)
+            tx_hash = self._tx_hash(tx)
             hashes.append(tx_hash)
             meta = et.TxMeta(tx_hash=tx_hash, api_key_index=tx.api_key_index, nonce=tx.nonce,
                              expired_at_ms=tx.expired_at, info=tx.raw, queued_at_ms=now)

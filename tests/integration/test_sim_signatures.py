@@ -30,6 +30,8 @@ def sim():
 
 
 def _signer(sim, account=0, *, chain_id=None, key=None, account_index=None):
+    """An SDK signer. The Go library keeps one client per (account, key index) for the whole
+    process, so a misconfigured signer must use an account no other signer here uses."""
     demo = sim.accounts[account]
 
     async def make():
@@ -161,23 +163,31 @@ def test_tampered_tx_is_21120_and_changes_nothing(sim, signer, mutation):
     eventually(lambda: _has_order(sim, cid))
 
 
+def _fresh(sim) -> int:
+    """A new funded account with its own key; its position in ``sim.accounts``."""
+    sim.create_account()
+    return len(sim.accounts) - 1
+
+
 def test_wrong_chain_id_wrong_key_and_wrong_account_are_rejected(sim):
-    other = sim.accounts[1]
-    wrong_chain = _signer(sim, chain_id=304)
-    wrong_key = _signer(sim, key=other.api_private_key)
-    # signs as account 1 with account 0's key: account 1 has a key at the same index, a different one
-    wrong_account = _signer(sim, account_index=other.account_index)
+    chain_acct, key_acct, acct_a, acct_b = (_fresh(sim) for _ in range(4))
+    wrong_chain = _signer(sim, chain_acct, chain_id=304)
+    wrong_key = _signer(sim, key_acct, key=sim.accounts[0].api_private_key)
+    # account b's index with account a's key: b has a key at the same index, a different one
+    wrong_account = _signer(sim, acct_a, account_index=sim.accounts[acct_b].account_index)
     try:
-        for name, s, account in (("chain", wrong_chain, 0), ("key", wrong_key, 0), ("account", wrong_account, 1)):
+        for name, s, account in (("chain", wrong_chain, chain_acct), ("key", wrong_key, key_acct),
+                                 ("account", wrong_account, acct_b)):
             n = _nonce(sim, account)
-            tx_type, info, _ = _order(sim, s, 400 + len(name), n)
+            tx_type, info, _ = _order(sim, s, 400 + len(name), n, account=account)
             r = _send(sim, tx_type, info)
             assert r.status_code == 400 and r.json() == INVALID_SIGNATURE, (name, r.text)
             assert _nonce(sim, account) == n
+            assert not _has_order(sim, 400 + len(name), account)
         ws = websocket.create_connection(sim.ws_url, timeout=5)
         try:
             json.loads(ws.recv())
-            tx_type, info, _ = _order(sim, wrong_chain, 420, _nonce(sim))
+            tx_type, info, _ = _order(sim, wrong_chain, 420, _nonce(sim, chain_acct), account=chain_acct)
             ws.send(json.dumps({"type": "jsonapi/sendtx", "data": {"id": "x", "tx_type": tx_type,
                                                                     "tx_info": json.loads(info)}}))
             assert json.loads(ws.recv()) == {"error": INVALID_SIGNATURE, "id": "x"}
@@ -208,31 +218,35 @@ def test_auth_token_signature_is_verified(sim, signer):
     forged = f"{message}:{sig[:-2]}{int(sig[-2:], 16) ^ 1:02x}"
     r = requests.get(url, params={"account_index": demo.account_index}, headers={"Authorization": forged})
     assert r.status_code == 401 and r.json()["code"] == 20013
-    # a token signed with the wrong chain does not matter (tokens carry no chain id), a wrong key does
-    other = sim.accounts[1]
-    wrong_key = _signer(sim, key=other.api_private_key)
+    # tokens carry no chain id, but a token signed with the wrong key is refused
+    victim = sim.accounts[_fresh(sim)]
+    wrong_key = _signer(sim, len(sim.accounts) - 1, key=sim.accounts[1].api_private_key)
     try:
-        bad_token, _ = wrong_key.create_auth_token_with_expiry(600, api_key_index=demo.api_key_index)
+        bad_token, _ = wrong_key.create_auth_token_with_expiry(600, api_key_index=victim.api_key_index)
     finally:
         asyncio.run(wrong_key.close())
-    r = requests.get(url, params={"account_index": demo.account_index}, headers={"Authorization": bad_token})
+    r = requests.get(url, params={"account_index": victim.account_index}, headers={"Authorization": bad_token})
     assert r.status_code == 401 and r.json()["code"] == 20013
     ws = websocket.create_connection(sim.ws_url, timeout=5)
     try:
         json.loads(ws.recv())
-        ws.send(json.dumps({"type": "subscribe", "channel": f"account_all_orders/{demo.account_index}",
+        ws.send(json.dumps({"type": "subscribe", "channel": f"account_all_orders/{victim.account_index}",
                             "auth": bad_token}))
         assert json.loads(ws.recv())["error"]["code"] == 20013
     finally:
         ws.close()
 
 
-def test_verification_can_be_switched_off_for_load_tests():
+def test_verification_can_be_switched_off_for_load_tests(sim):
     with SimExchange(seed=42, crowd=False, accounts=1, latency_ms=(1, 1), verify_signatures=False) as s:
-        signer = _signer(s)
+        for _ in range(8):  # an account index that the module's signer does not use (see _signer)
+            s.create_account()
+        account = len(s.accounts) - 1
+        assert s.accounts[account].account_index not in {a.account_index for a in sim.accounts[:2]}
+        signer = _signer(s, account)
         try:
-            n = _nonce(s)
-            tx_type, info, signer_hash = _order(s, signer, 601, n)
+            n = _nonce(s, account)
+            tx_type, info, signer_hash = _order(s, signer, 601, n, account=account)
             r = _send(s, tx_type, _flip_sig_bit(info, 5))
             assert r.status_code == 200, r.text
             # the hash is still Lighter's hash of the tx's fields (the signature is not part of it)
