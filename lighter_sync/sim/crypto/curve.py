@@ -334,10 +334,9 @@ class FixedBase:
         flat = to_affine_batch(projective)
         self.windows = [flat[i * half:(i + 1) * half] for i in range(count)]
 
-    def mul(self, k: int) -> Point:
-        """k * base."""
+    def mul(self, k: int, acc: Point = NEUTRAL) -> Point:
+        """k * base, added to ``acc`` (so s*G + e*Q needs no separate final addition)."""
         k %= ORDER
-        acc = NEUTRAL
         windows = self.windows
         add_affine = point_add_affine
         for i, d in enumerate(_recode(k, self.width)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .field import P, Fp5
+from .field import Fp5, P
 from .poseidon2_constants import EXTERNAL_CONSTANTS, INTERNAL_CONSTANTS, MATRIX_DIAG_12, RATE, ROUNDS_F_HALF
 
 __all__ = ["permute", "hash_n_to_m_no_pad", "hash_to_fp5", "hash_no_pad", "hash_two_to_one"]
@@ -49,25 +49,44 @@ def _external(s: list[int]) -> list[int]:
             c0 + s0, c1 + s1, c2 + s2, c3 + s3]
 
 
+def _full_round(s: list[int], rc: Sequence[int]) -> list[int]:
+    """Add the round constants, x^7 on every lane, then the external layer."""
+    p = P
+    out = []
+    for x, c in zip(s, rc, strict=True):
+        x = (x + c) % p
+        y = x * x * x % p
+        out.append(y * y * x % p)
+    return _external(out)
+
+
 def permute(state: Sequence[int]) -> list[int]:
-    """The Poseidon2 permutation of 12 field elements; returns the new state, reduced."""
+    """The Poseidon2 permutation of 12 field elements; returns the new state, reduced.
+
+    In the partial rounds lanes 1..11 are reduced only every third round: they grow by 64 bits a
+    round, and Python's integers make a few wide products cheaper than many reductions.
+    """
     p = P
     s = _external(list(state))
     for rc in _FIRST:
-        s = [(x + c) % p for x, c in zip(s, rc)]
-        s = [(x3 * x3 * x) % p for x, x3 in ((x, x * x * x % p) for x in s)]
-        s = _external(s)
-    s = [x % p for x in s]
-    for rc in _RC_P:
-        x = (s[0] + rc) % p
-        x3 = x * x * x % p
-        s[0] = x3 * x3 * x % p
-        total = sum(s)
-        s = [(x * d + total) % p for x, d in zip(s, _DIAG)]
+        s = _full_round(s, rc)
+    s0 = s[0]
+    rest = [v % p for v in s[1:]]
+    d0 = _DIAG[0]
+    diag = _DIAG[1:]
+    for i, rc in enumerate(_RC_P):
+        x = (s0 + rc) % p
+        y = x * x * x % p
+        x = y * y * x % p
+        total = x + sum(rest)
+        s0 = x * d0 + total
+        if i % 3 == 2:
+            rest = [(v * d + total) % p for v, d in zip(rest, diag, strict=True)]
+        else:
+            rest = [v * d + total for v, d in zip(rest, diag, strict=True)]
+    s = [s0 % p] + [v % p for v in rest]
     for rc in _LAST:
-        s = [(x + c) % p for x, c in zip(s, rc)]
-        s = [(x3 * x3 * x) % p for x, x3 in ((x, x * x * x % p) for x in s)]
-        s = _external(s)
+        s = _full_round(s, rc)
     return [x % p for x in s]
 
 

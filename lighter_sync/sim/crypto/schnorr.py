@@ -63,14 +63,15 @@ class PublicKey:
     def from_hex(cls, text: str, **kwargs: int) -> PublicKey:
         return cls(bytes.fromhex(text.removeprefix("0x")), **kwargs)
 
-    def mul(self, k: int) -> Point:
-        """k * pk, through the comb once the key has been used ``build_after`` times."""
+    def mul(self, k: int, acc: Point | None = None) -> Point:
+        """k * pk (+ ``acc``), through the comb once the key has been used ``build_after`` times."""
         if self.table is None:
             self.uses += 1
             if self.uses <= self.build_after:
-                return scalar_mul(self.point, k)
+                r = scalar_mul(self.point, k)
+                return r if acc is None else point_add(acc, r)
             self.table = FixedBase(self.point, self.width)
-        return self.table.mul(k)
+        return self.table.mul(k) if acc is None else self.table.mul(k, acc)
 
     def __repr__(self) -> str:
         return f"PublicKey({self.raw.hex()[:16]}...)"
@@ -93,7 +94,7 @@ def verify(public_key: PublicKey, message: Fp5, signature: bytes) -> bool:
         return False
     s = int.from_bytes(signature[:40], "little") % ORDER
     e = int.from_bytes(signature[40:], "little") % ORDER
-    r = point_add(generator_table().mul(s), public_key.mul(e))
+    r = public_key.mul(e, generator_table().mul(s))
     return challenge(encode(r), message) == e
 
 

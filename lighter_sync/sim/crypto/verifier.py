@@ -1,19 +1,22 @@
 """A caching verifier for one chain id: tx hashes, tx signatures and auth-token signatures.
 
-This is the object a venue keeps: it remembers decoded public keys (with their fixed-base
-tables, see :class:`~.schnorr.PublicKey`), the message of recently seen signed bytes, and the
-verdict for recently verified (key, message, signature) triples, each in a bounded LRU. A tx is
-usually hashed once to check its signature and again for the hash in the reply: the second
-time is a dictionary hit on the tx's raw JSON text.
+This is the object a venue keeps: it remembers the message of recently seen signed bytes and
+the verdict for recently verified (key, message, signature) triples, each in a bounded LRU. A
+tx is usually hashed once to check its signature and again for the hash in the reply: the
+second time is a dictionary hit on the tx's raw JSON text. Decoded public keys, with their
+fixed-base tables (:class:`~.schnorr.PublicKey`), are public data and costly to build, so one
+bounded LRU of them is shared by every verifier of the process (several simulators in one test
+run reuse the same pooled keys).
 
-Thread safety: the caches are plain dicts guarded by nothing; use one verifier per thread (the
-simulator uses it on its loop thread only).
+Thread safety: the shared key cache is locked; a verifier's own caches are not, so use one
+verifier per thread (the simulator uses its verifier on its loop thread only).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -22,7 +25,7 @@ from .field import Fp5, to_le_bytes
 from .schnorr import PublicKey, verify
 from .txhash import auth_message, tx_message
 
-__all__ = ["Verifier", "SignatureCheck"]
+__all__ = ["Verifier", "SignatureCheck", "shared_public_key"]
 
 
 class _Lru(OrderedDict):
@@ -45,6 +48,26 @@ class _Lru(OrderedDict):
             self.popitem(last=False)
 
 
+_KEYS_LOCK = threading.Lock()
+_KEYS = _Lru(1024)
+
+
+def shared_public_key(key_hex: str, build_after: int = 1) -> PublicKey:
+    """The process-wide decoded key for 80 hex digits; ValueError when it is no curve point."""
+    key_hex = key_hex.lower().removeprefix("0x")
+    with _KEYS_LOCK:
+        pk = _KEYS.get_recent(key_hex)
+    if pk is None:
+        try:
+            raw = bytes.fromhex(key_hex)
+        except ValueError as exc:
+            raise ValueError("the public key is not hex") from exc
+        pk = PublicKey(raw, build_after=build_after)
+        with _KEYS_LOCK:
+            _KEYS.put(key_hex, pk)
+    return pk
+
+
 class SignatureCheck:
     """The outcome of :meth:`Verifier.check_tx`: ``valid`` and the tx hash (80 hex digits)."""
 
@@ -62,10 +85,9 @@ class SignatureCheck:
 class Verifier:
     """Lighter's signature rules for one ``chain_id``. See the module docstring."""
 
-    def __init__(self, chain_id: int, *, keys: int = 1024, messages: int = 8192, verdicts: int = 8192,
+    def __init__(self, chain_id: int, *, messages: int = 8192, verdicts: int = 8192,
                  key_table_after: int = 1) -> None:
         self.chain_id = chain_id
-        self._keys: _Lru = _Lru(keys)
         self._messages: _Lru = _Lru(messages)
         self._verdicts: _Lru = _Lru(verdicts)
         self._key_table_after = key_table_after
@@ -73,17 +95,8 @@ class Verifier:
 
     # -- pieces ---------------------------------------------------------------------------------
     def public_key(self, key_hex: str) -> PublicKey:
-        """The decoded key for 80 hex digits (cached); ValueError when it is no curve point."""
-        key_hex = key_hex.lower().removeprefix("0x")
-        pk = self._keys.get_recent(key_hex)
-        if pk is None:
-            try:
-                raw = bytes.fromhex(key_hex)
-            except ValueError as exc:
-                raise ValueError("the public key is not hex") from exc
-            pk = PublicKey(raw, build_after=self._key_table_after)
-            self._keys.put(key_hex, pk)
-        return pk
+        """The decoded key for 80 hex digits (shared cache); ValueError when it is no curve point."""
+        return shared_public_key(key_hex, self._key_table_after)
 
     def message(self, tx_type: int, info: Mapping[str, Any], raw: str | None = None) -> Fp5:
         """The signed message of a tx (cached by ``raw``, the signed JSON text, when given)."""
