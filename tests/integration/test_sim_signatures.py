@@ -253,3 +253,26 @@ def test_verification_can_be_switched_off_for_load_tests(sim):
             assert r.json()["tx_hash"] == signer_hash
         finally:
             asyncio.run(signer.close())
+
+
+def test_change_pub_key_must_be_signed_by_the_key_it_installs(sim):
+    from lighter.signer_client import create_api_key
+
+    owner = sim.accounts[_fresh(sim)]
+    index = owner.api_key_index
+    before = sim.call(lambda: sim.engine.api_key(owner.account_index, index)).public_key
+    _, new_pub, err = create_api_key()
+    assert err is None
+    # a signer holding some other private key asks to install new_pub: the L1 signature is the
+    # owner's (valid), the L2 signature is not by new_pub's private key
+    wrong_signer = _signer(sim, len(sim.accounts) - 1, key=sim.accounts[0].api_private_key)
+    try:
+        tx_type, info, _, err = wrong_signer.sign_change_api_key(owner.l1_private_key, new_pub,
+                                                                 nonce=_nonce(sim, len(sim.accounts) - 1),
+                                                                 api_key_index=index)
+    finally:
+        asyncio.run(wrong_signer.close())
+    assert err is None, err
+    r = _send(sim, tx_type, info)
+    assert r.status_code == 400 and r.json() == INVALID_SIGNATURE
+    assert sim.call(lambda: sim.engine.api_key(owner.account_index, index)).public_key == before
