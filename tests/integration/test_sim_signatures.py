@@ -191,6 +191,12 @@ def test_wrong_chain_id_wrong_key_and_wrong_account_are_rejected(sim):
             ws.send(json.dumps({"type": "jsonapi/sendtx", "data": {"id": "x", "tx_type": tx_type,
                                                                     "tx_info": json.loads(info)}}))
             assert json.loads(ws.recv()) == {"error": INVALID_SIGNATURE, "id": "x"}
+            n = _nonce(sim, chain_acct)
+            pair = [_order(sim, wrong_chain, 421 + i, n + i, account=chain_acct) for i in range(2)]
+            ws.send(json.dumps({"type": "jsonapi/sendtxbatch", "data": {
+                "id": "y", "tx_types": json.dumps([p[0] for p in pair]), "tx_infos": json.dumps([p[1] for p in pair])}}))
+            assert json.loads(ws.recv()) == {"error": INVALID_SIGNATURE, "id": "y"}
+            assert _nonce(sim, chain_acct) == n
         finally:
             ws.close()
     finally:
