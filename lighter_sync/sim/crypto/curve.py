@@ -17,6 +17,7 @@ about 320/w mixed additions and no doublings. The generator's table is built onc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from .field import (
@@ -349,11 +350,16 @@ class FixedBase:
 
 
 _GENERATOR_TABLE: FixedBase | None = None
+_GENERATOR_LOCK = threading.Lock()
 
 
 def generator_table() -> FixedBase:
-    """The generator's comb (width 8), built on first use and kept for the process."""
+    """The generator's comb (width 8, about 5 MB), built once per process on first use."""
     global _GENERATOR_TABLE
-    if _GENERATOR_TABLE is None:
-        _GENERATOR_TABLE = FixedBase(GENERATOR, 8)
-    return _GENERATOR_TABLE
+    table = _GENERATOR_TABLE
+    if table is None:
+        with _GENERATOR_LOCK:
+            if _GENERATOR_TABLE is None:
+                _GENERATOR_TABLE = FixedBase(GENERATOR, 8)
+            table = _GENERATOR_TABLE
+    return table

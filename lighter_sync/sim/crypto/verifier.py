@@ -25,7 +25,7 @@ from .field import Fp5, to_le_bytes
 from .schnorr import PublicKey, verify
 from .txhash import auth_message, tx_message
 
-__all__ = ["Verifier", "SignatureCheck", "shared_public_key"]
+__all__ = ["Verifier", "SignatureCheck", "shared_public_key", "KEY_CACHE_SIZE"]
 
 
 class _Lru(OrderedDict):
@@ -49,7 +49,9 @@ class _Lru(OrderedDict):
 
 
 _KEYS_LOCK = threading.Lock()
-_KEYS = _Lru(1024)
+#: Keys (with their ~1 MB fixed-base tables) kept per process; the least recently used goes first.
+KEY_CACHE_SIZE = 64
+_KEYS = _Lru(KEY_CACHE_SIZE)
 
 
 def shared_public_key(key_hex: str, build_after: int = 1) -> PublicKey:
