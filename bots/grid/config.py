@@ -289,8 +289,8 @@ def add_run_arguments(p: argparse.ArgumentParser | Any, *, only: Sequence[str] |
     add("--duration", help="stop after this long: 90s, 30m, 2h (default: run until Ctrl-C)")
     add("--state-dir", help=f"where the state file and log live (default: {d.state_dir})")
     add("--config", help="TOML file with the same keys as these flags")
-    add("--log-level", type=str.upper, choices=LOG_LEVELS,
-        help=f"console level; DEBUG also shows tracebacks (default: {d.log_level})")
+    add("--log-level", help=f"console level: {', '.join(LOG_LEVELS)}; DEBUG also shows tracebacks "
+        f"(default: {d.log_level})")
     add("--cancel-foreign", action="store_true",
         help="also cancel this market's orders the bot did not place (default: leave them alone)")
     add("--cooldown", help=f"seconds before a filled level is re-armed, 0..86400 (default: {d.cooldown})")
