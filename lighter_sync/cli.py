@@ -43,6 +43,9 @@ __all__ = [
     "int_arg",
     "decimal_arg",
     "choice_arg",
+    "file_arg",
+    "out_path_arg",
+    "make_dir",
     "venue_banner",
     "check_sim_market",
 ]
@@ -96,11 +99,17 @@ def run(
 ) -> int:
     """Run ``body(argv)`` and return its exit code, mapping every failure to one stderr line.
 
-    ``SystemExit`` (``--help``, an explicit exit) passes through untouched.
+    ``SystemExit`` (``--help`` exits 0) becomes the returned code, so ``main()`` never raises; a
+    ``SystemExit`` carrying a message is reported like a usage error.
     """
     args = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
         return int(body(args) or 0)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return int(exc.code or 0)
+        _emit(f"error: {_one_line(str(exc.code))} ({prog})", stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _emit("error: interrupted (Ctrl-C)", stderr)
         return EXIT_INTERRUPTED
@@ -255,6 +264,61 @@ def choice_arg(choices: Sequence[str], *, what: str = "value", fold: bool = True
         raise argparse.ArgumentTypeError(f"unknown {what} {text!r}: choose {', '.join(choices)}{hint}")
 
     return convert
+
+
+def file_arg(what: str = "file") -> Callable[[str], str]:
+    """An argparse ``type=``: a path to an existing, readable regular file."""
+    import os
+
+    def convert(text: str) -> str:
+        path = str(text)
+        if not path.strip():
+            raise argparse.ArgumentTypeError(f"{what} path must not be empty")
+        if not os.path.exists(path):
+            raise argparse.ArgumentTypeError(f"{what} not found: {path[:200]}")
+        if not os.path.isfile(path):
+            raise argparse.ArgumentTypeError(f"{what} is not a regular file: {path[:200]}")
+        if not os.access(path, os.R_OK):
+            raise argparse.ArgumentTypeError(f"{what} is not readable: {path[:200]}")
+        return path
+
+    return convert
+
+
+def out_path_arg(what: str = "output file", *, directory: bool = False) -> Callable[[str], str]:
+    """An argparse ``type=``: a path to write (a folder with ``directory``): its parent folder must
+    exist (for a file) and the path must not be of the other kind. Writability is proven by writing."""
+    import os
+
+    def convert(text: str) -> str:
+        path = str(text)
+        if not path.strip():
+            raise argparse.ArgumentTypeError(f"{what} path must not be empty")
+        if "\x00" in path:
+            raise argparse.ArgumentTypeError(f"{what} path contains a NUL character")
+        if directory:
+            if os.path.exists(path) and not os.path.isdir(path):
+                raise argparse.ArgumentTypeError(f"{what} exists and is not a folder: {path[:200]}")
+            return path
+        if os.path.isdir(path):
+            raise argparse.ArgumentTypeError(f"{what} is a folder, not a file: {path[:200]}")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise argparse.ArgumentTypeError(f"folder of the {what} does not exist: {parent[:200]}")
+        return path
+
+    return convert
+
+
+def make_dir(path: Any, *, flag: str, what: str = "folder") -> None:
+    """Create ``path`` (and parents) now, so an unusable folder is a usage error naming ``flag``."""
+    import os
+
+    try:
+        os.makedirs(os.path.expanduser(os.fspath(path)), exist_ok=True)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot create the {what} {str(path)[:200]}: {reason}", where=flag) from None
 
 
 # -- banners ------------------------------------------------------------------------------------

@@ -466,7 +466,6 @@ def _parse_env_file(path: str) -> dict[str, str]:
         raise fail(f"cannot read env file: {exc.strerror or type(exc).__name__}", path) from None
     except UnicodeDecodeError as exc:
         raise fail(f"env file is not UTF-8 text (byte {exc.start})", path) from None
-    import io
 
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:

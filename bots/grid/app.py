@@ -172,12 +172,12 @@ def prepare(cfg: GridConfig, *, env: Callable[..., Any] | None = None) -> Mode:
 
     Touches no network and starts nothing (it only creates ``--state-dir`` if missing).
     """
-    from lighter_sync.cli import check_sim_market
+    from lighter_sync.cli import check_sim_market, make_dir
 
     mode = resolve_mode(cfg, env=env)
     if mode.name == "sim":
         check_sim_market(cfg.symbol)
-    cfg.state_path.mkdir(parents=True, exist_ok=True)  # an unusable --state-dir fails here, not later
+    make_dir(cfg.state_path, flag="--state-dir", what="state folder")  # fails here, not after the banner
     return mode
 
 
