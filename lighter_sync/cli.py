@@ -144,7 +144,7 @@ def error_line(exc: BaseException, prog: str) -> tuple[int, str]:
         reason = exc.strerror or type(exc).__name__
         path = exc.filename if exc.filename is not None else where
         return code, f"error: {_one_line(reason)} ({path or prog})"
-    elif isinstance(exc, (ValueError, ArithmeticError)):
+    elif isinstance(exc, (ValueError, ArithmeticError, argparse.ArgumentTypeError)):
         code = EXIT_USAGE
     else:
         return EXIT_RUNTIME, (
@@ -185,7 +185,7 @@ def _network_host(exc: BaseException) -> str | None:
 
 def _bounds_text(low: Any, high: Any, low_open: bool) -> str:
     if low is not None and high is not None:
-        return f"between {low} and {high}" + (f" (above {low})" if low_open else "")
+        return f"> {low} and <= {high}" if low_open else f"between {low} and {high}"
     if low is not None:
         return f"> {low}" if low_open else f">= {low}"
     if high is not None:
@@ -353,5 +353,5 @@ def check_sim_market(symbol: str, *, where: str = "--symbol", extra: Any = None)
         close = difflib.get_close_matches(str(symbol).strip().upper(), known, n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UsageError(
-            f"the simulator has no market {str(symbol)[:40]!r}: it lists {', '.join(known)}{hint}", where=where
+            f"no simulated market {str(symbol)[:40]!r}: the simulator lists {', '.join(known)}{hint}", where=where
         ) from None
