@@ -12,7 +12,7 @@ def test_custom_strategy_example_runs_and_leaves_no_orders(capsys):
     spec = importlib.util.spec_from_file_location("example_06", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--seconds", "3", "--speed", "5"]) == 0
+    assert module.main(["--sim", "--seconds", "3", "--sim-speed", "5"]) == 0
     out = capsys.readouterr().out
     assert "SIMULATOR" in out
     assert "open_bot_orders=0" in out
