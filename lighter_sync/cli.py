@@ -133,7 +133,7 @@ def error_line(exc: BaseException, prog: str) -> tuple[int, str]:
     host = _network_host(exc)
     if host is not None or isinstance(exc, (NetworkError, ConnectionError, TimeoutError)):
         what = _one_line(str(exc) or type(exc).__name__)
-        return EXIT_RUNTIME, f"error: network: {what} ({host or where or 'network'})"
+        return EXIT_RUNTIME, f"error: network: {what} ({_one_line(host or where or 'network', 200)})"
     if isinstance(exc, (ConfigError, AuthError, RequestError)):  # fix the settings or the request
         code = EXIT_USAGE
     elif isinstance(exc, LighterError):
@@ -143,20 +143,25 @@ def error_line(exc: BaseException, prog: str) -> tuple[int, str]:
         code = EXIT_USAGE
         reason = exc.strerror or type(exc).__name__
         path = exc.filename if exc.filename is not None else where
-        return code, f"error: {_one_line(reason)} ({path or prog})"
+        return code, f"error: {_one_line(reason)} ({_one_line(path or prog, 200)})"
     elif isinstance(exc, (ValueError, ArithmeticError, argparse.ArgumentTypeError)):
         code = EXIT_USAGE
     else:
         return EXIT_RUNTIME, (
             f"error: internal error {type(exc).__name__}: {_one_line(str(exc))} "
-            f"({where or prog}; --log-level debug shows the traceback)"
+            f"({_one_line(where or prog, 200)}; --log-level debug shows the traceback)"
         )
     what = _one_line(str(exc) or type(exc).__name__)
-    return code, f"error: {what} ({where or prog})"
+    return code, f"error: {what} ({_one_line(where or prog, 200)})"
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: Any, limit: int = 400) -> str:
+    """``text`` on one printable line: whitespace runs become one space, control characters are
+    escaped (a typed value can hold anything), and it is cut at ``limit`` characters."""
     text = " ".join(str(text).split())
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
     return text.removeprefix("error: ")
 
 
