@@ -2,8 +2,8 @@
 
 * ``--sim``: start a local simulator inside the script (nothing to set up; needs no keys). It is
   reached in-process (``transport="inprocess"``): no port is opened and nothing leaves the process.
-  The script waits (a few seconds at most) until the simulated market has traded, so even a fresh
-  simulator shows trades and candles.
+  A market-data example waits (a few seconds at most) until the simulated market has traded, so
+  even a fresh simulator shows trades and candles.
 * ``--sim-ready FILE``: use a simulator started with
   ``python -m lighter_sync.sim --ready-file sim.json`` (its demo account 0).
 * otherwise: ``Settings.from_env()`` (``LIGHTER_*`` variables, ``./.env`` or ``--env-file``), e.g. a
@@ -136,7 +136,8 @@ def connect(args: argparse.Namespace, *, trades: bool) -> Iterator[LighterClient
                                                   transport="inprocess"))
             client = stack.enter_context(LighterClient(sim.settings()))
             print(venue_banner(client.settings, label="embedded simulator"), file=sys.stderr)
-            _warm_up(client, symbol)
+            if not trades:  # the market-data examples: show trades and candles, not empty sections
+                _warm_up(client, symbol)
         else:
             client = stack.enter_context(LighterClient(args.settings))
             print(venue_banner(client.settings), file=sys.stderr)
