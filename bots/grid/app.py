@@ -27,6 +27,7 @@ import logging.handlers
 import os
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -76,11 +77,11 @@ def sim_banner(cfg: GridConfig, settings: Any, why: str) -> str:
         "(--sim-speed 1 for real time)." if cfg.sim_speed is None
         else f"Its clock runs at {speed:g}x real time (--sim-speed)."
     )
+    text = (f"SIMULATOR - no real funds. {why}, so the bot trades a demo account (fake money) on the "
+            f"built-in Lighter simulator, started in this process. {pace}")
     return "\n".join([
         _RULE,
-        f"  SIMULATOR - no real funds. {why}, so the bot trades a demo account (fake money)",
-        "  on the built-in Lighter simulator, started in this process.",
-        f"  {pace}",
+        *("  " + line for line in textwrap.wrap(text, 76)),
         f"  {venue_banner(settings, label='built-in simulator')}",
         "  Next steps: --dry-run with a real network (paper trading), then live.",
         _RULE,
