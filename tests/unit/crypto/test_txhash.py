@@ -112,3 +112,17 @@ def test_verdicts_and_messages_are_cached(verifier):
     assert verifier.check_tx(20, s["tx_info"], PUBKEY, raw).valid
     assert verifier.check_tx(20, s["tx_info"], PUBKEY, raw).valid
     assert verifier.stats["cached"] >= before["cached"] + 1
+
+
+def test_the_package_stands_alone():
+    """Other tools can import the scheme without the simulator, aiohttp or the SDK."""
+    import subprocess
+    import sys
+
+    code = ("import sys, lighter_sync.sim.crypto as c; "
+            "bad = [m for m in sys.modules if m.startswith(('lighter_sync.sim.', 'aiohttp', 'lighter.'))"
+            " and not m.startswith('lighter_sync.sim.crypto')]; "
+            "assert not bad, bad; print(len(c.TX_LAYOUTS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == len(TX_LAYOUTS)
