@@ -14,6 +14,8 @@ import json
 import pytest
 import requests
 import websocket
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
@@ -202,6 +204,17 @@ def test_wrong_chain_id_wrong_key_and_wrong_account_are_rejected(sim):
     finally:
         for s in (wrong_chain, wrong_key, wrong_account):
             asyncio.run(s.close())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=120).map(lambda b: base64.b64encode(b).decode()), st.text(max_size=120),
+                 st.integers(), st.none(), st.lists(st.integers(), max_size=3)))
+def test_any_forged_sig_value_is_a_clean_21120(sim, signer, sig):
+    n = _nonce(sim)
+    tx_type, info, _ = _order(sim, signer, 700, n)
+    r = _send(sim, tx_type, _flip(info, "Sig", sig))
+    assert r.status_code == 400 and r.json() == INVALID_SIGNATURE, (sig, r.text)
+    assert _nonce(sim) == n
 
 
 def test_batch_with_one_bad_signature_is_rejected_whole(sim, signer):
