@@ -53,6 +53,7 @@ from lighter_sync.sim.engine_accounts import EngineAccounts
 from lighter_sync.sim.engine_base import U32, ae
 from lighter_sync.sim.engine_checks import EngineChecks
 from lighter_sync.sim.engine_funding import EngineFunding
+from lighter_sync.sim.engine_groups import EngineGroups
 from lighter_sync.sim.engine_margin import EngineMargin
 from lighter_sync.sim.engine_matching import (
     MARKET_TRADE_HISTORY,  # noqa: F401 - re-exported
@@ -83,11 +84,13 @@ from lighter_sync.sim.engine_types import (  # noqa: F401 - re-exported: the eng
     CancelAllOrders,
     CancelOrder,
     ChangePubKey,
+    CreateGroupedOrders,
     CreateOrder,
     EngineError,
     Event,
     FundingEvent,
     FundingRecord,
+    GroupingType,
     LiquidationEvent,
     MarginMode,
     MarketSpec,
@@ -145,7 +148,8 @@ class ManualClock:
         return self._now
 
 
-class Engine(EngineAccounts, EngineOrders, EngineMatching, EngineMargin, EngineFunding, EngineChecks, EngineTxLog):
+class Engine(EngineAccounts, EngineGroups, EngineOrders, EngineMatching, EngineMargin, EngineFunding, EngineChecks,
+             EngineTxLog):
     """Matching engine + account ledger for a set of perp markets (see module docstring).
 
     ``seed`` only feeds derived identifiers (tx hashes when the caller supplies none); the
@@ -155,6 +159,7 @@ class Engine(EngineAccounts, EngineOrders, EngineMatching, EngineMargin, EngineF
     #: request type -> the method that applies it (each in its concept's module)
     _HANDLERS: dict[type, str] = {
         CreateOrder: "_do_create",
+        CreateGroupedOrders: "_do_create_group",
         CancelOrder: "_do_cancel",
         CancelAllOrders: "_do_cancel_all",
         ModifyOrder: "_do_modify",
@@ -217,6 +222,10 @@ class Engine(EngineAccounts, EngineOrders, EngineMatching, EngineMargin, EngineF
         rest (GTT/post-only) or cancel the remainder (IOC/market). Post-acceptance outcomes:
         21728 duplicate live client order index (no order created), 21739 margin (status
         canceled-margin-not-allowed), 21717 too many active orders, reduce-only/post-only cancels."""
+        return self.execute(req, meta)
+
+    def create_grouped_orders(self, req: CreateGroupedOrders, meta: TxMeta | None = None) -> TxResult:
+        """Place an OTO / OCO / OTOCO group (see :mod:`engine_groups`); ``result.order`` is its first order."""
         return self.execute(req, meta)
 
     def cancel_order(self, req: CancelOrder, meta: TxMeta | None = None) -> TxResult:
@@ -312,6 +321,7 @@ class Engine(EngineAccounts, EngineOrders, EngineMatching, EngineMargin, EngineF
                     "initial_margin_fraction": p.initial_margin_fraction, "margin_mode": int(p.margin_mode),
                     "allocated_margin": p.allocated_margin, "funding_paid_out": p.total_funding_paid_out,
                     "open_order_count": p.open_order_count, "pending_order_count": p.pending_order_count,
+                    "position_tied_order_count": p.position_tied_order_count,
                 } for m, p in acct.positions.items()],
             })
         net = {str(m): sum(a.positions[m].size for a in self._accounts.values() if m in a.positions) for m in self._specs}

@@ -125,6 +125,8 @@ class EngineBase:
         self._last_tt_us = 0
         self._depth = 0
         self._cur_tx: TxRecord | None = None
+        self._armed_parents: list[int] = []  # grouped entries that filled: arm their exits after the match
+        self._settling_groups = False
         self._deposits = 0
         self._withdrawals = 0
         for index, kind in ((FEE_ACCOUNT_INDEX, AccountType.MASTER), (INSURANCE_FUND_ACCOUNT_INDEX, AccountType.INSURANCE_FUND)):

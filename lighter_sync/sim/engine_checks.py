@@ -8,6 +8,7 @@ and execution fails cleanly.
 from __future__ import annotations
 
 from lighter_sync.sim.engine_base import MARKET_LIKE, U32, U48, EngineBase
+from lighter_sync.sim.engine_orders import STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE
 from lighter_sync.sim.engine_types import (
     FEE_TICK_SCALE,
     MARGIN_FRACTION_SCALE,
@@ -19,6 +20,7 @@ from lighter_sync.sim.engine_types import (
     CancelAllOrders,
     CancelOrder,
     ChangePubKey,
+    CreateGroupedOrders,
     CreateOrder,
     EngineError,
     MarginMode,
@@ -53,11 +55,19 @@ class EngineChecks(EngineBase):
         self.account(req.account_index)
         if isinstance(req, CreateOrder):
             self._check_create(req, now)
+        elif isinstance(req, CreateGroupedOrders):
+            self._check_group(req, now)
         elif isinstance(req, (CancelOrder, ModifyOrder)):
             self.market(req.market_id)
             if not 1 <= req.index <= (1 << 60) - 1:
                 raise EngineError(21700, "invalid order index")
             if isinstance(req, ModifyOrder):
+                if not 0 <= req.order_version <= U48:
+                    raise EngineError(21501, "invalid tx info: order version")
+                if now is not None and req.order_version:
+                    live = self._find_live(self._accounts[req.account_index], req.index)
+                    if live is not None and req.order_version <= live.order_version:
+                        raise EngineError(STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE)
                 if not 1 <= req.base_amount <= U48:
                     raise EngineError(21701, "invalid base amount")
                 if not 1 <= req.price <= U32:
@@ -100,7 +110,9 @@ class EngineChecks(EngineBase):
         else:
             raise EngineError(21505, "unsupported tx type")
 
-    def _check_create(self, req: CreateOrder, now: int | None) -> None:
+    def _check_create(self, req: CreateOrder, now: int | None, *, nil_base: bool = False) -> None:
+        """One order's checks; ``nil_base`` lets a reduce-only order of a group carry size 0 (it takes
+        its entry's filled size or the position's)."""
         spec = self.market(req.market_id)
         otype, tif = req.type, req.time_in_force
         if otype.__class__ is not OrderType:
@@ -124,7 +136,7 @@ class EngineChecks(EngineBase):
             raise EngineError(21501, "invalid tx info: integrator fee")
         if not 0 <= req.client_order_index <= MAX_CLIENT_ORDER_INDEX:
             raise EngineError(21727, "invalid client order index")
-        if not 1 <= req.base_amount <= U48:
+        if not (nil_base and req.base_amount == 0) and not 1 <= req.base_amount <= U48:
             raise EngineError(21701, "invalid base amount")
         if not 1 <= req.price <= U32:
             raise EngineError(21702, "invalid price")

@@ -156,6 +156,8 @@ class EngineMatching(EngineBase):
             o.filled_base += size
             o.filled_quote += notional
             o.updated_at_ms = self._now
+            if o.children:
+                self._group_entry_filled(o)
         self._apply_fill(t_acct, t_pos, -size if taker.is_ask else size, price, spec)
         self._apply_fill(m_acct, m_pos, -size if maker.is_ask else size, price, spec)
         fee_acct = self._accounts[FEE_ACCOUNT_INDEX]
@@ -225,6 +227,8 @@ class EngineMatching(EngineBase):
             holders.pop(acct.account_index, None)
         elif old == 0:
             holders[acct.account_index] = None
+        if pos.position_tied_order_count:
+            self._group_position_moved(pos, acct.account_index, old)
 
     def _record_trade(self, trade: Trade, *accounts: Account) -> None:
         m = trade.market_id

@@ -28,10 +28,15 @@ from lighter_sync.sim.engine_types import (
     TimeInForce,
     TriggerStatus,
     TxMeta,
+    TxRecord,
     TxResult,
     TxType,
 )
 
+#: A modify whose ``order_version`` is not above the order's (a stale or replayed modify).
+#: Lighter's public references do not list this code; 21745 is the simulator's choice.
+STALE_ORDER_VERSION = 21745
+STALE_ORDER_VERSION_MESSAGE = "invalid order version"
 _FINAL_HISTORY_PER_ACCOUNT = 1000
 _FINAL_HISTORY_GLOBAL = 50_000
 
@@ -51,11 +56,22 @@ class EngineOrders(EngineBase):
         if live_in_market >= spec.max_active_orders:
             self._close_tx(tx, {"m": spec.market_id, "u": req.client_order_index}, 21717, "max active limit orders")
             return result
-        otype = OrderType(req.type)
+        order = self._new_order(req, tx)
+        code, message = self._place(order, result)
+        result.order = order.snapshot()
+        info = {"m": spec.market_id, "to": order_info(order)}
+        if result.trades:
+            last = result.trades[-1]
+            info["t"] = {"p": last.price, "s": last.size, "tf": last.taker_fee, "mf": last.maker_fee}
+        self._close_tx(tx, info, code, message)
+        return result
+
+    def _new_order(self, req: CreateOrder, tx: TxRecord) -> Order:
+        """A fresh in-progress Order for a create request (next exchange index and order nonce)."""
         self._order_nonce += 1
         order = Order(
-            order_index=self._next_order_index, client_order_index=req.client_order_index, market_id=spec.market_id,
-            account_index=acct.account_index, is_ask=bool(req.is_ask), type=otype,
+            order_index=self._next_order_index, client_order_index=req.client_order_index, market_id=req.market_id,
+            account_index=req.account_index, is_ask=bool(req.is_ask), type=OrderType(req.type),
             time_in_force=TimeInForce(req.time_in_force), reduce_only=bool(req.reduce_only), price=req.price,
             initial_base=req.base_amount, remaining_base=req.base_amount, trigger_price=req.trigger_price,
             order_expiry_ms=req.order_expiry_ms, status=OrderStatus.IN_PROGRESS, created_at_ms=self._now,
@@ -66,27 +82,29 @@ class EngineOrders(EngineBase):
             integrator_maker_fee=req.integrator_maker_fee,
         )
         self._next_order_index += 1
-        code, message = 0, ""
+        return order
+
+    def _place(self, order: Order, result: TxResult) -> tuple[int, str]:
+        """Put a new order to work: expired at once, waiting for its trigger, or matched and rested."""
         if order.order_expiry_ms and order.order_expiry_ms <= self._now:
             self._finalize(order, OrderStatus.CANCELED_EXPIRED, result)
-        elif otype.is_trigger:
-            order.status = OrderStatus.PENDING
-            order.trigger_status = TriggerStatus.MARK_PRICE
-            self._register(order)
-            self._triggers[spec.market_id][order.order_index] = order
-            self._position(acct, spec.market_id).pending_order_count += 1
-            self._emit_order(order, result)
+            return 0, ""
+        if order.type.is_trigger:
+            self._arm_trigger(order, result)
             if self._trigger_hit(order):
-                code, message = self._fire_trigger(order, result)
-        else:
-            code, message = self._activate(order, result)
-        result.order = order.snapshot()
-        info = {"m": spec.market_id, "to": order_info(order)}
-        if result.trades:
-            last = result.trades[-1]
-            info["t"] = {"p": last.price, "s": last.size, "tf": last.taker_fee, "mf": last.maker_fee}
-        self._close_tx(tx, info, code, message)
-        return result
+                return self._fire_trigger(order, result)
+            return 0, ""
+        return self._activate(order, result)
+
+    def _arm_trigger(self, order: Order, result: TxResult | None) -> None:
+        """Make a stop-loss / take-profit order wait (``pending``) for the mark price to cross its trigger."""
+        if order.status != OrderStatus.PENDING:
+            order.status = OrderStatus.PENDING
+            self._register(order)
+            self._position(self._accounts[order.account_index], order.market_id).pending_order_count += 1
+        order.trigger_status = TriggerStatus.MARK_PRICE
+        self._triggers[order.market_id][order.order_index] = order
+        self._emit_order(order, result)
 
     def _live_count(self, acct: Account, market_id: int) -> int:
         pos = acct.positions.get(market_id)
@@ -114,7 +132,14 @@ class EngineOrders(EngineBase):
 
     def _activate(self, order: Order, result: TxResult | None) -> tuple[int, str]:
         """Run a live (non-trigger or triggered) order: reduce-only, post-only, margin, match, rest.
-        Returns the (code, message) for the tx's ``ae`` (0 = ok)."""
+        Returns the (code, message) for the tx's ``ae`` (0 = ok). Afterwards, outside any match,
+        arm the exits of grouped entries that filled meanwhile (see :mod:`engine_groups`)."""
+        outcome = self._activate_once(order, result)
+        if self._armed_parents and not self._settling_groups:
+            self._settle_groups(result)
+        return outcome
+
+    def _activate_once(self, order: Order, result: TxResult | None) -> tuple[int, str]:
         acct = self._accounts[order.account_index]
         m = order.market_id
         spec = self._specs[m]
@@ -176,6 +201,8 @@ class EngineOrders(EngineBase):
             hist = self._final_by_account[acct.account_index] = deque(maxlen=_FINAL_HISTORY_PER_ACCOUNT)
         hist.append(order)
         self._emit_order(order, result)
+        if order.children or order.position_tied:
+            self._group_order_final(order, result)
 
     def _find_live(self, acct: Account, index: int) -> Order | None:
         if index < MIN_ORDER_INDEX:
@@ -215,7 +242,8 @@ class EngineOrders(EngineBase):
 
     def _cancel_all(self, acct: Account, market_id: int | None, status: OrderStatus, result: TxResult | None) -> None:
         for order in list(acct.live_orders.values()):
-            if market_id is None or order.market_id == market_id:
+            # an exit canceled with its entry (grouped orders) is already final when the loop reaches it
+            if (market_id is None or order.market_id == market_id) and order.status.is_live:
                 self._finalize(order, status, result)
 
     def _do_modify(self, req: ModifyOrder, meta: TxMeta | None) -> TxResult:
@@ -229,16 +257,24 @@ class EngineOrders(EngineBase):
         old_info = order_info(order)
         spec = self._specs[order.market_id]
         code, message = 0, ""
-        if order.type.is_trigger and req.trigger_price == 0:
+        if req.order_version and req.order_version <= order.order_version:
+            code, message = STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE
+        elif order.type.is_trigger and req.trigger_price == 0:
             code, message = 21729, "invalid order trigger price"
         elif not order.reduce_only and spec.notional(req.price, req.base_amount) < spec.min_quote_amount:
             code, message = 21706, "invalid order base or quote amount"
         if code:
             self._close_tx(tx, {"m": req.market_id, "oo": old_info, "no": old_info}, code, message)
             return result
-        order.order_version += 1
+        old_version = order.order_version
+        order.order_version = req.order_version or order.order_version + 1
         order.updated_at_ms = self._now
-        if order.status == OrderStatus.PENDING:
+        if order.trigger_status == TriggerStatus.PARENT_ORDER:
+            # an exit still waiting for its entry: its size comes from the entry's fills
+            order.price = req.price
+            order.trigger_price = req.trigger_price
+            self._emit_order(order, result)
+        elif order.status == OrderStatus.PENDING:
             order.price = req.price
             order.trigger_price = req.trigger_price
             order.initial_base = order.filled_base + req.base_amount
@@ -262,7 +298,7 @@ class EngineOrders(EngineBase):
                     acct, order.market_id, order.is_ask,
                     spec.notional(req.price, req.base_amount) - spec.notional(order.price, order.remaining_base)):
                 # a modify that fails the margin check leaves the order as it was
-                order.order_version -= 1
+                order.order_version = old_version
                 self._close_tx(tx, {"m": req.market_id, "oo": old_info, "no": old_info}, 21739,
                                "not enough margin to create the order")
                 result.order = order.snapshot()
@@ -289,10 +325,13 @@ class EngineOrders(EngineBase):
 
     def _fire_trigger(self, order: Order, result: TxResult | None) -> tuple[int, str]:
         self._triggers[order.market_id].pop(order.order_index, None)
-        self._position(self._accounts[order.account_index], order.market_id).pending_order_count -= 1
+        pos = self._position(self._accounts[order.account_index], order.market_id)
+        pos.pending_order_count -= 1
         order.status = OrderStatus.IN_PROGRESS
         order.trigger_status = TriggerStatus.READY
         order.trigger_time_ms = self._now
+        if order.oco_sibling or order.position_tied:
+            self._group_exit_fired(order, pos, result)
         return self._activate(order, result)
 
     def _check_triggers(self, market_id: int) -> None:
