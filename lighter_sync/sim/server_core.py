@@ -132,22 +132,18 @@ class SimCore:
         i, a = tx.info, tx.account_index
         t = tx.tx_type
         if t == 14:
-            return et.CreateOrder(
-                account_index=a, market_id=i["MarketIndex"], base_amount=i["BaseAmount"], price=i["Price"],
-                is_ask=bool(i["IsAsk"]), type=et.OrderType(i["Type"]), time_in_force=et.TimeInForce(i["TimeInForce"]),
-                reduce_only=bool(i["ReduceOnly"]), trigger_price=i["TriggerPrice"], order_expiry_ms=i["OrderExpiry"],
-                client_order_index=i["ClientOrderIndex"],
-                self_trade_mode=et.SelfTradeMode(min(tx.attributes.get(6, 0), 2)),
-                integrator_account_index=tx.attributes.get(1, 0), integrator_taker_fee=tx.attributes.get(2, 0),
-                integrator_maker_fee=tx.attributes.get(3, 0),
-            )
+            return _create_request(a, i, tx.attributes)
+        if t == 28:
+            return et.CreateGroupedOrders(a, i["GroupingType"],
+                                          tuple(_create_request(a, o, tx.attributes) for o in i["Orders"]))
         if t == 15:
             return et.CancelOrder(a, i["MarketIndex"], i["Index"])
         if t == 16:
             return et.CancelAllOrders(a, et.CancelAllMode(i["TimeInForce"]), i["Time"],
                                       tx.attributes.get(5, et.NIL_MARKET_INDEX))
         if t == 17:
-            return et.ModifyOrder(a, i["MarketIndex"], i["Index"], i["BaseAmount"], i["Price"], i["TriggerPrice"])
+            return et.ModifyOrder(a, i["MarketIndex"], i["Index"], i["BaseAmount"], i["Price"], i["TriggerPrice"],
+                                  order_version=tx.attributes.get(8, 0))
         if t == 20:
             return et.UpdateLeverage(a, i["MarketIndex"], i["InitialMarginFraction"], et.MarginMode(i["MarginMode"]))
         if t == 29:
@@ -214,6 +210,8 @@ class SimCore:
 
     def _latency(self, req: Any) -> int:
         maker, taker = self.latency_ms
+        if isinstance(req, et.CreateGroupedOrders):
+            req = req.orders[0]  # the group's entry decides, as for a single order
         if isinstance(req, et.CreateOrder) and (
             req.time_in_force == et.TimeInForce.IMMEDIATE_OR_CANCEL or req.type == et.OrderType.MARKET
         ):
@@ -717,6 +715,22 @@ class SimCore:
         return {"collateral": q(s.collateral), "portfolio_value": q(s.portfolio_value),
                 "leverage": f"{s.leverage_bps / 10_000:.4f}", "available_balance": q(s.available_balance),
                 "margin_usage": f"{s.margin_usage_bps / 100:.2f}", "buying_power": q(s.available_balance)}
+
+
+def _create_request(account: int, o: dict[str, Any], attributes: dict[int, int]) -> et.CreateOrder:
+    """The engine's CreateOrder for a signed order (tx 14, or one order of a group, tx 28)."""
+    try:
+        otype, tif = et.OrderType(o["Type"]), et.TimeInForce(o["TimeInForce"])
+    except ValueError as exc:
+        raise TxError(21704, "invalid OrderType") from exc
+    return et.CreateOrder(
+        account_index=account, market_id=o["MarketIndex"], base_amount=o["BaseAmount"], price=o["Price"],
+        is_ask=bool(o["IsAsk"]), type=otype, time_in_force=tif, reduce_only=bool(o["ReduceOnly"]),
+        trigger_price=o["TriggerPrice"], order_expiry_ms=o["OrderExpiry"], client_order_index=o["ClientOrderIndex"],
+        self_trade_mode=et.SelfTradeMode(min(attributes.get(6, 0), 2)),
+        integrator_account_index=attributes.get(1, 0), integrator_taker_fee=attributes.get(2, 0),
+        integrator_maker_fee=attributes.get(3, 0),
+    )
 
 
 def tx_json(tx: Any, *, enriched: bool = False) -> dict[str, Any]:
