@@ -43,6 +43,7 @@ from .models import (
     Tx,
     to_ms,
 )
+from .orders_grouped import GroupedOrdersMixin
 from .ratelimit import RateLimiter
 from .rest import RestClient
 from .streaming import StreamingMixin
@@ -86,7 +87,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class LighterClient(StreamingMixin, TradingMixin):
+class LighterClient(StreamingMixin, GroupedOrdersMixin, TradingMixin):
     """A blocking, thread-safe Lighter client. Use it as a context manager.
 
     Build it from :class:`~lighter_sync.config.Settings`, from keywords
