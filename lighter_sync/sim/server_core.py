@@ -34,7 +34,7 @@ from lighter_sync.sim.faults import Faults
 from lighter_sync.sim.server_clock import SimClock
 from lighter_sync.sim.server_market import BookFeed, CandleStore, candle_numbers
 from lighter_sync.sim.txparse import SignedTx, TxError
-from lighter_sync.sim.wire import order_json, position_json, trade_json
+from lighter_sync.sim.wire import order_json, position_json, public_trade_json, trade_json
 
 __all__ = ["SimCore", "Approval"]
 
@@ -422,7 +422,7 @@ class SimCore:
             return
         key = f"trade:{t.market_id}"
         if hub.has_subscribers(key):
-            body = [trade_json(t, self.specs[t.market_id])]
+            body = [public_trade_json(t, self.specs[t.market_id])]
             liquidation = t.type == "liquidation"  # Lighter lists liquidation prints apart, disjoint
             hub.publish(key, {"channel": key, "liquidation_trades": body if liquidation else [],
                               "nonce": self.engine.book_nonce(t.market_id), "trades": [] if liquidation else body,
@@ -663,7 +663,7 @@ class SimCore:
 
     def trade_replay(self, market_id: int) -> dict[str, Any]:
         spec = self.specs[market_id]
-        trades = [trade_json(t, spec) for t in reversed(self.recent[market_id])]
+        trades = [public_trade_json(t, spec) for t in reversed(self.recent[market_id])]
         return {"channel": f"trade:{market_id}", "liquidation_trades": [],
                 "nonce": self.engine.book_nonce(market_id), "trades": trades, "type": "subscribed/trade"}
 

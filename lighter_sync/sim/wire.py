@@ -222,6 +222,24 @@ def trade_json(t: Any, spec: Any, *, for_account: int | None = None) -> dict[str
     }
 
 
+#: The fields of a trade on Lighter's *public* answers (``recentTrades``, ``trades`` without an
+#: account, the ``trade`` channel): the print itself, no account data (no account or client ids,
+#: fees, positions before the trade, PnL, tx hash or block height). Private answers carry
+#: :func:`trade_json`.
+PUBLIC_TRADE_FIELDS = ("trade_id", "trade_id_str", "type", "market_id", "size", "price", "usd_amount", "ask_id",
+                       "bid_id", "is_maker_ask", "timestamp", "transaction_time")
+
+
+def public_trade_json(t: Any, spec: Any) -> dict[str, Any]:
+    """A trade as Lighter shows it to everyone (:data:`PUBLIC_TRADE_FIELDS`)."""
+    return {
+        "trade_id": t.trade_id, "trade_id_str": str(t.trade_id), "type": t.type, "market_id": t.market_id,
+        "size": spec.size_str(t.size), "price": spec.price_str(t.price), "usd_amount": fixed(t.usd_amount, 6),
+        "ask_id": t.ask_id, "bid_id": t.bid_id, "is_maker_ask": bool(t.is_maker_ask), "timestamp": t.timestamp_ms,
+        "transaction_time": t.transaction_time_us,
+    }
+
+
 def position_json(p: Any, spec: Any, mark_price: int, *, liquidation_price: str = "0") -> dict[str, Any]:
     """An ``AccountPosition`` (protocol §8.3): unsigned ``position`` plus ``sign``."""
     size = abs(p.size)
