@@ -54,6 +54,7 @@ from lighter_sync.sim.engine_base import U32, ae
 from lighter_sync.sim.engine_checks import EngineChecks
 from lighter_sync.sim.engine_funding import EngineFunding
 from lighter_sync.sim.engine_groups import EngineGroups
+from lighter_sync.sim.engine_history import EngineHistory
 from lighter_sync.sim.engine_margin import EngineMargin
 from lighter_sync.sim.engine_matching import (
     MARKET_TRADE_HISTORY,  # noqa: F401 - re-exported
@@ -149,7 +150,7 @@ class ManualClock:
 
 
 class Engine(EngineAccounts, EngineGroups, EngineOrders, EngineMatching, EngineMargin, EngineFunding, EngineChecks,
-             EngineTxLog):
+             EngineTxLog, EngineHistory):
     """Matching engine + account ledger for a set of perp markets (see module docstring).
 
     ``seed`` only feeds derived identifiers (tx hashes when the caller supplies none); the

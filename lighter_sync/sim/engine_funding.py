@@ -12,9 +12,21 @@ from lighter_sync.sim.engine_types import (
     INSURANCE_FUND_ACCOUNT_INDEX,
     FundingEvent,
     FundingRecord,
+    MarketSpec,
     PositionEvent,
     PositionFunding,
 )
+
+
+def funding_rate(spec: MarketSpec, mark: int, index: int) -> int:
+    """The funding rate (1e-8 per period) of ``spec`` at these mark and index prices (ticks); 0 without an index."""
+    if not index:
+        return 0
+    premium = (mark - index) * FUNDING_RATE_SCALE // index
+    base = premium // 8
+    small = spec.funding_clamp_small
+    rate = base + max(-small, min(small, spec.base_interest_rate - base))
+    return max(-spec.funding_clamp_big, min(spec.funding_clamp_big, rate))
 
 
 class EngineFunding(EngineBase):
@@ -26,14 +38,7 @@ class EngineFunding(EngineBase):
         ``premium = (mark - index) / index``; ``rate = premium/8 + clamp(interest - premium/8, ±clamp_small)``,
         then clamped to ``±clamp_big`` (Binance-style formula on an hourly period)."""
         spec = self.market(market_id)
-        index = self._index[market_id]
-        if not index:
-            return 0
-        premium = (self.mark_price(market_id) - index) * FUNDING_RATE_SCALE // index
-        base = premium // 8
-        small = spec.funding_clamp_small
-        rate = base + max(-small, min(small, spec.base_interest_rate - base))
-        return max(-spec.funding_clamp_big, min(spec.funding_clamp_big, rate))
+        return funding_rate(spec, self.mark_price(market_id), self._index[market_id])
 
     def _apply_funding(self, market_id: int, ts: int) -> None:
         spec = self._specs[market_id]

@@ -112,6 +112,17 @@ class SimCore:
             self.feeds[market_id] = feed
 
     # -- helpers ----------------------------------------------------------------------------
+    def seed_history(self) -> None:
+        """Every print the engine holds before the server starts (the day of history, see
+        :mod:`lighter_sync.sim.history`, and the fills that set up the crowd) into the candle
+        store and the trade channel's replay, as if they had been published live."""
+        now = self.engine.now_ms()
+        for market_id in self.specs:
+            trades = self.engine.trades_between(market_id, 0, now + 1)
+            for t in trades:
+                self.candles.add_trade(market_id, t.timestamp_ms, t.price, t.size, t.usd_amount, t.trade_id)
+            self.recent[market_id].extend(trades[-TRADE_REPLAY:])
+
     def spec(self, market_id: int) -> Any:
         return self.specs[market_id]
 
