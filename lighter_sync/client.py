@@ -44,6 +44,7 @@ from .models import (
     to_ms,
 )
 from .orders_grouped import GroupedOrdersMixin
+from .orders_twap import TwapMixin
 from .ratelimit import RateLimiter
 from .rest import RestClient
 from .streaming import StreamingMixin
@@ -87,7 +88,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class LighterClient(StreamingMixin, GroupedOrdersMixin, TradingMixin):
+class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TradingMixin):
     """A blocking, thread-safe Lighter client. Use it as a context manager.
 
     Build it from :class:`~lighter_sync.config.Settings`, from keywords

@@ -61,6 +61,7 @@ from lighter_sync.sim.engine_matching import (
     EngineMatching,
 )
 from lighter_sync.sim.engine_orders import EngineOrders
+from lighter_sync.sim.engine_twap import EngineTwap
 from lighter_sync.sim.engine_txlog import ACCOUNT_TX_HISTORY, TX_HISTORY, EngineTxLog  # noqa: F401 - re-exported
 from lighter_sync.sim.engine_types import (  # noqa: F401 - re-exported: the engine's public vocabulary
     FEE_ACCOUNT_INDEX,
@@ -150,7 +151,7 @@ class ManualClock:
 
 
 class Engine(EngineAccounts, EngineGroups, EngineOrders, EngineMatching, EngineMargin, EngineFunding, EngineChecks,
-             EngineTxLog, EngineHistory):
+             EngineTxLog, EngineHistory, EngineTwap):
     """Matching engine + account ledger for a set of perp markets (see module docstring).
 
     ``seed`` only feeds derived identifiers (tx hashes when the caller supplies none); the
@@ -273,6 +274,8 @@ class Engine(EngineAccounts, EngineGroups, EngineOrders, EngineMatching, EngineM
 
     def _run_due(self) -> None:
         now = self._now
+        if self._twap_heap and self._twap_heap[0][0] <= now:
+            self._run_twaps()  # slices due before any expiry that is also due
         heap = self._expiry_heap
         while heap and heap[0][0] <= now:
             expiry, oi = heapq.heappop(heap)

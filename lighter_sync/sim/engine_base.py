@@ -125,6 +125,7 @@ class EngineBase:
         self._last_tt_us = 0
         self._depth = 0
         self._cur_tx: TxRecord | None = None
+        self._twap_heap: list[tuple[int, int]] = []  # (next slice due ms, TWAP order index)
         self._armed_parents: list[int] = []  # grouped entries that filled: arm their exits after the match
         self._settling_groups = False
         self._deposits = 0

@@ -125,8 +125,10 @@ class EngineChecks(EngineBase):
                 tif = TimeInForce(tif)
             except ValueError:
                 raise EngineError(21705, "invalid OrderTimeInForce") from None
-        if otype in (OrderType.TWAP, OrderType.TWAP_SUB, OrderType.LIQUIDATION):
+        if otype in (OrderType.TWAP_SUB, OrderType.LIQUIDATION):
             raise EngineError(21704, "invalid OrderType")
+        if otype == OrderType.TWAP:
+            self._check_twap(req, now)
         if otype in MARKET_LIKE and tif != TimeInForce.IMMEDIATE_OR_CANCEL:
             raise EngineError(21705, "invalid OrderTimeInForce")
         if req.self_trade_mode not in _SELF_TRADE_MODES:

@@ -89,6 +89,8 @@ class EngineOrders(EngineBase):
         if order.order_expiry_ms and order.order_expiry_ms <= self._now:
             self._finalize(order, OrderStatus.CANCELED_EXPIRED, result)
             return 0, ""
+        if order.type == OrderType.TWAP:
+            return self._place_twap(order, result)
         if order.type.is_trigger:
             self._arm_trigger(order, result)
             if self._trigger_hit(order):
@@ -259,6 +261,8 @@ class EngineOrders(EngineBase):
         code, message = 0, ""
         if req.order_version and req.order_version <= order.order_version:
             code, message = STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE
+        elif order.type == OrderType.TWAP:
+            code, message = 21710, "unsupported order type: a TWAP order cannot be modified"
         elif order.type.is_trigger and req.trigger_price == 0:
             code, message = 21729, "invalid order trigger price"
         elif not order.reduce_only and spec.notional(req.price, req.base_amount) < spec.min_quote_amount:

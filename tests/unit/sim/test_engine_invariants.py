@@ -68,11 +68,13 @@ group_op = st.tuples(
     st.integers(1, 60),  # profit distance in 0.1 % steps
     st.integers(0, 6),  # first client order index (0 = none)
 )
-_STRATEGIES = {"order": order_op, "cancel": cancel_op, "cancel_all": cancel_all_op, "modify": modify_op,
+twap_op = st.tuples(st.just("twap"), st.integers(0, 3), st.integers(0, 1), st.booleans(), st.integers(-20, 20),
+                   st.integers(20, 200), st.sampled_from([6, 10, 30]), st.booleans())
+_STRATEGIES = {"order": order_op, "twap": twap_op, "cancel": cancel_op, "cancel_all": cancel_all_op, "modify": modify_op,
                "price": price_op, "time": time_op, "leverage": leverage_op, "group": group_op}
 # Orders dominate, as in a real flow; the rest perturb the book, prices and clock.
 _KINDS = ["order"] * 12 + ["cancel", "cancel", "modify", "modify", "price", "price", "price", "time", "cancel_all",
-                           "leverage", "group", "group"]
+                           "leverage", "group", "group", "twap"]
 ops = st.lists(st.sampled_from(_KINDS).flatmap(_STRATEGIES.__getitem__), min_size=20, max_size=80)
 
 
@@ -134,6 +136,11 @@ def _apply(eng: Engine, clock: ManualClock, accts: list[int], op: tuple) -> None
             eng.update_leverage(UpdateLeverage(accts[slot], m, imf))
         elif kind == "group":
             eng.create_grouped_orders(_group_request(clock, accts, op))
+        elif kind == "twap":
+            _, slot, m, is_ask, off, size, minutes, ro = op
+            eng.create_order(CreateOrder(accts[slot], m, size * UNIT[m], _price(m, off), is_ask, type=OrderType.TWAP,
+                                         time_in_force=TimeInForce.GOOD_TILL_TIME, reduce_only=ro,
+                                         order_expiry_ms=clock() + minutes * 60_000))
     except EngineError:
         pass  # an API-level rejection must leave no trace; the invariants below check that too
 
@@ -237,6 +244,9 @@ def _random_op(rng: random.Random) -> tuple:
         return ("price", rng.randrange(2), rng.randint(-150, 150), rng.randint(-20, 20))
     if kind == "time":
         return ("time", rng.choice([1_000, 60_000, 600_000, 3_600_000]))
+    if kind == "twap":
+        return ("twap", rng.randrange(4), rng.randrange(2), rng.random() < 0.5, rng.randint(-20, 20),
+                rng.randint(20, 200), rng.choice([6, 10, 30]), rng.random() < 0.2)
     if kind == "group":
         return ("group", rng.randrange(4), rng.randrange(2), rng.choice(["oto", "oco", "otoco", "oco-sized"]),
                 rng.random() < 0.5, rng.randint(-20, 20), rng.randint(1, 40), rng.random() < 0.5, rng.randint(1, 60),
@@ -263,8 +273,10 @@ def test_long_seeded_flows_trade_liquidate_fund_and_keep_invariants():
         seen["oco_canceled"] += sum(o["status"] == "canceled-oco" for o in finals)
         seen["child_canceled"] += sum(o["status"] == "canceled-child" for o in finals)
         seen["exits_filled"] += sum(o["parent_order_index"] != 0 and o["filled_base"] > 0 for o in finals)
+        seen["twap_slices_filled"] += sum(o["type"] == "twap-sub" and o["filled_base"] > 0 for o in finals)
     assert seen["trades"] > 100 and seen["liquidations"] > 0 and seen["fundings"] > 0, dict(seen)
     assert seen["oco_canceled"] > 0 and seen["child_canceled"] > 0 and seen["exits_filled"] > 0, dict(seen)
+    assert seen["twap_slices_filled"] > 0, dict(seen)
 
 
 _DIGEST_SCRIPT = """
