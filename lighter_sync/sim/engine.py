@@ -88,6 +88,7 @@ from lighter_sync.sim.engine_types import (  # noqa: F401 - re-exported: the eng
     ChangePubKey,
     CreateGroupedOrders,
     CreateOrder,
+    CreateSubAccount,
     EngineError,
     Event,
     FundingEvent,
@@ -169,6 +170,7 @@ class Engine(EngineAccounts, EngineGroups, EngineOrders, EngineMatching, EngineM
         UpdateMargin: "_do_update_margin",
         ChangePubKey: "_do_change_pub_key",
         Transfer: "_do_transfer",
+        CreateSubAccount: "_do_create_sub_account",
         Withdraw: "_do_withdraw",
     }
 
@@ -257,6 +259,10 @@ class Engine(EngineAccounts, EngineGroups, EngineOrders, EngineMatching, EngineM
 
     def transfer(self, req: Transfer, meta: TxMeta | None = None) -> TxResult:
         """Move USDC between accounts (``fee`` goes to the fee account); 21508 if not enough available balance."""
+        return self.execute(req, meta)
+
+    def create_sub_account(self, req: CreateSubAccount, meta: TxMeta | None = None) -> TxResult:
+        """Open a sub-account of a master account; its index is ``result.tx.event_info["s"]``."""
         return self.execute(req, meta)
 
     def withdraw(self, req: Withdraw, meta: TxMeta | None = None) -> TxResult:

@@ -1,11 +1,17 @@
-"""Accounts and money movements: creation, deposits, API keys and nonces, transfers and withdrawals.
+"""Accounts and money movements: creation, sub-accounts, deposits, API keys and nonces, transfers
+and withdrawals.
 
 Deposits and withdrawals are the only ways money enters or leaves the ledger; transfers move it
 between accounts (their fee goes to the fee account), so ``sum(collateral + unrealized)`` always
-equals deposits minus withdrawals.
+equals deposits minus withdrawals. A sub-account is an ordinary account of the same L1 address with
+its own API keys and nonces. Transfers between accounts of one L1 address are free; a transfer to
+another owner costs ``TRANSFER_FEE`` (what ``transferFeeInfo`` answers) and must carry exactly it.
+Every movement is kept per account (the last ``MOVEMENT_HISTORY``) for the history endpoints.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from lighter_sync.sim.engine_base import U48, EngineBase
 from lighter_sync.sim.engine_types import (
@@ -16,7 +22,9 @@ from lighter_sync.sim.engine_types import (
     AccountType,
     ApiKey,
     ChangePubKey,
+    CreateSubAccount,
     EngineError,
+    Movement,
     Position,
     Transfer,
     TxMeta,
@@ -25,6 +33,10 @@ from lighter_sync.sim.engine_types import (
     Withdraw,
 )
 
+#: The fee (micro-USDC) of a transfer to an account of another L1 address; the simulator's value
+#: (Lighter's is what its transferFeeInfo answers). Transfers between one owner's accounts are free.
+TRANSFER_FEE = 1_000_000
+MOVEMENT_HISTORY = 1_000
 _SKIP_NONCE_MAX = (1 << 47) - 1
 _MAX_NONCE = (1 << 48) - 1
 
@@ -77,7 +89,30 @@ class EngineAccounts(EngineBase):
         tx = self._open_tx(TxType.DEPOSIT, acct, None)
         self._deposits += amount
         self._change_collateral(acct, amount, "deposit")
+        self._record_movement("deposit", acct.account_index, 0, amount, 0, tx.tx_hash)
         self._close_tx(tx, {"a": acct.account_index, "amount": amount, "ae": ""})
+
+    def _record_movement(self, kind: str, account: int, counterparty: int, amount: int, fee: int, tx_hash: str) -> None:
+        self._movement_id += 1
+        hist = self._movements.get(account)
+        if hist is None:
+            hist = self._movements[account] = deque(maxlen=MOVEMENT_HISTORY)
+        hist.append(Movement(self._movement_id, kind, account, counterparty, amount, fee, self._now, tx_hash))
+
+    def movements(self, account_index: int, kinds: tuple[str, ...] | None = None) -> list[Movement]:
+        """The account's deposits, withdrawals and transfers (``kinds`` filters), newest first."""
+        self.account(account_index)
+        return [m for m in reversed(self._movements.get(account_index, ())) if kinds is None or m.kind in kinds]
+
+    def transfer_fee(self, from_account: int, to_account: int) -> int:
+        """micro-USDC a transfer must carry: 0 between accounts of one L1 address, else TRANSFER_FEE."""
+        sender, receiver = self.account(from_account), self.account(to_account)
+        return 0 if sender.l1_address.lower() == receiver.l1_address.lower() else TRANSFER_FEE
+
+    def sub_accounts(self, account_index: int) -> list[Account]:
+        """Sub-accounts of the account's L1 address, in index order."""
+        key = self.account(account_index).l1_address.lower()
+        return [a for a in self.accounts() if a.account_type == AccountType.SUB and a.l1_address.lower() == key]
 
     def set_tier(self, account_index: int, tier: AccountTier) -> None:
         self.account(account_index).tier = AccountTier(tier)
@@ -153,6 +188,18 @@ class EngineAccounts(EngineBase):
         self._close_tx(tx, {"a": acct.account_index, "k": req.api_key_index})
         return TxResult(tx)
 
+    def _do_create_sub_account(self, req: CreateSubAccount, meta: TxMeta | None) -> TxResult:
+        master = self._accounts[req.account_index]
+        tx = self._open_tx(TxType.CREATE_SUB_ACCOUNT, master, meta)
+        while self._next_sub_account_index in self._accounts:
+            self._next_sub_account_index += 1
+        index = self._next_sub_account_index
+        self._next_sub_account_index += 1
+        sub = Account(index, master.l1_address, tier=master.tier, account_type=AccountType.SUB, created_at_ms=self._now)
+        self._accounts[index] = sub
+        self._close_tx(tx, {"a": master.account_index, "s": index})
+        return TxResult(tx)
+
     def _do_transfer(self, req: Transfer, meta: TxMeta | None) -> TxResult:
         acct = self._accounts[req.account_index]
         tx = self._open_tx(TxType.TRANSFER, acct, meta)
@@ -164,6 +211,9 @@ class EngineAccounts(EngineBase):
         self._change_collateral(self._accounts[req.to_account_index], req.usdc_amount, "transfer")
         if req.fee:
             self._change_collateral(self._accounts[FEE_ACCOUNT_INDEX], req.fee, "fee")
+        self._record_movement("transfer_out", acct.account_index, req.to_account_index, req.usdc_amount, req.fee,
+                              tx.tx_hash)
+        self._record_movement("transfer_in", req.to_account_index, acct.account_index, req.usdc_amount, 0, tx.tx_hash)
         self._close_tx(tx, info)
         return TxResult(tx)
 
@@ -176,5 +226,6 @@ class EngineAccounts(EngineBase):
             return TxResult(tx)
         self._withdrawals += req.usdc_amount
         self._change_collateral(acct, -req.usdc_amount, "withdraw")
+        self._record_movement("withdraw", acct.account_index, 0, req.usdc_amount, 0, tx.tx_hash)
         self._close_tx(tx, info)
         return TxResult(tx)

@@ -29,6 +29,7 @@ from lighter_sync.sim.engine_types import (
     Event,
     FundingRecord,
     MarketSpec,
+    Movement,
     Order,
     OrderType,
     Position,
@@ -38,6 +39,8 @@ from lighter_sync.sim.engine_types import (
 )
 
 DAY_MS = 86_400_000
+#: Sub-accounts (and pools) take indexes from 2^47 up; master accounts stay below (protocol §5.5).
+SUB_ACCOUNT_INDEX_START = 1 << 47
 MINUTE_MS = 60_000
 U32 = (1 << 32) - 1
 U48 = (1 << 48) - 1
@@ -130,6 +133,9 @@ class EngineBase:
         self._settling_groups = False
         self._deposits = 0
         self._withdrawals = 0
+        self._movements: dict[int, deque[Movement]] = {}  # account -> deposits, withdrawals, transfers
+        self._movement_id = 0
+        self._next_sub_account_index = SUB_ACCOUNT_INDEX_START
         for index, kind in ((FEE_ACCOUNT_INDEX, AccountType.MASTER), (INSURANCE_FUND_ACCOUNT_INDEX, AccountType.INSURANCE_FUND)):
             self._accounts[index] = Account(index, SYSTEM_L1, account_type=kind, created_at_ms=self._now)
 

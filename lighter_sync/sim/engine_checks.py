@@ -10,18 +10,22 @@ from __future__ import annotations
 from lighter_sync.sim.engine_base import MARKET_LIKE, U32, U48, EngineBase
 from lighter_sync.sim.engine_orders import STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE
 from lighter_sync.sim.engine_types import (
+    FEE_ACCOUNT_INDEX,
     FEE_TICK_SCALE,
+    INSURANCE_FUND_ACCOUNT_INDEX,
     MARGIN_FRACTION_SCALE,
     MAX_CLIENT_ORDER_INDEX,
     MAX_ORDER_EXPIRY_MS,
     MIN_ORDER_EXPIRY_MS,
     NIL_MARKET_INDEX,
+    AccountType,
     CancelAllMode,
     CancelAllOrders,
     CancelOrder,
     ChangePubKey,
     CreateGroupedOrders,
     CreateOrder,
+    CreateSubAccount,
     EngineError,
     MarginMode,
     ModifyOrder,
@@ -104,6 +108,15 @@ class EngineChecks(EngineBase):
             self.account(req.to_account_index)
             if req.usdc_amount <= 0 or req.fee < 0:
                 raise EngineError(21501, "invalid tx info: transfer amount")
+            if req.to_account_index == req.account_index or req.to_account_index in (FEE_ACCOUNT_INDEX,
+                                                                                     INSURANCE_FUND_ACCOUNT_INDEX):
+                raise EngineError(21501, "invalid tx info: transfer to this account is not allowed")
+            fee = self.transfer_fee(req.account_index, req.to_account_index)
+            if req.fee != fee:
+                raise EngineError(21501, f"invalid tx info: transfer fee must be {fee} (transferFeeInfo)")
+        elif isinstance(req, CreateSubAccount):
+            if self._accounts[req.account_index].account_type != AccountType.MASTER:
+                raise EngineError(21511, "invalid tx type for account: only a master account creates sub-accounts")
         elif isinstance(req, Withdraw):
             if req.usdc_amount <= 0:
                 raise EngineError(21501, "invalid tx info: withdraw amount")

@@ -67,6 +67,8 @@ __all__ = [
     "ChangePubKey",
     "Transfer",
     "Withdraw",
+    "CreateSubAccount",
+    "Movement",
     "TxRequest",
     "TxMeta",
     "TxRecord",
@@ -702,7 +704,32 @@ class Withdraw:
     usdc_amount: int
 
 
-TxRequest = CreateOrder | CreateGroupedOrders | CancelOrder | CancelAllOrders | ModifyOrder | UpdateLeverage | UpdateMargin | ChangePubKey | Transfer | Withdraw
+@dataclass(frozen=True)
+class CreateSubAccount:
+    """L2CreateSubAccount (9): a new sub-account of the signing master account (same L1 address,
+    no collateral, no API key: register one with ChangePubKey signed by that L1 address)."""
+
+    account_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A money movement of an account (deposit/history, transfer/history, withdraw/history).
+
+    ``kind`` is ``deposit``, ``withdraw``, ``transfer_in`` or ``transfer_out``; ``amount`` and ``fee``
+    are micro-USDC; ``counterparty`` is the other account of a transfer (0 otherwise)."""
+
+    movement_id: int
+    kind: str
+    account_index: int
+    counterparty: int
+    amount: int
+    fee: int
+    timestamp_ms: int
+    tx_hash: str
+
+
+TxRequest = CreateOrder | CreateGroupedOrders | CreateSubAccount | CancelOrder | CancelAllOrders | ModifyOrder | UpdateLeverage | UpdateMargin | ChangePubKey | Transfer | Withdraw
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Property tests: random order flow never breaks the engine's ledger or book invariants.
 
+The flow mixes orders of every type (grouped OTO/OCO/OTOCO and TWAP included), cancels, modifies,
+price moves, time, leverage changes and money movements (transfers between accounts and
+sub-accounts, withdrawals, new sub-accounts).
+
 After every operation: the book is not crossed; every market's positions (all accounts,
 system accounts included) sum to zero; ``sum(collateral + unrealized PnL)`` equals deposits
 minus withdrawals exactly (fees go to the fee account, funding residue and liquidation fees
@@ -21,6 +25,7 @@ from lighter_sync.sim.engine import (
     CancelOrder,
     CreateGroupedOrders,
     CreateOrder,
+    CreateSubAccount,
     Engine,
     EngineError,
     GroupingType,
@@ -29,7 +34,9 @@ from lighter_sync.sim.engine import (
     OrderType,
     SelfTradeMode,
     TimeInForce,
+    Transfer,
     UpdateLeverage,
+    Withdraw,
 )
 from tests.unit.sim.conftest import BTC, ETH, PX, USDC
 
@@ -68,13 +75,17 @@ group_op = st.tuples(
     st.integers(1, 60),  # profit distance in 0.1 % steps
     st.integers(0, 6),  # first client order index (0 = none)
 )
+# money movements: a transfer between two slots (a slot >= 4 is a sub-account of slot - 4), a withdrawal,
+# a new sub-account of a master slot
+money_op = st.tuples(st.just("money"), st.sampled_from(["transfer", "withdraw", "sub"]), st.integers(0, 7),
+                     st.integers(0, 7), st.integers(1, 5_000))
 twap_op = st.tuples(st.just("twap"), st.integers(0, 3), st.integers(0, 1), st.booleans(), st.integers(-20, 20),
                    st.integers(20, 200), st.sampled_from([6, 10, 30]), st.booleans())
-_STRATEGIES = {"order": order_op, "twap": twap_op, "cancel": cancel_op, "cancel_all": cancel_all_op, "modify": modify_op,
+_STRATEGIES = {"order": order_op, "twap": twap_op, "money": money_op, "cancel": cancel_op, "cancel_all": cancel_all_op, "modify": modify_op,
                "price": price_op, "time": time_op, "leverage": leverage_op, "group": group_op}
 # Orders dominate, as in a real flow; the rest perturb the book, prices and clock.
 _KINDS = ["order"] * 12 + ["cancel", "cancel", "modify", "modify", "price", "price", "price", "time", "cancel_all",
-                           "leverage", "group", "group", "twap"]
+                           "leverage", "group", "group", "twap", "money", "money"]
 ops = st.lists(st.sampled_from(_KINDS).flatmap(_STRATEGIES.__getitem__), min_size=20, max_size=80)
 
 
@@ -136,6 +147,8 @@ def _apply(eng: Engine, clock: ManualClock, accts: list[int], op: tuple) -> None
             eng.update_leverage(UpdateLeverage(accts[slot], m, imf))
         elif kind == "group":
             eng.create_grouped_orders(_group_request(clock, accts, op))
+        elif kind == "money":
+            _money(eng, accts, op)
         elif kind == "twap":
             _, slot, m, is_ask, off, size, minutes, ro = op
             eng.create_order(CreateOrder(accts[slot], m, size * UNIT[m], _price(m, off), is_ask, type=OrderType.TWAP,
@@ -143,6 +156,24 @@ def _apply(eng: Engine, clock: ManualClock, accts: list[int], op: tuple) -> None
                                          order_expiry_ms=clock() + minutes * 60_000))
     except EngineError:
         pass  # an API-level rejection must leave no trace; the invariants below check that too
+
+
+def _money(eng: Engine, accts: list[int], op: tuple) -> None:
+    _, what, a, b, usd = op
+    masters = accts[:4]
+    subs = {i: s for i, m in enumerate(masters) for s in [x.account_index for x in eng.sub_accounts(m)][:1]}
+
+    def slot(i: int) -> int | None:
+        return masters[i] if i < 4 else subs.get(i - 4)
+
+    src, dst = slot(a), slot(b)
+    if what == "sub":
+        eng.create_sub_account(CreateSubAccount(masters[a % 4]))
+    elif what == "withdraw" and src is not None:
+        eng.withdraw(Withdraw(src, usd * USDC))
+    elif what == "transfer" and src is not None and dst is not None:
+        fee = eng.transfer_fee(src, dst) if src != dst else 0
+        eng.transfer(Transfer(src, dst, usd * USDC, fee))
 
 
 def _group_request(clock: ManualClock, accts: list[int], op: tuple) -> CreateGroupedOrders:
@@ -244,6 +275,9 @@ def _random_op(rng: random.Random) -> tuple:
         return ("price", rng.randrange(2), rng.randint(-150, 150), rng.randint(-20, 20))
     if kind == "time":
         return ("time", rng.choice([1_000, 60_000, 600_000, 3_600_000]))
+    if kind == "money":
+        return ("money", rng.choice(["transfer", "transfer", "withdraw", "sub"]), rng.randrange(8), rng.randrange(8),
+                rng.randint(1, 5_000))
     if kind == "twap":
         return ("twap", rng.randrange(4), rng.randrange(2), rng.random() < 0.5, rng.randint(-20, 20),
                 rng.randint(20, 200), rng.choice([6, 10, 30]), rng.random() < 0.2)
@@ -274,9 +308,11 @@ def test_long_seeded_flows_trade_liquidate_fund_and_keep_invariants():
         seen["child_canceled"] += sum(o["status"] == "canceled-child" for o in finals)
         seen["exits_filled"] += sum(o["parent_order_index"] != 0 and o["filled_base"] > 0 for o in finals)
         seen["twap_slices_filled"] += sum(o["type"] == "twap-sub" and o["filled_base"] > 0 for o in finals)
+        seen["withdrawals"] += ledger["totals"]["withdrawals"] > 0
+        seen["sub_accounts"] += sum(a["account_type"] == 1 for a in ledger["accounts"])
     assert seen["trades"] > 100 and seen["liquidations"] > 0 and seen["fundings"] > 0, dict(seen)
     assert seen["oco_canceled"] > 0 and seen["child_canceled"] > 0 and seen["exits_filled"] > 0, dict(seen)
-    assert seen["twap_slices_filled"] > 0, dict(seen)
+    assert seen["twap_slices_filled"] > 0 and seen["withdrawals"] > 0 and seen["sub_accounts"] > 0, dict(seen)
 
 
 _DIGEST_SCRIPT = """
