@@ -131,6 +131,9 @@ class SimServer:
         }
         routes = {("GET", "/"): self.status, ("GET", "/info"): self.info}
         routes.update({("GET", v1 + name): handler for name, handler in gets.items()})
+        from lighter_sync.sim.server_history import HistoryRoutes  # imports this module: bound lazily
+
+        routes.update(HistoryRoutes(self).routes())
         routes[("POST", v1 + "sendTx")] = self.send_tx
         routes[("POST", v1 + "sendTxBatch")] = self.send_tx_batch
         return routes

@@ -168,7 +168,10 @@ class SimCore:
         if t == 12:
             if i.get("AssetIndex") != 3 or i.get("FromRouteType") != 0 or i.get("ToRouteType") != 0:
                 raise TxError(21505, "unsupported tx type: the simulator transfers USDC on the perp route only")
+            self._check_transfer_l1_sig(tx)
             return et.Transfer(a, i["ToAccountIndex"], i["Amount"], i.get("USDCFee", 0))
+        if t == 9:
+            return et.CreateSubAccount(a)
         if t == 13:
             if i.get("AssetIndex") != 3:
                 raise TxError(21505, "unsupported tx type: the simulator withdraws USDC only")
@@ -176,6 +179,24 @@ class SimCore:
         if t in (41, 42, 45):
             return None
         raise TxError(21505, "unsupported tx type")
+
+    def _check_transfer_l1_sig(self, tx: SignedTx) -> None:
+        """A transfer to another owner's account needs the sender's L1 signature (the signer's
+        ``transfer`` adds it; ``transfer_same_master_account`` leaves ``L1Sig`` empty)."""
+        from lighter_sync.sim.server_history import transfer_l1_message
+
+        engine, i = self.engine, tx.info
+        if not (engine.has_account(tx.account_index) and engine.has_account(i["ToAccountIndex"])):
+            return  # the engine's check answers 21100
+        sender = engine.account(tx.account_index).l1_address
+        if sender.lower() == engine.account(i["ToAccountIndex"]).l1_address.lower():
+            return
+        try:
+            signer = recover_l1_address(transfer_l1_message(i, self.chain_id), i.get("L1Sig") or "")
+        except (ValueError, KeyError) as exc:
+            raise TxError(21120, "invalid signature: a transfer to another owner needs the L1 signature") from exc
+        if signer.lower() != sender.lower():
+            raise TxError(21120, "invalid signature: L1 signature does not match the account's L1 address")
 
     def _check_l1_sig(self, tx: SignedTx) -> None:
         account = self.engine.account(tx.account_index)
