@@ -457,7 +457,8 @@ class TradingMixin(OrderConfirmation):
         The price rounds in the order's favour when its side is known (orders placed by this
         client, or ``side=``); otherwise it must lie on the tick grid exactly. ``order_version``
         (1 .. 2^48-1, e.g. a millisecond timestamp) makes the modify apply only if it is above the
-        order's current version, which it then becomes: a stale or replayed modify is refused.
+        order's current version, which it then becomes: a stale or replayed modify is accepted and
+        then refused by the venue, the order unchanged (see the tx's ``error``).
         """
         market = self._market(symbol)
         index = order_index_arg(order_index)

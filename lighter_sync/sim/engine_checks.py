@@ -8,7 +8,6 @@ and execution fails cleanly.
 from __future__ import annotations
 
 from lighter_sync.sim.engine_base import MARKET_LIKE, U32, U48, EngineBase
-from lighter_sync.sim.engine_orders import STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE
 from lighter_sync.sim.engine_types import (
     FEE_ACCOUNT_INDEX,
     FEE_TICK_SCALE,
@@ -68,10 +67,6 @@ class EngineChecks(EngineBase):
             if isinstance(req, ModifyOrder):
                 if not 0 <= req.order_version <= U48:
                     raise EngineError(21501, "invalid tx info: order version")
-                if now is not None and req.order_version:
-                    live = self._find_live(self._accounts[req.account_index], req.index)
-                    if live is not None and req.order_version <= live.order_version:
-                        raise EngineError(STALE_ORDER_VERSION, STALE_ORDER_VERSION_MESSAGE)
                 if not 1 <= req.base_amount <= U48:
                     raise EngineError(21701, "invalid base amount")
                 if not 1 <= req.price <= U32:

@@ -33,8 +33,9 @@ from lighter_sync.sim.engine_types import (
     TxType,
 )
 
-#: A modify whose ``order_version`` is not above the order's (a stale or replayed modify).
-#: Lighter's public references do not list this code; 21745 is the simulator's choice.
+#: A modify whose ``order_version`` is not above the order's (a stale or replayed modify): accepted
+#: (the nonce is spent, as the official example's next modify relies on) and refused at execution,
+#: the order unchanged. Lighter's public references do not list this code; 21745 is the simulator's.
 STALE_ORDER_VERSION = 21745
 STALE_ORDER_VERSION_MESSAGE = "invalid order version"
 _FINAL_HISTORY_PER_ACCOUNT = 1000

@@ -132,9 +132,11 @@ def test_stale_order_version_is_refused(sdk_sim):
             eventually(lambda: _order(sim, 401, 1).order_version == 100)
             _, resp, err = await client.modify_order(market_index=0, order_index=401, base_amount=120,
                                                      price=price + 2, order_version=100)
-            assert resp is None and "21745" in err
+            assert err is None, err  # accepted (the nonce is spent) and refused when it executes
+            tx = eventually(lambda: (t := sim.call(lambda: sim.core.find_tx(resp.tx_hash))) and t.error_code and t)
+            assert tx.error_code == 21745
             kept = _order(sim, 401, 1)
-            assert (kept.remaining_base, kept.price) == (110, price + 1)
+            assert (kept.remaining_base, kept.price, kept.order_version) == (110, price + 1, 100)
             _, _, err = await client.modify_order(market_index=0, order_index=401, base_amount=120, price=price + 2,
                                                   order_version=200)
             assert err is None, err
