@@ -34,6 +34,7 @@ __all__ = [
     "order_expiry",
     "order_index_arg",
     "order_version_arg",
+    "slippage_arg",
     "timeout_arg",
 ]
 
@@ -105,6 +106,14 @@ def order_index_arg(value: Any, name: str = "order_index") -> int:
             f"(2^48..2^60-1), got {value!r}"
         )
     return value
+
+
+def slippage_arg(value: Any, name: str = "max_slippage") -> Decimal:
+    """A slippage fraction strictly between 0 and 1 (0.01 = 1 %)."""
+    slip = to_decimal(value, name)
+    if not Decimal(0) < slip < Decimal(1):
+        raise ValidationError(f"{name} must be between 0 and 1 (0.01 = 1 %), got {slip}")
+    return slip
 
 
 def order_version_arg(value: Any) -> int:

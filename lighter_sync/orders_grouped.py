@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import ReadTimeoutError, ValidationError
 from .ids import validate_client_order_index
-from .markets import Market, to_decimal
+from .markets import Market
 from .orders import (
     ORDER_TYPE,
     TIME_IN_FORCE,
@@ -34,6 +34,7 @@ from .orders import (
     order_expiry,
     parse_side,
     positive,
+    slippage_arg,
     timeout_arg,
 )
 
@@ -119,9 +120,7 @@ def _exit_leg(market: Market, kind: str, spec: Exit, *, is_ask: bool, size_ticks
     trigger = positive(spec.trigger_price, f"{kind} trigger_price")
     trigger_ticks = market.price_to_ticks(trigger, is_ask=is_ask, rounding="exact")
     if spec.limit_price is None:
-        slip = to_decimal(spec.max_slippage, f"{kind} max_slippage")
-        if not Decimal(0) < slip < Decimal(1):
-            raise ValidationError(f"{kind} max_slippage must be between 0 and 1 (0.01 = 1 %), got {slip}")
+        slip = slippage_arg(spec.max_slippage, f"{kind} max_slippage")
         price = trigger * (1 - slip) if is_ask else trigger * (1 + slip)
         otype, tif = ORDER_TYPE[kind], TIME_IN_FORCE["immediate-or-cancel"]
     else:
@@ -198,9 +197,7 @@ class GroupedOrdersMixin:
         if price is None:
             if post_only:
                 raise ValidationError("a market entry cannot be post_only")
-            slip = to_decimal(max_slippage, "max_slippage")
-            if not Decimal(0) < slip < Decimal(1):
-                raise ValidationError(f"max_slippage must be between 0 and 1 (0.01 = 1 %), got {slip}")
+            slip = slippage_arg(max_slippage)
             if market.size_to_ticks(size_dec) <= 0:
                 raise ValidationError(f"{market.symbol} size {size_dec} rounds down to 0 at the market's step "
                                       f"{market.step_size}")

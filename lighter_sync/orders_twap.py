@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import ValidationError
-from .markets import MAX_ORDER_EXPIRY_MS, MIN_ORDER_EXPIRY_MS, to_decimal
-from .orders import ORDER_TYPE, TIME_IN_FORCE, flag, parse_side, positive, timeout_arg
+from .markets import MAX_ORDER_EXPIRY_MS, MIN_ORDER_EXPIRY_MS
+from .orders import ORDER_TYPE, TIME_IN_FORCE, flag, parse_side, positive, slippage_arg, timeout_arg
 from .results import TxResult
 
 __all__ = ["TwapMixin", "TWAP_SLICE_MS", "TWAP_ORDER_TYPE"]
@@ -79,9 +79,7 @@ class TwapMixin:
             raise ValidationError(f"{market.symbol} size {size_dec} rounds down to 0 at the market's step "
                                   f"{market.step_size}")
         if worst_price is None:
-            slip = to_decimal(max_slippage, "max_slippage")
-            if not Decimal(0) < slip < Decimal(1):
-                raise ValidationError(f"max_slippage must be between 0 and 1 (0.01 = 1 %), got {slip}")
+            slip = slippage_arg(max_slippage)
             best = self._best_price(market, is_ask=is_ask, timeout=timeout_arg(timeout))
             price = best * (1 - slip) if is_ask else best * (1 + slip)
         else:

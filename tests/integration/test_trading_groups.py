@@ -14,7 +14,13 @@ from lighter_sync.client import LighterClient
 from lighter_sync.errors import OutcomeUnknownError, ValidationError
 from lighter_sync.orders_grouped import Exit
 from tests.conftest import eventually
-from tests.integration.trade_helpers import AnswerDroppingProxy, ledger_orders, mark_price, min_size
+from tests.integration.trade_helpers import (
+    AnswerDroppingProxy,
+    ledger_orders,
+    mark_price,
+    min_size,
+    proxied_settings,
+)
 
 pytest.importorskip("lighter_sync.sim.exchange")
 from lighter_sync.sim import SimExchange  # noqa: E402
@@ -143,15 +149,10 @@ def test_bad_groups_fail_before_anything_is_signed(sim, client, call):
 
 
 def test_lost_answer_of_a_group_is_settled_by_reconcile(sim):
-    import dataclasses
-
-    from lighter_sync.config import NetworkProfile
-
     if sim.transport != "tcp":
         pytest.skip("the answer-dropping proxy sits on the TCP path")
     proxy = AnswerDroppingProxy(sim.url)
-    settings = dataclasses.replace(sim.settings(account=0),
-                                   network=NetworkProfile("sim", proxy.url, sim.ws_url, sim.chain_id))
+    settings = proxied_settings(sim, proxy)
     try:
         with LighterClient(settings) as c:
             ton, mark, _ = ton_prices(sim, c)

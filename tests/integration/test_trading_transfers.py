@@ -104,17 +104,13 @@ def test_a_refused_transfer_maps_to_a_typed_error(sim):
 
 
 def test_a_lost_transfer_answer_is_outcome_unknown_and_the_tx_tells(sim):
-    import dataclasses
-
-    from lighter_sync.config import NetworkProfile
     from lighter_sync.errors import OutcomeUnknownError
-    from tests.integration.trade_helpers import AnswerDroppingProxy
+    from tests.integration.trade_helpers import AnswerDroppingProxy, proxied_settings
 
     if sim.transport != "tcp":
         pytest.skip("the answer-dropping proxy sits on the TCP path")
     proxy = AnswerDroppingProxy(sim.url)
-    settings = dataclasses.replace(sim.settings(account=0),
-                                   network=NetworkProfile("sim", proxy.url, sim.ws_url, sim.chain_id))
+    settings = proxied_settings(sim, proxy)
     try:
         with LighterClient(settings) as client:
             sub = client.create_sub_account()
