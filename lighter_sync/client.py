@@ -103,7 +103,7 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         self,
         settings: Settings | None = None,
         *,
-        network: str | NetworkProfile = "mainnet",
+        network: str | NetworkProfile | None = None,  # required with a key; read-only: mainnet
         account_index: int | None = None,
         api_key_index: int | None = None,
         api_private_key: str | Secret | None = None,

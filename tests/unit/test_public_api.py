@@ -87,7 +87,8 @@ EXPECTED_CLIENT = {
     'update_margin': "(self, symbol: 'str | int', amount: 'Decimal | int | str', *, direction: 'str' = 'add', timeout: 'float | None' = None) -> 'TxResult'",
     'wait_for_order': "(self, client_order_index: 'int', timeout: 'float' = 10.0, *, until: 'Iterable[str] | Callable[[Any], bool] | None' = None, poll_interval: 'float' = 0.2) -> 'Order'",
     'withdraw': "(self, amount: 'Decimal | int | str', *, timeout: 'float | None' = None) -> 'TxResult'",
-    '__init__': "(self, settings: 'Settings | None' = None, *, network: 'str | NetworkProfile' = 'mainnet', account_index: 'int | None' = None, api_key_index: 'int | None' = None, api_private_key: 'str | Secret | None' = None, api_private_keys: 'dict[int, str | Secret] | None' = None, l1_address: 'str | None' = None, chain_id: 'int | None' = None, rate_limit: 'str' = 'standard', timeout: 'float' = 10.0, rest: 'RestClient | None' = None) -> 'None'",
+    # network=None: a read-only client reads mainnet; a client with a key must name its network (issue 10)
+    '__init__': "(self, settings: 'Settings | None' = None, *, network: 'str | NetworkProfile | None' = None, account_index: 'int | None' = None, api_key_index: 'int | None' = None, api_private_key: 'str | Secret | None' = None, api_private_keys: 'dict[int, str | Secret] | None' = None, l1_address: 'str | None' = None, chain_id: 'int | None' = None, rate_limit: 'str' = 'standard', timeout: 'float' = 10.0, rest: 'RestClient | None' = None) -> 'None'",
 }
 
 
