@@ -142,11 +142,13 @@ class SimExchange:
         crowd_config: Any = None,
         extra_markets: Any = None,
         transport: str = "tcp",
+        history: bool = True,
         verify_signatures: bool = True,
     ) -> None:
         if transport not in ("tcp", "inprocess"):
             raise ConfigError(f"transport must be 'tcp' or 'inprocess', got {transport!r}")
         self.transport = transport
+        self.history = bool(history)  # a day of prints, candles and fundings before the start
         self.markets = tuple(markets)
         self.seed = int(seed)
         self.speed = float(speed)
@@ -217,14 +219,24 @@ class SimExchange:
             prices[p.market_id] = process
             ticks = max(1, int(round(process.price * 10**p.price_decimals)))
             self.engine.set_prices(p.market_id, ticks, ticks)
+        past: dict[int, list[Any]] = {}
+        if self.history:
+            from lighter_sync.sim.history import seed_day
+
+            past = seed_day(self.engine, profiles, {m: p.price for m, p in prices.items()}, start, seed=self.seed,
+                            model=self.price_model or "gbm")
         crowd = None
         if self.use_crowd:
             crowd = self._make_crowd(profiles)
             if crowd is not None:
+                for m, day in past.items():  # positions behind the day's open interest
+                    volume = sum(t.usd_amount for t in day) / 1_000_000
+                    crowd.seed_open_interest(m, min(50_000.0, volume / 10), start)
                 crowd.step(start)  # a full book before the first client connects
         self.core = SimCore(self.engine, self.clock, self.faults, seed=self.seed, latency_ms=self.latency_ms,
                             tick_ms=self.tick_ms, crowd=crowd, prices=prices, chain_id=self.chain_id,
                             verify_signatures=self.verify_signatures)
+        self.core.seed_history()
         self.engine.drain_events()
         for _ in range(self.n_accounts):
             self.accounts.append(self._create_account(self.collateral, "standard"))
