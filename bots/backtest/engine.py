@@ -709,33 +709,19 @@ class BacktestEngine:
             kind = 0
             obj: _Order | None = None
             if (self._timed if self._timed is not None else self._next_timed()) <= tb:
-                for o in self.canceling:
-                    t = o.cancel_ms
-                    if t is not None and t <= tb:
-                        if t < cur_t:
-                            t = cur_t
-                        if t < best_t:
-                            best_t, kind, obj = t, _CANCEL, o
-                for o in self.pending:
-                    t = o.arrive_ms
-                    if t <= tb:
-                        if t < cur_t:
-                            t = cur_t
-                        if t < best_t:
-                            best_t, kind, obj = t, _ARRIVE, o
-                t = self._wake_at
-                if t <= tb:
-                    if t < cur_t:
-                        t = cur_t
-                    if t < best_t:
-                        best_t, kind, obj = t, _WAKE, None
+                # housekeeping due on this segment, in the order it runs at one instant
+                due: list[tuple[int, int, _Order | None]] = [
+                    (o.cancel_ms, _CANCEL, o) for o in self.canceling if o.cancel_ms is not None]
+                due += [(o.arrive_ms, _ARRIVE, o) for o in self.pending]
+                due.append((self._wake_at, _WAKE, None))
                 if self._fund_i < nf:
-                    t = fts[self._fund_i]
+                    due.append((fts[self._fund_i], _FUNDING, None))
+                for t, k, o in due:
                     if t <= tb:
                         if t < cur_t:
                             t = cur_t
                         if t < best_t:
-                            best_t, kind, obj = t, _FUNDING, None
+                            best_t, kind, obj = t, k, o
             trig = self._trig if self._trig is not None else self._triggers()
             if seg_lo <= trig[0] or seg_hi >= trig[1]:
                 for o in self._fillable:

@@ -5,7 +5,7 @@ exactly as a CSV would: ``ticks * tick``. The moves are scaled to the drawn grid
 short series still crosses levels, and the series mixes the shapes real data has and naive fill
 logic gets wrong: gaps from the previous close, flat stretches (often exactly on a grid price),
 bars whose high and low are equally far from the open (the path's tie rule), spikes through many
-levels, one-tick bars and missing candles (time gaps).
+levels, crashes (20-60 % gaps), one-tick bars and missing candles (time gaps).
 """
 
 from __future__ import annotations
@@ -30,14 +30,20 @@ def candle_series(draw: st.DrawFn, spacing: Decimal, min_bars: int = 20, max_bar
     step = max(1, int(START_TICKS * spacing))  # ticks in one grid spacing at the start price
     n = draw(st.integers(min_bars, max_bars))
     price = START_TICKS + draw(st.integers(-step, step))
+    kinds = ["walk", "walk", "walk", "flat", "tie", "spike", "thin", "gap", "hole"]
+    if draw(st.sampled_from((False, False, False, True))):  # a quarter of the series can crash
+        kinds.append("crash")
     t = T0
     rows = []
     i = 0
     while i < n:
-        kind = draw(st.sampled_from(("walk", "walk", "walk", "flat", "tie", "spike", "thin", "gap", "hole")))
+        kind = draw(st.sampled_from(kinds))
         o = price
         if kind == "gap":
             o = max(10, price + draw(st.integers(-3 * step, 3 * step)))
+        if kind == "crash":  # a gap of 20 to 60 % either way: margin calls, liquidations
+            move = price * draw(st.integers(20, 60)) // 100
+            o = max(10, price + (move if draw(st.booleans()) else -move))
         if kind == "hole":
             t += MINUTE * draw(st.integers(1, 90))  # missing candles
         if kind == "flat":
