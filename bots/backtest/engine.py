@@ -672,6 +672,8 @@ class BacktestEngine:
         # sends that arrived during skipped bars, then the gap (if any) from the previous close to
         # this open: orders resting inside the gap were traded through, at their own prices
         self._walk(t_first, prev, t_first, p_first)
+        if self.liquidated:
+            return
         self._price_event(t_first, p_first)
         for k in range(1, len(pts)):
             if self.liquidated:

@@ -396,3 +396,22 @@ def test_simultaneous_fills_take_the_best_price_first(fast):
     strat = FixedOrders([buy("low", "98.00"), buy("high", "99.00")])
     r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
     assert [f.key for f in r.fills] == ["high", "low"] and r.fills[0].ts_ms == r.fills[1].ts_ms
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_nothing_happens_after_a_liquidation_in_a_gap(fast):
+    # long 45 at 99 on 1000 of capital; the next bar opens 22 % lower, through a second buy at 78
+    # and past the liquidation price (about 78.1): that fill liquidates at the open instant, and the
+    # strategy is not asked anything afterwards, not even at that instant (the run ends there)
+    class Asked(FixedOrders):
+        def desired_orders(self, now_ms):
+            self.asked.append(now_ms)
+            return super().desired_orders(now_ms)
+
+    rows = [FLAT, (100.0, 100.0, 98.9, 99.0), (77.0, 77.5, 76.5, 77.0), (77.0, 77.5, 76.5, 77.0)]
+    strat = Asked([buy("b", "99.00", size="45"), buy("c", "78.00", size="1")], band=False)
+    strat.asked = []
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert r.liquidated and r.fills[-1].kind == "liquidation" and r.liquidation_ts == T0 + 2 * 60_000
+    assert [f.key for f in r.fills] == ["b", "c", None]
+    assert max(strat.asked) < r.liquidation_ts
