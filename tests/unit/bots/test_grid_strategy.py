@@ -422,3 +422,37 @@ def test_quiet_band_makes_no_promise_while_the_price_is_stale():
     s.desired_orders(T0 + 61_000)
     low, high, until = s.quiet_band(T0 + 61_000)
     assert until == T0 + 61_000 + 30_001  # the next stale deadline
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_remembered_answers_equal_fresh_ones(seed):
+    """The grid remembers _target's answers per state and its orders per centring (speed-ups for
+    the backtester): a twin that forgets everything before each answer must answer the same."""
+    import random
+
+    rng = random.Random(seed)
+    params = GridParams(spacing=D("0.002"), levels=3, cooldown_ms=4_000, recenter_after_ms=15_000)
+    kept, fresh = make(params), make(params)
+    price = D("2.0001")
+    now = T0
+    trade = 0
+    answer = kept.desired_orders(now)
+    fresh.desired_orders(now)
+    for _ in range(2500):
+        now += 1000
+        price = (price * (1 + D(rng.gauss(0, 0.0015)).quantize(D("0.000001")))).quantize(D("0.0001"))
+        for o in answer:  # the resting orders the new price trades through fill first
+            if (o.side is Side.BUY and price < o.price) or (o.side is Side.SELL and price > o.price):
+                trade += 1
+                for s in (kept, fresh):
+                    s.on_event(Fill(now, o.key, 1, o.side, o.price, o.size, trade_id=str(trade)), now)
+                    s.on_event(OrderUpdate(now, o.key, 1, OrderStatus.FILLED, o.side, o.price, o.size, o.size), now)
+        for s in (kept, fresh):
+            s.on_event(BookUpdate(now, price - D("0.0001"), price + D("0.0001")), now)
+        fresh._targets.clear()
+        fresh._slot_orders.clear()
+        fresh._slot_valid.clear()
+        fresh._cache_key = None
+        answer = kept.desired_orders(now)
+        assert answer == fresh.desired_orders(now)
+    assert trade > 50 and kept.recenters > 0
