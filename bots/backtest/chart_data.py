@@ -42,18 +42,26 @@ ROUND_BUCKETS_MS = (
 )
 
 
-def pick_bucket(span_ms: int, interval_ms: int, max_buckets: int) -> int:
-    """The smallest round bucket (a multiple of ``interval_ms``) that cuts ``span_ms`` into at most
-    ``max_buckets`` buckets; ``interval_ms`` itself when that already fits."""
+def pick_bucket(start_ms: int, end_ms: int, interval_ms: int, max_buckets: int) -> int:
+    """The smallest round bucket (a multiple of ``interval_ms``) that cuts ``[start_ms, end_ms)`` into at
+    most ``max_buckets`` buckets aligned on multiples of its size (UTC); ``interval_ms`` itself when that
+    already fits, whole multiples of it when no round size does."""
     max_buckets = max(1, max_buckets)
     interval_ms = max(1, interval_ms)
-    if math.ceil(span_ms / interval_ms) <= max_buckets:
+    end_ms = max(end_ms, start_ms + 1)
+
+    def fits(size: int) -> bool:
+        return (end_ms - 1) // size - start_ms // size + 1 <= max_buckets
+
+    if fits(interval_ms):
         return interval_ms
     for size in ROUND_BUCKETS_MS:
-        if size > interval_ms and size % interval_ms == 0 and math.ceil(span_ms / size) <= max_buckets:
+        if size > interval_ms and size % interval_ms == 0 and fits(size):
             return size
-    # nothing round fits (a very long run or an odd interval): whole multiples of the interval
-    return interval_ms * math.ceil(span_ms / interval_ms / max_buckets)
+    k = max(2, math.ceil((end_ms - start_ms) / interval_ms / max_buckets))
+    while not fits(k * interval_ms):  # alignment can add a bucket at each end
+        k += 1
+    return k * interval_ms
 
 
 def bucket_label(ms: int) -> str:
@@ -179,8 +187,8 @@ def chart_data(result: BacktestResult, *, max_bars: int = 5_000, max_fill_bucket
     interval = b.interval_ms
     start_ms = b.ts[start]
     end_ms = b.ts[stop - 1] + interval
-    bucket = pick_bucket(end_ms - start_ms, interval, max_bars)
-    coarse = max(bucket, pick_bucket(end_ms - start_ms, interval, max_fill_buckets))
+    bucket = pick_bucket(start_ms, end_ms, interval, max_bars)
+    coarse = max(bucket, pick_bucket(start_ms, end_ms, interval, max_fill_buckets))
     candles = _candles(result, start, stop, bucket)
     _grid_band(result, candles)
     fine = _fill_buckets(result.fills, bucket)

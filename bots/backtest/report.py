@@ -347,7 +347,8 @@ def _usd(x: Decimal, *, sign: bool = True) -> str:
 def _pct(x: float, *, sign: bool = True) -> str:
     if not math.isfinite(x):
         return _f(x)
-    return f"{x * 100:+.2f} %" if sign else f"{x * 100:.2f} %"
+    v = round(x * 100, 2) or 0.0  # no "-0.00"
+    return f"{v:+.2f} %" if sign else f"{v:.2f} %"
 
 
 def format_timing(metrics: Mapping[str, Any]) -> str:

@@ -75,7 +75,7 @@ def render_html(result: BacktestResult, metrics: Mapping[str, Any], *, title: st
     data = chart_data(result, max_bars=max_bars)
     fig = _figure(data)
     chart = pio.to_html(fig, full_html=False, include_plotlyjs=True, div_id="backtest-chart",
-                        default_height="920px",
+                        default_height="1000px",
                         config={"displaylogo": False, "scrollZoom": True, "responsive": True,
                                 "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
                         post_script=_ZOOM_SCRIPT.replace("FINE_LIMIT", str(FINE_CANDLES_IN_VIEW)))
@@ -104,7 +104,7 @@ def _figure(d: ChartData) -> Any:
     fine_ms = c.bucket_ms
     coarse_ms = d.position_coarse.bucket_ms
     two = coarse_ms != fine_ms  # short runs: one level, always shown
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.045,
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.065,
                         row_heights=[0.46, 0.14, 0.22, 0.18], subplot_titles=d.titles(interactive=True))
     half = fine_ms // 2
     mid = [t + half for t in c.t]
@@ -137,8 +137,9 @@ def _figure(d: ChartData) -> Any:
                   row=3, col=1)
     if d.max_drawdown_t is not None and d.max_drawdown > 0:
         i = min(range(len(d.t)), key=lambda k: abs(d.t[k] - d.max_drawdown_t))
+        right = d.t[i] - d.start_ms > 0.75 * (d.end_ms - d.start_ms)  # near the right edge: label to the left
         fig.add_annotation(x=d.t[i], y=d.equity_low[i], text=f"max drawdown {d.max_drawdown * 100:.2f} %",
-                           showarrow=True, arrowhead=2, ax=70, ay=-6, font={"size": 11},
+                           showarrow=True, arrowhead=2, ax=-70 if right else 70, ay=-6, font={"size": 11},
                            bgcolor="rgba(255,255,255,0.8)", row=3, col=1)
     # 4. position: the range, then the mean as a step line
     pos_levels = ((("coarse", d.position_coarse), ("fine", d.position_fine)) if two
@@ -279,7 +280,8 @@ def _cell(v: Any, kind: str) -> str:
     if isinstance(v, float) and math.isnan(v):
         return "-"
     if kind == "usd":
-        return f"{Decimal(str(v)):,.2f}"
+        q = Decimal(str(v)).quantize(Decimal("0.01"))
+        return f"{abs(q) if q == 0 else q:,.2f}"  # no "-0.00"
     if kind == "pct":
         return f"{float(v) * 100:,.2f} %" if math.isfinite(float(v)) else str(v)
     if kind == "int":

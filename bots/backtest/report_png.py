@@ -18,7 +18,7 @@ from bots.backtest.chart_data import ChartData, chart_data
 from bots.backtest.engine import BacktestResult
 from bots.backtest.report import format_headline
 
-__all__ = ["write_png", "MARKERS_UP_TO"]
+__all__ = ["build_figure", "write_png", "MARKERS_UP_TO"]
 
 #: Fill markers go on the price panel only when each side has at most this many buckets.
 MARKERS_UP_TO = 150
@@ -29,6 +29,20 @@ _BUY, _SELL, _CANDLE, _BAND = "#1a9850", "#d73027", "#3c4043", "#4285f4"
 def write_png(result: BacktestResult, path: Path, *, metrics: Mapping[str, Any] | None = None,
               title: str = "Backtest", max_bars: int = 400) -> Path:
     """Draw ``result`` into ``path`` (PNG) and return it."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig = build_figure(result, metrics=metrics, title=title, max_bars=max_bars)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def build_figure(result: BacktestResult, *, metrics: Mapping[str, Any] | None = None, title: str = "Backtest",
+                 max_bars: int = 400) -> Any:
+    """The matplotlib figure :func:`write_png` saves (the caller closes it)."""
     import matplotlib  # noqa: PLC0415 - optional extra
 
     matplotlib.use("Agg")
@@ -61,10 +75,7 @@ def write_png(result: BacktestResult, path: Path, *, metrics: Mapping[str, Any] 
     fig.text(0.06, 0.968, head, ha="left", va="top", family="monospace", fontsize=8.5)
     fig.text(0.52, 0.968, "\n".join(d.description(interactive=False, markers=markers)), ha="left", va="top", fontsize=8, color="#5f6368", wrap=True)
     fig.subplots_adjust(left=0.06, right=0.985, top=0.86 if head else 0.93, bottom=0.05)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def _day(ms: float, mdates: Any) -> float:
@@ -116,8 +127,10 @@ def _equity(ax: Any, d: ChartData, mdates: Any) -> None:
     ax.plot(x, d.equity, color="#1a73e8", linewidth=1.2, label="equity")
     if d.max_drawdown_t is not None and d.max_drawdown > 0:
         i = min(range(len(d.t)), key=lambda k: abs(d.t[k] - d.max_drawdown_t))
-        ax.annotate(f"max drawdown {d.max_drawdown * 100:.2f} %", (x[i], d.equity_low[i]), xytext=(12, 4),
-                    textcoords="offset points", fontsize=8, arrowprops={"arrowstyle": "-", "color": "#5f6368"})
+        right = d.t[i] - d.start_ms > 0.75 * (d.end_ms - d.start_ms)  # near the right edge: label to the left
+        ax.annotate(f"max drawdown {d.max_drawdown * 100:.2f} %", (x[i], d.equity_low[i]),
+                    xytext=(-12 if right else 12, 4), ha="right" if right else "left", textcoords="offset points",
+                    fontsize=8, arrowprops={"arrowstyle": "-", "color": "#5f6368"})
     ax.set_ylabel("USD")
 
 
