@@ -3,7 +3,7 @@
 Examples::
 
     python -m bots.backtest --symbol TON --days 30 --seed 1                 # simulated prices
-    python -m bots.backtest --data ton-1m.csv --spacing 0.5 --levels 4 --plot
+    python -m bots.backtest --data ton-1m.csv --spacing 0.5 --levels 4 --report html   # report.html
     python -m bots.backtest --days 30 --sweep spacing=0.05:0.5:0.05 levels=2,4,8
     python -m bots.backtest fetch --symbol TON --resolution 1m --days 30 --out ton.json
 
