@@ -161,7 +161,6 @@ def _figure(d: ChartData) -> Any:
     fig.update_yaxes(title_text="fills", zeroline=True, zerolinecolor="#5f6368", row=2, col=1)
     fig.update_yaxes(title_text="USD", row=3, col=1)
     fig.update_yaxes(title_text="base", zeroline=True, zerolinecolor="#5f6368", row=4, col=1)
-    fig.update_annotations(font_size=13, selector={"text": None})
     fig.update_layout(template="plotly_white", hovermode="x", dragmode="zoom", bargap=0.1, barmode="relative",
                       margin={"l": 60, "r": 20, "t": 60, "b": 40}, showlegend=False, uirevision="keep")
     return fig

@@ -22,6 +22,7 @@ CHROMIUM = find_chromium()
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.needs_tool("chromium"),  # .ci/run installs it; tests/conftest.py allows this skip only off CI
     pytest.mark.skipif(CHROMIUM is None, reason="needs optional system tool: chromium (apt-get install chromium)"),
 ]
 

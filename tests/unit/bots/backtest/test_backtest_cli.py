@@ -58,7 +58,9 @@ def test_golden_summary_for_a_fixed_seed(data_csv, tmp_path, capsys):
         GOLDEN.write_text("\n".join(lines) + "\n")
         pytest.fail("golden summary regenerated: review the diff, then run again without BACKTEST_GOLDEN_REGEN")
     assert lines == GOLDEN.read_text().splitlines()
-    printed = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr().out
+    assert "funding=file" in printed and "net_pnl=" in printed
+    printed = printed.splitlines()
     assert printed[0].startswith("# backtest TON") and "funding=file" in printed[0]
     # five lines for a human, then the key=value lines exactly as summary.txt (the golden file) has them
     assert [line.split("  ")[0] for line in printed[1:6]] == ["Net PnL", "Return", "Max drawdown", "Fills",
