@@ -125,3 +125,17 @@ class ChartRun:
         self.stop = self.stop or len(self.bars)
         if not self.state_log:
             self.state_log = [(self.bars.ts[0], 0.0, float(self.capital), None)]
+
+
+def without_module(monkeypatch: object, prefix: str) -> None:
+    """Make ``import <prefix>...`` fail for the rest of the test (an optional extra not installed)."""
+    import builtins  # noqa: PLC0415
+
+    real_import = builtins.__import__
+
+    def blocked(name: str, *a: object, **kw: object) -> object:
+        if name.startswith(prefix):
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", blocked)  # type: ignore[attr-defined]

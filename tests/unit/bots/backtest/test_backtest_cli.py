@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from backtest_helpers import walk_bars
+from backtest_helpers import walk_bars, without_module
 
 from bots.backtest.__main__ import main
 from bots.backtest.data import FundingSeries, save_bars_csv
@@ -154,16 +154,7 @@ def test_report_html_and_plot_write_their_files(data_csv, tmp_path, capsys):
                                                          (["--plot"], "matplotlib", "plot")])
 def test_a_missing_extra_is_one_line_before_anything_runs(data_csv, tmp_path, capsys, monkeypatch, flag, library,
                                                           extra):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def without(name, *a, **kw):
-        if name.startswith(library):
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", without)
+    without_module(monkeypatch, library)
     out = tmp_path / "out"
     assert main(["--data", str(data_csv), "--out", str(out), "--no-progress", *flag]) == 2
     captured = capsys.readouterr()

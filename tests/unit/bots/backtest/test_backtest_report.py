@@ -7,7 +7,7 @@ import math
 from decimal import Decimal
 
 import pytest
-from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
+from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell, without_module
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,16 +95,7 @@ def test_plots_written_or_clear_error(tmp_path, monkeypatch):
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert (width, height) == (1540, 1210)
     # and without matplotlib the message says how to get it
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_mpl(name, *a, **kw):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    without_module(monkeypatch, "matplotlib")
     with pytest.raises(ConfigError, match=r"lighter-sync\[plot\]"):
         write_plots(r, tmp_path)
 

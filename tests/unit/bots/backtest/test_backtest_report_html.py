@@ -4,12 +4,11 @@ summary and the metrics; a clear error without plotly; a reasonable size for a y
 
 from __future__ import annotations
 
-import builtins
 import re
 from decimal import Decimal
 
 import pytest
-from backtest_helpers import RULES, T0, ChartRun, FixedOrders, buy, sell, walk_bars
+from backtest_helpers import RULES, T0, ChartRun, FixedOrders, buy, sell, walk_bars, without_module
 
 from bots.backtest.chart_data import chart_data
 from bots.backtest.data import Bars
@@ -61,14 +60,7 @@ def test_the_figure_has_four_linked_panels_on_a_date_axis():
 
 
 def test_a_clear_error_without_plotly(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_plotly(name, *a, **kw):
-        if name.startswith("plotly"):
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_plotly)
+    without_module(monkeypatch, "plotly")
     with pytest.raises(ConfigError, match=r"--report html needs plotly: pip install 'lighter-sync\[report\]'"):
         require_plotly()
 
