@@ -2,33 +2,38 @@
 
 A month of 1m candles is 43,200 bars and a busy grid fills tens of thousands of times: drawn one by one,
 the fills bury the price and the position becomes a solid block. So both the PNG
-(:func:`bots.backtest.report.write_plots`) and the HTML report (:mod:`bots.backtest.report_html`) draw
-the same reduction, built here:
+(:mod:`bots.backtest.report_png`) and the HTML report (:mod:`bots.backtest.report_html`) draw a
+reduction built here, as **levels of detail**: the same series at several round bucket sizes (1, 5,
+15 minutes, 1, 2 hours, a day, ...), the finest with at most ``max_bars`` buckets, each next one at
+least 3 times coarser (a whole multiple of the previous), the last with at most ``overview_bars``.
+A still image draws one level; the HTML page draws the finest level that keeps the view readable.
 
-* **candles** aggregated to time buckets (open of the first bar, highest high, lowest low, close of the
-  last) of a round size (1, 5, 15 minutes, 1, 2, 4 hours, a day, ...): the smallest size that keeps at
-  most ``max_bars`` candles;
-* **fills** per side and per bucket: count, total size, volume-weighted price and price range, at two
-  bucket sizes (the candles' and a coarse one with at most ``max_fill_buckets`` buckets);
-* **the grid band**: per candle bucket, the lowest and highest price of the grid's resting orders (each
+Per bucket, each level holds:
+
+* **candles**: open of the first bar, highest high, lowest low, close of the last;
+* **the grid band**: the lowest and highest price of the grid's resting orders during the bucket (each
   level's latest placement, dropped when it fills; the run's log has no cancels, so a level canceled and
   not placed again still counts until it is);
-* **equity** at every bar close, reduced per bucket to the close and the low, with the running peak
-  (the drawdown is the gap between the two) and the deepest drawdown's time;
-* **position** per bucket (candle and coarse): its time-weighted mean and the range it moved through,
-  from every change.
+* **fills** per side: count, total size, notional (so the volume-weighted price) and price range;
+* **equity** at the bucket's last bar close, its lowest close in the bucket and the running peak (the
+  drawdown is the gap between peak and equity);
+* **position**: its time-weighted mean and the range it moved through, from every change.
 
-Times are milliseconds since the epoch, UTC.
+Coarser levels are merged from the finest one, so every level agrees with it exactly. Times are
+milliseconds since the epoch, UTC.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bots.backtest.engine import BacktestResult, FillRecord
 
-__all__ = ["ROUND_BUCKETS_MS", "ChartData", "Candles", "FillBuckets", "PositionBuckets", "chart_data", "pick_bucket", "bucket_label"]
+__all__ = ["ROUND_BUCKETS_MS", "TITLES", "ChartData", "Level", "chart_data", "pick_bucket", "bucket_label",
+           "level_sizes"]
 
 _MIN = 60_000
 _HOUR = 60 * _MIN
@@ -40,6 +45,21 @@ ROUND_BUCKETS_MS = (
     _HOUR, 2 * _HOUR, 4 * _HOUR, 6 * _HOUR, 12 * _HOUR,
     _DAY, 2 * _DAY, 7 * _DAY, 14 * _DAY, 28 * _DAY,
 )
+_NAN = math.nan
+
+#: The four panels' titles, top to bottom; ``{size}`` is the bucket size drawn, ``{fills}`` says whether
+#: the fills are on the price too.
+TITLES = (
+    "price ({size} candles), grid band (shaded){fills}",
+    "fills per {size}: buys up, sells down",
+    "equity; shaded: drawdown below the running peak",
+    "position (base units): mean per {size}; shaded: the range it moved through",
+)
+
+
+def _count(start_ms: int, end_ms: int, size: int) -> int:
+    """Buckets of ``size`` (aligned on its multiples) that ``[start_ms, end_ms)`` touches."""
+    return (max(end_ms, start_ms + 1) - 1) // size - start_ms // size + 1
 
 
 def pick_bucket(start_ms: int, end_ms: int, interval_ms: int, max_buckets: int) -> int:
@@ -48,20 +68,26 @@ def pick_bucket(start_ms: int, end_ms: int, interval_ms: int, max_buckets: int) 
     already fits, whole multiples of it when no round size does."""
     max_buckets = max(1, max_buckets)
     interval_ms = max(1, interval_ms)
-    end_ms = max(end_ms, start_ms + 1)
-
-    def fits(size: int) -> bool:
-        return (end_ms - 1) // size - start_ms // size + 1 <= max_buckets
-
-    if fits(interval_ms):
+    if _count(start_ms, end_ms, interval_ms) <= max_buckets:
         return interval_ms
     for size in ROUND_BUCKETS_MS:
-        if size > interval_ms and size % interval_ms == 0 and fits(size):
+        if size > interval_ms and size % interval_ms == 0 and _count(start_ms, end_ms, size) <= max_buckets:
             return size
     k = max(2, math.ceil((end_ms - start_ms) / interval_ms / max_buckets))
-    while not fits(k * interval_ms):  # alignment can add a bucket at each end
-        k += 1
+    while _count(start_ms, end_ms, k * interval_ms) > max_buckets:  # alignment can add a bucket at each end
+        k += max(1, k // 16)  # (few steps even when one bucket must hold a long misaligned run)
     return k * interval_ms
+
+
+def level_sizes(start_ms: int, end_ms: int, interval_ms: int, max_bars: int, overview_bars: int) -> list[int]:
+    """Bucket sizes of the levels, finest first: the finest fits ``max_bars``; each next is the smallest
+    round size at least 3 times the previous and a multiple of it; the last fits ``overview_bars``."""
+    sizes = [pick_bucket(start_ms, end_ms, interval_ms, max_bars)]
+    while _count(start_ms, end_ms, sizes[-1]) > max(1, overview_bars):
+        prev = sizes[-1]
+        nxt = next((r for r in ROUND_BUCKETS_MS if r >= 3 * prev and r % prev == 0), 4 * prev)
+        sizes.append(nxt)
+    return sizes
 
 
 def bucket_label(ms: int) -> str:
@@ -79,27 +105,25 @@ def bucket_label(ms: int) -> str:
 class Candles:
     """OHLC per bucket; ``t`` is the bucket's start (ms), ``bars`` how many source bars it holds."""
 
-    bucket_ms: int
     t: list[int] = field(default_factory=list)
     open: list[float] = field(default_factory=list)
     high: list[float] = field(default_factory=list)
     low: list[float] = field(default_factory=list)
     close: list[float] = field(default_factory=list)
     bars: list[int] = field(default_factory=list)
-    band_low: list[float] = field(default_factory=list)  # NaN before the grid placed anything
+    band_low: list[float] = field(default_factory=list)  # NaN while the grid had no resting order
     band_high: list[float] = field(default_factory=list)
 
 
 @dataclass
 class FillBuckets:
-    """One side's fills per bucket: ``t`` is the bucket's start, ``vwap`` the size-weighted price."""
+    """One side's fills per bucket (``t`` = the bucket's start)."""
 
     side: str
-    bucket_ms: int
     t: list[int] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
     size: list[float] = field(default_factory=list)
-    vwap: list[float] = field(default_factory=list)
+    notional: list[float] = field(default_factory=list)
     low: list[float] = field(default_factory=list)
     high: list[float] = field(default_factory=list)
 
@@ -107,107 +131,120 @@ class FillBuckets:
     def total(self) -> int:
         return sum(self.count)
 
+    @property
+    def vwap(self) -> list[float]:
+        """Volume-weighted price per bucket (the middle of the range where the size is zero)."""
+        return [n / s if s > 0 else (lo + hi) / 2 for n, s, lo, hi in
+                zip(self.notional, self.size, self.low, self.high, strict=True)]
+
 
 @dataclass
-class PositionBuckets:
-    """The position per bucket (``t`` = the bucket's start): time-weighted mean, lowest and highest."""
+class Equity:
+    """Per bucket: ``t`` the last bar close's time, its equity, the lowest close in the bucket, the peak."""
 
-    bucket_ms: int
+    start: list[int] = field(default_factory=list)  # the bucket's start (merging key)
+    t: list[int] = field(default_factory=list)
+    close: list[float] = field(default_factory=list)
+    low: list[float] = field(default_factory=list)
+    peak: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Position:
+    """Per bucket (``t`` = its start): time-weighted mean, lowest, highest, and the ms it covers."""
+
     t: list[int] = field(default_factory=list)
     mean: list[float] = field(default_factory=list)
     low: list[float] = field(default_factory=list)
     high: list[float] = field(default_factory=list)
+    span: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Level:
+    """Every series at one bucket size."""
+
+    bucket_ms: int
+    candles: Candles
+    fills: dict[str, FillBuckets]  # "buy", "sell"
+    equity: Equity
+    position: Position
 
 
 @dataclass
 class ChartData:
-    """Everything both report formats draw, already reduced (see the module docstring)."""
+    """The run reduced to levels of detail (see the module docstring), finest first."""
 
-    symbol_bars: int  # source bars in the run
-    interval_ms: int  # the source bars' interval
+    source_bars: int  # bars in the run
+    interval_ms: int  # their interval
     start_ms: int
     end_ms: int
-    candles: Candles
-    fills_fine: dict[str, FillBuckets]  # "buy"/"sell" per candle bucket
-    fills_coarse: dict[str, FillBuckets]  # "buy"/"sell" per coarse bucket
     fills_total: int
-    # equity per candle bucket, at the bucket's last bar close (``t`` = that close, ms)
-    t: list[int]
-    equity: list[float]
-    equity_low: list[float]
-    peak: list[float]
-    position_fine: PositionBuckets  # per candle bucket
-    position_coarse: PositionBuckets  # per coarse bucket
-    max_drawdown: float  # fraction of the peak (bar closes), the same figure as the metrics
+    levels: list[Level]
+    max_drawdown: float  # fraction of the peak, at bar closes: the same figure as the metrics
     max_drawdown_t: int | None  # when it bottomed
+    max_drawdown_equity: float
     liquidation_t: int | None = None
 
-    def titles(self, *, interactive: bool, markers: bool = True) -> tuple[str, str, str, str]:
-        """The four panels' titles: price, fills, equity, position. ``interactive``: the page switches to
-        per-candle detail when zoomed in (said when there are two levels); ``markers``: fills on the price."""
-        fine = bucket_label(self.candles.bucket_ms)
-        coarse = bucket_label(self.position_coarse.bucket_ms)
-        two = interactive and coarse != fine
-        zoomed = f" (zoomed in: per {fine})" if two else ""
-        fills = (", fills (triangles; zoom in to see them)" if two else ", fills (triangles)") if markers else ""
-        return (f"price ({fine} candles), grid band (shaded){fills}",
-                f"fills per {coarse}{zoomed}: buys up, sells down",
-                "equity; shaded: drawdown below the running peak",
-                f"position (base units): mean per {coarse}{zoomed}; shaded: its range")
+    def level(self, max_bars: int) -> Level:
+        """The finest level with at most ``max_bars`` candles (the coarsest when none has)."""
+        return next((lv for lv in self.levels if len(lv.candles.t) <= max_bars), self.levels[-1])
 
-    def description(self, *, interactive: bool, markers: bool = True) -> list[str]:
-        """What was reduced and how, in words (the charts print it); the flags as for :meth:`titles`."""
-        c = self.candles
+    def description(self, *, shown: Level | None = None) -> list[str]:
+        """What was reduced and how, in words: for one ``shown`` level (a still image) or for all."""
         src = bucket_label(self.interval_ms)
-        if c.bucket_ms == self.interval_ms:
-            lines = [f"{self.symbol_bars:,} {src} candles, every one shown"]
+        sizes = [bucket_label(lv.bucket_ms) for lv in self.levels]
+        if shown is not None:
+            what = (f"{self.source_bars:,} {src} candles, every one shown" if shown.bucket_ms == self.interval_ms
+                    else f"{self.source_bars:,} {src} candles shown as {len(shown.candles.t):,} "
+                    f"{bucket_label(shown.bucket_ms)} candles (open, highest high, lowest low, close)")
+            fills = f"{self.fills_total:,} fills counted per side and per {bucket_label(shown.bucket_ms)}"
+            return [what, fills]
+        finest = self.levels[0]
+        every = finest.bucket_ms == self.interval_ms
+        if len(sizes) == 1:
+            what = (f"{self.source_bars:,} {src} candles, every one shown" if every else
+                    f"{self.source_bars:,} {src} candles shown as {len(finest.candles.t):,} {sizes[0]} candles")
         else:
-            lines = [f"{self.symbol_bars:,} {src} candles shown as {len(c.t):,} {bucket_label(c.bucket_ms)} candles "
-                     "(open, highest high, lowest low, close)"]
-        if not self.fills_total:
-            return [*lines, "no fills"]
-        fine = bucket_label(c.bucket_ms)
-        coarse = bucket_label(self.position_coarse.bucket_ms)
-        triangles = f"one triangle per side and per {fine} at the fills' volume-weighted price (size: their number)"
-        if interactive and coarse != fine:
-            lines.append(f"{self.fills_total:,} fills counted per side and per {coarse} (per {fine} when zoomed in); "
-                         f"on the price, when zoomed in, {triangles}")
-        elif markers:
-            lines.append(f"{self.fills_total:,} fills counted per side and per {coarse}; on the price, {triangles}")
-        else:
-            lines.append(f"{self.fills_total:,} fills counted per side and per {coarse} "
-                         "(too many to draw on the price at this size)")
-        return lines
+            zoomed = ", then ".join(reversed(sizes[:-1]))
+            what = (f"{self.source_bars:,} {src} candles, drawn as {sizes[-1]} candles for the whole run "
+                    f"({len(self.levels[-1].candles.t):,}), then as {zoomed} candles"
+                    f"{' (every one)' if every else ''} as you zoom in")
+        what += "; a candle is the open, highest high, lowest low and close of the bars in it"
+        fills = (f"{self.fills_total:,} fills counted per side and per candle; zoomed in, one triangle per side "
+                 "and candle on the price, at the fills' volume-weighted price (size: their number)")
+        return [what, fills]
 
 
-def chart_data(result: BacktestResult, *, max_bars: int = 5_000, max_fill_buckets: int = 300) -> ChartData:
-    """Reduce ``result`` to at most ``max_bars`` candles and ``max_fill_buckets`` coarse fill buckets."""
+def chart_data(result: BacktestResult, *, max_bars: int = 5_000, overview_bars: int = 600) -> ChartData:
+    """Reduce ``result`` to levels from at most ``max_bars`` candles down to at most ``overview_bars``."""
     b = result.bars
     start, stop = result.start, max(result.stop, result.start + 1)
-    interval = b.interval_ms
     start_ms = b.ts[start]
-    end_ms = b.ts[stop - 1] + interval
-    bucket = pick_bucket(start_ms, end_ms, interval, max_bars)
-    coarse = max(bucket, pick_bucket(start_ms, end_ms, interval, max_fill_buckets))
-    candles = _candles(result, start, stop, bucket)
-    _grid_band(result, candles)
-    fine = _fill_buckets(result.fills, bucket)
-    rough = _fill_buckets(result.fills, coarse)
-    data = ChartData(
-        symbol_bars=stop - start, interval_ms=interval, start_ms=start_ms, end_ms=end_ms, candles=candles,
-        fills_fine=fine, fills_coarse=rough, fills_total=len(result.fills),
-        t=[], equity=[], equity_low=[], peak=[],
-        position_fine=_position(result, start_ms, end_ms, bucket),
-        position_coarse=_position(result, start_ms, end_ms, coarse), max_drawdown=0.0, max_drawdown_t=None,
-        liquidation_t=result.liquidation_ts if result.liquidated else None,
+    end_ms = b.ts[stop - 1] + b.interval_ms
+    sizes = level_sizes(start_ms, end_ms, b.interval_ms, max_bars, overview_bars)
+    fine = sizes[0]
+    candles = _candles(result, start, stop, fine)
+    _grid_band(result, candles, fine)
+    equity, dd = _equity(result, start, stop, fine)
+    finest = Level(fine, candles, _fill_buckets(result.fills, fine), equity,
+                   _position(result, start_ms, end_ms, fine))
+    levels = [finest]
+    for size in sizes[1:]:
+        levels.append(_merge(levels[-1], size))
+    return ChartData(
+        source_bars=stop - start, interval_ms=b.interval_ms, start_ms=start_ms, end_ms=end_ms,
+        fills_total=len(result.fills), levels=levels, max_drawdown=dd[0], max_drawdown_t=dd[1],
+        max_drawdown_equity=dd[2], liquidation_t=result.liquidation_ts if result.liquidated else None,
     )
-    _equity(result, start, stop, bucket, data)
-    return data
+
+
+# -- the finest level, from the run ------------------------------------------------------------
 
 
 def _candles(result: BacktestResult, start: int, stop: int, bucket: int) -> Candles:
     b = result.bars
-    c = Candles(bucket)
+    c = Candles()
     ts, op, hi, lo, cl = b.ts, b.open, b.high, b.low, b.close
     cur = None
     for j in range(start, stop):
@@ -230,28 +267,26 @@ def _candles(result: BacktestResult, start: int, stop: int, bucket: int) -> Cand
     return c
 
 
-def _grid_band(result: BacktestResult, c: Candles) -> None:
-    """Per candle bucket: the lowest and highest resting grid price seen during it (NaN: none yet)."""
-    events: list[tuple[int, int, str, float | None]] = []  # (ts, order: placement before fill, key, price)
+def _grid_band(result: BacktestResult, c: Candles, bucket: int) -> None:
+    """Per candle bucket: the lowest and highest resting grid price during it (NaN: none)."""
+    events: list[tuple[int, int, str, float]] = []  # (ts, 0 placement / 1 fill, key, price)
     for t, key, _side, price in result.orders_log:
         events.append((t, 0, key, price))
     for f in result.fills:
         if f.key is not None:
-            events.append((f.ts_ms, 1, f.key, None))
+            events.append((f.ts_ms, 1, f.key, _NAN))
     events.sort(key=lambda e: (e[0], e[1]))
     live: dict[str, float] = {}
     i = 0
-    nan = math.nan
-    for n in range(len(c.t)):
-        t1 = c.t[n + 1] if n + 1 < len(c.t) else math.inf
-        lo, hi = (min(live.values()), max(live.values())) if live else (nan, nan)
-        while i < len(events) and events[i][0] < t1:
-            _, kind, key, price = events[i]
+    for t0 in c.t:
+        t1 = t0 + bucket
+        while i < len(events) and events[i][0] < t0:  # what happened in a gap between candles
+            _apply(live, events[i])
             i += 1
-            if kind == 0 and price is not None:
-                live[key] = price
-            else:
-                live.pop(key, None)
+        lo, hi = (min(live.values()), max(live.values())) if live else (_NAN, _NAN)
+        while i < len(events) and events[i][0] < t1:
+            _apply(live, events[i])
+            i += 1
             if live:
                 a, z = min(live.values()), max(live.values())
                 lo = a if math.isnan(lo) else min(lo, a)
@@ -260,9 +295,16 @@ def _grid_band(result: BacktestResult, c: Candles) -> None:
         c.band_high.append(hi)
 
 
+def _apply(live: dict[str, float], event: tuple[int, int, str, float]) -> None:
+    _, kind, key, price = event
+    if kind == 0:
+        live[key] = price
+    else:
+        live.pop(key, None)
+
+
 def _fill_buckets(fills: list[FillRecord], bucket: int) -> dict[str, FillBuckets]:
-    out = {side: FillBuckets(side, bucket) for side in ("buy", "sell")}
-    notional: dict[str, list[float]] = {"buy": [], "sell": []}
+    out = {side: FillBuckets(side) for side in ("buy", "sell")}
     for f in fills:
         fb = out[f.side.value]
         k = f.ts_ms - f.ts_ms % bucket
@@ -271,51 +313,51 @@ def _fill_buckets(fills: list[FillRecord], bucket: int) -> dict[str, FillBuckets
             fb.t.append(k)
             fb.count.append(0)
             fb.size.append(0.0)
+            fb.notional.append(0.0)
             fb.low.append(px)
             fb.high.append(px)
-            notional[fb.side].append(0.0)
         fb.count[-1] += 1
         fb.size[-1] += sz
-        notional[fb.side][-1] += px * sz
+        fb.notional[-1] += px * sz
         if px < fb.low[-1]:
             fb.low[-1] = px
         if px > fb.high[-1]:
             fb.high[-1] = px
-    for side, fb in out.items():
-        fb.vwap = [(n / s if s > 0 else (lo + hi) / 2) for n, s, lo, hi in
-                   zip(notional[side], fb.size, fb.low, fb.high, strict=True)]
     return out
 
 
-def _equity(result: BacktestResult, start: int, stop: int, bucket: int, d: ChartData) -> None:
-    """Equity at every bar close (as the metrics sample it) reduced per bucket to its last close and its
-    low, the running peak at the bucket's end, and the deepest drawdown (fraction of the peak) and when."""
+def _equity(result: BacktestResult, start: int, stop: int, bucket: int) -> tuple[Equity, tuple[float, int | None,
+                                                                                                   float]]:
+    """Equity at every bar close (as the metrics sample it) per bucket, and the deepest drawdown
+    ``(fraction, when, equity there)``."""
     b = result.bars
     log = result.state_log
     interval = b.interval_ms
+    e = Equity()
     k_i = 0
     peak = -math.inf
+    deepest: tuple[float, int | None, float] = (0.0, None, _NAN)
     cur: int | None = None
 
-    def add(key: int | None, t: int, eq: float) -> None:
-        nonlocal peak, cur
+    def add(key: int, t: int, eq: float) -> None:
+        nonlocal peak, cur, deepest
         if eq > peak:
             peak = eq
-        if peak > 0 and (peak - eq) / peak > d.max_drawdown:
-            d.max_drawdown = (peak - eq) / peak
-            d.max_drawdown_t = t
-        if key != cur or not d.t:
+        if peak > 0 and (peak - eq) / peak > deepest[0]:
+            deepest = ((peak - eq) / peak, t, eq)
+        if key != cur or not e.t:
             cur = key
-            d.t.append(t)
-            d.equity.append(eq)
-            d.equity_low.append(eq)
-            d.peak.append(peak)
+            e.start.append(key)
+            e.t.append(t)
+            e.close.append(eq)
+            e.low.append(eq)
+            e.peak.append(peak)
             return
-        d.t[-1] = t
-        d.equity[-1] = eq
-        d.peak[-1] = peak
-        if eq < d.equity_low[-1]:
-            d.equity_low[-1] = eq
+        e.t[-1] = t
+        e.close[-1] = eq
+        e.peak[-1] = peak
+        if eq < e.low[-1]:
+            e.low[-1] = eq
 
     for j in range(start, stop):
         t = b.ts[j] + interval - 1
@@ -323,15 +365,17 @@ def _equity(result: BacktestResult, start: int, stop: int, bucket: int, d: Chart
             k_i += 1
         eq = log[k_i][2] + log[k_i][1] * b.close[j] if log else float(result.capital)
         add(b.ts[j] - b.ts[j] % bucket, t, eq)
-    if result.liquidated and log:  # the run ended at the liquidation: its equity is a point of its own
-        add(None, log[-1][0], log[-1][2])
+    if result.liquidated and log:  # the run ended at the liquidation: its equity is the last point
+        t = log[-1][0]
+        add(t - t % bucket, t, log[-1][2])
+    return e, deepest
 
 
-def _position(result: BacktestResult, start_ms: int, end_ms: int, bucket: int) -> PositionBuckets:
-    """Per bucket from ``start_ms`` to ``end_ms``: the time-weighted mean position and its range, from every
-    change in the run's state log (so a position held for a millisecond still shows in the range)."""
+def _position(result: BacktestResult, start_ms: int, end_ms: int, bucket: int) -> Position:
+    """Per bucket from ``start_ms`` to ``end_ms`` (or the liquidation): the time-weighted mean position
+    and its range, from every change (a position held for a millisecond still shows in the range)."""
     log = result.state_log
-    out = PositionBuckets(bucket)
+    out = Position()
     end = log[-1][0] + 1 if result.liquidated and log else end_ms
     i = 0
     pos = 0.0
@@ -354,5 +398,67 @@ def _position(result: BacktestResult, start_ms: int, end_ms: int, bucket: int) -
         out.mean.append(area / span if span > 0 else pos)
         out.low.append(lo)
         out.high.append(hi)
+        out.span.append(span)
         t0 += bucket
     return out
+
+
+# -- coarser levels, merged from a finer one ---------------------------------------------------
+
+
+def _groups(keys: list[int], size: int) -> list[tuple[int, int, int]]:
+    """``(bucket start, first index, end index)`` of runs of ``keys`` in the same ``size`` bucket."""
+    out: list[tuple[int, int, int]] = []
+    for i, k in enumerate(keys):
+        g = k - k % size
+        if out and out[-1][0] == g:
+            out[-1] = (g, out[-1][1], i + 1)
+        else:
+            out.append((g, i, i + 1))
+    return out
+
+
+def _merge(fine: Level, size: int) -> Level:
+    c, m = fine.candles, Candles()
+    for g, a, z in _groups(c.t, size):
+        m.t.append(g)
+        m.open.append(c.open[a])
+        m.close.append(c.close[z - 1])
+        m.high.append(max(c.high[a:z]))
+        m.low.append(min(c.low[a:z]))
+        m.bars.append(sum(c.bars[a:z]))
+        m.band_low.append(_nanfold(min, c.band_low[a:z]))
+        m.band_high.append(_nanfold(max, c.band_high[a:z]))
+    fills = {}
+    for side, fb in fine.fills.items():
+        mf = FillBuckets(side)
+        for g, a, z in _groups(fb.t, size):
+            mf.t.append(g)
+            mf.count.append(sum(fb.count[a:z]))
+            mf.size.append(sum(fb.size[a:z]))
+            mf.notional.append(sum(fb.notional[a:z]))
+            mf.low.append(min(fb.low[a:z]))
+            mf.high.append(max(fb.high[a:z]))
+        fills[side] = mf
+    e, me = fine.equity, Equity()
+    for g, a, z in _groups(e.start, size):
+        me.start.append(g)
+        me.t.append(e.t[z - 1])
+        me.close.append(e.close[z - 1])
+        me.low.append(min(e.low[a:z]))
+        me.peak.append(e.peak[z - 1])  # the running peak only grows
+    p, mp = fine.position, Position()
+    for g, a, z in _groups(p.t, size):
+        span = sum(p.span[a:z])
+        mp.t.append(g)
+        mp.mean.append(sum(x * s for x, s in zip(p.mean[a:z], p.span[a:z], strict=True)) / span if span > 0
+                       else p.mean[z - 1])
+        mp.low.append(min(p.low[a:z]))
+        mp.high.append(max(p.high[a:z]))
+        mp.span.append(span)
+    return Level(size, m, fills, me, mp)
+
+
+def _nanfold(pick: Callable[..., Any], xs: list[float]) -> float:
+    vals = [x for x in xs if not math.isnan(x)]
+    return pick(vals) if vals else _NAN

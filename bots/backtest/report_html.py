@@ -3,44 +3,53 @@
 The page holds the five-line summary, linked and zoomable panels on a real date axis (UTC) and the
 metrics as a table. Panels (Plotly, its JavaScript inlined, so the file opens without a network):
 
-1. **price**: candles (reduced to at most ``max_bars`` round-sized buckets, see
-   :mod:`bots.backtest.chart_data`), the grid band shaded behind them and the fills per side and per
-   bucket at their volume-weighted price, drawn *under* the candles so they never hide the price. Zoomed
-   out the fills are grouped in coarse buckets; zoomed in (few enough markers in view) per candle bucket.
-2. **equity** with its running peak; the gap between the two (the drawdown) is shaded red and the deepest
-   drawdown is marked.
-3. **position** as a step line (the value at each bucket's end), the range it moved through shaded.
+1. **price**: candles, the grid band shaded behind them and, zoomed in, the fills per side and candle at
+   their volume-weighted price, drawn *under* the candles so they never hide the price;
+2. **fills** per candle: buys up, sells down;
+3. **equity** with its running peak; the gap between the two (the drawdown) is shaded red and the deepest
+   drawdown is marked;
+4. **position**: its mean per candle as a step line over the range it moved through.
 
-Zooming any panel zooms all three (one shared time axis) and fits each panel's price axis to what is in
-view (a few lines of script in the page, :data:`_ZOOM_SCRIPT`).
+Zooming any panel zooms all four (one shared time axis). The page holds the run at several levels of
+detail (:mod:`bots.backtest.chart_data`: from at most ``max_bars`` candles down to at most
+:data:`OVERVIEW_BARS` for the whole run) and draws, for the time in view, the finest level with at most
+:data:`MAX_IN_VIEW` candles, only the part in view, with each panel's value axis fitted to it (a few
+lines of script, :data:`_ZOOM_SCRIPT`). So the overview and every zoom draw a few hundred candles, never
+thousands.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bots.backtest.chart_data import ChartData, FillBuckets, PositionBuckets, bucket_label, chart_data
+from bots.backtest.chart_data import TITLES, ChartData, FillBuckets, Level, bucket_label, chart_data
 from bots.backtest.engine import BacktestResult
 from bots.backtest.report import format_headline
 from lighter_sync.errors import ConfigError
 
-__all__ = ["PANELS", "require_plotly", "render_html", "write_html_report"]
+__all__ = ["PANELS", "MAX_IN_VIEW", "MARKERS_IN_VIEW", "OVERVIEW_BARS", "require_plotly", "render_html",
+           "write_html_report"]
 
 #: The plot panels of the page, top to bottom (the browser test counts them).
 PANELS = ("price", "fills", "equity", "position")
-
-#: Zoomed in to at most this many candles, the fills and the position are drawn per candle bucket
-#: (fill markers on the price appear) instead of per coarse bucket.
-FINE_CANDLES_IN_VIEW = 400
+#: The coarsest level (the whole run) has at most this many candles.
+OVERVIEW_BARS = 600
+#: The page draws the finest level with at most this many candles in view.
+MAX_IN_VIEW = 600
+#: Fills are drawn on the price once at most this many candles are in view.
+MARKERS_IN_VIEW = 250
 
 _BUY, _SELL = "#1a9850", "#d73027"
 _BAND = "rgba(66, 133, 244, 0.16)"
 _CANDLE = "#3c4043"
+#: Array attributes of a trace that the page swaps per level (``marker.size`` nested, ``width`` a number).
+_SWAPPED = ("x", "y", "open", "high", "low", "close", "customdata", "width")
 
 
 def require_plotly() -> Any:
@@ -70,18 +79,24 @@ def render_html(result: BacktestResult, metrics: Mapping[str, Any], *, title: st
                 params: Mapping[str, Any] | None = None, max_bars: int = 5_000) -> str:
     """The report page as one HTML string (plotly.js inlined)."""
     require_plotly()
+    import plotly.graph_objects as go  # noqa: PLC0415
     import plotly.io as pio  # noqa: PLC0415
 
-    data = chart_data(result, max_bars=max_bars)
-    fig = _figure(data)
+    data = chart_data(result, max_bars=max_bars, overview_bars=OVERVIEW_BARS)
+    fig = _figure(go, data)
+    store = {
+        "levels": [{"label": bucket_label(lv.bucket_ms), "traces": [_arrays(t) for _, t in _traces(go, data, lv)]}
+                   for lv in data.levels],
+        "titles": list(TITLES), "maxInView": MAX_IN_VIEW, "markersInView": MARKERS_IN_VIEW,
+    }
+    script = _ZOOM_SCRIPT.replace("STORE", json.dumps(store, separators=(",", ":"), allow_nan=False))
     chart = pio.to_html(fig, full_html=False, include_plotlyjs=True, div_id="backtest-chart",
-                        default_height="1000px",
+                        default_height="1000px", post_script=script,
                         config={"displaylogo": False, "scrollZoom": True, "responsive": True,
-                                "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
-                        post_script=_ZOOM_SCRIPT.replace("FINE_LIMIT", str(FINE_CANDLES_IN_VIEW)))
+                                "modeBarButtonsToRemove": ["select2d", "lasso2d"]})
     span = f"{_date(data.start_ms)} to {_date(data.end_ms)} UTC"
-    notes = [*data.description(interactive=True),
-             "Drag to zoom (all panels follow), double-click to zoom out; the price axes fit what is in view."]
+    notes = [*data.description(),
+             "Drag to zoom (all panels follow), double-click to zoom out; each panel's axis fits what is in view."]
     return _PAGE.format(
         title=html.escape(title),
         span=html.escape(span),
@@ -96,57 +111,26 @@ def render_html(result: BacktestResult, metrics: Mapping[str, Any], *, title: st
 # -- the figure -------------------------------------------------------------------------------
 
 
-def _figure(d: ChartData) -> Any:
-    import plotly.graph_objects as go  # noqa: PLC0415
+def _figure(go: Any, d: ChartData) -> Any:
+    """The figure as first shown: the whole run at the coarsest level."""
     from plotly.subplots import make_subplots  # noqa: PLC0415
 
-    c = d.candles
-    fine_ms = c.bucket_ms
-    coarse_ms = d.position_coarse.bucket_ms
-    two = coarse_ms != fine_ms  # short runs: one level, always shown
+    lv = d.levels[-1]
+    markers = len(lv.candles.t) <= MARKERS_IN_VIEW
+    size = bucket_label(lv.bucket_ms)
+    titles = [t.format(size=size, fills=", fills (triangles)" if markers else ", fills (zoom in to see them)")
+              for t in TITLES]
     fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.065,
-                        row_heights=[0.46, 0.14, 0.22, 0.18], subplot_titles=d.titles(interactive=True))
-    half = fine_ms // 2
-    mid = [t + half for t in c.t]
-    # 1. price: the band, then the fills, then the candles on top (so the price is never hidden)
-    fig.add_trace(go.Scatter(x=mid, y=_r(c.band_low), mode="lines", line={"width": 0}, hoverinfo="skip",
-                             showlegend=False, name="band-low"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=mid, y=_r(c.band_high), mode="lines", line={"width": 0}, fill="tonexty",
-                             fillcolor=_BAND, name="grid band", hoverinfo="skip"), row=1, col=1)
-    for side in ("buy", "sell"):
-        fig.add_trace(_fill_markers(go, d.fills_fine[side], "fine" if two else ""), row=1, col=1)
-    fig.add_trace(go.Candlestick(
-        x=mid, open=_r(c.open), high=_r(c.high), low=_r(c.low), close=_r(c.close), name="price",
-        increasing={"line": {"color": _CANDLE, "width": 1}, "fillcolor": "white"},
-        decreasing={"line": {"color": _CANDLE, "width": 1}, "fillcolor": _CANDLE},
-        whiskerwidth=0, showlegend=False), row=1, col=1)
-    # 2. fills per bucket
-    levels = (("coarse", d.fills_coarse), ("fine", d.fills_fine)) if two else (("", d.fills_fine),)
-    for level, groups in levels:
-        for side in ("buy", "sell"):
-            fig.add_trace(_fill_bars(go, groups[side], level), row=2, col=1)
-    # 3. equity: the peak, then the equity filled up to it (the drawdown)
-    fig.add_trace(go.Scatter(x=d.t, y=_r(d.peak), mode="lines", name="peak equity", showlegend=False, meta="nofit",
-                             line={"color": "#9aa0a6", "width": 1, "dash": "dot"},
-                             hovertemplate="peak %{y:,.2f} USD<extra></extra>"), row=3, col=1)
-    dd = [round((p - e) / p * 100, 3) if p > 0 else 0.0 for p, e in zip(d.peak, d.equity, strict=True)]
-    fig.add_trace(go.Scatter(x=d.t, y=_r(d.equity), mode="lines", name="equity", fill="tonexty", showlegend=False,
-                             fillcolor="rgba(215, 48, 39, 0.28)", line={"color": "#1a73e8", "width": 1.4},
-                             customdata=dd,
-                             hovertemplate="equity %{y:,.2f} USD, drawdown %{customdata:.2f} %<extra></extra>"),
-                  row=3, col=1)
+                        row_heights=[0.46, 0.14, 0.22, 0.18], subplot_titles=titles)
+    for row, trace in _traces(go, d, lv):
+        if trace.meta == "markers":
+            trace.visible = markers
+        fig.add_trace(trace, row=row, col=1)
     if d.max_drawdown_t is not None and d.max_drawdown > 0:
-        i = min(range(len(d.t)), key=lambda k: abs(d.t[k] - d.max_drawdown_t))
-        right = d.t[i] - d.start_ms > 0.75 * (d.end_ms - d.start_ms)  # near the right edge: label to the left
-        fig.add_annotation(x=d.t[i], y=d.equity_low[i], text=f"max drawdown {d.max_drawdown * 100:.2f} %",
-                           showarrow=True, arrowhead=2, ax=-70 if right else 70, ay=-6, font={"size": 11},
-                           bgcolor="rgba(255,255,255,0.8)", row=3, col=1)
-    # 4. position: the range, then the mean as a step line
-    pos_levels = ((("coarse", d.position_coarse), ("fine", d.position_fine)) if two
-                  else (("", d.position_fine),))
-    for level, pb in pos_levels:
-        for trace in _position_traces(go, pb, level, d.end_ms):
-            fig.add_trace(trace, row=4, col=1)
+        right = d.max_drawdown_t - d.start_ms > 0.75 * (d.end_ms - d.start_ms)  # near the right edge: text left
+        fig.add_annotation(x=d.max_drawdown_t, y=d.max_drawdown_equity, showarrow=True, arrowhead=2,
+                           text=f"max drawdown {d.max_drawdown * 100:.2f} %", ax=-70 if right else 70, ay=-6,
+                           font={"size": 11}, bgcolor="rgba(255,255,255,0.8)", row=3, col=1)
     if d.liquidation_t is not None:
         for row in range(1, 5):
             fig.add_vline(x=d.liquidation_t, line={"color": "#d93025", "width": 2, "dash": "dash"}, row=row, col=1)
@@ -162,55 +146,98 @@ def _figure(d: ChartData) -> Any:
     fig.update_yaxes(title_text="USD", row=3, col=1)
     fig.update_yaxes(title_text="base", zeroline=True, zerolinecolor="#5f6368", row=4, col=1)
     fig.update_layout(template="plotly_white", hovermode="x", dragmode="zoom", bargap=0.1, barmode="relative",
-                      margin={"l": 60, "r": 20, "t": 60, "b": 40}, showlegend=False, uirevision="keep")
+                      margin={"l": 60, "r": 20, "t": 60, "b": 40}, showlegend=False)
     return fig
 
 
-def _fill_markers(go: Any, fb: FillBuckets, level: str) -> Any:
+def _traces(go: Any, d: ChartData, lv: Level) -> list[tuple[int, Any]]:
+    """``(panel row, trace)`` for one level, always the same traces in the same order (the page swaps
+    their arrays when it changes level)."""
+    c = lv.candles
+    half = lv.bucket_ms // 2
+    mid = [t + half for t in c.t]
+    e, p = lv.equity, lv.position
+    pos_x = [*p.t, d.end_ms]  # the last step runs to the end of the run
+    last = (lambda xs: [*xs, xs[-1]]) if p.t else (lambda xs: list(xs))
+    dd = [round((k - q) / k * 100, 3) if k > 0 else 0.0 for k, q in zip(e.peak, e.close, strict=True)]
+    return [
+        # 1. price: the band, then the fills, then the candles on top (so the price is never hidden)
+        (1, go.Scatter(x=mid, y=_r(c.band_low), mode="lines", line={"width": 0}, hoverinfo="skip",
+                       name="band low")),
+        (1, go.Scatter(x=mid, y=_r(c.band_high), mode="lines", line={"width": 0}, fill="tonexty", fillcolor=_BAND,
+                       name="grid band", hoverinfo="skip")),
+        (1, _markers(go, lv.fills["buy"], half)),
+        (1, _markers(go, lv.fills["sell"], half)),
+        (1, go.Candlestick(x=mid, open=_r(c.open), high=_r(c.high), low=_r(c.low), close=_r(c.close), name="price",
+                           increasing={"line": {"color": _CANDLE, "width": 1}, "fillcolor": "white"},
+                           decreasing={"line": {"color": _CANDLE, "width": 1}, "fillcolor": _CANDLE},
+                           whiskerwidth=0)),
+        # 2. fills per candle
+        (2, _bars(go, lv.fills["buy"], lv.bucket_ms)),
+        (2, _bars(go, lv.fills["sell"], lv.bucket_ms)),
+        # 3. equity: its lowest close per candle (drawn invisibly, so the fitted axis shows every trough),
+        # the peak, then the equity filled up to the peak (the drawdown)
+        (3, go.Scatter(x=e.t, y=_r(e.low), mode="lines", line={"width": 0}, hoverinfo="skip", name="equity low")),
+        (3, go.Scatter(x=e.t, y=_r(e.peak), mode="lines", name="peak equity", meta="nofit",
+                       line={"color": "#9aa0a6", "width": 1, "dash": "dot"},
+                       hovertemplate="peak %{y:,.2f} USD<extra></extra>")),
+        (3, go.Scatter(x=e.t, y=_r(e.close), mode="lines", name="equity", fill="tonexty",
+                       fillcolor="rgba(215, 48, 39, 0.28)", line={"color": "#1a73e8", "width": 1.4}, customdata=dd,
+                       hovertemplate="equity %{y:,.2f} USD, drawdown %{customdata:.2f} %<extra></extra>")),
+        # 4. position: the range, then the mean as a step line
+        (4, go.Scatter(x=pos_x, y=_r(last(p.low)), mode="lines", line={"width": 0, "shape": "hv"},
+                       hoverinfo="skip", name="position low")),
+        (4, go.Scatter(x=pos_x, y=_r(last(p.high)), mode="lines", line={"width": 0, "shape": "hv"}, fill="tonexty",
+                       fillcolor="rgba(123, 31, 162, 0.12)", hoverinfo="skip", name="position range")),
+        (4, go.Scatter(x=pos_x, y=_r(last(p.mean)), mode="lines", name="position",
+                       line={"color": "#7b1fa2", "width": 1.4, "shape": "hv"},
+                       customdata=[[a, b] for a, b in zip(last(p.low), last(p.high), strict=True)],
+                       hovertemplate="position: mean %{y:.4g}, range %{customdata[0]} .. %{customdata[1]}"
+                                     "<extra></extra>")),
+    ]
+
+
+def _markers(go: Any, fb: FillBuckets, half: int) -> Any:
     buy = fb.side == "buy"
     top = max(fb.count, default=1)
-    half = fb.bucket_ms // 2
     return go.Scatter(
-        x=[t + half for t in fb.t], y=_r(fb.vwap), mode="markers", name=f"{fb.side} fills", meta=level,
-        visible=level != "fine",
-        marker={"symbol": "triangle-up" if buy else "triangle-down", "size": [round(6 + 8 * math.sqrt(n / top), 1)
-                                                                            for n in fb.count],
-                "color": _BUY if buy else _SELL, "opacity": 0.75, "line": {"width": 0}},
+        x=[t + half for t in fb.t], y=_r(fb.vwap), mode="markers", name=f"{fb.side} fills", meta="markers",
+        marker={"symbol": "triangle-up" if buy else "triangle-down", "color": _BUY if buy else _SELL,
+                "size": [round(6 + 8 * math.sqrt(n / top), 1) for n in fb.count], "opacity": 0.75,
+                "line": {"width": 0}},
         customdata=[[n, round(s, 6), lo, hi] for n, s, lo, hi in zip(fb.count, fb.size, fb.low, fb.high, strict=True)],
         hovertemplate=(f"%{{customdata[0]}} {fb.side}(s), size %{{customdata[1]}}, avg price %{{y}}"
                        "<br>range %{customdata[2]} .. %{customdata[3]}<extra></extra>"),
     )
 
 
-def _fill_bars(go: Any, fb: FillBuckets, level: str) -> Any:
+def _bars(go: Any, fb: FillBuckets, bucket_ms: int) -> Any:
     buy = fb.side == "buy"
-    half = fb.bucket_ms // 2
     return go.Bar(
-        x=[t + half for t in fb.t], y=[n if buy else -n for n in fb.count], width=fb.bucket_ms * 0.9,
-        name=f"{fb.side}s per {bucket_label(fb.bucket_ms)}", meta=level, visible=level != "fine",
-        marker={"color": _BUY if buy else _SELL, "line": {"width": 0}},
+        x=[t + bucket_ms // 2 for t in fb.t], y=[n if buy else -n for n in fb.count], width=bucket_ms * 0.9,
+        name=f"{fb.side}s", marker={"color": _BUY if buy else _SELL, "line": {"width": 0}},
         customdata=[[n, round(s, 6), float(f"{v:.8g}")] for n, s, v in zip(fb.count, fb.size, fb.vwap, strict=True)],
         hovertemplate=(f"%{{customdata[0]}} {fb.side}(s), size %{{customdata[1]}}, avg price %{{customdata[2]}}"
                        "<extra></extra>"),
     )
 
 
-def _position_traces(go: Any, pb: PositionBuckets, level: str, end_ms: int) -> list[Any]:
-    x = [*pb.t, end_ms]  # the last step runs to the end of the run
-    shown = level != "fine"
-    return [
-        go.Scatter(x=x, y=_r([*pb.low, pb.low[-1]]), mode="lines", line={"width": 0, "shape": "hv"}, meta=level,
-                   visible=shown, hoverinfo="skip", name="position low"),
-        go.Scatter(x=x, y=_r([*pb.high, pb.high[-1]]), mode="lines", line={"width": 0, "shape": "hv"}, meta=level,
-                   visible=shown, fill="tonexty", fillcolor="rgba(123, 31, 162, 0.12)", hoverinfo="skip",
-                   name="position range"),
-        go.Scatter(x=x, y=_r([*pb.mean, pb.mean[-1]]), mode="lines", meta=level, visible=shown,
-                   name=f"mean position per {bucket_label(pb.bucket_ms)}",
-                   line={"color": "#7b1fa2", "width": 1.4, "shape": "hv"},
-                   customdata=[[lo, hi] for lo, hi in zip([*pb.low, pb.low[-1]], [*pb.high, pb.high[-1]],
-                                                          strict=True)],
-                   hovertemplate="position: mean %{y:.4g}, range %{customdata[0]} .. %{customdata[1]}<extra></extra>"),
-    ]
+def _arrays(trace: Any) -> dict[str, Any]:
+    """The attributes of ``trace`` the page swaps when it changes level."""
+    j = trace.to_plotly_json()
+    out = {k: _plain(j[k]) for k in _SWAPPED if k in j}
+    size = j.get("marker", {}).get("size")
+    if isinstance(size, (list, tuple)):
+        out["marker.size"] = list(size)
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
 
 
 def _r(xs: Sequence[float]) -> list[float | None]:
@@ -295,23 +322,33 @@ def _cell(v: Any, kind: str) -> str:
 _ZOOM_SCRIPT = """
 (function () {
   var gd = document.getElementById('{plot_id}');
-  var busy = false;
-  var hasFine = gd.data.some(function (tr) { return tr.meta === 'fine'; });
-  var candles = gd.data.filter(function (tr) { return tr.type === 'candlestick'; })[0];
-  function drawn(tr, useFine) {
-    if (tr.visible === 'legendonly') { return false; }
-    if (tr.meta === 'fine') { return useFine; }
-    if (tr.meta === 'coarse') { return !useFine; }
-    return true;
+  var S = STORE;
+  gd.backtestLevels = S.levels;  // (for a look from the console, and the browser test)
+  var busy = false, pending = null;
+  var candleAt = gd.data.findIndex(function (tr) { return tr.type === 'candlestick'; });
+  function lowerBound(a, v) {  // first index with a[i] >= v (a sorted)
+    var lo = 0, hi = a.length;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (a[m] < v) { lo = m + 1; } else { hi = m; } }
+    return lo;
   }
-  // Zoomed in to few candles: fills and position per candle bucket; then fit every y axis to the view.
-  function fit(x0, x1) {
-    var inView = 0, lo = {}, hi = {}, idx = [], vis = [], i, k;
-    for (i = 0; i < candles.x.length; i++) { if (candles.x[i] >= x0 && candles.x[i] <= x1) { inView++; } }
-    var useFine = hasFine && inView <= FINE_LIMIT;
-    gd.data.forEach(function (tr, n) {
-      if (hasFine && (tr.meta === 'fine' || tr.meta === 'coarse')) { idx.push(n); vis.push(drawn(tr, useFine)); }
-      if (!drawn(tr, useFine) || !tr.x || tr.meta === 'nofit') { return; }  // (the peak may lie above the view)
+  function levelFor(x0, x1) {  // the finest level with few enough candles in view, and how many
+    for (var k = 0; k < S.levels.length; k++) {
+      var cx = S.levels[k].traces[candleAt].x, n = lowerBound(cx, x1) - lowerBound(cx, x0);
+      if (n <= S.maxInView || k === S.levels.length - 1) { return [k, n]; }
+    }
+  }
+  function sliced(arrays, x0, x1) {  // the part in view, one point more on each side
+    var xs = arrays.x, a = Math.max(0, lowerBound(xs, x0) - 1), z = Math.min(xs.length, lowerBound(xs, x1) + 1);
+    var out = {};
+    Object.keys(arrays).forEach(function (key) {
+      out[key] = Array.isArray(arrays[key]) ? arrays[key].slice(a, z) : arrays[key];
+    });
+    return out;
+  }
+  function fitted(data, x0, x1) {  // each panel's value axis over what is drawn in view
+    var lo = {}, hi = {}, i;
+    data.forEach(function (tr) {
+      if (tr.visible === false || tr.visible === 'legendonly' || tr.meta === 'nofit' || !tr.x) { return; }
       var ax = tr.yaxis || 'y', lows = tr.low || tr.y, highs = tr.high || tr.y;
       if (tr.type === 'bar') { lo[ax] = Math.min(lo[ax] === undefined ? 0 : lo[ax], 0); hi[ax] = Math.max(hi[ax] || 0, 0); }
       for (i = 0; i < tr.x.length; i++) {
@@ -320,22 +357,52 @@ _ZOOM_SCRIPT = """
         if (!(hi[ax] >= highs[i])) { hi[ax] = highs[i]; }
       }
     });
-    var update = {};
-    for (k in lo) {
+    var ranges = {};
+    Object.keys(lo).forEach(function (k) {
       var pad = (hi[k] - lo[k]) * 0.06 || Math.abs(hi[k]) * 0.01 || 1;
-      update[(k === 'y' ? 'yaxis' : 'yaxis' + k.slice(1)) + '.range'] = [lo[k] - pad, hi[k] + pad];
-    }
-    Object.keys(gd.layout).forEach(function (key) {  // every time axis (they match each other)
-      if (!/^xaxis[0-9]*$/.test(key)) { return; }
-      if (isFinite(x0) && isFinite(x1)) { update[key + '.range'] = [x0, x1]; } else { update[key + '.autorange'] = true; }
+      ranges[k === 'y' ? 'yaxis' : 'yaxis' + k.slice(1)] = [lo[k] - pad, hi[k] + pad];
+    });
+    return ranges;
+  }
+  function show(x0, x1) {
+    if (busy) { pending = [x0, x1]; return; }
+    var whole = !(isFinite(x0) && isFinite(x1));
+    var pick = levelFor(whole ? -Infinity : x0, whole ? Infinity : x1), lv = S.levels[pick[0]];
+    var markers = pick[1] <= S.markersInView;
+    var data = gd.data.map(function (tr, i) {
+      var arrays = whole ? lv.traces[i] : sliced(lv.traces[i], x0, x1), copy = Object.assign({}, tr);
+      Object.keys(arrays).forEach(function (key) {
+        if (key === 'marker.size') { copy.marker = Object.assign({}, tr.marker, {size: arrays[key]}); }
+        else { copy[key] = arrays[key]; }
+      });
+      if (tr.meta === 'markers') { copy.visible = markers; }
+      return copy;
+    });
+    var layout = Object.assign({}, gd.layout), ranges = fitted(data, x0, x1);
+    Object.keys(layout).forEach(function (key) {
+      if (/^xaxis[0-9]*$/.test(key)) {
+        layout[key] = Object.assign({}, layout[key], whole ? {autorange: true} : {range: [x0, x1], autorange: false});
+      }
+      if (/^yaxis[0-9]*$/.test(key) && ranges[key]) {
+        layout[key] = Object.assign({}, layout[key], {range: ranges[key], autorange: false});
+      }
+    });
+    var fills = markers ? ', fills (triangles)' : ', fills (zoom in to see them)';
+    layout.annotations = gd.layout.annotations.map(function (an, k) {
+      if (k >= S.titles.length) { return an; }
+      return Object.assign({}, an, {text: S.titles[k].replace('{size}', lv.label).replace('{fills}', fills)});
     });
     busy = true;
-    var done = function () { busy = false; gd.setAttribute('data-fitted', String(x0) + ',' + String(x1)); };
-    Plotly.update(gd, idx.length ? {visible: vis} : {}, update, idx.length ? idx : undefined).then(done, done);
+    var done = function () {
+      busy = false;
+      gd.setAttribute('data-shown', JSON.stringify({level: lv.label, inView: pick[1], markers: markers,
+                                                     x0: whole ? null : x0, x1: whole ? null : x1}));
+      if (pending) { var next = pending; pending = null; show(next[0], next[1]); }
+    };
+    Plotly.react(gd, data, layout).then(done, done);
   }
   function ms(v) { return typeof v === 'number' ? v : Date.parse(String(v).replace(' ', 'T') + 'Z'); }
   gd.on('plotly_relayout', function (ev) {
-    if (busy) { return; }
     var x0, x1, reset = false;  // any panel's time axis: they all move together
     Object.keys(ev).forEach(function (key) {
       var m = /^xaxis[0-9]*\\.(range\\[0\\]|range\\[1\\]|range|autorange)$/.exec(key);
@@ -343,9 +410,9 @@ _ZOOM_SCRIPT = """
       if (m[1] === 'range[0]') { x0 = ev[key]; } else if (m[1] === 'range[1]') { x1 = ev[key]; }
       else if (m[1] === 'range') { x0 = ev[key][0]; x1 = ev[key][1]; } else if (ev[key]) { reset = true; }
     });
-    if (x0 !== undefined && x1 !== undefined) { fit(ms(x0), ms(x1)); } else if (reset) { fit(-Infinity, Infinity); }
+    if (x0 !== undefined && x1 !== undefined) { show(ms(x0), ms(x1)); } else if (reset) { show(-Infinity, Infinity); }
   });
-  fit(-Infinity, Infinity);
+  show(-Infinity, Infinity);
 })();
 """
 

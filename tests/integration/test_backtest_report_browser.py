@@ -3,19 +3,19 @@
 A real backtest (three days of simulated 1m candles) writes report.html; Chromium opens it from disk
 with background networking off and the test checks: no console error, no request but the file itself,
 the four panels drawn (candles, fill bars, equity and position lines as non-empty SVG), real dates on the
-time axis, and that zooming in switches to per-candle detail and fits the price axis to the view. The
-screenshot is saved in the test's tmp dir (``report.png``, and ``report-zoomed.png``).
+time axis, and that zooming in draws the finest level of detail, only the part in view, with the fills on
+the price and the price axis fitted to the view. The screenshots are saved in the test's tmp dir
+(``report.png``, and ``report-zoomed.png``).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest
 
 from bots.backtest.__main__ import main
-from bots.backtest.report_html import FINE_CANDLES_IN_VIEW, PANELS
+from bots.backtest.report_html import MARKERS_IN_VIEW, MAX_IN_VIEW, PANELS
 from tests.cdp import Chromium, find_chromium
 
 CHROMIUM = find_chromium()
@@ -76,31 +76,43 @@ def test_the_report_renders_in_chromium_without_errors_or_network(report, tmp_pa
     assert pixels.std() > 0.05  # a page with charts on it, not a blank one
 
 
-def test_zooming_in_shows_detail_and_fits_the_price_axis(report, tmp_path):
+def test_zooming_in_draws_the_finest_level_in_view_and_fits_the_axes(report, tmp_path):
+    shown = f"JSON.parse({GD}.getAttribute('data-shown'))"
     with Chromium(CHROMIUM, tmp_path / "profile", width=1400, height=1000) as page:
         page.navigate(report.as_uri())
-        page.until(f"{GD} && {GD}.getAttribute('data-fitted')", what="the first fit")
-        before = page.evaluate(f"JSON.stringify({GD}.layout.yaxis.range)")
-        shown = f"JSON.stringify({GD}.data.filter(t => t.meta === 'fine').map(t => t.visible))"
-        assert set(json.loads(page.evaluate(shown))) == {False}  # zoomed out: per coarse bucket
-        # zoom to 100 candles through the time axis of the bottom panel, as a drag there would
-        page.evaluate(f"""(() => {{
-            const gd = {GD}, x = gd.data.find(t => t.type === 'candlestick').x;
-            return Plotly.relayout(gd, {{'xaxis4.range': [x[40], x[140]]}}).then(() => true);
+        page.until(f"{GD} && {GD}.getAttribute('data-shown')", what="the first drawing")
+        whole = page.evaluate(shown)
+        store = page.evaluate(f"""(() => {{
+            const gd = {GD}, i = gd.data.findIndex(t => t.type === 'candlestick');
+            return {{candles: gd.data[i].x.length, markers: gd.data.filter(t => t.meta === 'markers')
+                     .map(t => t.visible), yrange: gd.layout.yaxis.range}};
         }})()""")
-        page.until(f"{GD}.getAttribute('data-fitted') !== '-Infinity,Infinity'", what="the fit after zooming")
-        assert set(json.loads(page.evaluate(shown))) == {True}
-        view = json.loads(page.evaluate(f"""JSON.stringify((() => {{
+        # zoom to 100 candles of the finest level through the bottom panel's time axis, as a drag there would
+        finest = page.evaluate(f"""(() => {{
+            const gd = {GD}, i = gd.data.findIndex(t => t.type === 'candlestick');
+            const lv = gd.backtestLevels[0], x = lv.traces[i].x;
+            window.__want = x[40];
+            return Plotly.relayout(gd, {{'xaxis4.range': [x[40], x[140]]}}).then(() => ({{
+                label: lv.label, x0: x[40], x1: x[140],
+                low: Math.min(...lv.traces[i].low.slice(40, 141)), high: Math.max(...lv.traces[i].high.slice(40, 141)),
+            }}));
+        }})()""")
+        page.until(f"{shown}.x0 === window.__want", what="the drawing after zooming")
+        zoomed = page.evaluate(shown)
+        drawn = page.evaluate(f"""(() => {{
             const gd = {GD}, c = gd.data.find(t => t.type === 'candlestick');
-            const inView = c.x.map((x, i) => i).filter(i => c.x[i] >= c.x[40] && c.x[i] <= c.x[140]);
-            return {{range: gd.layout.yaxis.range, x: gd.layout.xaxis.range,
-                     low: Math.min(...inView.map(i => c.low[i])), high: Math.max(...inView.map(i => c.high[i])),
-                     n: inView.length}};
-        }})())"""))
+            return {{candles: c.x.length, first: c.x[0], last: c.x[c.x.length - 1], yrange: gd.layout.yaxis.range,
+                     markers: gd.data.filter(t => t.meta === 'markers').map(t => t.visible),
+                     triangles: gd.querySelectorAll('.scatterlayer .trace .points path').length}};
+        }})()""")
         page.screenshot(tmp_path / "report-zoomed.png")
         assert page.console_errors() == []
-    assert view["n"] <= FINE_CANDLES_IN_VIEW
-    lo, hi = view["range"]
-    assert lo <= view["low"] and view["high"] <= hi  # every candle in view fits
-    full_lo, full_hi = json.loads(before)
-    assert hi - lo < full_hi - full_lo  # ... in a tighter range than the whole run's
+    assert whole["x0"] is None and whole["inView"] == store["candles"] <= MAX_IN_VIEW  # the whole run, coarsest
+    assert store["markers"] == [False, False]  # too many candles for fills on the price
+    assert zoomed == {"level": finest["label"], "inView": 100, "markers": 100 <= MARKERS_IN_VIEW,
+                      "x0": finest["x0"], "x1": finest["x1"]}
+    assert drawn["candles"] <= 101 + 2 and drawn["first"] <= finest["x0"] and drawn["last"] >= finest["x1"]
+    assert drawn["markers"] == [True, True] and drawn["triangles"] > 0
+    lo, hi = drawn["yrange"]
+    assert lo <= finest["low"] and finest["high"] <= hi  # every candle in view fits ...
+    assert hi - lo < store["yrange"][1] - store["yrange"][0]  # ... in a tighter range than the whole run's

@@ -4,17 +4,25 @@ summary and the metrics; a clear error without plotly; a reasonable size for a y
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
 import pytest
 from backtest_helpers import RULES, T0, ChartRun, FixedOrders, buy, sell, walk_bars, without_module
 
-from bots.backtest.chart_data import chart_data
+from bots.backtest.chart_data import bucket_label, chart_data
 from bots.backtest.data import Bars
 from bots.backtest.engine import BacktestConfig, BacktestEngine, FillRecord
 from bots.backtest.report import compute_metrics, format_headline
-from bots.backtest.report_html import PANELS, render_html, require_plotly, write_html_report
+from bots.backtest.report_html import (
+    MAX_IN_VIEW,
+    OVERVIEW_BARS,
+    PANELS,
+    render_html,
+    require_plotly,
+    write_html_report,
+)
 from bots.strategy import Side
 from lighter_sync.errors import ConfigError
 
@@ -45,18 +53,37 @@ def test_the_report_is_one_page_that_needs_nothing_else(tmp_path):
 
 
 def test_the_figure_has_four_linked_panels_on_a_date_axis():
+    import plotly.graph_objects as go
+
     from bots.backtest.report_html import _figure
 
-    fig = _figure(chart_data(small_run()))
+    d = chart_data(small_run(), max_bars=400, overview_bars=50)
+    fig = _figure(go, d)
     layout = fig.layout
     axes = [f"xaxis{n if n > 1 else ''}" for n in range(1, len(PANELS) + 1)]
     assert all(layout[a].type == "date" for a in axes)
     assert {layout[a].matches for a in axes[:-1]} == {"x4"}  # one zoom moves all four
     assert {t.yaxis for t in fig.data} == {"y", "y2", "y3", "y4"}
     candles = [t for t in fig.data if t.type == "candlestick"]
-    assert len(candles) == 1 and candles[0].x[0] == T0 + MIN // 2  # ms since the epoch, UTC, mid-bucket
-    assert any(t.type == "scatter" and t.line.shape == "hv" and t.name.startswith("mean position")
-               for t in fig.data)
+    overview = d.levels[-1]
+    assert len(candles) == 1 and len(candles[0].x) == len(overview.candles.t) <= 50  # the whole run, coarsest
+    assert candles[0].x[0] == overview.candles.t[0] + overview.bucket_ms // 2  # ms since the epoch, mid-candle
+    assert any(t.type == "scatter" and t.line.shape == "hv" and t.name == "position" for t in fig.data)
+
+
+def test_the_page_holds_every_level_with_the_figures_traces(tmp_path):
+    r = small_run()
+    page = render_html(r, compute_metrics(r), max_bars=400)
+    store = json.loads(re.search(r"var S = (\{.*?\});\n", page).group(1))
+    d = chart_data(r, max_bars=400, overview_bars=OVERVIEW_BARS)
+    assert [lv["label"] for lv in store["levels"]] == [bucket_label(lv.bucket_ms) for lv in d.levels]
+    figure = json.loads(re.search(r"Plotly\.newPlot\(\s*\"backtest-chart\",\s*(\[.*?\]),\s*\{\"", page,
+                                  re.S).group(1))
+    for lv, stored in zip(d.levels, store["levels"], strict=True):
+        assert len(stored["traces"]) == len(figure)  # the page swaps arrays trace by trace
+        (candles,) = [t for t, f in zip(stored["traces"], figure, strict=True) if f["type"] == "candlestick"]
+        assert candles["high"] == [float(f"{x:.8g}") for x in lv.candles.high]
+    assert store["maxInView"] == MAX_IN_VIEW
 
 
 def test_a_clear_error_without_plotly(monkeypatch):
@@ -78,4 +105,4 @@ def test_a_year_of_minutes_and_300k_fills_fits_in_a_few_megabytes():
                "fees": Decimal(0), "funding": Decimal(0), "days": 365.0}
     page = render_html(run, metrics)
     assert len(page.encode()) < 9_000_000
-    assert "525,600 1 min candles shown as 4,380 2 h candles" in page
+    assert "525,600 1 min candles, drawn as 1 day candles for the whole run (365)" in page
