@@ -7,12 +7,11 @@ import asyncio
 import json
 import time
 
+import lighter
 import pytest
 import websocket
 
 from lighter_sync.sim import SimExchange
-
-lighter = pytest.importorskip("lighter")
 
 
 @pytest.fixture(scope="module")

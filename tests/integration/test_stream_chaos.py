@@ -18,12 +18,10 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.events import Fill, OrderUpdate
+from lighter_sync.sim import SimExchange
 from lighter_sync.stream import StreamConfig
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
-from tests.integration.transports import TRANSPORTS  # noqa: E402
+from tests.integration.transports import TRANSPORTS
 
 FAST = StreamConfig(
     ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5

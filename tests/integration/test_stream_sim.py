@@ -14,11 +14,9 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.events import BookUpdate, Connected, Fill, Resynced
+from lighter_sync.sim import SimExchange
 from lighter_sync.stream import StreamConfig
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 FAST = StreamConfig(
     ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5

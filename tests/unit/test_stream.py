@@ -267,6 +267,7 @@ def book_sub(s: Stream) -> Subscription:
     return s.attach(Subscription(s.hub, "book", CONFLATE, channels=("order_book/0",), on_close=s.detach))
 
 
+@pytest.mark.needs_tool("openssl")
 def test_wss_with_certificate_verification(tmp_path, monkeypatch):
     """TLS as against the real venue: the certificate is verified (here a self-signed one that
     the test trusts through SSL_CERT_FILE) and big frames arrive across TLS records."""
@@ -275,7 +276,7 @@ def test_wss_with_certificate_verification(tmp_path, monkeypatch):
     import subprocess
 
     if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not available to make a test certificate")
+        pytest.skip("needs the openssl CLI to make a test certificate (.ci/run installs it)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [

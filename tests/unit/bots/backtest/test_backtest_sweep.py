@@ -67,7 +67,6 @@ def test_rank_and_table(data, tmp_path):
 
 
 def test_dask_local_cluster_matches_in_process(data):
-    pytest.importorskip("distributed", reason="needs the dask extra (part of .[dev])")
     from bots.backtest.sweep import DaskExecutor
 
     one = run_sweep(data, JOBS[:2], LocalExecutor(1))
