@@ -92,10 +92,28 @@ def test_gap_is_refused_and_unsyncs_the_book():
     assert b.apply_diff([], [lv("100.20", "1")], 50, 51) == APPLIED
 
 
+def test_a_forward_gap_is_refused_too():
+    """A diff that starts past the book's nonce skipped updates: as much a gap as a stale one."""
+    b = make_book()
+    assert b.apply_diff([lv("100.50", "9.0000")], [], begin_nonce=11, nonce=12) == GAP
+    assert b.synced is False and b.nonce == 10
+    assert b.top().ask_size == Decimal("1.0000")  # not applied
+
+
 def test_crossed_book_is_detected():
     b = make_book()
     assert b.apply_diff([], [lv("100.60", "1.0000")], 10, 11) == CROSSED
     assert b.synced is False
+
+
+def test_a_bid_equal_to_the_ask_is_crossed():
+    """Bid == ask cannot rest on one venue (it would have matched): the book is wrong, resync."""
+    b = make_book()
+    assert b.apply_diff([], [lv("100.50", "1.0000")], 10, 11) == CROSSED
+    assert b.synced is False
+    # one tick below the ask is a valid book
+    c = make_book()
+    assert c.apply_diff([], [lv("100.49", "1.0000")], 10, 11) == APPLIED and c.synced
 
 
 def test_average_fill_price_walks_levels():
