@@ -1,4 +1,5 @@
-"""Shared test helpers (`eventually()` polling instead of sleeps) and the no-silent-skip rule.
+"""Shared test helpers (`eventually()` polling instead of sleeps), the no-silent-skip rule and
+hypothesis settings without wall-clock deadlines.
 
 No silent skips: a skipped test is a test that did not run, and a suite that turns a broken
 import into "2 skipped, exit 0" hides the breakage. So every skip FAILS the run unless the test
@@ -21,8 +22,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 T = TypeVar("T")
+
+# No wall clock in a pass: hypothesis's per-example deadline (200 ms) and its too-slow health check
+# fail a correct test on a loaded machine. Speed is the benchmarks' business (tests/bench).
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 LIVE_DIR = Path(__file__).resolve().parent / "live"
 
