@@ -66,3 +66,46 @@ def test_progress_with_the_same_fill_or_time_unknown_is_news():
     same_tx = AccountState(1)
     assert same_tx.offer_order(order(status="in-progress"))
     assert same_tx.offer_order(order(status="filled", filled_size=Decimal("1.0"), remaining_size=Decimal(0)))
+
+
+class SmallState(AccountState):
+    """The same rules with small bounds, so a few orders cross every one of them."""
+
+    MAX_FINAL_DETAIL = 3
+    MAX_FINAL_ORDERS = 5
+    MAX_SEEN_FILLS = 4
+
+
+def trade(i: int) -> dict[str, object]:
+    return {"trade_id": 100 + i, "market_id": 1, "price": "100.0", "size": "1.0", "bid_account_id": 1,
+            "ask_account_id": 9, "bid_id": i, "ask_id": 50, "bid_client_id": 70 + i, "is_maker_ask": True}
+
+
+def test_final_orders_are_held_in_full_up_to_the_bound_and_remembered_past_it():
+    acc = SmallState(1)
+    for i in range(8):
+        opened = order(order_index=i, client_order_index=70 + i, transaction_time=T + 2 * i)
+        assert acc.offer_order(opened, {"i": i})
+        done = dataclasses.replace(opened, status="filled", filled_size=Decimal("1.0"), remaining_size=Decimal(0),
+                                   transaction_time=T + 2 * i + 1)
+        assert acc.offer_order(done, {"i": i, "status": "filled"})
+    assert sorted(acc.orders) == [5, 6, 7]  # the newest 3 in full ...
+    assert sorted(acc.by_coi) == [75, 76, 77] and sorted(acc.raw_by_coi) == [75, 76, 77]
+    assert acc.raw_by_coi[77] == {"i": 7, "status": "filled"}
+    # ... the newest 5 remembered: a late copy of those is refused, older ones are forgotten
+    for i in (3, 4):
+        assert not acc.offer_order(order(order_index=i, client_order_index=70 + i, transaction_time=T + 2 * i))
+    assert acc.offer_order(order(order_index=2, client_order_index=72, transaction_time=T + 4))  # forgotten
+    assert len(acc._final_ids) == 5
+
+
+def test_seen_fills_are_remembered_up_to_the_bound():
+    acc = SmallState(1)
+    for i in range(6):
+        (fill,) = acc.fills_from_trade(trade(i), "ETH", "stream")
+        assert fill.trade_id == 100 + i and fill.side == "buy"
+    assert len(acc.seen_fills) == 4
+    assert acc.fills_from_trade(trade(5), "ETH", "reconcile") == []  # the newest 4 are still known
+    assert acc.fills_from_trade(trade(2), "ETH", "reconcile") == []
+    assert len(acc.fills_from_trade(trade(1), "ETH", "reconcile")) == 1  # forgotten past the bound
+    assert acc.max_trade_id == 105

@@ -262,3 +262,27 @@ def test_price_memo_stays_small_while_the_price_drifts_through_many_levels():
         tracemalloc.stop()
     assert b.best_ask() == Decimal("3.00000")
     assert grown < 1.5 * 2**20, f"the book grew {grown / 2**20:.1f} MiB over 30,000 transient prices"
+
+
+class SmallMemoBook(OrderBook):
+    __slots__ = ()
+    MAX_PRICE_MEMO = 8
+
+
+def test_the_price_memo_is_cleared_past_its_bound_and_prices_stay_right():
+    """The memo bound itself, fast (the test above measures the memory over a long drift)."""
+    b = SmallMemoBook("TON", 0, price_decimals=5, size_decimals=1)
+    b.apply_snapshot(asks=[lv("3.00000", "1.0")], bids=[lv("2.99990", "1.0")], nonce=1)
+    sizes = []
+    for i in range(40):
+        price = f"{3.00001 + i * 0.00001:.5f}"
+        assert b.apply_diff([lv(price, "1.0")], [], 1 + i, 2 + i) == APPLIED
+        sizes.append(len(b._ticks))
+        assert len(b._ticks) <= SmallMemoBook.MAX_PRICE_MEMO  # never past the bound
+    assert 0 in sizes or min(sizes) <= 1  # it was cleared, not just capped by luck
+    assert [p for p, _ in b.depth(0).asks][:3] == [Decimal("3.00000"), Decimal("3.00001"), Decimal("3.00002")]
+    assert len(b.depth(0).asks) == 41  # every level kept, whatever the memo forgot
+    # a snapshot clears an over-full memo too
+    b._ticks.update({f"9.{i:05d}": i for i in range(20)})
+    b.apply_snapshot(asks=[lv("3.00000", "1.0")], bids=[lv("2.99990", "1.0")], nonce=100)
+    assert len(b._ticks) == 0
