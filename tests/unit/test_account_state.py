@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from lighter_sync.events import OrderUpdate
-from lighter_sync.stream_account import AccountState, order_from_json
+from lighter_sync.events import AccountUpdate, OrderUpdate, PositionUpdate
+from lighter_sync.stream_account import AccountHandlers, AccountState, order_from_json
 
 T = 1_785_542_568_396_486
 
@@ -109,3 +109,85 @@ def test_seen_fills_are_remembered_up_to_the_bound():
     assert acc.fills_from_trade(trade(2), "ETH", "reconcile") == []
     assert len(acc.fills_from_trade(trade(1), "ETH", "reconcile")) == 1  # forgotten past the bound
     assert acc.max_trade_id == 105
+
+
+class Frames(AccountHandlers):
+    """The account-frame handlers with what the stream provides around them, recording routes."""
+
+    def __init__(self, account: AccountState | None) -> None:
+        self.account = account
+        self.routed: list[tuple[str, object]] = []
+
+    def _route(self, wire: str, key: object, event: object) -> None:
+        self.routed.append((wire, event))
+
+    def _symbol(self, market_id: int) -> str:
+        return {0: "ETH", 1: "BTC"}[market_id]
+
+    @staticmethod
+    def _market_of(channel: str) -> int:
+        return int(channel.split(":")[1])
+
+
+POSITION = {"market_id": 0, "symbol": "ETH", "sign": -1, "position": "1.5000", "avg_entry_price": "3000.10",
+            "position_value": "4500.15", "unrealized_pnl": "-2.25", "realized_pnl": "1.50",
+            "liquidation_price": "4200.00", "open_order_count": 0, "pending_order_count": 0}
+
+
+def test_account_all_frames_emit_each_position_change_once():
+    h = Frames(AccountState(7))
+    h._on_account_all_snapshot({"channel": "account_all:7", "positions": {"0": POSITION}})
+    ((wire, p),) = h.routed
+    assert wire == "account_all/7" and isinstance(p, PositionUpdate)
+    assert (p.symbol, p.market_id, p.size, p.avg_entry_price, p.source) == (
+        "ETH", 0, Decimal("-1.5000"), Decimal("3000.10"), "snapshot")
+    assert (p.unrealized_pnl, p.realized_pnl, p.liquidation_price) == (
+        Decimal("-2.25"), Decimal("1.50"), Decimal("4200.00"))
+    h._on_account_all({"channel": "account_all:7", "positions": {"0": POSITION}})
+    assert len(h.routed) == 1  # the same position again is no news
+    longer = dict(POSITION, sign=1, position="2.0000")
+    moved = dict(POSITION, avg_entry_price="2999.00")
+    h._on_account_all({"channel": "account_all:7", "positions": [longer]})  # a list works too
+    h._on_account_all({"channel": "account_all:7", "positions": {"0": moved}})
+    assert [(e.size, e.avg_entry_price, e.source) for _w, e in h.routed[1:]] == [
+        (Decimal("2.0000"), Decimal("3000.10"), "stream"), (Decimal("-1.5000"), Decimal("2999.00"), "stream")]
+    h._on_account_all({"channel": "account_all:7"})  # no positions: nothing
+    assert len(h.routed) == 3
+
+
+def test_account_frames_without_an_account_are_ignored():
+    h = Frames(None)
+    h._on_account_all({"channel": "account_all:7", "positions": {"0": POSITION}})
+    h._on_orders({"channel": "account_all_orders:7", "orders": {"0": []}})
+    h._on_fills({"channel": "account_all_trades:7", "trades": {"0": [trade(1)]}})
+    assert h.routed == []
+
+
+def test_user_stats_frames_become_account_updates():
+    h = Frames(AccountState(7))
+    stats = {"collateral": "1000.500000", "portfolio_value": "1012.250000", "available_balance": "900.000000",
+             "margin_usage": "11.05", "leverage": "0.5000", "buying_power": "4500.000000"}
+    h._on_user_stats({"channel": "user_stats:7", "stats": stats, "timestamp": 1_785_000_000_123,
+                      "type": "update/user_stats"})
+    ((wire, ev),) = h.routed
+    assert wire == "user_stats/7" and ev == AccountUpdate(
+        account_index=7, collateral=Decimal("1000.500000"), portfolio_value=Decimal("1012.250000"),
+        available_balance=Decimal("900.000000"), margin_usage=Decimal("11.05"), leverage=Decimal("0.5000"),
+        buying_power=Decimal("4500.000000"), timestamp_ms=1_785_000_000_123)
+    h._on_user_stats({"channel": "user_stats:7"})  # an empty frame: an update with nothing known
+    assert h.routed[1][1] == AccountUpdate(7, None, None, None, None, None, None, 0)
+
+
+def test_order_and_fill_frames_route_news_only():
+    h = Frames(AccountState(1))
+    raw = {"order_index": 7, "client_order_index": 70, "market_index": 1, "status": "open", "price": "100.0",
+           "initial_base_amount": "1.0", "remaining_base_amount": "1.0", "filled_base_amount": "0.0",
+           "transaction_time": T}
+    h._on_orders_snapshot({"channel": "account_all_orders:1", "orders": {"1": [raw, raw]}})
+    assert [(w, e.source) for w, e in h.routed] == [("account_all_orders/1", "snapshot")] and h.account.orders_live
+    h._on_orders({"channel": "account_all_orders:1", "orders": [dict(raw, status="canceled", transaction_time=T + 1)]})
+    assert h.routed[-1][1].status == "canceled" and h.routed[-1][1].source == "stream"
+    h._on_fills({"channel": "account_all_trades:1", "trades": {"1": [trade(3), trade(2), trade(3)]}})
+    fills = [e for w, e in h.routed if w == "account_all_trades/1"]
+    assert [f.trade_id for f in fills] == [102, 103]  # sorted by trade id, each once
+    assert all(f.symbol == "BTC" for f in fills)

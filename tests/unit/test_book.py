@@ -286,3 +286,39 @@ def test_the_price_memo_is_cleared_past_its_bound_and_prices_stay_right():
     b._ticks.update({f"9.{i:05d}": i for i in range(20)})
     b.apply_snapshot(asks=[lv("3.00000", "1.0")], bids=[lv("2.99990", "1.0")], nonce=100)
     assert len(b._ticks) == 0
+
+
+def test_top_ticks_snapshot_and_len():
+    b = make_book()
+    assert b.top_ticks() == (10000, 10050) and len(b) == 6
+    assert b.snapshot() == b.depth(0) and len(b.snapshot().bids) == 3 and b.snapshot().nonce == 10
+    b.apply_diff([lv("100.50", "0"), lv("101.00", "0"), lv("102.00", "0")], [], 10, 11)
+    assert b.top_ticks() == (10000, None) and len(b) == 3
+    empty = OrderBook("X", 1, 2, 2)
+    empty.apply_snapshot([], [], nonce=1)
+    assert empty.top_ticks() == (None, None) and len(empty) == 0 and empty.snapshot().asks == ()
+
+
+def test_average_fill_price_at_the_edges_of_the_book():
+    b = make_book()  # asks 1 @ 100.50, 2 @ 101.00, 3 @ 102.00
+    whole = (Decimal("100.50") + 2 * Decimal("101.00") + 3 * Decimal("102.00")) / 6
+    assert b.average_fill_price(Decimal("6"), "buy") == whole  # exactly the whole side
+    assert b.average_fill_price(Decimal("6.5"), "buy") is None  # a little more than there is
+    assert b.average_fill_price(Decimal("1"), "buy") == Decimal("100.50")  # exactly the best level
+    assert b.average_fill_price(Decimal("0.5"), "sell") == Decimal("100.00")  # below one unit
+    with pytest.raises(ValueError, match="side must be 'buy' or 'sell', got 'long'"):
+        b.average_fill_price(Decimal("1"), "long")
+    with pytest.raises(ValueError, match="size must be positive, got -1"):
+        b.average_fill_price(Decimal("-1"), "buy")
+
+
+def test_inferred_decimals_count_significant_digits_and_widen_by_several():
+    b = OrderBook("X", 1)
+    b.apply_snapshot([lv("10.50", "1")], [lv("10.05", "2")], nonce=1)
+    assert b.price_decimals == 2  # "10.50" has one significant decimal, "10.05" two
+    c = OrderBook("X", 1)
+    c.apply_snapshot([lv("10.50", "1")], [lv("10.00", "2")], nonce=1)
+    assert c.price_decimals == 1 and c.top_ticks() == (100, 105)
+    assert c.apply_diff([lv("10.125", "3")], [], 1, 2) == APPLIED  # one to three decimals at once
+    assert c.price_decimals == 3 and c.top_ticks() == (10000, 10125)
+    assert [p for p, _ in c.depth(0).asks] == [Decimal("10.125"), Decimal("10.5")]

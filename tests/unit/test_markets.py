@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 
 import pytest
@@ -230,3 +231,43 @@ def test_expiry_window_edges():
         validate_order_expiry(NOW + 30 * 86400_000 + 1, ioc=False, now_ms=NOW)
     with pytest.raises(ValidationError):
         validate_order_expiry("soon", ioc=False, now_ms=NOW)  # type: ignore[arg-type]
+
+
+def test_round_and_format_take_the_rounding_asked_for(catalog):
+    m = eth(catalog)  # 4 size decimals, 2 price decimals
+    assert m.round_size("1.00005") == Decimal("1.0000") and m.round_size("1.00005", ROUND_UP) == Decimal("1.0001")
+    assert m.round_price("3000.005", is_ask=False) == Decimal("3000.00")
+    assert m.round_price("3000.005", is_ask=True) == Decimal("3000.01")
+    assert m.round_price("3000.004", is_ask=True, rounding=ROUND_HALF_UP) == Decimal("3000.00")  # overrides the side
+    assert m.format_price("3000.005") == "3000.00"  # a buy's price by default: rounded down
+    assert m.format_price("3000.005", is_ask=True) == "3000.01"
+    assert m.format_size("0.5") == "0.5000"
+
+
+def many_markets(n: int) -> MarketCatalog:
+    base = eth(MarketCatalog.from_markets(MarketCatalog.parse_details(ORDER_BOOK_DETAILS)))
+    return MarketCatalog.from_markets([replace(base, symbol=f"M{i:02d}", market_id=i) for i in range(n)])
+
+
+def test_an_unknown_id_names_the_known_ids_and_says_when_there_are_more():
+    with pytest.raises(UnknownMarketError) as info:
+        many_markets(21).get(99)
+    assert str(info.value) == f"no market with id 99; known ids: {list(range(20))} ..."
+    with pytest.raises(UnknownMarketError) as info:
+        many_markets(20).get(" 99 ")  # a digit string is an id too
+    assert str(info.value) == f"no market with id  99 ; known ids: {list(range(20))}"
+
+
+def test_an_unknown_symbol_suggests_at_most_five_close_ones(catalog):
+    base = eth(catalog)
+    nine = MarketCatalog.from_markets([replace(base, symbol=f"ABC{i}", market_id=i) for i in range(1, 10)])
+    with pytest.raises(UnknownMarketError) as info:
+        nine.get("ABC")  # nine equally close: the five difflib ranks first
+    assert info.value.suggestions == ["ABC9", "ABC8", "ABC7", "ABC6", "ABC5"]
+    assert str(info.value) == "unknown market 'ABC'; did you mean ABC9, ABC8, ABC7, ABC6, ABC5?"
+    with pytest.raises(UnknownMarketError) as info:
+        catalog.get("TOXIC")  # close at 0.5 (our cutoff), not at difflib's default 0.6
+    assert info.value.suggestions == ["TON", "BTC"]
+    with pytest.raises(UnknownMarketError) as info:
+        catalog.get("ZZZZZZ")  # nothing close: say how many there are
+    assert info.value.suggestions == [] and str(info.value) == "unknown market 'ZZZZZZ'; 6 markets are listed"

@@ -155,3 +155,45 @@ def test_eight_threads_never_over_admit():
     # every admitted wait respected the timeout
     assert max(when - t0 for when, _ in admissions) <= 30.0 + 1e-9
     assert lim.admitted == len(admissions)
+
+
+def test_a_bucket_needs_a_positive_capacity_and_period():
+    clock = FakeClock()
+    for capacity, period in ((0, 60), (-1, 60), (10, 0), (10, -5)):
+        with pytest.raises(ConfigError, match=r"^rate limit bucket 'b' needs a positive capacity and period$"):
+            TokenBucket("b", capacity, period, clock=clock.time)
+    tiny = TokenBucket("tiny", 0.5, 0.5, clock=clock.time)  # fractions are fine: one token a second
+    assert tiny.capacity == 0.5 and tiny.rate == 1.0 and tiny.name == "tiny"
+
+
+def test_refill_is_capacity_over_period_per_second_and_capped():
+    clock = FakeClock()
+    bucket = TokenBucket("b", 10, 5.0, clock=clock.time)  # 2 tokens a second
+    bucket.reserve(10, None)
+    assert bucket.level == 0
+    clock.now += 1.5
+    assert bucket.level == pytest.approx(3.0)
+    clock.now += 100
+    assert bucket.level == 10  # never above capacity
+    clock.now -= 50  # a clock that steps back refills nothing and takes nothing
+    assert bucket.level == 10
+
+
+def test_the_refusal_says_which_bucket_its_rate_and_the_wait():
+    clock = FakeClock()
+    bucket = TokenBucket("standard", 60, 60.0, clock=clock.time)
+    bucket.reserve(60, None)
+    with pytest.raises(RateLimitError) as info:
+        bucket.reserve(3, timeout=1.0)
+    assert str(info.value) == (
+        "local rate limit (standard: 60 per 60s) needs a 3.00s wait, longer than the call's 1s timeout")
+
+
+def test_an_unlimited_route_costs_nothing():
+    clock = FakeClock()
+    off = make("off", clock)
+    assert off.cost("/api/v1/sendTx") == 0.0 and off.cost("/api/v1/trades") == 0.0
+    assert off.acquire("/api/v1/trades") == 0.0
+    off.on_rate_limited("/api/v1/trades")  # nothing to drain
+    tx_only = RateLimiter(rest=None, tx=TokenBucket("tx", 5, clock=clock.time), sleep=clock.sleep)
+    assert tx_only.enabled and tx_only.cost("/api/v1/sendTx") == 1.0 and tx_only.cost("/api/v1/account") == 0.0
