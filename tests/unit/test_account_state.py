@@ -8,9 +8,11 @@ racing the stream, a resubscribe snapshot): an older ``transaction_time``, and a
 from __future__ import annotations
 
 import dataclasses
+import logging
 from decimal import Decimal
 
 from lighter_sync.events import AccountUpdate, OrderUpdate, PositionUpdate
+from lighter_sync.stream import StreamConfig
 from lighter_sync.stream_account import AccountHandlers, AccountState, order_from_json
 
 T = 1_785_542_568_396_486
@@ -191,3 +193,205 @@ def test_order_and_fill_frames_route_news_only():
     fills = [e for w, e in h.routed if w == "account_all_trades/1"]
     assert [f.trade_id for f in fills] == [102, 103]  # sorted by trade id, each once
     assert all(f.symbol == "BTC" for f in fills)
+
+
+# -- the REST catch-up after a reconnect, without a socket -----------------------------------------
+
+
+class FakeRest:
+    """``get(path, params, auth=, timeout=)`` answering from a script: path -> list of bodies (one
+    per call, the last repeats) or an exception; records every call."""
+
+    def __init__(self, script: dict[str, list[object]]) -> None:
+        self.script = script
+        self.calls: list[tuple[str, dict, object, float]] = []
+
+    def get(self, path: str, params: dict, auth: object = None, timeout: float | None = None) -> object:
+        self.calls.append((path, dict(params), auth, timeout))
+        answers = self.script.get(path)
+        if not answers:
+            return {}
+        body = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(body, Exception):
+            raise body
+        return body
+
+    def paths(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+
+class CatchUp(Frames):
+    def __init__(self, account: AccountState | None, rest: FakeRest | None, token: str | None = "tok",
+                 offset_us: int = 0) -> None:
+        super().__init__(account)
+        self._rest = rest
+        self.config = StreamConfig(rest_timeout=7.0)
+        self.token = token
+        self.offset_us = offset_us
+        self.flushes = 0
+
+    def _current_token(self) -> str | None:
+        return self.token
+
+    def _flush_events(self) -> None:
+        self.flushes += 1
+
+    def _venue_offset_us(self) -> int:
+        return self.offset_us
+
+
+def wire_order(oi: int, coi: int, status: str = "open", tt: int = T, filled: str = "0.0") -> dict[str, object]:
+    return {"order_index": oi, "client_order_index": coi, "market_index": 1, "status": status, "price": "100.0",
+            "initial_base_amount": "1.0", "remaining_base_amount": "1.0", "filled_base_amount": filled,
+            "transaction_time": tt, "updated_at": tt // 1_000_000}
+
+
+def test_rest_reads_carry_the_token_and_timeout_and_fail_softly(caplog):
+    rest = FakeRest({"/api/v1/trades": [RuntimeError("boom")], "/api/v1/account": [{"accounts": []}]})
+    h = CatchUp(AccountState(1), rest)
+    assert h._rest_get("/api/v1/account", {"by": "index"}, auth=False) == {"accounts": []}
+    assert rest.calls[-1] == ("/api/v1/account", {"by": "index"}, None, 7.0)  # public: no token
+    with caplog.at_level(logging.WARNING, logger="lighter_sync.stream"):
+        assert h._rest_get("/api/v1/trades", {}, auth=True) is None  # the failure is logged, not raised
+    assert rest.calls[-1][2] == "tok" and "stream reconciliation /api/v1/trades failed: boom" in caplog.text
+    h.token = None
+    assert h._rest_get("/api/v1/trades", {}, auth=True) is None and len(rest.calls) == 2  # no token: no call
+    assert CatchUp(AccountState(1), None)._rest_get("/api/v1/account", {}, auth=False) is None
+
+
+ACCOUNT_BODY = {"accounts": [{"positions": [dict(POSITION, market_id=1, sign=1, position="0.5000")]}]}
+
+
+def test_first_fills_subscription_takes_the_trade_floor_and_position_base_once():
+    rest = FakeRest({"/api/v1/trades": [{"trades": [{"trade_id": 900}]}], "/api/v1/account": [ACCOUNT_BODY]})
+    acc = AccountState(1)
+    h = CatchUp(acc, rest)
+    h._init_account(["account_all_orders/1"])  # not the fills channel: nothing to take
+    assert rest.calls == []
+    h._init_account(["account_all_trades/1"])
+    assert acc.trade_floor_taken and acc.max_trade_id == 900
+    assert acc.position_base_taken and acc.positions == {1: Decimal("0.5000")}
+    assert rest.calls[0] == ("/api/v1/trades", {"account_index": 1, "sort_by": "trade_id", "sort_dir": "desc",
+                                                "limit": 1}, "tok", 7.0)
+    assert rest.calls[1][:3] == ("/api/v1/account", {"by": "index", "value": 1}, None)
+    h._init_account(["account_all_trades/1"])
+    assert len(rest.calls) == 2 and h.routed == []  # once only; history is never emitted
+
+
+def test_a_failed_floor_or_base_read_is_retried_next_time():
+    rest = FakeRest({"/api/v1/trades": [RuntimeError("down"), {"trades": []}],
+                     "/api/v1/account": [RuntimeError("down"), ACCOUNT_BODY]})
+    acc = AccountState(1)
+    h = CatchUp(acc, rest)
+    h._init_account(["account_all_trades/1"])
+    assert not acc.trade_floor_taken and not acc.position_base_taken
+    h._init_account(["account_all_trades/1"])
+    assert acc.trade_floor_taken and acc.max_trade_id == 0 and acc.position_base_taken
+
+
+def test_catch_up_of_orders_active_gone_and_born_and_died_while_away():
+    acc = AccountState(1)
+    h = CatchUp(acc, None)
+    for oi, coi in ((11, 101), (12, 102), (13, 0)):
+        acc.offer_order(order_from_json(wire_order(oi, coi), str, "stream"))
+    acc.disconnected_at_us = T + 100_000_000
+    newer = T + 200_000_000
+    rest = FakeRest({
+        "/api/v1/accountActiveOrders": [{"orders": [wire_order(11, 101, filled="0.5", tt=newer)]}],
+        "/api/v1/accountOrders": [{"orders": [wire_order(12, 102, "canceled", tt=newer + 1)]}],
+        "/api/v1/accountInactiveOrders": [
+            {"orders": [wire_order(30, 130, "filled", tt=newer - 1)], "next_cursor": "c2"},  # born and died
+            {"orders": [wire_order(31, 131, "canceled", tt=T)], "next_cursor": "c3"},  # before the drop: stop
+        ],
+    })
+    h._rest = rest
+    h._reconcile(["account_all_orders/1"])
+    got = [(e.order_index, e.status, e.source) for _w, e in h.routed]
+    # in the venue's order of events (transaction time), not by order index
+    assert got == [(30, "filled", "reconcile"), (11, "open", "reconcile"), (12, "canceled", "reconcile")]
+    assert h.routed[1][1].filled_size == Decimal("0.5") and h.flushes == 1
+    lookups = [c[1] for c in rest.calls if c[0] == "/api/v1/accountOrders"]
+    assert lookups == [{"account_index": 1, "client_order_indexes": "102"}]  # the gone one with an index
+    pages = [c[1] for c in rest.calls if c[0] == "/api/v1/accountInactiveOrders"]
+    assert pages == [{"account_index": 1, "limit": 100}, {"account_index": 1, "limit": 100, "cursor": "c2"}]
+    h._reconcile(["account_all_orders/1"])  # the same answers again: nothing is news
+    assert len(h.routed) == 3
+
+
+def test_gone_orders_are_looked_up_twenty_indexes_at_a_time():
+    acc = AccountState(1)
+    for i in range(45):
+        acc.offer_order(order_from_json(wire_order(1000 + i, 5000 + i), str, "stream"))
+    rest = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}],
+                     "/api/v1/accountInactiveOrders": [{"orders": []}]})
+    CatchUp(acc, rest)._reconcile_orders("account_all_orders/1")
+    chunks = [c[1]["client_order_indexes"].split(",") for c in rest.calls if c[0] == "/api/v1/accountOrders"]
+    assert [len(c) for c in chunks] == [20, 20, 5] and chunks[0][0] == "5000" and chunks[2][-1] == "5044"
+
+
+def test_the_inactive_orders_cutoff_moves_onto_the_venue_clock():
+    """Orders older than the drop are history, judged on the venue's clock, not ours."""
+    acc = AccountState(1)
+    acc.disconnected_at_us = T
+    offset = -86_400 * 1_000_000  # the venue lives a day in the past
+    day_ago = T + offset
+    rest = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}], "/api/v1/accountInactiveOrders": [
+        {"orders": [wire_order(40, 140, "filled", tt=day_ago + 1_000_000),  # after the drop, venue time
+                    wire_order(41, 141, "filled", tt=day_ago - 10_000_000)]}]})  # before it (past the 5 s slack)
+    h = CatchUp(acc, rest, offset_us=offset)
+    h._reconcile_orders("account_all_orders/1")
+    assert [e.order_index for _w, e in h.routed] == [40]
+    assert [c for c in rest.calls if c[0] == "/api/v1/accountInactiveOrders"][0][1] == {
+        "account_index": 1, "limit": 100}  # one page: the older order ended the walk
+
+
+def test_catch_up_of_fills_walks_back_to_the_floor_and_emits_oldest_first():
+    acc = AccountState(1)
+    acc.trade_floor_taken, acc.max_trade_id = True, 101
+    rest = FakeRest({"/api/v1/trades": [
+        {"trades": [trade(5), trade(4)], "next_cursor": "p2"},  # ids 105, 104
+        {"trades": [trade(3), trade(2), trade(1)], "next_cursor": "p3"},  # 103, 102, then 101: the floor
+    ]})
+    h = CatchUp(acc, rest)
+    h._reconcile_fills("account_all_trades/1")
+    assert [(e.trade_id, e.source) for _w, e in h.routed] == [(102, "reconcile"), (103, "reconcile"),
+                                                              (104, "reconcile"), (105, "reconcile")]
+    pages = [c[1] for c in rest.calls]
+    assert pages[0] == {"account_index": 1, "sort_by": "trade_id", "sort_dir": "desc", "limit": 100}
+    assert pages[1]["cursor"] == "p2" and len(pages) == 2 and acc.max_trade_id == 105
+
+
+def test_without_a_trade_floor_fills_before_the_subscription_are_history():
+    acc = AccountState(1)
+    acc.fills_since_ms = 1_785_000_000_000
+    old, new = dict(trade(1), timestamp=1_784_999_999_999), dict(trade(2), timestamp=1_785_000_000_001)
+    rest = FakeRest({"/api/v1/trades": [{"trades": [new, old], "next_cursor": "more"}]})
+    h = CatchUp(acc, rest)
+    h._reconcile_fills("account_all_trades/1")
+    assert [e.trade_id for _w, e in h.routed] == [102] and len(rest.calls) == 1
+
+
+def test_catch_up_of_positions_corrects_the_fills_view_and_emits_changes(caplog):
+    acc = AccountState(1)
+    acc.positions[1] = Decimal("0.2")
+    rest = FakeRest({"/api/v1/account": [ACCOUNT_BODY]})
+    h = CatchUp(acc, rest)
+    with caplog.at_level(logging.INFO, logger="lighter_sync.stream"):
+        h._reconcile(["account_all_trades/1"])  # fills only: positions are caught up too
+    assert acc.positions == {1: Decimal("0.5000")} and acc.position_base_taken
+    assert "position view of market 1 corrected by REST" in caplog.text
+    ((wire, p),) = [r for r in h.routed if isinstance(r[1], PositionUpdate)]
+    assert wire == "account_all/1" and p.size == Decimal("0.5000") and p.source == "reconcile"
+    h._reconcile(["account_all/1"])
+    assert len([r for r in h.routed if isinstance(r[1], PositionUpdate)]) == 1  # unchanged: no news
+
+
+def test_catch_up_reads_only_what_is_subscribed():
+    rest = FakeRest({})
+    h = CatchUp(AccountState(1), rest)
+    h._reconcile(["order_book/0", "ticker/0"])
+    assert rest.calls == [] and h.flushes == 1
+    h._reconcile(["account_all/1"])
+    assert rest.paths() == ["/api/v1/account"]
+    assert CatchUp(None, rest)._reconcile(["account_all/1"]) is None and len(rest.calls) == 1
+    CatchUp(AccountState(1), None)._reconcile(["account_all/1"])  # no REST client: nothing to do
