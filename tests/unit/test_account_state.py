@@ -11,9 +11,9 @@ import dataclasses
 import logging
 from decimal import Decimal
 
-from lighter_sync.events import AccountUpdate, OrderUpdate, PositionUpdate
+from lighter_sync.events import AccountUpdate, Fill, OrderUpdate, PositionUpdate
 from lighter_sync.stream import StreamConfig
-from lighter_sync.stream_account import AccountHandlers, AccountState, order_from_json
+from lighter_sync.stream_account import AccountHandlers, AccountState, order_from_json, position_from_json
 
 T = 1_785_542_568_396_486
 
@@ -395,3 +395,94 @@ def test_catch_up_reads_only_what_is_subscribed():
     assert rest.paths() == ["/api/v1/account"]
     assert CatchUp(None, rest)._reconcile(["account_all/1"]) is None and len(rest.calls) == 1
     CatchUp(AccountState(1), None)._reconcile(["account_all/1"])  # no REST client: nothing to do
+
+
+# -- fills: every field of our side of a trade -------------------------------------------------------
+
+WIRE_TRADE = {
+    "trade_id": 26412422124, "market_id": 36, "size": "0.7", "price": "0.20382", "usd_amount": "0.142674",
+    "ask_id": 10414574259102759, "bid_id": 10696048997502383, "ask_client_id": 69016212847, "bid_client_id": 55,
+    "ask_account_id": 314233, "bid_account_id": 382258, "is_maker_ask": True, "timestamp": 1785358835916,
+    "type": "trade", "maker_fee": 20, "taker_fee": 200,
+}
+
+
+def test_a_fill_carries_every_field_of_our_side():
+    (sell,) = AccountState(314233).fills_from_trade(WIRE_TRADE, "CRV", "stream")
+    assert sell == Fill(symbol="CRV", market_id=36, trade_id=26412422124, order_index=10414574259102759,
+                        client_order_index=69016212847, side="sell", price=Decimal("0.20382"), size=Decimal("0.7"),
+                        quote=Decimal("0.142674"), is_maker=True, kind="trade", timestamp_ms=1785358835916,
+                        source="stream", fee=Decimal("0.142674") * 20 / 1_000_000)
+    (buy,) = AccountState(382258).fills_from_trade(WIRE_TRADE, "CRV", "reconcile")
+    assert (buy.side, buy.is_maker, buy.order_index, buy.client_order_index, buy.source) == (
+        "buy", False, 10696048997502383, 55, "reconcile")
+    assert buy.fee == Decimal("0.142674") * 200 / 1_000_000  # the taker's fee
+
+
+def test_a_fill_without_a_quote_fee_or_optional_fields_gets_the_defaults():
+    bare = {"trade_id": 7, "size": "2", "price": "3.5", "bid_account_id": 1, "ask_account_id": 2, "taker_fee": 100}
+    (f,) = AccountState(1).fills_from_trade(bare, "X", "stream")
+    # no is_maker_ask: the ask was not the maker, so the buyer was; no maker fee: the fee is 0
+    assert (f.is_maker, f.fee, f.quote, f.kind, f.market_id, f.timestamp_ms) == (True, Decimal(0), None, "trade", -1, 0)
+    assert (f.order_index, f.client_order_index) == (0, 0)
+    (s,) = AccountState(2).fills_from_trade(bare, "X", "stream")
+    assert s.fee == Decimal("7.0") * 100 / 1_000_000 and not s.is_maker  # notional from price x size
+    liq = dict(bare, type="liquidation", market_id=3, trade_id=None)
+    (g,) = AccountState(1).fills_from_trade(liq, "X", "stream")
+    assert (g.kind, g.market_id, g.trade_id) == ("liquidation", 3, 0)
+
+
+def test_the_newest_trade_id_moves_only_with_our_own_fills():
+    acc = AccountState(1)
+    acc.fills_from_trade(dict(WIRE_TRADE, trade_id=50, bid_account_id=1), "X", "stream")
+    assert acc.max_trade_id == 50
+    acc.fills_from_trade(dict(WIRE_TRADE, trade_id=40, bid_account_id=1), "X", "stream")  # an older one
+    assert acc.max_trade_id == 50
+    acc.fills_from_trade(dict(WIRE_TRADE, trade_id=60), "X", "stream")  # not ours
+    assert acc.max_trade_id == 50
+    acc.fills_from_trade(dict(WIRE_TRADE, trade_id=50, bid_account_id=1), "X", "stream")  # seen: no fill
+    acc.fills_from_trade(dict(WIRE_TRADE, trade_id=51, bid_account_id=1, ask_account_id=1), "X", "stream")
+    assert acc.max_trade_id == 51 and acc.positions[36] == Decimal("1.4")  # 2 buys (0.7 each), self-trade nets 0
+
+
+# -- parsing the venue's JSON -------------------------------------------------------------------------
+
+WIRE_ORDER = {
+    "order_index": 844424912956320, "client_order_index": 178554256601, "market_index": 1,
+    "initial_base_amount": "0.00100", "price": "56608.2", "remaining_base_amount": "0.00060", "is_ask": True,
+    "filled_base_amount": "0.00040", "filled_quote_amount": "22.643280", "type": "stop-loss-limit",
+    "time_in_force": "good-till-time", "reduce_only": True, "trigger_price": "56000.0", "status": "open",
+    "updated_at": 1785542568, "transaction_time": 1785542568396486,
+}
+
+
+def test_an_order_carries_every_field_of_the_venues_json():
+    assert order_from_json(WIRE_ORDER, lambda m: {1: "BTC"}[m], "snapshot") == OrderUpdate(
+        symbol="BTC", market_id=1, order_index=844424912956320, client_order_index=178554256601, status="open",
+        is_ask=True, order_type="stop-loss-limit", time_in_force="good-till-time", price=Decimal("56608.2"),
+        initial_size=Decimal("0.00100"), remaining_size=Decimal("0.00060"), filled_size=Decimal("0.00040"),
+        filled_quote=Decimal("22.643280"), reduce_only=True, trigger_price=Decimal("56000.0"),
+        updated_at=1785542568, transaction_time=1785542568396486, source="snapshot")
+
+
+def test_an_order_in_the_other_spelling_or_with_fields_missing():
+    other = {"order_id": "844424912956320", "client_order_id": "178554256601", "market_id": 5}
+    o = order_from_json(other, str, "reconcile")
+    assert (o.order_index, o.client_order_index, o.market_id, o.symbol) == (844424912956320, 178554256601, 5, "5")
+    bare = order_from_json({}, str, "stream")
+    assert (bare.market_id, bare.order_index, bare.client_order_index, bare.status) == (-1, 0, 0, "")
+    assert (bare.is_ask, bare.reduce_only, bare.order_type, bare.time_in_force) == (False, False, "", "")
+    assert (bare.price, bare.remaining_size, bare.filled_quote, bare.trigger_price) == (None, None, None, None)
+    assert (bare.updated_at, bare.transaction_time) == (0, 0)
+
+
+def test_a_position_carries_sign_size_and_prices():
+    p = position_from_json(POSITION, lambda m: {0: "ETH"}[m], "reconcile")
+    assert p == PositionUpdate(symbol="ETH", market_id=0, size=Decimal("-1.5000"),
+                               avg_entry_price=Decimal("3000.10"), unrealized_pnl=Decimal("-2.25"),
+                               realized_pnl=Decimal("1.50"), liquidation_price=Decimal("4200.00"),
+                               source="reconcile")
+    flat = position_from_json({"market_id": 2, "position": "0.5"}, str, "stream")  # no sign: long
+    assert (flat.size, flat.avg_entry_price, flat.source) == (Decimal("0.5"), None, "stream")
+    none = position_from_json({"sign": 0}, str, "stream")  # sign 0 counts as long, size 0, market -1
+    assert (none.size, none.market_id) == (Decimal(0), -1)

@@ -271,3 +271,54 @@ def test_an_unknown_symbol_suggests_at_most_five_close_ones(catalog):
     with pytest.raises(UnknownMarketError) as info:
         catalog.get("ZZZZZZ")  # nothing close: say how many there are
     assert info.value.suggestions == [] and str(info.value) == "unknown market 'ZZZZZZ'; 6 markets are listed"
+
+
+DETAIL = {
+    "symbol": "ETH", "market_id": 0, "market_type": "perp", "base_asset_id": 1, "quote_asset_id": 3,
+    "status": "active", "taker_fee": "0.0200", "maker_fee": "0.0020", "liquidation_fee": "1.0000",
+    "min_base_amount": "0.0050", "min_quote_amount": "10.000000", "order_quote_limit": "281474976.710655",
+    "supported_size_decimals": 4, "supported_price_decimals": 2, "supported_quote_decimals": 6,
+    "size_decimals": 4, "price_decimals": 2, "quote_multiplier": 1, "default_initial_margin_fraction": 500,
+    "min_initial_margin_fraction": 200, "maintenance_margin_fraction": 120, "closeout_margin_fraction": 80,
+}
+
+
+def test_a_market_carries_every_field_of_its_details():
+    assert Market.from_json(DETAIL) == Market(
+        symbol="ETH", market_id=0, size_decimals=4, price_decimals=2, min_base_amount=Decimal("0.0050"),
+        min_quote_amount=Decimal("10.000000"), order_quote_limit=Decimal("281474976.710655"),
+        maker_fee=Decimal("0.0020"), taker_fee=Decimal("0.0200"), default_initial_margin_fraction=500,
+        min_initial_margin_fraction=200, maintenance_margin_fraction=120, closeout_margin_fraction=80,
+        liquidation_fee=Decimal("1.0000"), market_type="perp", status="active", base_asset_id=1,
+        quote_asset_id=3, quote_decimals=6)
+
+
+def test_a_market_from_the_short_listing_gets_the_defaults():
+    """``orderBooks`` rows spell the decimals ``supported_*`` and leave most fields out."""
+    m = Market.from_json({"symbol": "X", "market_id": "7", "supported_size_decimals": "1",
+                          "supported_price_decimals": 3, "supported_quote_decimals": 4, "min_base_amount": 0.1,
+                          "order_quote_limit": "0", "market_type": "", "status": None})
+    assert (m.market_id, m.size_decimals, m.price_decimals, m.quote_decimals) == (7, 1, 3, 4)
+    assert m.min_base_amount == Decimal("0.1") and m.min_quote_amount == Decimal(0)  # a float via its repr
+    assert m.order_quote_limit is None and (m.market_type, m.status) == ("perp", "active")
+    assert (m.maker_fee, m.taker_fee, m.liquidation_fee) == (Decimal(0), Decimal(0), Decimal(0))
+    assert (m.default_initial_margin_fraction, m.base_asset_id, m.quote_asset_id) == (0, 0, 0)
+    assert Market.from_json(dict(DETAIL, supported_quote_decimals="")).quote_decimals == 6
+    assert Market.from_json(dict(DETAIL, order_quote_limit="")).order_quote_limit is None
+    with pytest.raises(ValueError, match="market 'Y' has no size/price decimals"):
+        Market.from_json({"symbol": "Y", "market_id": 1, "size_decimals": 2})
+    with pytest.raises(ValueError, match="no size/price"):
+        Market.from_json({"symbol": "Y", "market_id": 1, "price_decimals": 2})
+
+
+def test_parse_details_reads_every_list_and_skips_a_malformed_row(caplog):
+    body = {"order_book_details": [DETAIL],
+            "spot_order_book_details": [dict(DETAIL, symbol="ETH/USDC", market_id=2048, market_type="spot")],
+            "order_books": [dict(DETAIL, symbol="BAD", market_id="x")]}
+    with caplog.at_level("WARNING", logger="lighter_sync.markets"):
+        markets = MarketCatalog.parse_details(body)
+    assert [(m.symbol, m.market_id, m.market_type) for m in markets] == [("ETH", 0, "perp"),
+                                                                         ("ETH/USDC", 2048, "spot")]
+    assert "skipping malformed market entry 'BAD'" in caplog.text
+    assert MarketCatalog.parse_details({"order_books": [DETAIL]})[0].symbol == "ETH"
+    assert MarketCatalog.parse_details({}) == []
