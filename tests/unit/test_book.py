@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lighter_sync.book import APPLIED, CROSSED, GAP, UNSYNCED, OrderBook, parse_ticks
+from lighter_sync.book import APPLIED, CROSSED, GAP, UNSYNCED, BookDepth, BookTop, OrderBook, parse_ticks
 
 
 def lv(price: str, size: str) -> dict[str, str]:
@@ -279,7 +279,8 @@ def test_the_price_memo_is_cleared_past_its_bound_and_prices_stay_right():
         assert b.apply_diff([lv(price, "1.0")], [], 1 + i, 2 + i) == APPLIED
         sizes.append(len(b._ticks))
         assert len(b._ticks) <= SmallMemoBook.MAX_PRICE_MEMO  # never past the bound
-    assert 0 in sizes or min(sizes) <= 1  # it was cleared, not just capped by luck
+    assert max(sizes) == SmallMemoBook.MAX_PRICE_MEMO  # it fills up to the bound ...
+    assert 0 in sizes or min(sizes) <= 1  # ... and is cleared past it, not just capped by luck
     assert [p for p, _ in b.depth(0).asks][:3] == [Decimal("3.00000"), Decimal("3.00001"), Decimal("3.00002")]
     assert len(b.depth(0).asks) == 41  # every level kept, whatever the memo forgot
     # a snapshot clears an over-full memo too
@@ -322,3 +323,66 @@ def test_inferred_decimals_count_significant_digits_and_widen_by_several():
     assert c.apply_diff([lv("10.125", "3")], [], 1, 2) == APPLIED  # one to three decimals at once
     assert c.price_decimals == 3 and c.top_ticks() == (10000, 10125)
     assert [p for p, _ in c.depth(0).asks] == [Decimal("10.125"), Decimal("10.5")]
+
+
+def test_a_new_book_is_empty_unsynced_and_named():
+    b = OrderBook("ETH", 3, price_decimals=2, size_decimals=4)
+    assert (b.symbol, b.market_id, b.price_decimals, b.size_decimals) == ("ETH", 3, 2, 4)
+    assert b.synced is False and b.nonce == 0 and b.updates == 0 and len(b) == 0
+    assert b.top() == BookTop(0, None, None, None, None) and b.depth(5) == BookDepth(0, (), ())
+    assert OrderBook("X", 1).price_decimals == 0  # unknown decimals: inferred from the first snapshot
+
+
+def test_updates_count_each_snapshot_and_applied_diff_and_top_has_the_nonce():
+    b = make_book()
+    assert b.updates == 1 and b.top().nonce == 10
+    b.apply_diff([lv("100.75", "1")], [], 10, 11)
+    b.apply_diff([], [], 11, 12)
+    assert b.updates == 3 and b.top().nonce == 12 and b.depth(1).nonce == 12
+    b.apply_diff([], [], 99, 100)  # a gap is not an update
+    assert b.updates == 3
+
+
+def test_depth_is_cut_at_n_levels_per_side():
+    b = make_book()
+    assert [len(d.bids) + len(d.asks) for d in (b.depth(1), b.depth(2), b.depth(3), b.depth(0), b.depth(-1))] == [
+        2, 4, 6, 6, 6]
+    assert b.depth(1).bids == ((Decimal("100.00"), Decimal("1.5000")),)
+
+
+def test_zero_sizes_in_a_snapshot_are_no_levels():
+    b = OrderBook("ETH", 0, price_decimals=2, size_decimals=4)
+    b.apply_snapshot([lv("100.50", "0.0000"), lv("101.00", "1.0000")], [lv("100.00", "0"), lv("99.00", "2.0")], 5)
+    assert b.depth(0).asks == ((Decimal("101.00"), Decimal("1.0000")),)
+    assert b.depth(0).bids == ((Decimal("99.00"), Decimal("2.0")),) and len(b) == 2
+
+
+def test_invalidate_unsyncs_until_the_next_snapshot():
+    b = make_book()
+    b.invalidate()
+    assert b.synced is False and b.apply_diff([], [], 10, 11) == UNSYNCED
+    b.apply_snapshot([lv("1.00", "1")], [], nonce=20)
+    assert b.synced is True
+
+
+def test_whole_number_prices_infer_zero_decimals_and_keep_working():
+    b = OrderBook("BTC", 1)
+    b.apply_snapshot([lv("60001", "1")], [lv("60000", "2")], nonce=1)
+    assert b.price_decimals == 0 and b.top_ticks() == (60000, 60001)
+    assert b.apply_diff([], [lv("59999", "3"), lv("59998", "1")], 1, 2) == APPLIED
+    assert [p for p, _ in b.depth(0).bids] == [Decimal(60000), Decimal(59999), Decimal(59998)]
+
+
+def test_a_diff_that_widens_the_decimals_applies_both_sides():
+    b = OrderBook("X", 1)
+    b.apply_snapshot([lv("10.5", "1")], [lv("10.0", "2")], nonce=1)
+    assert b.apply_diff([lv("10.25", "1")], [lv("10.125", "3"), lv("10.0", "0")], 1, 2) == APPLIED
+    assert b.price_decimals == 3
+    assert b.depth(0).bids == ((Decimal("10.125"), Decimal("3")),)
+    assert [p for p, _ in b.depth(0).asks] == [Decimal("10.25"), Decimal("10.5")]
+    assert b.best_bid() < b.best_ask()
+
+
+def test_parse_ticks_names_the_extra_digits():
+    with pytest.raises(ValueError, match=r"^'1.234' has more than 2 decimals$"):
+        parse_ticks("1.234", 2)
