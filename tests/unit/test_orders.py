@@ -4,7 +4,8 @@ that the refusal names the argument and the value (nothing here signs or sends a
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -13,9 +14,14 @@ from lighter_sync.markets import MAX_PRICE_TICKS, Market
 from lighter_sync.orders import (
     MAX_CLIENT_INDEX,
     MAX_ORDER_INDEX,
+    ORDER_TYPE,
+    TIME_IN_FORCE,
+    OrderPlan,
     client_index_or_none,
     modify_ticks,
+    order_expiry,
     order_index_arg,
+    plan_order,
 )
 
 ETH = Market(symbol="ETH", market_id=0, size_decimals=4, price_decimals=2, min_base_amount=Decimal("0.005"),
@@ -72,3 +78,69 @@ def test_modify_ticks_refuses_sizes_and_prices_by_name():
         modify_ticks(ETH, "0.00009", "3000", is_ask=False)
     tiny = replace(ETH, min_base_amount=Decimal("0.0001"), min_quote_amount=Decimal("0.1"))
     assert modify_ticks(tiny, "0.0001", "3000", is_ask=False)[0] == 1  # one step is not zero
+
+
+# -- plan_order ---------------------------------------------------------------------------------------
+
+GTT, IOC = TIME_IN_FORCE["good-till-time"], TIME_IN_FORCE["immediate-or-cancel"]
+
+
+def plan(side="buy", size="0.0123", price="3000.019", **kw):
+    args = {"order_type": ORDER_TYPE["limit"], "time_in_force": GTT, "reduce_only": False, "expiry": None,
+            "client_order_index": None, "assign_index": lambda coi: coi or 777, **kw}
+    return plan_order(ETH, side, size, price, **args)
+
+
+def test_a_plan_carries_ticks_flags_and_the_assigned_index():
+    p = plan()
+    assert p == OrderPlan(market=ETH, client_order_index=777, size_ticks=123, price_ticks=300001, is_ask=False,
+                          order_type=0, time_in_force=GTT, reduce_only=False, trigger_price_ticks=0, expiry_ms=-1)
+    assert plan(client_order_index=42).client_order_index == 42
+    assert plan(side="sell").price_ticks == 300002  # a sell rounds up
+    assert plan(price_rounding=ROUND_HALF_UP).price_ticks == 300002  # unless told otherwise
+    assert plan(time_in_force=IOC, expiry=None).expiry_ms == 0
+
+
+def test_trigger_orders_keep_a_real_expiry_and_need_a_trigger_on_the_grid():
+    p = plan(order_type=ORDER_TYPE["stop-loss"], time_in_force=IOC, trigger_price="2999.99")
+    assert (p.trigger_price_ticks, p.expiry_ms) == (299999, -1)  # an IOC stop still lives until triggered
+    with pytest.raises(ValidationError, match="not a multiple"):
+        plan(order_type=ORDER_TYPE["stop-loss"], trigger_price="2999.995")
+    with pytest.raises(ValidationError, match="^trigger_price must be positive, got -1$"):
+        plan(order_type=ORDER_TYPE["stop-loss"], trigger_price=-1)
+    with pytest.raises(ValidationError, match="trigger price"):
+        plan(order_type=ORDER_TYPE["stop-loss"], trigger_price=Decimal(MAX_PRICE_TICKS + 1).scaleb(-2))
+
+
+def test_a_reduce_only_exit_may_be_dust_but_an_opening_order_may_not():
+    assert plan(size="0.0001", reduce_only=True).size_ticks == 1
+    with pytest.raises(ValidationError, match="below the market's min_base_amount"):
+        plan(size="0.0001")
+
+
+def test_plan_refusals_name_the_argument():
+    for kwargs, message in (
+        ({"size": 0}, "^size must be positive, got 0$"),
+        ({"price": "-2"}, "^price must be positive, got -2$"),
+        ({"reduce_only": "yes"}, "^reduce_only must be True or False, got 'yes'$"),
+        ({"size": "0.00001"}, r"^ETH size 0.00001 rounds down to 0 at the market's step 0.0001$"),
+        ({"client_order_index": 2**48}, "client_order_index"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            plan(**kwargs)
+    assert plan(size="0.005").size_ticks == 50  # the minimum itself passes
+
+
+def test_order_expiry_forms_and_refusals():
+    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    assert abs(order_expiry(timedelta(hours=1), ioc=False) - (now_ms + 3_600_000)) < 60_000
+    aware = datetime.now(timezone(timedelta(hours=2))) + timedelta(days=1)
+    assert abs(order_expiry(aware, ioc=False) - (now_ms + 86_400_000)) < 60_000  # any zone, as UTC ms
+    assert order_expiry(now_ms + 3_600_000, ioc=False) == now_ms + 3_600_000
+    assert order_expiry(None, ioc=True) == 0 and order_expiry(None, ioc=False) == -1
+    with pytest.raises(ValidationError, match=r"^expiry datetime must be timezone-aware \(e.g. datetime.now\(timezone.utc\)\)$"):
+        order_expiry(datetime.now() + timedelta(days=1), ioc=False)
+    with pytest.raises(ValidationError, match="^expiry must be unix ms \\(int\\), a datetime or a timedelta, got bool$"):
+        order_expiry(True, ioc=False)
+    with pytest.raises(ValidationError, match="got str$"):
+        order_expiry("tomorrow", ioc=False)
