@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from lighter_sync.errors import UnknownMarketError, ValidationError
 from lighter_sync.markets import (
     MAX_CLIENT_ORDER_INDEX,
+    MAX_PRICE_TICKS,
     Market,
     MarketCatalog,
     to_decimal,
@@ -322,3 +323,103 @@ def test_parse_details_reads_every_list_and_skips_a_malformed_row(caplog):
     assert "skipping malformed market entry 'BAD'" in caplog.text
     assert MarketCatalog.parse_details({"order_books": [DETAIL]})[0].symbol == "ETH"
     assert MarketCatalog.parse_details({}) == []
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (True, "^size must be a number, got a bool \\(True\\)$"),
+    (float("nan"), "^size must be finite, got nan$"),
+    ("abc", "^size is not a number: 'abc'$"),
+    ("Infinity", "^size must be finite, got Infinity$"),
+    ([1], "^size must be a Decimal, int or str, got list$"),
+])
+def test_to_decimal_names_what_is_wrong(value, message):
+    with pytest.raises(ValidationError, match=message):
+        to_decimal(value, "size")
+    assert to_decimal(" 1.50 ") == Decimal("1.50") and to_decimal(0.3) == Decimal("0.3")
+
+
+def test_conversions_name_size_and_price_in_their_errors(catalog):
+    m = eth(catalog)
+    with pytest.raises(ValidationError, match="^size is not a number"):
+        m.size_to_ticks("x")
+    with pytest.raises(ValidationError, match="^price is not a number"):
+        m.price_to_ticks("x", is_ask=False)
+    with pytest.raises(ValidationError, match="^ETH size 1.00005 is not a multiple of 0.0001$"):
+        m.size_to_ticks("1.00005", "exact")
+    assert m.size_to_ticks("1.00009") == 10000 and m.size_to_ticks("-1.00009") == -10000  # toward zero
+    assert m.price_to_ticks("3000.0149999999999999999999999", is_ask=False) == 300001  # exact, no float
+
+
+def test_validate_order_ranges_are_inclusive(catalog):
+    m = replace(eth(catalog), min_base_amount=Decimal(0), min_quote_amount=Decimal(0), order_quote_limit=None)
+    top = MAX_PRICE_TICKS
+    for size_ticks, price_ticks, trigger in ((1, 1, 0), (1, top, 1), (1, 1, top), (2**48 - 1, 1, 0)):
+        m.validate_order(size_ticks=size_ticks, price_ticks=price_ticks, trigger_price_ticks=trigger)
+    for kwargs, message in (
+        ({"size_ticks": 0, "price_ticks": 1}, "BaseAmount range"),
+        ({"size_ticks": 2**48, "price_ticks": 1}, "BaseAmount range"),
+        ({"size_ticks": 1, "price_ticks": 0}, "uint32 Price range"),
+        ({"size_ticks": 1, "price_ticks": top + 1}, "uint32 Price range"),
+        ({"size_ticks": 1, "price_ticks": 1, "trigger_price_ticks": top + 1}, "trigger price"),
+        ({"size_ticks": 1, "price_ticks": 1, "trigger_price_ticks": -1}, "trigger price"),
+        ({"size_ticks": 1, "price_ticks": True}, "^price_ticks must be an int, got bool$"),
+        ({"size_ticks": 1, "price_ticks": 1, "trigger_price_ticks": 1.0}, "^trigger_price_ticks must be an int, got float$"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            m.validate_order(**kwargs)
+
+
+def test_minimums_and_the_quote_limit_are_inclusive(catalog):
+    m = replace(eth(catalog), min_quote_amount=Decimal("10"), order_quote_limit=Decimal("30"))
+    with pytest.raises(ValidationError, match="is below the market's min_base_amount 0.0050"):
+        m.validate_order(size_ticks=49, price_ticks=300000)
+    m.validate_order(size_ticks=50, price_ticks=300000)  # exactly the minimum size: allowed
+    with pytest.raises(ValidationError, match=r"order value 9.999900 \(size 0.0100 x price 999.99\) is below the market.s min_quote_amount 10"):
+        m.validate_order(size_ticks=100, price_ticks=99999)
+    m.validate_order(size_ticks=100, price_ticks=100000)  # exactly $10: allowed
+    m.validate_order(size_ticks=100, price_ticks=300000)  # exactly $30: allowed
+    with pytest.raises(ValidationError, match="order_quote_limit|quote limit|limit"):
+        m.validate_order(size_ticks=100, price_ticks=300001)
+
+
+def test_client_order_index_and_expiry_checks_name_the_type():
+    from lighter_sync.markets import validate_client_order_index
+
+    with pytest.raises(ValidationError, match="^client_order_index must be an int, got bool$"):
+        validate_client_order_index(True)
+    with pytest.raises(ValidationError, match="^client_order_index must be an int, got str$"):
+        validate_client_order_index("5")
+    validate_client_order_index(0, allow_nil=True)
+    with pytest.raises(ValidationError, match=r"^client_order_index 0 is outside 1\.\."):
+        validate_client_order_index(0)
+    with pytest.raises(ValidationError, match="^order_expiry_ms must be an int \\(unix ms\\), got float$"):
+        validate_order_expiry(1.5, ioc=False)
+    with pytest.raises(ValidationError, match=r"\(now\+60s\) is outside the allowed window"):
+        validate_order_expiry(NOW + 60_000, ioc=False, now_ms=NOW)
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("ton", ["TON"]),
+    ("TON-USD", ["TON-USD", "TON"]),
+    ("TON/USDC:USDC", ["TON/USDC:USDC", "TON/USDC", "TON", "TON/USDC:"]),  # ccxt's spelling
+    ("TONUSDT", ["TONUSDT", "TON"]),
+    ("ETH_PERP", ["ETH_PERP", "ETH"]),
+    ("ETH-X", ["ETH-X"]),  # not a quote: no base guessed
+    ("USDC", ["USDC"]),  # a bare quote is a symbol of its own
+    ("/USD", ["/USD"]),  # nothing before the separator
+])
+def test_lookup_spellings_tried_in_order(text, keys):
+    from lighter_sync.markets import _lookup_keys
+
+    assert _lookup_keys(text) == keys
+
+
+def test_a_market_object_or_a_bad_type_and_perps_before_spot(catalog):
+    m = eth(catalog)
+    assert catalog.get(m) is m
+    with pytest.raises(UnknownMarketError, match="^a market is a symbol or market id, got bool$"):
+        catalog.get(True)
+    with pytest.raises(UnknownMarketError, match="got float$"):
+        catalog.get(1.0)  # type: ignore[arg-type]
+    spot = replace(m, market_id=2048, market_type="spot")
+    assert MarketCatalog.from_markets([spot, m]).get("ETH").market_type == "perp"  # the perp wins a bare symbol
