@@ -124,7 +124,7 @@ class Frames(AccountHandlers):
         self.routed.append((wire, event))
 
     def _symbol(self, market_id: int) -> str:
-        return {0: "ETH", 1: "BTC"}[market_id]
+        return {0: "ETH", 1: "BTC"}.get(market_id, f"#{market_id}")
 
     @staticmethod
     def _market_of(channel: str) -> int:
@@ -192,7 +192,11 @@ def test_order_and_fill_frames_route_news_only():
     h._on_fills({"channel": "account_all_trades:1", "trades": {"1": [trade(3), trade(2), trade(3)]}})
     fills = [e for w, e in h.routed if w == "account_all_trades/1"]
     assert [f.trade_id for f in fills] == [102, 103]  # sorted by trade id, each once
-    assert all(f.symbol == "BTC" for f in fills)
+    assert all(f.symbol == "BTC" and f.source == "stream" for f in fills)
+    h._on_fills({"channel": "account_all_trades:1", "trades": [{k: v for k, v in trade(4).items() if k != "market_id"}]})
+    assert h.routed[-1][1].symbol == "#-1"  # no market id: -1, never a real market
+    h._on_fills({"channel": "account_all_trades:1", "trades": {"1": [dict(trade(9), trade_id=None), trade(8)]}})
+    assert [e.trade_id for _w, e in h.routed[-2:]] == [0, 108]  # a trade without an id sorts first
 
 
 # -- the REST catch-up after a reconnect, without a socket -----------------------------------------
@@ -310,10 +314,14 @@ def test_catch_up_of_orders_active_gone_and_born_and_died_while_away():
     # in the venue's order of events (transaction time), not by order index
     assert got == [(30, "filled", "reconcile"), (11, "open", "reconcile"), (12, "canceled", "reconcile")]
     assert h.routed[1][1].filled_size == Decimal("0.5") and h.flushes == 1
-    lookups = [c[1] for c in rest.calls if c[0] == "/api/v1/accountOrders"]
-    assert lookups == [{"account_index": 1, "client_order_indexes": "102"}]  # the gone one with an index
-    pages = [c[1] for c in rest.calls if c[0] == "/api/v1/accountInactiveOrders"]
-    assert pages == [{"account_index": 1, "limit": 100}, {"account_index": 1, "limit": 100, "cursor": "c2"}]
+    assert {w for w, _e in h.routed} == {"account_all_orders/1"}
+    assert rest.calls == [  # every read private (the token), with the stream's REST timeout
+        ("/api/v1/accountActiveOrders", {"account_index": 1}, "tok", 7.0),
+        ("/api/v1/accountOrders", {"account_index": 1, "client_order_indexes": "102"}, "tok", 7.0),  # gone, indexed
+        ("/api/v1/accountInactiveOrders", {"account_index": 1, "limit": 100}, "tok", 7.0),
+        ("/api/v1/accountInactiveOrders", {"account_index": 1, "limit": 100, "cursor": "c2"}, "tok", 7.0),
+    ]
+    assert acc.raw_by_coi[130]["status"] == "filled"  # the venue's JSON is kept with the state
     h._reconcile(["account_all_orders/1"])  # the same answers again: nothing is news
     assert len(h.routed) == 3
 
@@ -486,3 +494,82 @@ def test_a_position_carries_sign_size_and_prices():
     assert (flat.size, flat.avg_entry_price, flat.source) == (Decimal("0.5"), None, "stream")
     none = position_from_json({"sign": 0}, str, "stream")  # sign 0 counts as long, size 0, market -1
     assert (none.size, none.market_id) == (Decimal(0), -1)
+
+
+def test_a_new_account_state_knows_nothing_yet():
+    acc = AccountState(9)
+    assert (acc.account_index, acc.max_trade_id, acc.fills_since_ms, acc.orders_since_us) == (9, 0, 0, 0)
+    assert acc.disconnected_at_us == 0 and acc.positions == {} and acc.orders == {}
+    assert acc.position_base_taken is False and acc.trade_floor_taken is False and acc.orders_live is False
+
+
+def test_the_order_catch_up_reads_at_most_ten_pages_and_stops_at_the_cutoff_inclusive():
+    acc = AccountState(1)
+    acc.disconnected_at_us = T + 5_000_000  # cutoff: T exactly (5 s of slack)
+    pages = [{"orders": [wire_order(100 + i, 0, "canceled", tt=T + 10_000_000 + i)], "next_cursor": f"c{i}"}
+             for i in range(12)]
+    rest = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}], "/api/v1/accountInactiveOrders": pages})
+    h = CatchUp(acc, rest)
+    h._reconcile_orders("account_all_orders/1")
+    assert len([c for c in rest.calls if c[0] == "/api/v1/accountInactiveOrders"]) == 10
+    cutoff = 1_785_542_568_000_000  # a whole second
+    at_cutoff = dict(wire_order(200, 0, "filled"), transaction_time=0, updated_at=cutoff // 1_000_000)
+    older = wire_order(201, 0, "filled", tt=cutoff - 1)
+    rest2 = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}],
+                      "/api/v1/accountInactiveOrders": [{"orders": [at_cutoff, older], "next_cursor": "x"}]})
+    h2 = CatchUp(AccountState(1), rest2)
+    h2.account.disconnected_at_us = cutoff + 5_000_000
+    h2._reconcile_orders("account_all_orders/1")
+    # no transaction time: its updated_at (seconds) places it; exactly at the cutoff is still news
+    assert [e.order_index for _w, e in h2.routed] == [200]
+
+
+def test_the_fill_catch_up_stops_on_an_empty_or_last_page_and_reads_at_most_twenty():
+    acc = AccountState(1)
+    acc.trade_floor_taken, acc.max_trade_id = True, 1
+    endless = [{"trades": [dict(trade(0), trade_id=10_000 - i)], "next_cursor": f"p{i}"} for i in range(25)]
+    rest = FakeRest({"/api/v1/trades": endless})
+    h = CatchUp(acc, rest)
+    h._reconcile_fills("account_all_trades/1")
+    assert len(rest.calls) == 20 and len(h.routed) == 20  # 2,000 trades of catch-up at most
+    assert {c[2] for c in rest.calls} == {"tok"} and {w for w, _e in h.routed} == {"account_all_trades/1"}
+    for last in ({"trades": [trade(7)]}, {"trades": [], "next_cursor": "more"}):
+        again = FakeRest({"/api/v1/trades": [last, {"trades": [trade(8)]}]})
+        CatchUp(AccountState(1), again)._reconcile_fills("account_all_trades/1")
+        assert len(again.calls) == 1, last
+
+
+def test_without_a_floor_the_subscription_time_is_moved_onto_the_venue_clock():
+    acc = AccountState(1)
+    acc.fills_since_ms = 1_785_000_000_000
+    offset_us = -3_600 * 1_000_000  # the venue's clock is an hour behind ours
+    on_venue = 1_785_000_000_000 - 3_600_000
+    at_start = dict(trade(1), timestamp=on_venue)  # exactly at the subscription: news
+    before = dict(trade(2), trade_id=99, timestamp=on_venue - 1)
+    rest = FakeRest({"/api/v1/trades": [{"trades": [at_start, before], "next_cursor": "x"}]})
+    h = CatchUp(acc, rest, offset_us=offset_us)
+    h._reconcile_fills("account_all_trades/1")
+    assert [e.trade_id for _w, e in h.routed] == [101]
+
+
+def test_the_position_catch_up_reads_the_public_account_and_logs_only_a_fills_correction(caplog):
+    acc = AccountState(1)
+    acc.positions[1] = Decimal("0.2")
+    rest = FakeRest({"/api/v1/account": [ACCOUNT_BODY]})
+    h = CatchUp(acc, rest)
+    with caplog.at_level(logging.INFO, logger="lighter_sync.stream"):
+        h._reconcile(["account_all/1"])  # no fills subscribed: nothing was "corrected"
+    assert rest.calls == [("/api/v1/account", {"by": "index", "value": 1}, None, 7.0)]
+    assert "corrected" not in caplog.text and acc.positions[1] == Decimal("0.5000")
+    fresh = AccountState(1)
+    h2 = CatchUp(fresh, FakeRest({"/api/v1/account": [{"accounts": [{"positions": [dict(POSITION, position="0")]}]}]}))
+    with caplog.at_level(logging.INFO, logger="lighter_sync.stream"):
+        h2._reconcile(["account_all_trades/1"])  # a flat position the fills view also has as 0: no correction
+    assert "market 0 corrected" not in caplog.text
+
+
+def test_the_first_trade_floor_ignores_a_trade_without_an_id():
+    rest = FakeRest({"/api/v1/trades": [{"trades": [{"price": "1"}]}], "/api/v1/account": [{"accounts": []}]})
+    acc = AccountState(1)
+    CatchUp(acc, rest)._init_account(["account_all_trades/1"])
+    assert acc.trade_floor_taken and acc.max_trade_id == 0 and acc.position_base_taken

@@ -93,7 +93,7 @@ class Signer:
         self.invalidated += 1
 
     def fetch_next_nonce(self, key: int) -> int:
-        return self.next_nonce
+        return self.next_nonce if key == 4 else 0  # only API key 4 has sent anything
 
     def send(self, fn: Any, *, api_key_index: int, exact_nonce: int) -> None:
         calls: list[tuple] = []
@@ -310,3 +310,85 @@ def test_a_tx_the_venue_rejected_settles_as_rejected(host, clock):
     rec = host.reconcile_order(9, timeout=1)
     assert (rec.status, rec.code, rec.message, rec.tx_hash) == ("rejected", 21739, "margin", "hash-9")
     assert clock.sleeps == [] and 9 not in host._unknown_sends()
+
+
+def test_no_timeout_means_the_default_budget(host, clock):
+    with pytest.raises(ReadTimeoutError, match="within 10.0 s"):
+        host.wait_for_order(5, timeout=None)
+    clock.sleeps.clear()
+    pending(host, 9)
+    assert host.reconcile_order(9, timeout=None).status == "not_found"
+    assert sum(clock.sleeps) == pytest.approx(5.0)
+
+
+def test_every_answer_carries_the_hash_and_clears_the_record(host, clock):
+    pending(host, 9)
+    host._rest.orders[9] = order(9)
+    rec = host.reconcile_order(9, timeout=1)
+    assert (rec.status, rec.client_order_index, rec.tx_hash) == ("found", 9, "hash-9") and rec.order is not None
+    assert 9 not in host._unknown_sends()
+    pending(host, 8)
+    host._rest.txs["hash-8"] = {"event_info": json.dumps({"ae": json.dumps({"code": 1, "message": "no"})})}
+    assert host.reconcile_order(8, timeout=1).client_order_index == 8 and 8 not in host._unknown_sends()
+    host._unknown_sends()[7] = PendingSend(7, "hash-7", 2, 4, None)  # no nonce on record: cannot fence
+    rec = host.reconcile_order(7, timeout=0.1)
+    assert (rec.status, rec.tx_hash) == ("not_found", "hash-7") and host.signer.sent == []
+    assert 7 not in host._unknown_sends()
+    assert rec.message.endswith("safe to resend with a NEW client order index once the original "
+                                "has expired (transactions expire 10 minutes after signing)")
+
+
+def test_a_tx_that_executed_fine_is_not_a_rejection(host, clock):
+    pending(host, 9)
+    host._rest.txs["hash-9"] = {"event_info": json.dumps({"ae": ""})}  # processed, no error, no order (yet)
+    rec = host.reconcile_order(9, timeout=0.1)
+    assert rec.status == "not_found" and host.signer.sent  # it went on to the nonce, and fenced
+
+
+def test_the_retried_lookup_after_a_refused_token_keeps_token_and_timeout(host):
+    host._rest.orders[5] = order(5)
+    host._rest.errors = [AuthError("expired", code=20013, status=400)]
+    host.order_status(5, timeout=2)
+    assert host._rest.gets[-1] == ("/api/v1/accountOrders", {"account_index": 7, "client_order_indexes": "5"},
+                                   "token", 2.0)
+
+
+def test_of_two_entries_for_one_index_the_newest_wins_and_a_tie_goes_to_the_later(host):
+    class Twice(Rest):
+        def get(self, path, params=None, *, auth=None, timeout=None):
+            self.gets.append((path, dict(params or {}), auth, timeout))
+            return {"orders": self.orders_list}
+
+    host._rest = Twice()
+    host._rest.orders_list = [order(5, "open", tt=9), order(5, "canceled", tt=5)]
+    assert host.order_status(5).status == "open"
+    host._rest.orders_list = [order(5, "canceled", tt=5), order(5, "open", tt=5)]
+    assert host.order_status(5).status == "open"
+    host._rest.orders_list = [order(5, "canceled", tt=0), order(6, "open")]  # 6 was not asked for
+    assert host.order_status(5).status == "canceled"
+
+
+def lost(tx_hash: str) -> OutcomeUnknownError:
+    """An unknown outcome as the signer thread raises it: with the key and nonce it used."""
+    exc = OutcomeUnknownError("lost", tx_hash=tx_hash)
+    exc.api_key_index, exc.nonce = 4, 20  # type: ignore[attr-defined]
+    return exc
+
+
+def test_a_pending_send_from_an_error_takes_key_nonce_and_offset():
+    exc = lost("h")
+    p = PendingSend.from_error(exc, 9, "h", 2)
+    assert (p.client_order_index, p.tx_hash, p.market_id, p.api_key_index, p.nonce, p.batch) == (9, "h", 2, 4, 20, False)
+    assert PendingSend.from_error(exc, 9, "h", 2, batch=True, offset=3).nonce == 23
+    bare = PendingSend.from_error(OutcomeUnknownError("lost"), 9, None, None)
+    assert (bare.api_key_index, bare.nonce) == (None, None)
+
+
+def test_a_recorded_send_prefers_the_hash_given_to_the_one_in_the_error(host):
+    exc = lost("from-error")
+    host._record_unknown(exc, 9, 2)
+    host._record_unknown(exc, 8, 2, tx_hash="given", batch=True, offset=1)
+    host._record_unknown(OutcomeUnknownError("lost", tx_hash=""), 7, None)
+    sends = host._unknown_sends()
+    assert sends[9].tx_hash == "from-error" and sends[8].tx_hash == "given" and sends[7].tx_hash is None
+    assert (sends[8].batch, sends[8].nonce) == (True, 21)
