@@ -386,3 +386,9 @@ def test_a_diff_that_widens_the_decimals_applies_both_sides():
 def test_parse_ticks_names_the_extra_digits():
     with pytest.raises(ValueError, match=r"^'1.234' has more than 2 decimals$"):
         parse_ticks("1.234", 2)
+
+
+def test_a_second_snapshot_is_another_update():
+    b = make_book()
+    b.apply_snapshot([lv("100.50", "1")], [lv("100.00", "1")], nonce=20)
+    assert b.updates == 2 and b.nonce == 20

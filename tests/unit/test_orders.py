@@ -144,3 +144,21 @@ def test_order_expiry_forms_and_refusals():
         order_expiry(True, ioc=False)
     with pytest.raises(ValidationError, match="got str$"):
         order_expiry("tomorrow", ioc=False)
+
+
+def test_small_checks_name_the_value():
+    from lighter_sync.orders import attr, flag, parse_side, positive, timeout_arg
+
+    with pytest.raises(ValidationError, match="^side must be 'buy' or 'sell', got 'up'$"):
+        parse_side("up")
+    assert parse_side(" SELL ") is True and parse_side("bid") is False
+    with pytest.raises(ValidationError, match="^post_only must be True or False, got 1$"):
+        flag(1, "post_only")
+    with pytest.raises(ValidationError, match="^size is not a number: 'abc'$"):
+        positive("abc", "size")
+    for bad in (True, 0, -1, "5"):
+        with pytest.raises(ValidationError, match="^timeout must be a positive number of seconds, got "):
+            timeout_arg(bad)
+    assert timeout_arg(None) is None and timeout_arg(2) == 2.0
+    assert attr({"status": "open"}, "status") == "open" and attr({}, "status") is None
+    assert attr(type("O", (), {"status": "filled"})(), "status") == "filled" and attr(object(), "status") is None

@@ -252,3 +252,12 @@ def test_paths_are_matched_without_query_or_slashes():
     assert lim.cost("api/v1/sendTx/") == 1.0  # the tx bucket, however the path is spelled
     assert lim.cost("/api/v1/sendTx?x=1?y=2") == 1.0
     assert endpoint_weight("/api/v1/trades?cursor=a?b") == 600
+
+
+def test_the_refusal_states_the_period_not_the_rate():
+    clock = FakeClock()
+    bucket = TokenBucket("premium sendTx", 4000, 60.0, clock=clock.time)
+    bucket.reserve(4000, None)
+    with pytest.raises(RateLimitError, match=r"^local rate limit \(premium sendTx: 4000 per 60s\) needs a 0.01s wait"):
+        bucket.reserve(1, timeout=0.001)
+    assert repr(RateLimiter(rest=bucket)) == "RateLimiter('custom')"

@@ -100,3 +100,18 @@ def test_actions_come_cancels_first_then_modifies_then_creates():
     desired = [want("A", price="1.98"), want("C")]
     actions = plan(desired, [live(2, "A"), live(1, "B")])
     assert actions == [Cancel(1, 1001), Modify(2, 1002, D("1.98"), D("6")), Create(0, desired[1])]
+
+
+def test_every_order_of_a_key_is_considered_whatever_the_newest_one_is():
+    # the newest is being cancelled: the older compatible one serves the key
+    assert plan([want()], [live(2, cancel_sent_ms=NOW), live(1)]) == []
+    # the newest is unsettled: the older one is a duplicate
+    assert plan([want()], [live(2, state="intent"), live(1)]) == [Cancel(1, 1001)]
+    # the newest no longer fits: cancelled, and the older compatible one serves the key
+    assert plan([want()], [live(2, size="5"), live(1)]) == [Cancel(2, 1002)]
+
+
+def test_a_blocked_or_served_key_does_not_stop_the_creates_after_it():
+    desired = [want("A"), want("B", price="1.98")]
+    assert plan(desired, [], blocked_until={"A": NOW + 1}) == [Create(0, desired[1])]
+    assert plan(desired, [live(1, "A")]) == [Create(0, desired[1])]
