@@ -573,3 +573,31 @@ def test_the_first_trade_floor_ignores_a_trade_without_an_id():
     acc = AccountState(1)
     CatchUp(acc, rest)._init_account(["account_all_trades/1"])
     assert acc.trade_floor_taken and acc.max_trade_id == 0 and acc.position_base_taken
+
+
+def test_caught_up_fills_go_to_the_fills_channel_with_their_market():
+    acc = AccountState(1)
+    acc.trade_floor_taken = True
+    no_market = {k: v for k, v in trade(6).items() if k != "market_id"}
+    h = CatchUp(acc, FakeRest({"/api/v1/trades": [{"trades": [trade(5), no_market]}]}))
+    h._reconcile(["account_all_trades/1"])
+    fills = [(w, e.symbol, e.market_id) for w, e in h.routed if isinstance(e, Fill)]
+    assert fills == [("account_all_trades/1", "BTC", 1), ("account_all_trades/1", "#-1", -1)]
+
+
+def test_order_frames_keep_the_venues_json_and_a_matching_fills_view_is_no_correction(caplog):
+    h = Frames(AccountState(1))
+    raw = wire_order(7, 70)
+    h._on_orders({"channel": "account_all_orders:1", "orders": {"1": [raw]}})
+    assert h.account.raw_by_coi[70] is raw
+    acc = AccountState(1)
+    acc.positions[1] = Decimal("0.5000")  # what the fills already say
+    with caplog.at_level(logging.INFO, logger="lighter_sync.stream"):
+        CatchUp(acc, FakeRest({"/api/v1/account": [ACCOUNT_BODY]}))._reconcile(["account_all_trades/1"])
+    assert "corrected" not in caplog.text
+
+
+def test_the_fee_is_on_the_venues_quote_not_price_times_size():
+    rounded = dict(WIRE_TRADE, usd_amount="0.142675")  # the venue's notional, not 0.7 x 0.20382 = 0.142674
+    (f,) = AccountState(314233).fills_from_trade(rounded, "CRV", "stream")
+    assert f.fee == Decimal("0.142675") * 20 / 1_000_000

@@ -421,5 +421,41 @@ def test_a_market_object_or_a_bad_type_and_perps_before_spot(catalog):
         catalog.get(True)
     with pytest.raises(UnknownMarketError, match="got float$"):
         catalog.get(1.0)  # type: ignore[arg-type]
-    spot = replace(m, market_id=2048, market_type="spot")
-    assert MarketCatalog.from_markets([spot, m]).get("ETH").market_type == "perp"  # the perp wins a bare symbol
+    spot = replace(m, market_id=0, market_type="spot")  # listed first, yet ...
+    perp = replace(m, market_id=7)
+    assert MarketCatalog.from_markets([spot, perp]).get("ETH").market_id == 7  # ... the perp wins a bare symbol
+
+
+def test_an_empty_catalog_answers_unknown_and_a_miss_refreshes_after_the_interval():
+    empty = MarketCatalog(None)
+    assert empty.all() == [] and "ETH" not in empty
+    with pytest.raises(UnknownMarketError):
+        empty.get("ETH")
+
+    class Rest:
+        def __init__(self) -> None:
+            self.rows = [DETAIL]
+            self.calls = 0
+
+        def get(self, path: str, params: object = None, **kw: object) -> dict:
+            self.calls += 1
+            return {"order_book_details": list(self.rows)}
+
+    rest = Rest()
+    catalog = MarketCatalog(rest, miss_refresh_interval=0)  # every miss may refresh
+    assert catalog.get("ETH").market_id == 0 and rest.calls == 1
+    rest.rows.append(dict(DETAIL, symbol="NEW", market_id=9))
+    assert catalog.get("NEW").market_id == 9 and rest.calls == 2  # a miss reloaded the listing
+    assert catalog.get("ETH") and rest.calls == 2  # a hit does not
+
+
+def test_details_prefer_the_plain_decimals_and_read_empty_numbers_as_zero():
+    m = Market.from_json(dict(DETAIL, size_decimals=3, supported_size_decimals=4, price_decimals=1,
+                              supported_price_decimals=2, min_base_amount="", maker_fee=""))
+    assert (m.size_decimals, m.price_decimals, m.min_base_amount, m.maker_fee) == (3, 1, Decimal(0), Decimal(0))
+
+
+def test_a_space_separated_pair_finds_the_base():
+    from lighter_sync.markets import _lookup_keys
+
+    assert _lookup_keys("ton usd") == ["TON USD", "TON", "TON "]  # the suffix rule keeps the space; the pair rule does not

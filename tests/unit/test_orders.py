@@ -162,3 +162,9 @@ def test_small_checks_name_the_value():
     assert timeout_arg(None) is None and timeout_arg(2) == 2.0
     assert attr({"status": "open"}, "status") == "open" and attr({}, "status") is None
     assert attr(type("O", (), {"status": "filled"})(), "status") == "filled" and attr(object(), "status") is None
+
+
+def test_a_trigger_order_keeps_an_explicit_expiry():
+    in_a_day = int(datetime.now(timezone.utc).timestamp() * 1000) + 86_400_000
+    p = plan(order_type=ORDER_TYPE["take-profit"], time_in_force=IOC, trigger_price="3100", expiry=in_a_day)
+    assert p.expiry_ms == in_a_day

@@ -261,3 +261,13 @@ def test_the_refusal_states_the_period_not_the_rate():
     with pytest.raises(RateLimitError, match=r"^local rate limit \(premium sendTx: 4000 per 60s\) needs a 0.01s wait"):
         bucket.reserve(1, timeout=0.001)
     assert repr(RateLimiter(rest=bucket)) == "RateLimiter('custom')"
+
+
+def test_waits_add_up():
+    clock = FakeClock()
+    lim = make("standard", clock)
+    for _ in range(60):
+        lim.acquire("/x")
+    lim.acquire("/x")
+    lim.acquire("/x")
+    assert lim.waited_seconds == pytest.approx(1.0 + 2.0) and lim.admitted == 62

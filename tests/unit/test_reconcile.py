@@ -392,3 +392,18 @@ def test_a_recorded_send_prefers_the_hash_given_to_the_one_in_the_error(host):
     sends = host._unknown_sends()
     assert sends[9].tx_hash == "from-error" and sends[8].tx_hash == "given" and sends[7].tx_hash is None
     assert (sends[8].batch, sends[8].nonce) == (True, 21)
+
+
+def test_until_a_status_returns_as_soon_as_it_is_reached(host, clock):
+    host._rest.orders[5] = order(5, "filled")
+    assert host.wait_for_order(5, timeout=1, until={"filled", "canceled"}).status == "filled" and clock.sleeps == []
+
+
+def test_every_settled_answer_names_its_client_order_index(host, clock):
+    assert host.reconcile_order(11, timeout=0.1).client_order_index == 11  # no record
+    pending(host, 12, nonce=10)
+    host.signer.next_nonce = 11
+    assert host.reconcile_order(12, timeout=0.1).client_order_index == 12  # nonce used
+    pending(host, 13, batch=True)
+    host.signer.next_nonce = 10
+    assert host.reconcile_order(13, timeout=0.1).client_order_index == 13  # pending
