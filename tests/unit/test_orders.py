@@ -168,3 +168,15 @@ def test_a_trigger_order_keeps_an_explicit_expiry():
     in_a_day = int(datetime.now(timezone.utc).timestamp() * 1000) + 86_400_000
     p = plan(order_type=ORDER_TYPE["take-profit"], time_in_force=IOC, trigger_price="3100", expiry=in_a_day)
     assert p.expiry_ms == in_a_day
+
+
+def test_slippage_is_a_fraction_strictly_between_0_and_1():
+    from lighter_sync.orders import slippage_arg
+
+    assert slippage_arg("0.01") == Decimal("0.01") and slippage_arg(0.999) == Decimal("0.999")
+    for bad in (0, 1, "-0.1", "1.5"):
+        with pytest.raises(ValidationError) as info:
+            slippage_arg(bad)
+        assert str(info.value) == f"max_slippage must be between 0 and 1 (0.01 = 1 %), got {Decimal(str(bad))}"
+    with pytest.raises(ValidationError, match="^slippage is not a number: 'x'$"):
+        slippage_arg("x", "slippage")
