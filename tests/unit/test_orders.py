@@ -180,3 +180,13 @@ def test_slippage_is_a_fraction_strictly_between_0_and_1():
         assert str(info.value) == f"max_slippage must be between 0 and 1 (0.01 = 1 %), got {Decimal(str(bad))}"
     with pytest.raises(ValidationError, match="^slippage is not a number: 'x'$"):
         slippage_arg("x", "slippage")
+
+
+def test_order_version_is_none_or_a_positive_48_bit_int():
+    from lighter_sync.orders import order_version_arg
+
+    assert order_version_arg(None) == 0 and order_version_arg(1) == 1 and order_version_arg(MAX_CLIENT_INDEX) == MAX_CLIENT_INDEX
+    for bad in (0, -1, MAX_CLIENT_INDEX + 1, True, "5", 1.0):
+        with pytest.raises(ValidationError) as info:
+            order_version_arg(bad)
+        assert str(info.value) == f"order_version must be an int 1..2^48-1 (e.g. a ms timestamp), got {bad!r}"

@@ -407,3 +407,9 @@ def test_every_settled_answer_names_its_client_order_index(host, clock):
     pending(host, 13, batch=True)
     host.signer.next_nonce = 10
     assert host.reconcile_order(13, timeout=0.1).client_order_index == 13  # pending
+
+
+def test_the_stream_answers_an_until_set_without_rest(host, clock):
+    host.stream_state[5] = order(5, "filled")
+    assert host.wait_for_order(5, timeout=1, until={"filled"})["status"] == "filled"
+    assert host._rest.gets == []
