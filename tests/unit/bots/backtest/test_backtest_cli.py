@@ -55,8 +55,12 @@ def test_golden_summary_for_a_fixed_seed(data_csv, tmp_path, capsys):
     assert code == 0
     lines = summary_lines(out)
     if os.environ.get("BACKTEST_GOLDEN_REGEN"):
+        # Regeneration is its own step and never a pass: the file is rewritten, the run fails, and
+        # the comparison only counts on the next run without the variable (after reviewing the diff).
+        before = GOLDEN.read_text() if GOLDEN.exists() else ""
         GOLDEN.write_text("\n".join(lines) + "\n")
-        pytest.fail("golden summary regenerated: review the diff, then run again without BACKTEST_GOLDEN_REGEN")
+        pytest.fail(f"BACKTEST_GOLDEN_REGEN: rewrote {GOLDEN.name} ({'changed' if before != GOLDEN.read_text() else 'unchanged'}); "
+                    "review `git diff` and run again without BACKTEST_GOLDEN_REGEN to compare")
     assert lines == GOLDEN.read_text().splitlines()
     printed = capsys.readouterr().out
     assert "funding=file" in printed and "net_pnl=" in printed
