@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .args import account_index_arg, choice_arg, time_ms_arg
 from .config import NetworkProfile, Secret, Settings
 from .errors import AccountNotFoundError, AuthError, ClosedError, ConfigError, ValidationError
 from .markets import Market, MarketCatalog
@@ -41,7 +42,6 @@ from .models import (
     Position,
     Trade,
     Tx,
-    to_ms,
 )
 from .ratelimit import RateLimiter
 from .rest import RestClient
@@ -59,19 +59,9 @@ _FUNDINGS_PER_CALL = 750
 _PNL_PER_CALL = 500
 _BOOK_ORDERS = 250  # orderBookOrders maximum; levels are aggregated from these orders
 _PAGE = 100  # maximum page size of the cursor-paged endpoints
+_MAX_BUCKETS = 10_000_000  # the most candles/fundings/PnL points one call pages through (as ``limit``)
 
 TimeLike = int | float | datetime
-
-
-def _time_ms(value: TimeLike, name: str) -> int:
-    """A datetime, or a unix timestamp in s/ms (by magnitude), as unix ms."""
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a datetime or a unix timestamp, got {type(value).__name__}")
-    if value < 0:
-        raise ValidationError(f"{name} must not be negative, got {value}")
-    return to_ms(int(value * 1000) if isinstance(value, float) and value < 1e11 else int(value))
 
 
 def _check_limit(limit: int, high: int, name: str = "limit") -> int:
@@ -299,11 +289,9 @@ class LighterClient(StreamingMixin, TradingMixin):
         and ``start`` to ``limit`` (default 500) candles before ``end``. ``limit`` keeps the
         latest ``limit`` candles of the range.
         """
-        step = RESOLUTIONS_MS.get(resolution)
-        if step is None:
-            raise ValidationError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS_MS)}")
+        step = RESOLUTIONS_MS[choice_arg(resolution, RESOLUTIONS_MS, "resolution")]
         if limit is not None:
-            _check_limit(limit, 10_000_000)
+            _check_limit(limit, _MAX_BUCKETS)
         market = self.market(symbol)
         rows = self._paged_range(
             "/api/v1/candles",
@@ -328,10 +316,9 @@ class LighterClient(StreamingMixin, TradingMixin):
         limit: int | None = None,
     ) -> list[Funding]:
         """The market's funding history (``resolution`` 1h or 1d), oldest first; pages like :meth:`candles`."""
-        if resolution not in _FUNDING_RESOLUTIONS:
-            raise ValidationError(f"funding resolution {resolution!r} is not one of {', '.join(_FUNDING_RESOLUTIONS)}")
+        choice_arg(resolution, _FUNDING_RESOLUTIONS, "funding resolution")
         if limit is not None:
-            _check_limit(limit, 10_000_000)
+            _check_limit(limit, _MAX_BUCKETS)
         market = self.market(symbol)
         rows = self._paged_range(
             "/api/v1/fundings",
@@ -379,7 +366,7 @@ class LighterClient(StreamingMixin, TradingMixin):
 
     def account(self, account_index: int | None = None) -> Account:
         """The account (collateral, balances, positions); default: ours."""
-        index = self.account_index if account_index is None else account_index
+        index = self.account_index if account_index is None else account_index_arg(account_index)
         body = self._get("/api/v1/account", {"by": "index", "value": str(index)})
         accounts = body.get("accounts") or ()
         if not accounts:
@@ -410,7 +397,7 @@ class LighterClient(StreamingMixin, TradingMixin):
 
     def api_keys(self, account_index: int | None = None) -> list[ApiKey]:
         """The account's registered API keys (public keys and next nonces)."""
-        index = self.account_index if account_index is None else account_index
+        index = self.account_index if account_index is None else account_index_arg(account_index)
         body = self._get("/api/v1/apikeys", {"account_index": index, "api_key_index": 255})
         return [ApiKey.from_json(k) for k in body.get("api_keys") or ()]
 
@@ -459,10 +446,9 @@ class LighterClient(StreamingMixin, TradingMixin):
         limit: int | None = None,
     ) -> list[PnlPoint]:
         """Our PnL chart, oldest first (``resolution`` 1m/5m/15m/1h/4h/1d)."""
-        if resolution not in _PNL_RESOLUTIONS:
-            raise ValidationError(f"pnl resolution {resolution!r} is not one of {', '.join(_PNL_RESOLUTIONS)}")
+        choice_arg(resolution, _PNL_RESOLUTIONS, "pnl resolution")
         if limit is not None:
-            _check_limit(limit, 10_000_000)
+            _check_limit(limit, _MAX_BUCKETS)
         auth = None if self._settings.read_only else self._auth_token()
         rows = self._paged_range(
             "/api/v1/pnl",
@@ -542,10 +528,13 @@ class LighterClient(StreamingMixin, TradingMixin):
         auth: str | None = None,
     ) -> list[dict[str, Any]]:
         """Fetch ``[start, end]`` in windows of at most ``per_call`` buckets each."""
-        end_ms = _now_ms() if end is None else _time_ms(end, "end")
-        start_ms = end_ms - default_count * step if start is None else _time_ms(start, "start")
+        end_ms = _now_ms() if end is None else time_ms_arg(end, "end")
+        start_ms = end_ms - default_count * step if start is None else time_ms_arg(start, "start")
         if start_ms > end_ms:
             raise ValidationError(f"start ({start_ms} ms) is after end ({end_ms} ms)")
+        if (end_ms - start_ms) // step > _MAX_BUCKETS:
+            raise ValidationError(f"start .. end spans more than {_MAX_BUCKETS:,} buckets of {step} ms; "
+                                  "fetch a shorter range")
         rows: list[dict[str, Any]] = []
         window = per_call * step
         for lo, hi in _windows(start_ms, end_ms, window):

@@ -99,8 +99,17 @@ class StreamConfig:
         from .errors import ConfigError
 
         for name, value in vars(self).items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
-                raise ConfigError(f"StreamConfig.{name} must be positive, got {value}")
+            default = type(self).__dataclass_fields__[name].default
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"StreamConfig.{name} must be True or False, got {value!r}")
+                continue
+            wanted = int if isinstance(default, int) else (int, float)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                raise ConfigError(f"StreamConfig.{name} must be a number, got {value!r}")
+            # NaN fails both comparisons; an hour-long ping or a queue of 10^9 events is a typo
+            if not 0 < value <= (10**9 if wanted is int else 86_400):
+                raise ConfigError(f"StreamConfig.{name} must be positive and finite (at most a day), got {value!r}")
         if self.ping_interval >= 120:
             raise ConfigError(
                 f"StreamConfig.ping_interval must be below 120 s (the venue drops silent clients), got {self.ping_interval}"

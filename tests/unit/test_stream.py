@@ -383,6 +383,12 @@ def test_stream_config_refuses_nonsense():
         {"backoff_initial": 5, "backoff_max": 1},
         {"max_in_flight": 60},
         {"max_messages_per_minute": -1},
+        {"ping_interval": float("nan")},
+        {"backoff_max": float("inf")},
+        {"rest_timeout": True},
+        {"reconcile": "no"},
+        {"trades_backlog": 1.5},
+        {"connect_timeout": "5"},
     ):
         with pytest.raises(ConfigError):
             StreamConfig(**bad)
