@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from bots.grid.config import GridConfig
 from bots.grid.runner import Runner, RunnerConfig, RunSummary
-from bots.grid.store import GridStore, state_path
+from bots.grid.store import GridStore, private_file, state_path
 from bots.grid.strategy import GridStrategy
 from bots.strategy import MarketRules, StrategyContext
 
@@ -115,7 +115,7 @@ def setup_logging(cfg: GridConfig, log_file: Path | None) -> None:
     console.setFormatter(fmt)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        private_file(log_file)  # the state dir 0700, the log 0600 (a trading journal is private)
         fh = logging.FileHandler(log_file, encoding="utf-8")
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(fmt)
