@@ -13,10 +13,11 @@ auth token.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -423,19 +424,32 @@ class LighterClient(StreamingMixin, TradingMixin):
         rows = self._paged_cursor("/api/v1/accountInactiveOrders", params, "orders", limit)
         return [Order.from_json(o) for o in rows]
 
-    def trades(self, symbol: str | int | None = None, *, limit: int = 100) -> list[Trade]:
-        """Our trades, newest first, paging until ``limit``. Needs an auth token."""
+    def trades(self, symbol: str | int | None = None, *, limit: int = 100,
+               since_trade_id: int | None = None) -> list[Trade]:
+        """Our trades, newest first, paging until ``limit``. Needs an auth token.
+
+        ``since_trade_id``: only trades with that id or a newer one (trade ids grow with time);
+        paging stops at the first older trade, so catching up after a pause costs one page per
+        100 new trades, however long the history.
+        """
         _check_limit(limit, 100_000)
+        since = None if since_trade_id is None else account_index_arg(since_trade_id, "since_trade_id")
         params: dict[str, Any] = {"account_index": self.account_index, "sort_by": "timestamp", "sort_dir": "desc"}
+        if since is not None:
+            params["sort_by"] = "trade_id"
         if symbol is not None:
             params["market_id"] = self.market(symbol).market_id
-        rows = self._paged_cursor("/api/v1/trades", params, "trades", limit)
+        rows = self._paged_cursor("/api/v1/trades", params, "trades", limit,
+                                  keep=None if since is None else (lambda t: int(t.get("trade_id") or 0) >= since))
         return [Trade.from_json(t) for t in rows]
 
-    def fills(self, symbol: str | int | None = None, *, limit: int = 100) -> list[Fill]:
-        """Our trades seen from our side (side, maker/taker, fee in USDC), newest first."""
+    def fills(self, symbol: str | int | None = None, *, limit: int = 100,
+              since_trade_id: int | None = None) -> list[Fill]:
+        """Our trades seen from our side (side, maker/taker, fee in USDC), newest first
+        (``since_trade_id`` as in :meth:`trades`)."""
         me = self.account_index
-        return [f for f in (t.fill_for(me) for t in self.trades(symbol, limit=limit)) if f is not None]
+        trades = self.trades(symbol, limit=limit, since_trade_id=since_trade_id)
+        return [f for f in (t.fill_for(me) for t in trades) if f is not None]
 
     def pnl(
         self,
@@ -498,8 +512,10 @@ class LighterClient(StreamingMixin, TradingMixin):
 
     # -- paging helpers ------------------------------------------------------------------
 
-    def _paged_cursor(self, path: str, params: dict[str, Any], key: str, limit: int) -> list[dict[str, Any]]:
-        """Follow ``next_cursor`` until ``limit`` rows or the end (auth endpoints)."""
+    def _paged_cursor(self, path: str, params: dict[str, Any], key: str, limit: int,
+                      keep: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        """Follow ``next_cursor`` until ``limit`` rows or the end (auth endpoints); with ``keep``,
+        also stop at the first row it refuses (rows come in the order ``keep`` is monotonic in)."""
         rows: list[dict[str, Any]] = []
         cursor: str | None = None
         seen_cursors: set[str] = set()
@@ -507,7 +523,13 @@ class LighterClient(StreamingMixin, TradingMixin):
             page_params = dict(params, limit=min(_PAGE, limit - len(rows)), cursor=cursor)
             body = self._private_get(path, page_params)
             page = list(body.get(key) or ())
-            rows.extend(page)
+            if keep is not None:
+                kept = list(itertools.takewhile(keep, page))
+                rows.extend(kept)
+                if len(kept) < len(page):
+                    break
+            else:
+                rows.extend(page)
             cursor = body.get("next_cursor") or None
             if not page or cursor is None or cursor in seen_cursors:
                 break

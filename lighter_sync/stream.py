@@ -9,8 +9,10 @@ bulk by :mod:`.stream_frames`; the connection state machine is ours):
         +---- BACKOFF (0.25 s doubling to 30 s, jittered) <-- drop/silence/error
 
 * LIVE: every channel in the registry is (re)subscribed, private ones with a fresh auth
-  token; after a *re*connect, orders, fills and positions are reconciled through REST so
-  changes made while disconnected are emitted once. A ``{"type":"ping"}`` goes out at
+  token; after a *re*connect, once the venue confirmed the account channels, orders, fills
+  and positions are reconciled through REST so changes made while disconnected are emitted
+  once (:meth:`Stream._catch_up_when_live`). A connection the venue confirmed resets the
+  backoff when it drops (:func:`reconnect_plan`), so frequent drops cost about a second each. A ``{"type":"ping"}`` goes out at
   least every ``ping_interval`` seconds, a server ping is answered with a pong, and a
   silence watchdog reconnects when nothing arrives for ``silence_timeout`` seconds.
 * Outgoing messages are paced to Lighter's per-connection limits (200 messages/min, 50
@@ -61,7 +63,7 @@ from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolE
 from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
 
-__all__ = ["Stream", "StreamConfig", "MarketRef", "StreamStats", "ChannelStats", "backoff_delay"]
+__all__ = ["Stream", "StreamConfig", "MarketRef", "StreamStats", "ChannelStats", "backoff_delay", "reconnect_plan"]
 
 log = logging.getLogger("lighter_sync.stream")
 
@@ -72,6 +74,17 @@ _AUTH_CODES = (20001, 20013)
 _TOKEN_RETRY = 2.0
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
+_MIN_SPACING = 1.0  # after a confirmed connection drops: at most about one new connection a second
+
+
+@dataclass(eq=False)
+class _CatchUp:
+    """An account catch-up due once ``waiting`` (wire channels) are confirmed, or at ``deadline``."""
+
+    kind: str  # "reconcile" or "init"
+    channels: list[str]
+    waiting: set[str]
+    deadline: float
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,28 @@ class StreamConfig:
             raise ConfigError(
                 "StreamConfig pacing cannot exceed the venue's 200 messages/min and 50 in flight"
             )
+
+
+def reconnect_plan(
+    attempt: int, config: StreamConfig, *, reached_live: bool, confirmed: bool, lasted: float,
+    rng: random.Random | None = None,
+) -> tuple[int, float]:
+    """After a connection ended: (the next attempt number, seconds to wait before reconnecting).
+
+    Failures in a row back off exponentially. A connection on which the venue confirmed every
+    subscription (or that stayed up for ``healthy_after``) worked: its drop is news, not a
+    failure, so the next connection starts at once (the catch-up then delivers what happened
+    meanwhile) instead of escalating toward ``backoff_max`` when drops come every few seconds.
+    Such resets are spaced about a second apart, so a venue that drops every connection right
+    after confirming it still sees at most about one connection a second.
+    """
+    reset = reached_live and (confirmed or lasted >= config.healthy_after)
+    if reset:
+        attempt = 0
+    delay = backoff_delay(attempt, config.backoff_initial, config.backoff_max, rng)
+    if reset:
+        delay = max(delay, min(_MIN_SPACING, config.backoff_max) - lasted)
+    return attempt + 1, delay
 
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
@@ -240,6 +275,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._venue_ms: Any = None  # last "timestamp" seen in a frame, and when (monotonic)
         self._venue_ms_at = 0.0
         self._out: list[tuple[Subscription, Any, Any]] = []
+        # Account catch-ups waiting for their channels' confirmation (see _catch_up_when_live).
+        self._catchups: list[_CatchUp] = []
+        self._confirmed = False  # every channel of this connection was confirmed by the venue
         self._last_sent = 0.0
         self._last_recv = 0.0
 
@@ -480,12 +518,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     self._teardown(conn)
                 if self._stop.is_set():
                     break
-                if healthy and time.monotonic() - started >= self.config.healthy_after:
-                    attempt = 0
-                delay = backoff_delay(
-                    attempt, self.config.backoff_initial, self.config.backoff_max, self._rng
+                attempt, delay = reconnect_plan(
+                    attempt, self.config, reached_live=healthy, confirmed=self._confirmed,
+                    lasted=time.monotonic() - started, rng=self._rng,
                 )
-                attempt += 1
                 self.last_disconnect_reason = reason
                 log.info("stream disconnected (%s); reconnecting in %.2fs", reason, delay)
                 self._emit_control(Disconnected(reason=reason, retry_in=delay))
@@ -551,6 +587,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._unacked.clear()
         self._inflight.clear()
         self._outbox.clear()
+        self._catchups.clear()  # the next connection catches up on everything since this one ended
         if self.account is not None:
             self.account.orders_live = False
             if was:
@@ -603,6 +640,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self.reconnects += 1
         reconnect = self.connects > 1
         self.connected = True
+        self._confirmed = False
         self._emit_control(Connected(url=self.url, session_id=session_id, reconnects=self.reconnects))
         with self._reg_lock:
             self._commands.clear()  # the registry is the truth for a fresh connection
@@ -613,12 +651,15 @@ class Stream(MarketDataHandlers, AccountHandlers):
         for ch in channels:
             self._queue_subscribe(ch)
         self._flush_outbox(conn)
+        if not self._unacked:
+            self._confirmed = True
         if reconnect and cfg.reconcile:
-            self._reconcile(channels)
+            self._catch_up_when_live("reconcile", channels)
         elif not reconnect:
-            self._init_account(channels)
+            self._catch_up_when_live("init", channels)
         if early and self._dispatch(conn, early):
             return True, "closed by server"
+        self._run_due_catchups()
         self._flush_events()
 
         while not self._stop.is_set():  # LIVE
@@ -640,6 +681,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 ended = self._read_frames(conn)
                 if ended:
                     return True, ended
+            if self._catchups:
+                self._run_due_catchups()
             now = time.monotonic()
             if now - self._last_recv >= cfg.silence_timeout:
                 return True, f"silence for {now - self._last_recv:.1f}s (watchdog)"
@@ -755,10 +798,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             if op == "sub" and wanted and ch not in self._wire:
                 self._queue_subscribe(ch)
                 if ch.startswith("account_all_trades/"):
-                    conn = self._conn
-                    if conn is not None:
-                        self._flush_outbox(conn)  # subscribe first, then read the base
-                    self._init_account([ch])
+                    self._catch_up_when_live("init", [ch])  # the base is read once the venue confirmed
             elif op == "unsub" and not wanted:
                 if ch.startswith("order_book/"):
                     with self._reg_lock:
@@ -819,7 +859,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._queue_subscribe(ch)
         self._flush_outbox(conn)
         if self.config.reconcile:
-            self._reconcile(waiting)  # whatever happened while the channel was not live
+            self._catch_up_when_live("reconcile", waiting)  # whatever happened while the channel was not live
 
     def _resubscribe_private(self, conn: Connection, reason: str) -> None:
         private = [ch for ch in self._wire if _is_private(ch)]
@@ -831,7 +871,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._emit_control(Resynced(channel=ch, reason=reason))
         self._flush_outbox(conn)
         if private and self.config.reconcile:
-            self._reconcile(private)
+            self._catch_up_when_live("reconcile", private)
 
     # -- frame dispatch ------------------------------------------------------------------------
 
@@ -874,8 +914,39 @@ class Stream(MarketDataHandlers, AccountHandlers):
     def _ack(self, wire: str) -> None:
         self._inflight.pop(wire, None)
         self._unacked.discard(wire.replace("/", ":"))
+        if not self._unacked:
+            self._confirmed = True
+        for job in self._catchups:
+            job.waiting.discard(wire)
         if self._wire.get(wire) == "sent":
             self._set_active(wire)
+
+    # -- account catch-up ----------------------------------------------------------------------
+
+    def _catch_up_when_live(self, kind: str, channels: list[str]) -> None:
+        """Run the account catch-up (``"reconcile"``: REST reads of what changed while the
+        channels were not live; ``"init"``: the fills view's base) once the venue confirmed these
+        channels' subscriptions, and not before.
+
+        From that moment every new event arrives on the socket, so REST only has to cover what
+        happened before it: reading REST any earlier leaves a window in which a fill is on
+        neither path. Waiting for the confirmation costs one round trip, not a backoff. A
+        subscription that is never confirmed gets its catch-up after ``ack_timeout``.
+        """
+        waiting = {ch for ch in channels if _is_private(ch) and self._wire.get(ch) == "sent"}
+        self._catchups.append(_CatchUp(kind, list(channels), waiting, time.monotonic() + self.config.ack_timeout))
+
+    def _run_due_catchups(self) -> None:
+        now = time.monotonic()
+        due = [job for job in self._catchups if not job.waiting or now >= job.deadline]
+        if not due:
+            return
+        self._catchups = [job for job in self._catchups if job not in due]
+        for job in due:
+            if job.kind == "reconcile":
+                self._reconcile(job.channels)
+            else:
+                self._init_account(job.channels)
 
     def _venue_offset_us(self) -> int:
         """Venue clock minus our wall clock (µs), estimated from the last frame timestamp; 0 if unknown."""

@@ -293,6 +293,16 @@ class GridStore:
         rows = self._db.execute("SELECT size FROM fills WHERE coi = ?", (coi,)).fetchall()
         return sum((Decimal(r[0]) for r in rows), Decimal(0))
 
+    def last_trade_number(self) -> int:
+        """The newest venue trade id in the journal (0 when none): where a fills catch-up starts.
+
+        Journal keys are ``"<trade id>:<side>"``; keys without a numeric trade id count as 0."""
+        row = self._db.execute(
+            "SELECT MAX(CAST(substr(trade_id, 1, instr(trade_id || ':', ':') - 1) AS INTEGER)) FROM fills"
+            " WHERE trade_id GLOB '[0-9]*'"
+        ).fetchone()
+        return int(row[0] or 0)
+
     def has_fill(self, trade_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,)).fetchone() is not None
 
@@ -322,6 +332,12 @@ class GridStore:
             "INSERT INTO pnl VALUES (?, ?, ?, ?, ?, ?, ?)",
             (ts_ms, str(position), str(avg_entry), str(realized), str(unrealized), str(fees), str(mark)),
         )
+
+    def last_pnl(self) -> Mapping[str, Any] | None:
+        """The newest PnL snapshot, or None."""
+        cur = self._db.execute("SELECT * FROM pnl ORDER BY ts_ms DESC, rowid DESC LIMIT 1")
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def pnl_rows(self) -> Iterator[Mapping[str, Any]]:
         cur = self._db.execute("SELECT * FROM pnl ORDER BY ts_ms")
