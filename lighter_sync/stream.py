@@ -85,6 +85,7 @@ class _CatchUp:
     channels: list[str]
     waiting: set[str]
     deadline: float
+    trade_floor: int = 0  # the newest trade seen when it was scheduled: the fills catch-up reads past it
 
 
 @dataclass(frozen=True)
@@ -934,7 +935,12 @@ class Stream(MarketDataHandlers, AccountHandlers):
         subscription that is never confirmed gets its catch-up after ``ack_timeout``.
         """
         waiting = {ch for ch in channels if _is_private(ch) and self._wire.get(ch) == "sent"}
-        self._catchups.append(_CatchUp(kind, list(channels), waiting, time.monotonic() + self.config.ack_timeout))
+        # The trade floor is taken now, before the new connection delivers anything: a live fill
+        # handled before the catch-up runs must not hide an older one missed while disconnected.
+        floor = self.account.max_trade_id if self.account is not None else 0
+        self._catchups.append(
+            _CatchUp(kind, list(channels), waiting, time.monotonic() + self.config.ack_timeout, floor)
+        )
 
     def _run_due_catchups(self) -> None:
         now = time.monotonic()
@@ -944,7 +950,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._catchups = [job for job in self._catchups if job not in due]
         for job in due:
             if job.kind == "reconcile":
-                self._reconcile(job.channels)
+                self._reconcile(job.channels, job.trade_floor)
             else:
                 self._init_account(job.channels)
 

@@ -357,8 +357,11 @@ class AccountHandlers:
         log.info("positions not re-read: the account kept trading during the read; fills keep the view")
         return None
 
-    def _reconcile(self, channels: list[str]) -> None:
-        """After a reconnect: emit, exactly once, what changed while we were not listening."""
+    def _reconcile(self, channels: list[str], trade_floor: int | None = None) -> None:
+        """After a reconnect: emit, exactly once, what changed while we were not listening.
+
+        ``trade_floor``: the newest trade seen before the channels went down (default: the
+        newest seen now); every newer trade of the account is read."""
         acc = self.account
         if acc is None or self._rest is None:
             return
@@ -369,7 +372,7 @@ class AccountHandlers:
         if orders_ch in channels:
             self._reconcile_orders(orders_ch)
         if fills_ch in channels:
-            self._reconcile_fills(fills_ch)
+            self._reconcile_fills(fills_ch, acc.max_trade_id if trade_floor is None else trade_floor)
         if account_ch in channels or fills_ch in channels:
             self._reconcile_positions(account_ch, fills_ch in channels)
         self._flush_events()
@@ -425,10 +428,9 @@ class AccountHandlers:
             if acc.offer_order(o, d):
                 self._route(wire, None, o)
 
-    def _reconcile_fills(self, wire: str) -> None:
+    def _reconcile_fills(self, wire: str, floor_id: int) -> None:
         acc = self.account
         assert acc is not None
-        floor_id = acc.max_trade_id
         # Without a trade-id floor (its REST read failed), fall back to the subscription time on the venue's clock.
         since = acc.fills_since_ms + self._venue_offset_us() // 1000
         collected: list[dict[str, Any]] = []

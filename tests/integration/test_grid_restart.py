@@ -74,25 +74,13 @@ def test_kill_9_and_restart_five_times_no_duplicates_no_orphans(sim, tmp_path):
         prices = [(o["is_ask"], o["price"]) for o in resting]
         assert len(prices) == len(set(prices)), f"cycle {cycle}: duplicate level"
     # a final clean run adopts what rests, then SIGTERM: nothing is left behind
-    proc = _bot_process(sim, account, tmp_path, "--log-level", "INFO")
-    try:
-        lines = []
-        for line in proc.stdout:  # wait until its loop runs (signal handlers installed)
-            lines.append(line)
-            if "started:" in line:
-                break
-        assert any("started:" in line for line in lines), "".join(lines)
-        eventually(lambda: len(orders_of(sim, acct)) == 8, timeout=20, message="grid resting after restarts")
-        prices = [(o["is_ask"], o["price"]) for o in orders_of(sim, acct)]
-        assert len(prices) == len(set(prices))
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-    output = "".join(lines) + output
-    assert proc.returncode == 0, output
+    def grid_rests() -> bool:
+        resting = orders_of(sim, acct)
+        prices = [(o["is_ask"], o["price"]) for o in resting]
+        assert len(prices) == len(set(prices)), "duplicate level after restarts"
+        return len(resting) == 8
+
+    output = _run_until_started_then_stop(_bot_process(sim, account, tmp_path, "--log-level", "INFO"), grid_rests)
     assert "summary: fills=" in output
     assert orders_of(sim, acct) == []
     # no orphans: every order the venue ever saw from this account is known to the state store
@@ -115,7 +103,7 @@ def _run_until_started_then_stop(proc: subprocess.Popen, until=None) -> str:
                 break
         assert any("started:" in line for line in lines), "".join(lines)
         if until is not None:
-            eventually(until, timeout=20)
+            eventually(until, timeout=20, message="the restarted bot's condition")
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     finally:

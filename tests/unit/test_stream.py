@@ -812,6 +812,34 @@ def test_catch_up_reads_rest_only_after_the_venue_confirmed_the_resubscription(v
         s.close()
 
 
+def test_a_live_fill_handled_before_the_catch_up_does_not_hide_an_older_missed_one(venue):
+    """The catch-up reads every trade newer than the newest seen *before the drop*: a newer fill
+    the new connection delivers first must not raise that floor (chaos test, issue 11)."""
+    venue.account_snapshots["account_all_trades/7"] = {
+        "channel": "account_all_trades:7", "trades": {}, "type": "subscribed/account_all_trades"}
+    rest = FakeRest()
+    s = make_stream(venue, account_index=7, token_provider=Tokens(), rest=rest)
+    try:
+        fills = s.attach(Subscription(s.hub, "fills", RELIABLE, channels=("account_all_trades/7",)))
+        s.start()
+        eventually(lambda: s.subscribed("account_all_trades/7") and rest.calls)
+        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(500)]},
+                    "type": "update/account_all_trades"})
+        assert collect(fills, lambda e: isinstance(e, Fill)).trade_id == 500
+        del venue.account_snapshots["account_all_trades/7"]  # the resubscription is confirmed by ...
+        venue.drop()
+        eventually(lambda: s.stats().reconnects == 1 and venue.messages("subscribe", session=2))
+        rest.trades = [trade_json(500), trade_json(501), trade_json(502)]  # 501 filled while down
+        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(502)]},
+                    "type": "update/account_all_trades"})  # ... a live fill, handled before the catch-up
+        got = []
+        while (f := fills.get(1.0)) is not None:
+            got.append((f.trade_id, f.source))
+        assert sorted(got) == [(501, "reconcile"), (502, "stream")]
+    finally:
+        s.close()
+
+
 def test_a_fill_the_rest_position_read_already_includes_is_not_counted_twice(venue):
     venue.account_snapshots["account_all_trades/7"] = {
         "channel": "account_all_trades:7", "trades": {}, "type": "subscribed/account_all_trades"}
