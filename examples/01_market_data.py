@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
+
+from lighter_sync.cli import int_arg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
     parser.add_argument("--symbol", default="TON", help="market to show (default TON)")
-    parser.add_argument("--depth", type=int, default=5, help="order book levels per side (default 5)")
+    parser.add_argument("--depth", type=int_arg(low=1, high=100, what="depth"), default=5,
+                        help="order book levels per side, 1..100 (default 5)")
     add_connection_arguments(parser, trades=False)
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=False) as client:
         print(f"{'symbol':8} {'id':>4} {'step':>10} {'tick':>10} {'min size':>10} {'min $':>8}")
         for m in client.markets():
@@ -48,5 +53,9 @@ def main() -> None:
         print(f"exchange: {stats.daily_trades_count} trades, ${stats.daily_usd_volume} in 24 h")
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=False)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -14,19 +14,23 @@ from __future__ import annotations
 import argparse
 from decimal import ROUND_UP, Decimal
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
 
 from lighter_sync import OutcomeUnknownError
+from lighter_sync.cli import decimal_arg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
-    parser.add_argument("--below", type=Decimal, default=Decimal("0.02"),
-                        help="how far under the best bid to bid, as a fraction (default 0.02)")
+    parser.add_argument("--below", type=decimal_arg(low=0, high=Decimal("0.5"), low_open=True, what="below"),
+                        default=Decimal("0.02"),
+                        help="how far under the best bid to bid, as a fraction above 0 and up to 0.5 (default 0.02)")
     add_connection_arguments(parser, trades=True)
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=True) as client:
         market = client.market(args.symbol)
         book = client.order_book(market.symbol, depth=1)
@@ -59,5 +63,9 @@ def main() -> None:
         print(f"cancelled: {order.status}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=True)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

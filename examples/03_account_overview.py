@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import argparse
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
+
+from lighter_sync.cli import int_arg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fills", type=int, default=10, help="how many recent fills to show (default 10)")
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
+    parser.add_argument("--fills", type=int_arg(low=1, high=100, what="fills"), default=10,
+                        help="how many recent fills to show, 1..100 (default 10)")
     add_connection_arguments(parser, trades=False)
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=False) as client:
         account = client.account()
         print(f"account {account.account_index}: collateral {account.collateral} USDC, "
@@ -51,5 +56,9 @@ def main() -> None:
         print(f"\ntier: {limits.user_tier}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=False)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

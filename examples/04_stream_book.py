@@ -15,26 +15,28 @@ import argparse
 import time
 from decimal import Decimal
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
 
+from lighter_sync.cli import decimal_arg, float_arg
 from lighter_sync.events import BookUpdate, Connected, Disconnected, Resynced, Ticker
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long to watch (default 10)")
+    parser.add_argument("--seconds", type=float_arg(low=0, high=86_400, low_open=True, what="seconds"), default=10.0,
+                        help="how long to watch, up to a day (default 10)")
     parser.add_argument(
         "--size",
-        type=Decimal,
+        type=decimal_arg(low=0, high=10**9, low_open=True, what="size"),
         default=Decimal("100"),
         help="size to price a market buy/sell of (default 100)",
     )
     add_connection_arguments(parser, trades=False)
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=False) as client:
         book_sub = client.subscribe_order_book(args.symbol)
         client.subscribe_ticker(args.symbol)
@@ -74,5 +76,9 @@ def main() -> None:
         )
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=False)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -16,23 +16,25 @@ import argparse
 import time
 from decimal import ROUND_UP, Decimal
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
 
+from lighter_sync.cli import float_arg
 from lighter_sync.events import Fill, OrderUpdate
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
     parser.add_argument("--cross", action="store_true", help="cross the spread so the order fills")
     parser.add_argument(
-        "--cancel-after", type=float, default=3.0, help="cancel a resting order after N s (default 3)"
+        "--cancel-after", type=float_arg(low=0, high=3600, what="cancel-after"), default=3.0,
+        help="cancel a resting order after N s, 0..3600 (default 3)"
     )
     add_connection_arguments(parser, trades=True)
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=True) as client:
         market = client.market(args.symbol)
         orders = client.subscribe_orders(market.symbol)
@@ -83,5 +85,9 @@ def main() -> None:
         fills.close()
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=True)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

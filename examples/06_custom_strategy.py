@@ -11,7 +11,9 @@ fills, survives restarts, and cancels your orders on Ctrl-C. This example quotes
 each side ``--edge`` percent away from the mid and leans against its position: while long it
 only sells (reduce-only), while short it only buys.
 
-    python examples/06_custom_strategy.py --seconds 30
+    python examples/06_custom_strategy.py --sim --seconds 30     # embedded simulator (10x clock)
+    python examples/06_custom_strategy.py --sim-ready sim.json   # a running simulator
+    python examples/06_custom_strategy.py --symbol ETH           # venue from .env (trades; mainnet needs --live)
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import logging
 import tempfile
 from decimal import Decimal
 from pathlib import Path
+
+from _connect import add_connection_arguments, connect, example_parser, run_example
 
 from bots.grid.client_venue import ClientVenue
 from bots.grid.runner import Runner, RunnerConfig
@@ -35,8 +39,7 @@ from bots.strategy import (
     Side,
     StrategyContext,
 )
-from lighter_sync import LighterClient
-from lighter_sync.sim import SimExchange
+from lighter_sync.cli import decimal_arg, float_arg
 
 
 class LeaningQuoter(BaseStrategy):
@@ -82,26 +85,25 @@ class LeaningQuoter(BaseStrategy):
         return {"mid": str(self.mid), "position": str(self.position)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--symbol", default="TON")
-    parser.add_argument(
-        "--edge", type=Decimal, default=Decimal("0.05"), help="percent from the mid (default 0.05)"
-    )
-    parser.add_argument("--notional", type=Decimal, default=Decimal("15"), help="USD per order (default 15)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long to run (default 30)")
-    parser.add_argument("--speed", type=float, default=10.0, help="simulator clock speed (default 10)")
-    args = parser.parse_args(argv)
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
+    parser.add_argument("--symbol", default="TON", help="market (default TON)")
+    parser.add_argument("--edge", type=decimal_arg(low=0, high=50, low_open=True, what="edge"), default=Decimal("0.05"),
+                        help="percent from the mid, above 0 and up to 50 (default 0.05)")
+    parser.add_argument("--notional", type=decimal_arg(low=0, high=10**6, low_open=True, what="notional"),
+                        default=Decimal("15"), help="USD per order (default 15)")
+    parser.add_argument("--seconds", type=float_arg(low=0, high=86_400, low_open=True, what="seconds"),
+                        default=30.0, help="how long to run, up to a day (default 30)")
+    add_connection_arguments(parser, trades=True, sim_speed=10.0)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("lighter_sync").setLevel(logging.WARNING)
-
-    print("SIMULATOR - no real funds")
-    with (
-        SimExchange(markets=(args.symbol,), speed=args.speed) as sim,
-        LighterClient(sim.settings()) as client,
-    ):
+    if args.sim:
+        print("SIMULATOR - no real funds")
+    with connect(args, trades=True) as client:
         venue = ClientVenue(client, args.symbol)
         strategy = LeaningQuoter(
             StrategyContext(venue.rules, max_open_orders=2), args.edge / 100, args.notional
@@ -114,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             store.close()
     print("\n".join(summary.lines()))
     return 0 if summary.open_bot_orders == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=True)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,24 @@ from __future__ import annotations
 import argparse
 from decimal import ROUND_UP, Decimal
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
+
+from lighter_sync.cli import decimal_arg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
-    parser.add_argument("--size", type=Decimal, default=None, help="size to buy (default: the market minimum)")
-    parser.add_argument("--slippage", type=Decimal, default=Decimal("0.01"), help="max slippage (default 0.01)")
+    parser.add_argument("--size", type=decimal_arg(low=0, high=10**9, low_open=True, what="size"), default=None,
+                        help="size to buy (default: the market minimum)")
+    parser.add_argument("--slippage", type=decimal_arg(low=0, high=Decimal("0.5"), low_open=True, what="slippage"),
+                        default=Decimal("0.01"), help="max slippage, above 0 and up to 0.5 (default 0.01)")
     parser.add_argument("--keep", action="store_true", help="keep the position instead of closing it")
     add_connection_arguments(parser, trades=True)
-    args = parser.parse_args()
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=True) as client:
         market = client.market(args.symbol)
         book = client.order_book(market.symbol, depth=1)
@@ -49,5 +55,9 @@ def main() -> None:
             print(f"closing sell: {done.status}, filled {done.filled_size}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=True)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -13,20 +13,24 @@ from __future__ import annotations
 import argparse
 from decimal import ROUND_UP, Decimal
 
-from _connect import add_connection_arguments, connect
+from _connect import add_connection_arguments, connect, example_parser, run_example
+
+from lighter_sync.cli import decimal_arg, int_arg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = example_parser(__doc__, __file__)
     parser.add_argument("--symbol", default="TON", help="market (default TON)")
-    parser.add_argument("--levels", type=int, default=5, help="number of bids (1-50, default 5)")
-    parser.add_argument("--step", type=Decimal, default=Decimal("0.005"),
+    parser.add_argument("--levels", type=int_arg(low=1, high=50, what="levels"), default=5,
+                        help="number of bids (1-50, default 5)")
+    parser.add_argument("--step", type=decimal_arg(low=0, high=Decimal("0.1"), low_open=True, what="step"),
+                        default=Decimal("0.005"),
                         help="distance between levels as a fraction of the price (default 0.005)")
     add_connection_arguments(parser, trades=True)
-    args = parser.parse_args()
-    if not 1 <= args.levels <= 50:
-        parser.error("--levels must be 1..50")
+    return parser
 
+
+def run(args: argparse.Namespace) -> None:
     with connect(args, trades=True) as client:
         market = client.market(args.symbol)
         book = client.order_book(market.symbol, depth=1)
@@ -57,5 +61,9 @@ def main() -> None:
         print(f"cancelled all {len(indexes)} in one more batch")
 
 
+def main(argv: list[str] | None = None) -> int:
+    return run_example(build_parser, run, argv, trades=True)
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -52,6 +52,8 @@ _LAZY = {
     "BatchResult": "results",
     "Reconciliation": "results",
     "StreamConfig": "stream",
+    "Exit": "orders_grouped",
+    "GroupResult": "orders_grouped",
 }
 
 __all__ = [
@@ -76,6 +78,8 @@ __all__ = [
     "BatchResult",
     "Reconciliation",
     "StreamConfig",
+    "Exit",
+    "GroupResult",
     "errors",
     "LighterError",
     "RetryableError",
@@ -111,6 +115,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Trade,
         Tx,
     )
+    from .orders_grouped import Exit, GroupResult
     from .results import BatchResult, Reconciliation, TxResult
     from .stream import StreamConfig
 

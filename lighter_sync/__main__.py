@@ -13,17 +13,28 @@ import argparse
 import getpass
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 
-from .errors import ConfigError, LighterError
+from .cli import ArgumentParser, UsageError, float_arg, int_arg, out_path_arg, run
+from .config import NetworkProfile
+from .errors import ConfigError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "prepare", "PROG"]
+
+PROG = "python -m lighter_sync"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _address_arg(text: str) -> str:
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", text.strip()):
+        raise argparse.ArgumentTypeError(f"must be a 0x-prefixed 20-byte hex address, got {text[:44]!r}")
+    return text.strip()
+
+
+def build_parser() -> ArgumentParser:
     """The argument parser of ``python -m lighter_sync``."""
-    parser = argparse.ArgumentParser(prog="python -m lighter_sync", description="lighter-sync command-line tools")
+    parser = ArgumentParser(prog=PROG, description="lighter-sync command-line tools")
     sub = parser.add_subparsers(dest="command", required=True)
     keys = sub.add_parser(
         "keys",
@@ -34,22 +45,52 @@ def build_parser() -> argparse.ArgumentParser:
             "venue lists it, and write LIGHTER_* settings to a .env file with mode 0600."
         ),
     )
-    keys.add_argument("--l1-address", required=True, help="the account's Ethereum address (0x...)")
-    keys.add_argument("--api-key-index", type=int, default=4,
-                      help="key slot to register (default 4; 0-3 belong to Lighter's own apps)")
-    keys.add_argument("--account-index", type=int, default=None,
+    keys.add_argument("--l1-address", required=True, type=_address_arg,
+                      help="the account's Ethereum address (0x...)")
+    keys.add_argument("--api-key-index", type=int_arg(low=0, high=254, what="API key index"), default=4,
+                      help="key slot to register, 0..254 (default 4; 0-3 belong to Lighter's own apps)")
+    keys.add_argument("--account-index", type=int_arg(low=0, high=2**48 - 2, what="account index"), default=None,
                       help="account index (default: the master account of --l1-address)")
     keys.add_argument("--network", default=None,
                       help="mainnet | testnet | sim | an http(s) URL (default: $LIGHTER_NETWORK)")
-    keys.add_argument("--chain-id", type=int, default=None, help="chain id for a custom URL")
-    keys.add_argument("--env-file", default=".env", help="where to write the settings (default .env)")
+    keys.add_argument("--chain-id", type=int_arg(low=0, high=2**31 - 1, what="chain id"), default=None,
+                      help="chain id for a custom URL")
+    keys.add_argument("--env-file", type=out_path_arg("env file"), default=".env",
+                      help="where to write the settings (default .env)")
     keys.add_argument("--force", action="store_true", help="update an existing env file (other lines are kept)")
     keys.add_argument("--replace-key", action="store_true",
                       help="replace a key already registered at --api-key-index")
     keys.add_argument("--allow-reserved", action="store_true", help="allow key indexes 0-3")
-    keys.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the venue (default 60)")
+    keys.add_argument("--timeout", type=float_arg(low=0, high=3600, low_open=True, what="timeout"), default=60.0,
+                      help="seconds to wait for the venue, up to 3600 (default 60)")
     keys.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    keys.add_argument("--log-level", default="INFO", help="DEBUG shows tracebacks (default INFO)")
     return parser
+
+
+def prepare(argv: Sequence[str]) -> tuple[argparse.Namespace, NetworkProfile]:
+    """Parse and check every argument and the venue; reads no key and touches no network.
+
+    Returns ``(args, network profile)``.
+    """
+    from .keys import reserved_warning
+
+    args = build_parser().parse_args(list(argv))
+    network = args.network or os.environ.get("LIGHTER_NETWORK")
+    if not network:
+        raise UsageError("choose a venue with --network (mainnet, testnet, sim or a URL) or LIGHTER_NETWORK",
+                         where="--network")
+    try:
+        profile = NetworkProfile.resolve(network, chain_id=args.chain_id)
+    except ConfigError as exc:
+        raise UsageError(str(exc), where="--network" if args.network else "LIGHTER_NETWORK") from None
+    warning = reserved_warning(args.api_key_index)
+    if warning and not args.allow_reserved:
+        raise UsageError(warning + " (pass --allow-reserved to insist)", where="--api-key-index")
+    if os.path.exists(args.env_file) and not args.force:
+        raise UsageError(f"{args.env_file} exists; pass --force to update it (other lines are kept)",
+                         where="--env-file")
+    return args, profile
 
 
 def _read_eth_key(l1_address: str) -> str:
@@ -61,30 +102,18 @@ def _read_eth_key(l1_address: str) -> str:
     return getpass.getpass(f"L1 (Ethereum) private key of {l1_address} (hidden, not stored): ").strip()
 
 
-def _keys(args: argparse.Namespace) -> int:
-    from .config import NetworkProfile, Secret
+def _keys(args: argparse.Namespace, profile: NetworkProfile) -> int:
+    from .config import Secret
     from .keys import (
         check_l1_key,
         env_lines,
         find_api_key,
         register_api_key,
-        reserved_warning,
         resolve_account_index,
         write_env_file,
     )
     from .rest import RestClient
 
-    network = args.network or os.environ.get("LIGHTER_NETWORK")
-    if not network:
-        raise ConfigError("choose a venue with --network (mainnet, testnet, sim or a URL) or LIGHTER_NETWORK")
-    profile = NetworkProfile.resolve(network, chain_id=args.chain_id)
-    warning = reserved_warning(args.api_key_index)
-    if warning and not args.allow_reserved:
-        raise ConfigError(warning + " (pass --allow-reserved to insist)")
-    if not 0 <= args.api_key_index <= 254:
-        raise ConfigError(f"--api-key-index must be 0..254, got {args.api_key_index}")
-    if os.path.exists(args.env_file) and not args.force:
-        raise ConfigError(f"{args.env_file} exists; pass --force to update it (other lines are kept)")
     eth_key = Secret(_read_eth_key(args.l1_address))
     check_l1_key(eth_key, args.l1_address)
 
@@ -114,26 +143,16 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code (0 ok, 1 venue/runtime error, 2 configuration error)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+def _main(argv: list[str]) -> int:
+    args, profile = prepare(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if args.command == "keys":
-            return _keys(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except LighterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    parser.error(f"unknown command {args.command!r}")
-    return 2  # pragma: no cover
+    return _keys(args, profile)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 ok, 1 venue/runtime error, 2 usage or configuration)."""
+    return run(PROG, argv, _main)
 
 
 if __name__ == "__main__":

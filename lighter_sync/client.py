@@ -44,10 +44,13 @@ from .models import (
     Trade,
     Tx,
 )
+from .orders_grouped import GroupedOrdersMixin
+from .orders_twap import TwapMixin
 from .ratelimit import RateLimiter
 from .rest import RestClient
 from .streaming import StreamingMixin
 from .trading import TradingMixin
+from .transfers import TransfersMixin
 
 __all__ = ["LighterClient", "RESOLUTIONS_MS"]
 
@@ -77,7 +80,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class LighterClient(StreamingMixin, TradingMixin):
+class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixin, TradingMixin):
     """A blocking, thread-safe Lighter client. Use it as a context manager.
 
     Build it from :class:`~lighter_sync.config.Settings`, from keywords
@@ -91,7 +94,7 @@ class LighterClient(StreamingMixin, TradingMixin):
         self,
         settings: Settings | None = None,
         *,
-        network: str | NetworkProfile = "mainnet",
+        network: str | NetworkProfile | None = None,  # required with a key; read-only: mainnet
         account_index: int | None = None,
         api_key_index: int | None = None,
         api_private_key: str | Secret | None = None,

@@ -23,10 +23,17 @@ Environment variables (legacy names from older Lighter scripts in brackets):
 ``LIGHTER_RATE_LIMIT``         ``standard`` | ``premium`` | ``off`` | ``custom:<weight/min>``
 ``LIGHTER_TIMEOUT``            default per-call timeout in seconds (10)
 =============================  =====================================================
+
+Choosing a venue is never a guess: a client that can *sign* (an API private key is configured)
+must be given its network explicitly (``LIGHTER_NETWORK``, ``network=``); keys without a
+network raise :class:`ConfigError` naming the variable to set. A read-only client may default
+to mainnet market data. An env file named explicitly must exist, and one that exists must parse:
+a broken configuration is an error, never a silent fallback.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -50,6 +57,9 @@ __all__ = [
     "DEFAULT_SIM_URL",
     "RESERVED_API_KEY_INDEXES",
     "ReservedApiKeyWarning",
+    "ENV_VARS",
+    "DEFAULT_ENV_FILE",
+    "lighter_env_names",
 ]
 
 log = logging.getLogger("lighter_sync.config")
@@ -64,6 +74,13 @@ RESERVED_API_KEY_INDEXES = range(0, 4)
 MAX_API_KEY_INDEX = 254
 MAX_ACCOUNT_INDEX = 2**48 - 2
 _KEY_HEX_CHARS = 80  # API private keys are 40 bytes
+DEFAULT_ENV_FILE = ".env"
+#: Every environment variable :meth:`Settings.from_env` reads (legacy names last).
+ENV_VARS: tuple[str, ...] = (
+    "LIGHTER_NETWORK", "LIGHTER_ACCOUNT_INDEX", "LIGHTER_API_KEY_INDEX", "LIGHTER_API_PRIVATE_KEY",
+    "LIGHTER_API_PRIVATE_KEYS", "LIGHTER_L1_ADDRESS", "LIGHTER_CHAIN_ID", "LIGHTER_WS_URL", "LIGHTER_SIM_URL",
+    "LIGHTER_RATE_LIMIT", "LIGHTER_TIMEOUT", "API_KEY_INDEX", "LIGHTER_SECRET", "LIGHTER_KEY",
+)
 _RATE_LIMIT_RE = re.compile(r"^(standard|premium|off|custom:[1-9][0-9]*)$")
 
 
@@ -283,7 +300,7 @@ class Settings:
     @classmethod
     def create(
         cls,
-        network: str | NetworkProfile = "mainnet",
+        network: str | NetworkProfile | None = None,
         *,
         account_index: int | None = None,
         api_key_index: int | None = None,
@@ -295,7 +312,21 @@ class Settings:
         rate_limit: str = "standard",
         timeout: float = 10.0,
     ) -> Settings:
-        """Settings from plain arguments: a network name/URL, one key and/or a key map."""
+        """Settings from plain arguments: a network name/URL, one key and/or a key map.
+
+        ``network`` may be left out only for a read-only client (it then reads mainnet market
+        data); with a private key it must be given, so a signing client never picks a venue itself.
+        """
+        signs = bool(api_private_keys) or (
+            api_private_key is not None and (not isinstance(api_private_key, str) or bool(api_private_key.strip()))
+        )
+        if network is None:
+            if signs:
+                raise ConfigError(
+                    "a client with an API private key needs an explicit network: pass network='mainnet', "
+                    "'testnet', 'sim' or an http(s) URL"
+                )
+            network = "mainnet"
         profile = network if isinstance(network, NetworkProfile) else NetworkProfile.resolve(
             network, chain_id=chain_id, ws_url=ws_url
         )
@@ -319,12 +350,14 @@ class Settings:
         )
 
     @classmethod
-    def from_env(cls, env_file: str | None = ".env", **overrides: Any) -> Settings:
-        """Settings from the environment and ``env_file`` (if it exists); ``overrides`` win.
+    def from_env(cls, env_file: str | None = DEFAULT_ENV_FILE, **overrides: Any) -> Settings:
+        """Settings from the environment and ``env_file``; ``overrides`` win.
 
         Real environment variables take precedence over the file, which is never written to
         ``os.environ``. ``overrides`` use :meth:`create`'s keyword names (``network=``,
-        ``account_index=``, ``api_private_key=``, ...).
+        ``account_index=``, ``api_private_key=``, ...). The default ``.env`` is optional; any
+        other file must exist. A file that exists must be readable and parse line by line.
+        With an API private key, the network must come from ``LIGHTER_NETWORK`` or ``network=``.
         """
         env = _read_env(env_file)
 
@@ -336,7 +369,7 @@ class Settings:
             return None
 
         args: dict[str, Any] = {
-            "network": get("LIGHTER_NETWORK") or "mainnet",
+            "network": get("LIGHTER_NETWORK"),
             "account_index": get("LIGHTER_ACCOUNT_INDEX"),
             "api_key_index": get("LIGHTER_API_KEY_INDEX", "API_KEY_INDEX"),
             "api_private_key": get("LIGHTER_API_PRIVATE_KEY", "LIGHTER_SECRET"),
@@ -348,6 +381,12 @@ class Settings:
             "timeout": get("LIGHTER_TIMEOUT"),
         }
         args.update(overrides)
+        if args["network"] is None and (args["api_private_key"] is not None or args["api_private_keys"]):
+            names = [n for n in ("LIGHTER_API_PRIVATE_KEY", "LIGHTER_SECRET", "LIGHTER_API_PRIVATE_KEYS") if get(n)]
+            raise _where(ConfigError(
+                f"{' and '.join(names) or 'an API private key'} is set but LIGHTER_NETWORK is not: a client that "
+                "can sign must be told its venue; set LIGHTER_NETWORK=mainnet, testnet, sim or an http(s) URL"
+            ), env_file)
         for name in ("account_index", "api_key_index", "chain_id"):
             if isinstance(args[name], str):
                 args[name] = _to_int(name, args[name])
@@ -363,9 +402,15 @@ class Settings:
                 raise ConfigError(f"LIGHTER_TIMEOUT must be a number of seconds, got {args['timeout']!r}") from None
         if args["timeout"] is None:
             args["timeout"] = 10.0
-        if args["api_key_index"] is None and args["api_private_key"] is not None and args["api_private_keys"]:
-            raise ConfigError("LIGHTER_API_PRIVATE_KEY needs LIGHTER_API_KEY_INDEX")
-        settings = cls.create(**args)
+        if args["api_key_index"] is None and args["api_private_key"] is not None:
+            raise _where(ConfigError(
+                "LIGHTER_API_PRIVATE_KEY is set but LIGHTER_API_KEY_INDEX is not: set the key slot it is "
+                "registered in (4..254)"
+            ), env_file)
+        try:
+            settings = cls.create(**args)
+        except ConfigError as exc:
+            raise _where(exc, env_file) from None
         log.debug("settings loaded: %r", settings)
         return settings
 
@@ -373,15 +418,62 @@ class Settings:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _read_env(env_file: str | None) -> dict[str, str]:
-    """The process environment layered over ``env_file`` (which never overrides it)."""
-    merged: dict[str, str] = {}
-    if env_file and os.path.isfile(env_file):
-        from dotenv import dotenv_values
+def lighter_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The ``LIGHTER_*`` (and legacy) variables set to something non-empty in ``environ``."""
+    env = os.environ if environ is None else environ
+    return sorted(k for k, v in env.items() if (k.startswith("LIGHTER_") or k in ENV_VARS) and str(v).strip())
 
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+
+def _where(exc: ConfigError, env_file: str | None) -> ConfigError:
+    """Tag a configuration error with where the settings came from (for one-line CLI errors)."""
+    if getattr(exc, "where", None) is None:
+        exc.where = "environment" + (  # type: ignore[attr-defined]
+            f" and {env_file}" if env_file and os.path.isfile(env_file) else ""
+        )
+    return exc
+
+
+def _read_env(env_file: str | None) -> dict[str, str]:
+    """The process environment layered over ``env_file`` (which never overrides it).
+
+    The default ``.env`` may be absent; a file named explicitly must exist. A file that exists
+    must be a readable file whose every line parses (python-dotenv skips bad lines with only a
+    warning; here they are a :class:`ConfigError` naming the line).
+    """
+    merged: dict[str, str] = {}
+    if env_file:
+        path = os.fspath(env_file)
+        if os.path.exists(path) or path != DEFAULT_ENV_FILE:
+            merged.update(_parse_env_file(path))
     merged.update(os.environ)
     return merged
+
+
+def _parse_env_file(path: str) -> dict[str, str]:
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    def fail(message: str, where: str) -> ConfigError:
+        err = ConfigError(message)
+        err.where = where  # type: ignore[attr-defined]
+        return err
+
+    if not os.path.exists(path):
+        raise fail("env file not found", path)
+    if not os.path.isfile(path):
+        raise fail("env file is not a regular file", path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise fail(f"cannot read env file: {exc.strerror or type(exc).__name__}", path) from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"env file is not UTF-8 text (byte {exc.start})", path) from None
+
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise fail("cannot parse this line as NAME=value", f"{path}, line {binding.original.line}, column 1")
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _parse_key_list(raw: str | None) -> dict[int, Secret]:

@@ -42,6 +42,7 @@ __all__ = [
     "OrderBookGapError",
     "FatalError",
     "AuthError",
+    "InvalidSignatureError",
     "ConfigError",
     "SignerError",
     "OutcomeUnknownError",
@@ -182,6 +183,26 @@ class AuthError(FatalError):
     21120 (invalid signature: often the wrong chain id or key), 21108/21136 (public key)."""
 
 
+class InvalidSignatureError(AuthError):
+    """Code 21120: the venue could not verify the transaction's signature.
+
+    The signer signs whatever it is configured with, so this is a configuration error that no
+    retry fixes. The likely causes, most common first: the wrong chain id for the venue
+    (mainnet 304, testnet 300, the simulator 300), an API private key that is not the one
+    registered for this (account index, API key index), or the wrong account index. The
+    message says so, and names the account, key index and chain id that were used when known.
+    """
+
+    HINT = ("the venue could not verify the signature. Likely causes: the wrong chain id for this venue "
+            "(mainnet 304, testnet 300, simulator 300), an API private key that is not the one registered "
+            "for this account and API key index, or the wrong account index")
+
+    def __init__(self, message: str = "invalid signature", **kwargs: Any) -> None:
+        if self.HINT not in message:
+            message = f"{message}: {self.HINT}"
+        super().__init__(message, **kwargs)
+
+
 class ConfigError(FatalError, ValueError):
     """Settings are missing or inconsistent (network, account index, API key)."""
 
@@ -227,7 +248,7 @@ _EXACT: dict[int, type[LighterError]] = {
     21105: InvalidNonceError,
     21108: AuthError,
     21109: AuthError,
-    21120: AuthError,
+    21120: InvalidSignatureError,
     21121: RequestError,
     21136: AuthError,
     21501: RequestError,

@@ -475,6 +475,7 @@ class Order:
     block_height: int = 0
     parent_order_index: int = 0
     market_symbol: str = ""
+    order_version: int = 0
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Order:
@@ -506,6 +507,7 @@ class Order:
             block_height=_int(d.get("block_height")),
             parent_order_index=_int(d.get("parent_order_index")),
             market_symbol=_str(d.get("market_symbol")),
+            order_version=_int(d.get("order_version")),
         )
 
     @property

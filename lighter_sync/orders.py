@@ -34,6 +34,8 @@ __all__ = [
     "flag",
     "order_expiry",
     "order_index_arg",
+    "order_version_arg",
+    "slippage_arg",
     "timeout_arg",
 ]
 
@@ -104,6 +106,23 @@ def order_index_arg(value: Any, name: str = "order_index") -> int:
             f"{name} must be a client order index (1..2^48-1) or an exchange order index "
             f"(2^48..2^60-1), got {value!r}"
         )
+    return value
+
+
+def slippage_arg(value: Any, name: str = "max_slippage") -> Decimal:
+    """A slippage fraction strictly between 0 and 1 (0.01 = 1 %)."""
+    slip = to_decimal(value, name)
+    if not Decimal(0) < slip < Decimal(1):
+        raise ValidationError(f"{name} must be between 0 and 1 (0.01 = 1 %), got {slip}")
+    return slip
+
+
+def order_version_arg(value: Any) -> int:
+    """A modify's ``order_version``: None (0, no check) or 1 .. 2^48-1."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CLIENT_INDEX:
+        raise ValidationError(f"order_version must be an int 1..2^48-1 (e.g. a ms timestamp), got {value!r}")
     return value
 
 

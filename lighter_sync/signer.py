@@ -51,6 +51,7 @@ from .errors import (
     ClosedError,
     ConfigError,
     InvalidNonceError,
+    InvalidSignatureError,
     LighterError,
     OutcomeUnknownError,
     RetryableError,
@@ -485,6 +486,12 @@ class SignerThread:
                     err.api_key_index = slot.index  # type: ignore[attr-defined]
                     err.nonce = first  # type: ignore[attr-defined]
                     raise err from exc
+                except InvalidSignatureError as exc:
+                    self._count("rejected")
+                    raise InvalidSignatureError(
+                        f"{exc.message} (signed for account {self._account_index}, API key {slot.index}, "
+                        f"chain id {self._settings.network.chain_id})",
+                        code=exc.code, status=exc.status, headers=exc.headers) from exc
                 except LighterError:
                     self._count("rejected")  # a definitive answer: the nonce was not consumed
                     raise

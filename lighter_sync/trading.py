@@ -46,6 +46,7 @@ from .orders import (
     flag,
     modify_ticks,
     order_index_arg,
+    order_version_arg,
     parse_side,
     plan_order,
     positive,
@@ -415,12 +416,17 @@ class TradingMixin(OrderConfirmation):
         price: Decimal | int | str | None = None,
         *,
         side: str | None = None,
+        take_profit: Any = None,
+        stop_loss: Any = None,
         **kwargs: Any,
-    ) -> TxResult:
+    ) -> Any:
         """Shorthand familiar from older Lighter wrappers: a signed ``amount`` (positive buys,
         negative sells) or an explicit ``side=``; ``price=None`` sends a market order.
 
-        Other keyword arguments go to :meth:`create_limit_order` / :meth:`create_market_order`.
+        With ``take_profit`` and/or ``stop_loss`` (trigger prices or :class:`~lighter_sync.orders_grouped.Exit`)
+        the order goes out as a group with its exits attached (:meth:`create_grouped_orders`, which
+        returns a ``GroupResult``). Other keyword arguments go to :meth:`create_limit_order` /
+        :meth:`create_market_order` (or :meth:`create_grouped_orders`).
         """
         amount_dec = to_decimal(amount, "amount")
         if side is None:
@@ -430,6 +436,9 @@ class TradingMixin(OrderConfirmation):
         elif amount_dec < 0:
             raise ValidationError("with an explicit side, amount must be positive")
         size = abs(amount_dec)
+        if take_profit is not None or stop_loss is not None:
+            return self.create_grouped_orders(symbol, side, size, price, take_profit=take_profit,  # type: ignore[attr-defined]
+                                              stop_loss=stop_loss, **kwargs)
         if price is None:
             return self.create_market_order(symbol, side, size, **kwargs)
         return self.create_limit_order(symbol, side, size, price, **kwargs)
@@ -445,22 +454,30 @@ class TradingMixin(OrderConfirmation):
         price: Decimal | int | str,
         trigger_price: Decimal | int | str | None = None,
         side: str | None = None,
+        order_version: int | None = None,
         timeout: float | None = None,
     ) -> TxResult:
         """Change a resting order's size and price (by client or exchange order index).
 
         The price rounds in the order's favour when its side is known (orders placed by this
-        client, or ``side=``); otherwise it must lie on the tick grid exactly.
+        client, or ``side=``); otherwise it must lie on the tick grid exactly. ``order_version``
+        (1 .. 2^48-1, e.g. a millisecond timestamp) makes the modify apply only if it is above the
+        order's current version, which it then becomes: a stale or replayed modify is accepted and
+        then refused by the venue, the order unchanged (see the tx's ``error``).
         """
         market = self._market(symbol)
         index = order_index_arg(order_index)
         is_ask = self._known_side(market, index, side)
         size_ticks, price_ticks, trigger_ticks = modify_ticks(market, size, price, is_ask=is_ask,
                                                               trigger_price=trigger_price)
+        version = order_version_arg(order_version)
         timeout = timeout_arg(timeout)
         mid = market.market_id
 
         def sign(client: Any, nonce: int, key: int) -> tuple:
+            if version:
+                return client.sign_modify_order(mid, index, size_ticks, price_ticks, trigger_ticks,
+                                                order_version=version, nonce=nonce, api_key_index=key)
             return client.sign_modify_order(mid, index, size_ticks, price_ticks, trigger_ticks,
                                             nonce=nonce, api_key_index=key)
 

@@ -19,7 +19,8 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,60 +37,86 @@ from bots.backtest.data import (
 from bots.backtest.engine import FEE_TIERS, BacktestConfig, BacktestEngine
 from bots.backtest.fills import FILL_MODES, FillConfig
 from bots.backtest.progress import ProgressBar
+from bots.backtest.sweep import RANK_COLUMNS
+from bots.grid.config import GridConfig, add_run_arguments
+from lighter_sync.cli import (
+    ArgumentParser,
+    UsageError,
+    choice_arg,
+    decimal_arg,
+    file_arg,
+    float_arg,
+    int_arg,
+    make_dir,
+    out_path_arg,
+    run,
+)
 from lighter_sync.errors import LighterError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "prepare", "PROG"]
+
+PROG = "python -m bots.backtest"
+_MODELS = ("gbm", "jump", "regime")
+_SCENARIOS = ("chop", "trend-up", "trend-down", "crash-gap", "vol-spike")
+_MAX_DAYS = 3650.0
 
 
-def _dec(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The backtest's own flags (the grid's flags come from ``bots.grid.config.build_parser``)."""
-    p = argparse.ArgumentParser(
-        prog="python -m bots.backtest",
+def build_parser() -> ArgumentParser:
+    """The backtest's flags, bots.grid's flags (one definition, shared) and the ``fetch`` subcommand."""
+    p = ArgumentParser(
+        prog=PROG,
         description="Backtest the grid bot (the same strategy code as python -m bots.grid) over candles "
-        "or simulated prices, with pessimistic fills, Lighter fees, funding and liquidation. Subcommand: "
-        "'fetch' downloads candles and fundings (python -m bots.backtest fetch --help).",
-        add_help=False,
+        "or simulated prices, with pessimistic fills, Lighter fees, funding and liquidation.",
     )
-    p.add_argument("-h", "--help", action="store_true", help="show this help (backtest and grid flags)")
+    bp = Decimal(1000)
     g = p.add_argument_group("data")
-    g.add_argument("--data", help="candles: CSV/Parquet (timestamp,open,high,low,close,volume) or Lighter candles JSON")
-    g.add_argument("--finer", help="finer candles of the same market for the intra-bar path (e.g. 1m under 1h)")
-    g.add_argument("--fundings", help="funding file (fetch JSON, Lighter fundings JSON, or CSV timestamp,rate)")
-    g.add_argument("--funding-rate", type=_dec, default=None,
-                   help="constant hourly funding rate in percent (overrides any series); 0 disables funding")
-    g.add_argument("--days", type=float, default=None,
+    g.add_argument("--data", type=file_arg("data file"),
+                   help="candles: CSV/Parquet (timestamp,open,high,low,close,volume) or Lighter candles JSON")
+    g.add_argument("--finer", type=file_arg("finer data file"),
+                   help="finer candles of the same market for the intra-bar path (e.g. 1m under 1h)")
+    g.add_argument("--fundings", type=file_arg("funding file"),
+                   help="funding file (fetch JSON, Lighter fundings JSON, or CSV timestamp,rate)")
+    g.add_argument("--funding-rate", type=decimal_arg(low=-10, high=10, what="funding rate (%%/h)"), default=None,
+                   help="constant hourly funding rate in percent, -10..10 (overrides any series); 0 disables funding")
+    g.add_argument("--days", type=float_arg(low=0, high=_MAX_DAYS, low_open=True, what="days"), default=None,
                    help="length of simulated prices (default 30); with --data: keep only the first N days")
-    g.add_argument("--seed", type=int, default=1, help="seed of simulated prices, funding and random fills (default 1)")
-    g.add_argument("--model", default="gbm", help="simulated price model: gbm, jump, regime (default gbm)")
-    g.add_argument("--scenario", default=None, help="simulated scenario: chop, trend-up, trend-down, crash-gap, vol-spike")
-    g.add_argument("--resolution", default="1m", help=f"simulated candle size: {', '.join(RESOLUTION_MS)} (default 1m)")
-    g.add_argument("--vol", type=float, default=None, help="simulated annual volatility, 0.8 = 80%% (default: market's)")
-    g.add_argument("--tick-size", type=_dec, default=None, help="override the market's tick size")
-    g.add_argument("--step-size", type=_dec, default=None, help="override the market's size step")
-    g.add_argument("--min-base", type=_dec, default=None, help="override the market's minimum base size")
-    g.add_argument("--min-quote", type=_dec, default=None, help="override the market's minimum quote size (USD)")
+    g.add_argument("--seed", type=int_arg(low=0, high=2**63 - 1, what="seed"), default=1,
+                   help="seed of simulated prices, funding and random fills (default 1)")
+    g.add_argument("--model", type=choice_arg(_MODELS, what="model"), default="gbm",
+                   help="simulated price model: gbm, jump, regime (default gbm)")
+    g.add_argument("--scenario", type=choice_arg(_SCENARIOS, what="scenario"), default=None,
+                   help="simulated scenario: chop, trend-up, trend-down, crash-gap, vol-spike")
+    g.add_argument("--resolution", type=choice_arg(tuple(RESOLUTION_MS), what="resolution", fold=False),
+                   default="1m", help=f"simulated candle size: {', '.join(RESOLUTION_MS)} (default 1m)")
+    g.add_argument("--vol", type=float_arg(low=0, high=20, low_open=True, what="volatility"), default=None,
+                   help="simulated annual volatility above 0 and up to 20, 0.8 = 80%% (default: market's)")
+    for flag, low_open in (("--tick-size", True), ("--step-size", True), ("--min-base", False),
+                           ("--min-quote", False)):
+        g.add_argument(flag, type=decimal_arg(low=0, high=10**12, low_open=low_open, what=flag.lstrip("-")),
+                       default=None, help=f"override the market's {flag[2:].replace('-', ' ')}")
     a = p.add_argument_group("account and venue")
-    a.add_argument("--capital", type=_dec, default=Decimal("1000"), help="starting collateral in USD (default 1000)")
-    a.add_argument("--tier", choices=sorted(FEE_TIERS), default="standard",
+    a.add_argument("--capital", type=decimal_arg(low=0, high=10**12, low_open=True, what="capital"),
+                   default=Decimal("1000"), help="starting collateral in USD (default 1000)")
+    a.add_argument("--tier", type=choice_arg(sorted(FEE_TIERS), what="tier"), default="standard",
                    help="Lighter fee tier: standard (no fees) or premium (0.4 bp maker, 2.8 bp taker)")
-    a.add_argument("--maker-fee", type=_dec, default=None, help="maker fee in basis points (overrides --tier)")
-    a.add_argument("--taker-fee", type=_dec, default=None, help="taker fee in basis points (overrides --tier)")
+    a.add_argument("--maker-fee", type=decimal_arg(low=-bp, high=bp, what="maker fee (bp)"), default=None,
+                   help="maker fee in basis points, -1000..1000 (overrides --tier)")
+    a.add_argument("--taker-fee", type=decimal_arg(low=-bp, high=bp, what="taker fee (bp)"), default=None,
+                   help="taker fee in basis points, -1000..1000 (overrides --tier)")
     f = p.add_argument_group("fill model")
-    f.add_argument("--fill-model", choices=FILL_MODES, default="pessimistic",
+    f.add_argument("--fill-model", type=choice_arg(FILL_MODES, what="fill model"), default="pessimistic",
                    help="pessimistic: price must trade through by a tick (default); touch; probabilistic")
-    f.add_argument("--touch-prob", type=float, default=0.5, help="fill probability on a touch (probabilistic; 0.5)")
-    f.add_argument("--volume-share", type=float, default=0.1, help="max share of a bar's volume we can fill (0.1)")
-    f.add_argument("--maker-latency", type=int, default=200, help="ms for an order/cancel to reach the venue (200)")
-    f.add_argument("--taker-latency", type=int, default=300, help="ms for a taking order to reach the venue (300)")
+    f.add_argument("--touch-prob", type=float_arg(low=0, high=1, what="touch probability"), default=0.5,
+                   help="fill probability on a touch, 0..1 (probabilistic; 0.5)")
+    f.add_argument("--volume-share", type=float_arg(low=0, high=1, low_open=True, what="volume share"),
+                   default=0.1, help="max share of a bar's volume we can fill, above 0 and up to 1 (0.1)")
+    f.add_argument("--maker-latency", type=int_arg(low=0, high=3_600_000, what="maker latency (ms)"), default=200,
+                   help="ms for an order/cancel to reach the venue (200)")
+    f.add_argument("--taker-latency", type=int_arg(low=0, high=3_600_000, what="taker latency (ms)"), default=300,
+                   help="ms for a taking order to reach the venue (300)")
     o = p.add_argument_group("output")
-    o.add_argument("--out", default="backtest-out", help="output directory (default ./backtest-out)")
+    o.add_argument("--out", type=out_path_arg("output folder", directory=True), default="backtest-out",
+                   help="output folder (default ./backtest-out)")
     o.add_argument("--plot", action="store_true", help="write PNG charts (needs the 'plot' extra: matplotlib)")
     o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
@@ -98,35 +125,102 @@ def build_parser() -> argparse.ArgumentParser:
     s = p.add_argument_group("sweeps")
     s.add_argument("--sweep", nargs="+", metavar="KEY=VALUES",
                    help="grid flags to sweep: spacing=0.05:0.5:0.05 (start:stop:step) levels=2,4,8 (list)")
-    s.add_argument("--workers", type=int, default=None, help="parallel workers (default: CPU count)")
-    s.add_argument("--executor", choices=("local", "dask"), default="local", help="sweep executor (default local)")
+    s.add_argument("--workers", type=int_arg(low=1, high=1024, what="workers"), default=None,
+                   help="parallel workers, 1..1024 (default: CPU count)")
+    s.add_argument("--executor", type=choice_arg(("local", "dask"), what="executor"), default="local",
+                   help="sweep executor (default local)")
     s.add_argument("--dask-address", default=None, help="Dask scheduler address (default: a local cluster)")
-    s.add_argument("--rank-by", default="net_pnl", help="column that ranks the sweep table (default net_pnl)")
+    s.add_argument("--rank-by", type=choice_arg(RANK_COLUMNS, what="rank column"), default="net_pnl",
+                   help=f"column that ranks the sweep table: {', '.join(RANK_COLUMNS)} (default net_pnl)")
+    add_run_arguments(p.add_argument_group(
+        "grid flags (the same as python -m bots.grid; flags that only make sense live are accepted and ignored)"))
+    sub = p.add_subparsers(dest="command", metavar="{fetch}", title="subcommands")
+    fetch = sub.add_parser("fetch", help="download candles and fundings through LighterClient",
+                           description="Download candles (and hourly fundings) through LighterClient.")
+    _fetch_arguments(fetch)
     return p
 
 
-def _help() -> str:
-    from bots.grid.config import build_parser as grid_parser  # noqa: PLC0415
+def _fetch_arguments(p: ArgumentParser) -> None:
+    p.add_argument("--symbol", default="TON", help="market symbol (default TON)")
+    p.add_argument("--resolution", type=choice_arg(tuple(RESOLUTION_MS), what="resolution", fold=False),
+                   default="1m", help=f"candle size: {', '.join(RESOLUTION_MS)} (default 1m)")
+    p.add_argument("--days", type=float_arg(low=0, high=_MAX_DAYS, low_open=True, what="days"), default=30.0,
+                   help="how many days back from --end (default 30)")
+    p.add_argument("--end", type=int_arg(low=1, high=2**53, what="end (unix ms)"), default=None,
+                   help="end of the window, unix ms (default: now)")
+    p.add_argument("--network", default="sim",
+                   help="sim (start the built-in simulator), testnet, mainnet or a URL (default sim)")
+    p.add_argument("--chain-id", type=int_arg(low=0, high=2**31 - 1, what="chain id"), default=None,
+                   help="chain id for a custom --network URL (a simulator: 300)")
+    p.add_argument("--out", required=True, type=out_path_arg("output file"),
+                   help="output file: .json (Lighter candles JSON + fundings) or .csv")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
+    p.add_argument("--log-level", default="INFO", help="DEBUG shows tracebacks (default INFO)")
 
-    grid_help = grid_parser().format_help()
-    grid_flags = grid_help[grid_help.find("options:"):] if "options:" in grid_help else grid_help
-    return (build_parser().format_help() + "\ngrid flags (from python -m bots.grid; live-only flags are ignored):\n"
-            + grid_flags.replace("options:\n", "", 1))
+
+_GRID_KEYS = {f.name for f in fields(GridConfig)} | {"config"}
 
 
-def _grid_config(rest: Sequence[str]) -> Any:
-    """bots.grid's settings from the remaining flags, with its own parsing and precedence."""
-    from bots.grid.config import GridConfig, load_toml, merge  # noqa: PLC0415
-    from bots.grid.config import build_parser as grid_parser  # noqa: PLC0415
+@dataclass
+class Plan:
+    """A checked backtest: the flags, the grid's settings, market rules, costs and sweep jobs."""
 
-    ns = vars(grid_parser().parse_args(list(rest)))
-    cfg = GridConfig()
-    path = ns.pop("config", None)
-    if path is not None:
-        cfg = merge(cfg, load_toml(path), source=str(path))
-    cfg = merge(cfg, ns, source="command line")
-    cfg.validate()
-    return cfg
+    args: argparse.Namespace
+    grid: Any
+    rules: Any
+    config: BacktestConfig
+    jobs: list[dict[str, str]] | None
+
+
+def prepare(argv: Sequence[str]) -> tuple[str, Any]:
+    """Parse and check every input before anything runs: ``("run", Plan)`` or ``("fetch", namespace)``.
+
+    Reads no data file beyond checking it exists; creates the ``--out`` folder (proving it writable).
+    """
+    ns = build_parser().parse_args(list(argv))
+    if ns.command == "fetch":
+        return "fetch", _prepare_fetch(ns)
+    return "run", _prepare_run(ns)
+
+
+def _prepare_run(args: argparse.Namespace) -> Plan:
+    from bots.backtest.build import grid_strategy  # noqa: PLC0415
+    from bots.grid.config import config_from_namespace  # noqa: PLC0415
+    from lighter_sync.cli import check_sim_market  # noqa: PLC0415
+
+    values = vars(args)
+    grid = config_from_namespace({k: v for k, v in values.items() if k in _GRID_KEYS})
+    if args.tick_size is None or args.step_size is None:  # the market's rules come from its profile
+        check_sim_market(grid.symbol)
+    rules, bt_cfg = _backtest_config(args, grid)
+    jobs = None
+    if args.sweep:
+        from bots.backtest import sweep  # noqa: PLC0415
+
+        jobs = sweep.parse_sweep(args.sweep)
+        for job in jobs:  # fail fast on a bad value, before any data is read or worker starts
+            grid_strategy(grid, rules, bt_cfg, job)
+    else:
+        grid_strategy(grid, rules, bt_cfg)
+    make_dir(args.out, flag="--out", what="output folder")
+    return Plan(args, grid, rules, bt_cfg, jobs)
+
+
+def _prepare_fetch(args: argparse.Namespace) -> argparse.Namespace:
+    from lighter_sync.cli import check_sim_market  # noqa: PLC0415
+    from lighter_sync.config import NetworkProfile  # noqa: PLC0415
+
+    if args.network.strip().lower() == "sim":
+        args.symbol = check_sim_market(args.symbol)
+    else:
+        try:
+            NetworkProfile.resolve(args.network, chain_id=args.chain_id)
+        except LighterError as exc:
+            raise UsageError(str(exc), where="--network") from None
+        if not args.symbol.strip() or len(args.symbol) > 32:
+            raise UsageError(f"symbol must be a market name like TON, got {args.symbol[:40]!r}", where="--symbol")
+    return args
 
 
 def _load_market(args: argparse.Namespace, symbol: str) -> tuple[Bars, FundingSeries, str]:
@@ -183,26 +277,21 @@ def _progress(args: argparse.Namespace, total: int, label: str) -> ProgressBar |
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, 1 for a failed run)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "fetch":
-        return fetch_main(argv[1:])
-    args, rest = build_parser().parse_known_args(argv)
-    if args.help:
-        print(_help())
-        return 0
-    try:
-        grid = _grid_config(rest)
-        rules, bt_cfg = _backtest_config(args, grid)
-        bars, fund, fund_origin = _load_market(args, grid.symbol)
-        finer = load_bars(args.finer) if args.finer else None
-        if not len(bars):
-            raise LighterError("no candles to backtest")
-        if args.sweep:
-            return _sweep(args, grid, rules, bt_cfg, bars, fund, finer)
-        return _single(args, grid, rules, bt_cfg, bars, fund, fund_origin, finer)
-    except (LighterError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run(PROG, argv, _main)
+
+
+def _main(argv: list[str]) -> int:
+    command, plan = prepare(argv)
+    if command == "fetch":
+        return _fetch_main(plan)
+    args, grid = plan.args, plan.grid
+    bars, fund, fund_origin = _load_market(args, grid.symbol)
+    finer = load_bars(args.finer) if args.finer else None
+    if not len(bars):
+        raise UsageError("no candles to backtest", where=args.data or "--days")
+    if plan.jobs is not None:
+        return _sweep(args, grid, plan.rules, plan.config, bars, fund, finer, plan.jobs)
+    return _single(args, grid, plan.rules, plan.config, bars, fund, fund_origin, finer)
 
 
 def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
@@ -238,15 +327,10 @@ def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestCon
 
 
 def _sweep(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
-           fund: FundingSeries, finer: Bars | None) -> int:
+           fund: FundingSeries, finer: Bars | None, jobs: list[dict[str, str]]) -> int:
     from bots.backtest import sweep  # noqa: PLC0415
 
-    jobs = sweep.parse_sweep(args.sweep)
     keys = list(jobs[0].keys())
-    for job in jobs:  # fail fast on a bad value, before any worker starts
-        from bots.backtest.build import grid_strategy  # noqa: PLC0415
-
-        grid_strategy(grid, rules, bt_cfg, job)
     data = sweep.SweepData(bars, fund, rules, grid, bt_cfg, finer)
     if args.executor == "dask":
         executor: Any = sweep.DaskExecutor(args.dask_address, args.workers)
@@ -271,28 +355,13 @@ def _sweep(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConf
 
 
 def fetch_main(argv: Sequence[str]) -> int:
+    """``fetch`` alone (``python -m bots.backtest fetch ...`` is the same)."""
+    return main(["fetch", *argv])
+
+
+def _fetch_main(args: argparse.Namespace) -> int:
     """``fetch``: download candles and fundings through LighterClient into a file for ``--data``."""
-    p = argparse.ArgumentParser(prog="python -m bots.backtest fetch",
-                                description="Download candles (and hourly fundings) through LighterClient.")
-    p.add_argument("--symbol", default="TON", help="market symbol (default TON)")
-    p.add_argument("--resolution", default="1m", help=f"candle size: {', '.join(RESOLUTION_MS)} (default 1m)")
-    p.add_argument("--days", type=float, default=30.0, help="how many days back from --end (default 30)")
-    p.add_argument("--end", type=int, default=None, help="end of the window, unix ms (default: now)")
-    p.add_argument("--network", default="sim",
-                   help="sim (start the built-in simulator), testnet, mainnet or a URL (default sim)")
-    p.add_argument("--chain-id", type=int, default=None, help="chain id for a custom --network URL (a simulator: 300)")
-    p.add_argument("--out", required=True, help="output file: .json (Lighter candles JSON + fundings) or .csv")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
-    args = p.parse_args(list(argv))
-    try:
-        if args.resolution not in RESOLUTION_MS:
-            raise LighterError(f"resolution must be one of {', '.join(RESOLUTION_MS)}")
-        if args.days <= 0:
-            raise LighterError("--days must be > 0")
-        bars, fund = _fetch(args)
-    except LighterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    bars, fund = _fetch(args)
     out = Path(args.out)
     if out.suffix.lower() == ".json":
         save_lighter_json(bars, out, fund, args.resolution)
@@ -317,6 +386,7 @@ def _venue_now(client: Any, symbol: str) -> int:
 
 def _fetch(args: argparse.Namespace) -> tuple[Bars, FundingSeries]:
     from bots.backtest.data import fetch_history  # noqa: PLC0415
+    from lighter_sync.cli import venue_banner  # noqa: PLC0415
     from lighter_sync.client import LighterClient  # noqa: PLC0415
     from lighter_sync.config import NetworkProfile, Settings  # noqa: PLC0415
 
@@ -327,12 +397,13 @@ def _fetch(args: argparse.Namespace) -> tuple[Bars, FundingSeries]:
             from lighter_sync.sim import SimExchange  # noqa: PLC0415
 
             sim = SimExchange(markets=(args.symbol.upper(),), seed=1).__enter__()
-            print("# fetching from the built-in SIMULATOR (no real market data)", file=sys.stderr)
             profile = NetworkProfile.resolve(sim.url, chain_id=sim.chain_id, ws_url=sim.ws_url)
         else:
             profile = NetworkProfile.resolve(args.network, chain_id=args.chain_id)
         settings = Settings(network=profile, account_index=None, api_key_index=None, api_private_keys={},
                             l1_address=None)
+        label = "built-in SIMULATOR (no real market data)" if sim is not None else None
+        print(f"# fetching from {venue_banner(settings, label=label)}", file=sys.stderr)
         bar = ProgressBar(1, "fetch", enabled=args.progress is not False, force=bool(args.progress))
         with LighterClient(settings) as client:
             end = args.end if args.end is not None else _venue_now(client, args.symbol)

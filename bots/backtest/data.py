@@ -36,6 +36,7 @@ from lighter_sync.models import RESOLUTIONS_MS
 
 __all__ = [
     "Bars",
+    "DataFileError",
     "FundingSeries",
     "RESOLUTION_MS",
     "load_bars",
@@ -222,22 +223,66 @@ def _to_ms(value: Any) -> int:
 # -- loaders -----------------------------------------------------------------------------------
 
 
+class DataFileError(ValidationError):
+    """A data file's content is unusable; ``where`` names the file, line and column."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def _at(name: str, line: int | None = None, column: int | None = None) -> str:
+    """``"ton.csv, line 3, column 2"`` (only the parts that are known)."""
+    parts = [str(name)]
+    if line is not None:
+        parts.append(f"line {line}")
+    if column is not None:
+        parts.append(f"column {column}")
+    return ", ".join(parts)
+
+
+def _read_json(p: Path, text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"not valid JSON: {exc.msg}", _at(p, exc.lineno, exc.colno)) from None
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"not UTF-8 text (byte {exc.start})", str(p)) from None
+
+
 def load_bars(path: str | Path) -> Bars:
-    """Load candles from CSV, Parquet or Lighter candles JSON (chosen by extension / content)."""
+    """Load candles from CSV, Parquet or Lighter candles JSON (chosen by extension / content).
+
+    A bad value is a :class:`DataFileError` naming the file, line and column (JSON content: the
+    candle's index and field, as JSON values have no column of their own once parsed).
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"data file not found: {p}")
+    if not p.is_file():
+        raise DataFileError("not a regular file", str(p))
     suffix = p.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return _load_parquet(p)
-    if suffix == ".json":
-        return _bars_from_json(json.loads(p.read_bytes()))
-    with p.open("r", newline="") as fh:
-        head = fh.read(1)
-        fh.seek(0)
-        if head in ("{", "["):
-            return _bars_from_json(json.load(fh))
-        return _load_csv(fh, str(p))
+    raw = p.read_bytes()
+    if suffix == ".json" or raw.lstrip()[:1] in (b"{", b"["):
+        return _bars_from_json(_read_json(p, raw), str(p))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"not UTF-8 text (byte {exc.start})", str(p)) from None
+    return _load_csv(io.StringIO(text, newline=""), str(p))
+
+
+def _csv_number(line: list[str], col: int, name: str, where: tuple[str, int]) -> float:
+    cell = line[col].strip() if col < len(line) else ""
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataFileError(f"{name} is not a number: {cell[:40]!r}", _at(where[0], where[1], col + 1)) from None
+    if not math.isfinite(value):
+        raise DataFileError(f"{name} is not a finite number: {cell[:40]!r}", _at(where[0], where[1], col + 1))
+    return value
 
 
 def _load_csv(fh: TextIO, name: str) -> Bars:
@@ -245,15 +290,33 @@ def _load_csv(fh: TextIO, name: str) -> Bars:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise ValidationError(f"{name}: empty CSV") from None
+        raise DataFileError("empty CSV", name) from None
+    except csv.Error as exc:
+        raise DataFileError(f"not readable as CSV: {exc}", _at(name, reader.line_num)) from None
     cols = _column_indexes(header, name)
     rows = []
     its, io_, ih, il, ic, iv = cols
-    for line in reader:
-        if not line:
-            continue
-        vol = float(line[iv]) if iv is not None and line[iv] != "" else math.nan
-        rows.append((_to_ms(line[its]), line[io_], line[ih], line[il], line[ic], vol))
+    try:
+        for line in reader:
+            if not line or not any(cell.strip() for cell in line):
+                continue
+            where = (name, reader.line_num)
+            if len(line) < len(header):
+                raise DataFileError(f"{len(line)} fields, the header has {len(header)}", _at(name, reader.line_num))
+            try:
+                ts = _to_ms(line[its])
+            except (ValidationError, ValueError, OverflowError):
+                raise DataFileError(f"unreadable timestamp {line[its][:40]!r}",
+                                    _at(name, reader.line_num, its + 1)) from None
+            o, h, lo, c = (_csv_number(line, i, n, where) for i, n in ((io_, "open"), (ih, "high"), (il, "low"),
+                                                                         (ic, "close")))
+            vol = _csv_number(line, iv, "volume", where) if iv is not None and line[iv].strip() != "" else math.nan
+            if not (lo <= o <= h and lo <= c <= h) or lo <= 0:
+                raise DataFileError(f"inconsistent candle: open={o} high={h} low={lo} close={c}",
+                                    _at(name, reader.line_num))
+            rows.append((ts, o, h, lo, c, vol))
+    except csv.Error as exc:
+        raise DataFileError(f"not readable as CSV: {exc}", _at(name, reader.line_num)) from None
     return Bars.from_rows(rows)
 
 
@@ -269,7 +332,8 @@ def _column_indexes(header: list[str], name: str) -> tuple[int, int, int, int, i
     iv = find("volume", "v", "vol", "volume0")
     missing = [n for n, i in zip(("timestamp", "open", "high", "low", "close"), (its, io_, ih, il, ic), strict=False) if i is None]
     if missing:
-        raise ValidationError(f"{name}: CSV header lacks column(s) {', '.join(missing)}; header was {header}")
+        raise DataFileError(f"the header lacks column(s) {', '.join(missing)}; it has {', '.join(header)[:200]}",
+                            _at(name, 1))
     return its, io_, ih, il, ic, iv  # type: ignore[return-value]
 
 
@@ -289,38 +353,90 @@ def _load_parquet(p: Path) -> Bars:
     return Bars.from_rows(zip(ts, cols[1], cols[2], cols[3], cols[4], vol, strict=False))
 
 
-def _bars_from_json(doc: Any) -> Bars:
+def _bars_from_json(doc: Any, name: str = "<json>") -> Bars:
     interval = None
     if isinstance(doc, dict):
         interval = RESOLUTION_MS.get(str(doc.get("r") or doc.get("resolution") or ""))
         rows = doc.get("c", doc.get("candles", doc.get("candlesticks")))
         if rows is None:
-            raise ValidationError("JSON has no 'c' (Lighter candles) list")
+            raise DataFileError("JSON has no 'c' (Lighter candles) list", name)
     else:
         rows = doc
+    if not isinstance(rows, list):
+        raise DataFileError(f"the candles must be a JSON list, got {type(rows).__name__}", name)
     out = []
-    for r in rows:
-        if "t" in r:
-            out.append((_to_ms(r["t"]), r.get("o", 0), r.get("h", 0), r.get("l", 0), r.get("c", 0), r.get("v", 0.0)))
-        else:  # legacy candlesticks
-            out.append(
-                (_to_ms(r["timestamp"]), r["open"], r["high"], r["low"], r["close"], r.get("volume0", r.get("volume", 0.0)))
-            )
+    for n, r in enumerate(rows):
+        where = f"{name}, candle {n}"
+        if not isinstance(r, dict):
+            raise DataFileError(f"a candle must be a JSON object, got {type(r).__name__}", where)
+        keys = ("t", "o", "h", "l", "c", "v") if "t" in r else ("timestamp", "open", "high", "low", "close",
+                                                                 "volume0" if "volume0" in r else "volume")
+        try:
+            ts = _to_ms(r[keys[0]])
+        except (KeyError, ValidationError, ValueError, TypeError, OverflowError):
+            raise DataFileError(f"missing or unreadable timestamp {str(r.get(keys[0]))[:40]!r}",
+                                f"{where}, field {keys[0]!r}") from None
+        values = []
+        for key in keys[1:]:
+            raw = r.get(key, 0.0 if key in ("v", "volume", "volume0") else None)
+            try:
+                value = float(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise DataFileError(f"not a number: {str(raw)[:40]!r}", f"{where}, field {key!r}") from None
+            if not math.isfinite(value):
+                raise DataFileError(f"not a finite number: {raw!r}", f"{where}, field {key!r}")
+            values.append(value)
+        o, h, lo, c, v = values
+        if not (lo <= o <= h and lo <= c <= h) or lo <= 0:
+            raise DataFileError(f"inconsistent candle: open={o} high={h} low={lo} close={c}", where)
+        out.append((ts, o, h, lo, c, v))
     return Bars.from_rows(out, interval)
 
 
 def load_fundings(path: str | Path) -> FundingSeries:
-    """Fundings from a fetch JSON (``"fundings"`` key), a Lighter fundings response, or CSV ``timestamp,rate``."""
+    """Fundings from a fetch JSON (``"fundings"`` key), a Lighter fundings response, or CSV ``timestamp,rate``.
+
+    A bad row is a :class:`DataFileError` naming the file and the line (CSV) or the entry (JSON).
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"funding file not found: {p}")
-    text = p.read_text()
-    if text.lstrip()[:1] in ("{", "["):
-        doc = json.loads(text)
+    if not p.is_file():
+        raise DataFileError("not a regular file", str(p))
+    raw = p.read_bytes()
+    if raw.lstrip()[:1] in (b"{", b"["):
+        doc = _read_json(p, raw)
         rows = doc.get("fundings", []) if isinstance(doc, dict) else doc
-        return FundingSeries.from_lighter(rows)
-    reader = csv.DictReader(io.StringIO(text))
-    rows = [{k.strip().lower(): v for k, v in r.items()} for r in reader]
+        return _fundings_from_rows(rows, str(p))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"not UTF-8 text (byte {exc.start})", str(p)) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows, lines = [], []
+    try:
+        for r in reader:
+            rows.append({str(k).strip().lower(): v for k, v in r.items() if k is not None})
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataFileError(f"not readable as CSV: {exc}", _at(p, reader.line_num)) from None
+    return _fundings_from_rows(rows, str(p), lines)
+
+
+def _fundings_from_rows(rows: Any, name: str, lines: Sequence[int] | None = None) -> FundingSeries:
+    if not isinstance(rows, list):
+        raise DataFileError(f"fundings must be a list, got {type(rows).__name__}", name)
+    for n, row in enumerate(rows):
+        where = _at(name, lines[n]) if lines is not None else f"{name}, funding {n}"
+        if not isinstance(row, dict):
+            raise DataFileError(f"a funding must be an object, got {type(row).__name__}", where)
+        try:
+            FundingSeries.from_lighter([row])
+            rate = Decimal(str(row.get("rate", "0")))
+        except (ValidationError, ValueError, ArithmeticError, TypeError, OverflowError):
+            raise DataFileError(f"unreadable funding {str(row)[:80]}", where) from None
+        if not rate.is_finite():
+            raise DataFileError(f"funding rate is not finite: {row.get('rate')!r}", where)
     return FundingSeries.from_lighter(rows)
 
 
@@ -328,9 +444,9 @@ def fundings_beside(path: str | Path) -> FundingSeries | None:
     """The funding series stored with a data file: inside its JSON, or in ``<stem>.fundings.csv``."""
     p = Path(path)
     if p.suffix.lower() == ".json":
-        doc = json.loads(p.read_bytes())
+        doc = _read_json(p, p.read_bytes())
         if isinstance(doc, dict) and doc.get("fundings"):
-            return FundingSeries.from_lighter(doc["fundings"])
+            return _fundings_from_rows(doc["fundings"], str(p))
     side = p.with_name(p.stem + ".fundings.csv")
     if side.exists():
         return load_fundings(side)

@@ -32,7 +32,7 @@ def market_rules(symbol: str, **overrides: Any) -> MarketRules:
     try:
         p = market_profile(symbol)
     except UnknownMarketError:
-        if not {"tick_size", "step_size"} <= overrides.keys():
+        if not {"tick_size", "step_size"} <= {k for k, v in overrides.items() if v is not None}:
             raise
         p = None
     fields: dict[str, Any] = {}

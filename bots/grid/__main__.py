@@ -1,47 +1,59 @@
 """``python -m bots.grid`` (also the ``lighter-grid`` command): the grid bot's command line.
 
-``python -m bots.grid --symbol TON`` runs the bot (SIMULATOR without credentials);
+``python -m bots.grid --symbol TON`` runs the bot (the built-in SIMULATOR when nothing is configured);
 ``python -m bots.grid close --symbol TON`` closes the position with a reduce-only market order;
 ``python -m bots.grid status [--symbol TON]`` prints what the state files in ``--state-dir`` hold.
-See ``--help`` for every flag and :mod:`bots.grid.app` for the modes.
+See ``--help`` (and ``close --help``, ``status --help``) for every flag and :mod:`bots.grid.app`
+for the modes. Every failure is one line on stderr (:mod:`lighter_sync.cli`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from bots.grid.config import ConfigFileError, config_from_args
+from lighter_sync.cli import run
 
-__all__ = ["main"]
+__all__ = ["main", "prepare", "PROG"]
+
+PROG = "python -m bots.grid"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 emergency stop, 2 configuration, 3 not confirmed)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    command = "run"
-    if args and args[0] in ("close", "status"):
-        command, args = args[0], args[1:]
-    try:
-        cfg = config_from_args(args)
-    except ConfigFileError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+def prepare(args: Sequence[str]) -> tuple[str, Any, Any]:
+    """Parse and check everything before anything starts: ``(command, config, mode or symbol)``.
+
+    For ``run`` and ``close`` the third value is the chosen venue (:class:`bots.grid.app.Mode`);
+    for ``status`` it is the market to report on (None: all). Touches no network.
+    """
+    from bots.grid import app
+    from bots.grid.config import parse_command
+
+    command, cfg, given = parse_command(args)
     if command == "status":
-        from bots.grid.status import describe_state, state_files
+        return command, cfg, (cfg.symbol if "symbol" in given else None)
+    if command == "close":
+        return command, cfg, app.close_mode(cfg)
+    return command, cfg, app.prepare(cfg)
 
-        symbol = cfg.symbol if any(a.startswith("--symbol") for a in args) else None
-        files = state_files(cfg.state_dir, symbol)
-        if not files:
-            print(f"no state files in {cfg.state_path}")
-            return 0
-        print("\n\n".join(describe_state(f) for f in files))
-        return 0
+
+def _main(args: list[str]) -> int:
+    command, cfg, extra = prepare(args)
+    if command == "status":
+        from bots.grid.status import print_status
+
+        return print_status(cfg.state_path, extra)
     from bots.grid import app
 
     if command == "close":
-        return app.close_position(cfg)
-    return app.run_bot(cfg)
+        return app.close_position(cfg, mode=extra)
+    return app.run_bot(cfg, mode=extra)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 runtime failure or emergency stop, 2 usage or
+    configuration, 3 not confirmed)."""
+    return run(PROG, argv, _main)
 
 
 if __name__ == "__main__":

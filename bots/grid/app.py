@@ -1,68 +1,105 @@
-"""Wiring of ``python -m bots.grid``: pick the mode, build client/venue/strategy/store, confirm, run.
+"""Wiring of ``python -m bots.grid``: pick the venue, build client/venue/strategy/store, confirm, run.
 
-Modes (decided by :func:`resolve_mode`):
+Which venue (decided by :func:`resolve_mode`, never a guess):
 
-* ``sim``: no credentials configured (or ``--network sim``): a :class:`lighter_sync.sim.SimExchange`
-  starts in this process with a funded demo account. Loudly labelled SIMULATOR: no real funds.
-* ``live``: credentials configured: prints a summary and proceeds only after the user types
+* ``sim``: nothing at all is configured (no ``LIGHTER_*`` variable, no ``./.env``, no
+  ``--env-file`` and no ``--network``), or ``--network sim``: a :class:`lighter_sync.sim.SimExchange`
+  starts in this process with a funded demo account. Loudly labelled SIMULATOR: no real funds. Its
+  clock runs :data:`~bots.grid.config.DEMO_SIM_SPEED` times real time unless ``--sim-speed`` says
+  otherwise, so a first run shows fills within seconds.
+* ``live``: a configuration is present: it must be complete and valid (a broken one is an error,
+  never a fallback to the simulator). Prints a summary and proceeds only after the user types
   ``YES`` (or ``--yes``); sets the leverage on the exchange.
 * ``dry-run`` (``--dry-run``): the real market through the streams, fills simulated locally;
   the private keys are stripped from the settings before the client exists, so nothing can be
   signed or sent.
 
-Exit codes: 0 clean stop, 1 emergency stop (unexpected error), 2 bad configuration,
-3 not confirmed.
+Every banner names the venue, its URL, the account and the API key index (never a key).
+Problems raise typed errors (``ConfigError`` for configuration); ``python -m bots.grid`` turns them
+into one line on stderr. Exit codes: 0 clean stop, 1 emergency stop or runtime failure,
+2 bad configuration, 3 not confirmed.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import signal
 import sys
+import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from bots.grid.config import GridConfig
+from bots.grid.private import PrivateRotatingFileHandler
 from bots.grid.runner import Runner, RunnerConfig, RunSummary
-from bots.grid.store import GridStore, private_file, state_path
+from bots.grid.store import GridStore, state_path
 from bots.grid.strategy import GridStrategy
 from bots.strategy import MarketRules, StrategyContext
+from lighter_sync.cli import UsageError
+from lighter_sync.errors import RequestError, UnknownMarketError
 
 __all__ = [
     "resolve_mode",
+    "configuration_sources",
     "run_bot",
     "close_position",
     "EXIT_OK",
     "EXIT_EMERGENCY",
     "EXIT_CONFIG",
     "EXIT_REFUSED",
+    "LOG_MAX_BYTES",
+    "LOG_BACKUPS",
 ]
 
 log = logging.getLogger("bots.grid")
 
 EXIT_OK, EXIT_EMERGENCY, EXIT_CONFIG, EXIT_REFUSED = 0, 1, 2, 3
+#: The log file beside the state file rotates at this size, keeping this many old files
+#: (``.log.1`` ... ``.log.5``): at most about 60 MB per account and market.
+LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 5
 
-SIM_BANNER = """\
-================================================================================
-  SIMULATOR - no real funds. No credentials were found, so the bot runs against
-  the built-in Lighter simulator in this process (demo account, fake money).
-  Next steps: --dry-run with a real network (paper trading), then live.
-================================================================================"""
-
-DRY_BANNER = """\
-================================================================================
-  DRY RUN - paper trading. Real market data, simulated fills, NOTHING is sent.
-  The private key is not loaded.
-================================================================================"""
+_RULE = "=" * 80
 
 
-class ConfigProblem(Exception):
-    """A configuration problem worth a clear message and exit code 2."""
+def sim_banner(cfg: GridConfig, settings: Any, why: str) -> str:
+    """The SIMULATOR banner: why the simulator, how fast its clock runs, and the venue line."""
+    from lighter_sync.cli import venue_banner
+
+    speed = cfg.demo_sim_speed
+    pace = (
+        f"Its market runs {speed:g}x faster than real time, so the grid fills within seconds "
+        "(--sim-speed 1 for real time)." if cfg.sim_speed is None
+        else f"Its clock runs at {speed:g}x real time (--sim-speed)."
+    )
+    text = (f"SIMULATOR - no real funds. {why}, so the bot trades a demo account (fake money) on the "
+            f"built-in Lighter simulator, started in this process. {pace}")
+    return "\n".join([
+        _RULE,
+        *("  " + line for line in textwrap.wrap(text, 76)),
+        f"  {venue_banner(settings, label='built-in simulator')}",
+        "  Next steps: --dry-run with a real network (paper trading), then live.",
+        _RULE,
+    ])
+
+
+def dry_banner(settings: Any) -> str:
+    """The DRY RUN banner with the venue line (the account is a paper one)."""
+    from lighter_sync.cli import venue_banner
+
+    return "\n".join([
+        _RULE,
+        "  DRY RUN - paper trading. Real market data, simulated fills, NOTHING is sent.",
+        "  The private key is not loaded.",
+        f"  {venue_banner(settings)}",
+        _RULE,
+    ])
 
 
 @dataclass
@@ -70,34 +107,61 @@ class Mode:
     name: str  # "sim" | "live"
     dry_run: bool
     settings: Any  # lighter_sync.config.Settings or None for the embedded simulator
+    why: str = ""  # for the banner: what made this the venue
 
 
-def resolve_mode(cfg: GridConfig, *, env: Callable[..., Any] | None = None) -> Mode:
-    """Decide sim / live / dry-run from the flags and the credentials in the environment."""
-    from lighter_sync.config import Settings
-    from lighter_sync.errors import ConfigError
+def configuration_sources(
+    cfg: GridConfig, *, environ: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Everything that counts as "configured": LIGHTER_* variables, ./.env, --env-file, --network."""
+    from lighter_sync.config import DEFAULT_ENV_FILE, lighter_env_names
 
-    load = env or Settings.from_env
+    found = [f"${name}" for name in lighter_env_names(environ)]
+    if cfg.env_file is not None:
+        found.append(f"--env-file {cfg.env_file}")
+    elif os.path.lexists(os.path.join(os.fspath(cwd) if cwd is not None else os.getcwd(), DEFAULT_ENV_FILE)):
+        found.append(f"./{DEFAULT_ENV_FILE}")
+    if cfg.network is not None:
+        found.append(f"--network {cfg.network}")
+    return found
+
+
+def resolve_mode(
+    cfg: GridConfig,
+    *,
+    env: Callable[..., Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Mode:
+    """Decide sim / live / dry-run from the flags, the environment and the env file.
+
+    ``env`` replaces :meth:`Settings.from_env` (tests); ``environ``/``cwd`` replace the process's.
+    Raises :class:`~lighter_sync.errors.ConfigError` for a configuration that is present but unusable.
+    """
+    from lighter_sync.config import DEFAULT_ENV_FILE, Settings
+
     network = (cfg.network or "").strip()
     if network.lower() == "sim":
-        return Mode("sim", cfg.dry_run, None)
-    try:
-        settings = load(cfg.env_file, network=network) if network else load(cfg.env_file)
-    except ConfigError as exc:
-        if not network:
-            return Mode("sim", cfg.dry_run, None)
-        raise ConfigProblem(str(exc)) from None
-    if settings.read_only and not network:
-        return Mode("sim", cfg.dry_run, None)
+        return Mode("sim", cfg.dry_run, None, "--network sim was given")
+    sources = configuration_sources(cfg, environ=environ, cwd=cwd)
+    if not sources:
+        return Mode("sim", cfg.dry_run, None,
+                    "Nothing is configured (no LIGHTER_* variable, no ./.env, no --env-file or --network)")
+    load = env or Settings.from_env
+    env_file = cfg.env_file if cfg.env_file is not None else DEFAULT_ENV_FILE
+    if cwd is not None and cfg.env_file is None:
+        env_file = os.path.join(os.fspath(cwd), DEFAULT_ENV_FILE)
+    settings = load(env_file, network=network) if network else load(env_file)
     if cfg.dry_run:
-        return Mode("live", True, strip_credentials(settings))
+        return Mode("live", True, strip_credentials(settings), "configured")
     if settings.read_only:
-        raise ConfigProblem(
+        raise UsageError(
             f"live trading on {settings.network.name} needs an API key (LIGHTER_ACCOUNT_INDEX, "
-            "LIGHTER_API_KEY_INDEX, LIGHTER_API_PRIVATE_KEY); use --dry-run to paper trade, "
-            "or run without --network for the simulator"
+            "LIGHTER_API_KEY_INDEX, LIGHTER_API_PRIVATE_KEY, LIGHTER_NETWORK); found only "
+            f"{', '.join(sources)}. Use --dry-run to paper trade, or --network sim for the built-in simulator",
+            where="configuration",
         )
-    return Mode("live", False, settings)
+    return Mode("live", False, settings, "configured")
 
 
 def strip_credentials(settings: Any) -> Any:
@@ -105,8 +169,26 @@ def strip_credentials(settings: Any) -> Any:
     return replace(settings, api_private_keys={}, api_key_index=None)
 
 
+def prepare(cfg: GridConfig, *, env: Callable[..., Any] | None = None) -> Mode:
+    """Everything checked before anything starts: the venue, the simulator's market, the state dir.
+
+    Touches no network and starts nothing (it only creates ``--state-dir`` if missing).
+    """
+    from lighter_sync.cli import check_sim_market, make_dir
+
+    mode = resolve_mode(cfg, env=env)
+    if mode.name == "sim":
+        check_sim_market(cfg.symbol)
+    make_dir(cfg.state_path, flag="--state-dir", what="state folder", private=True)  # fails here, not after the banner
+    return mode
+
+
 def setup_logging(cfg: GridConfig, log_file: Path | None) -> None:
-    """Console at ``--log-level``; the log file in the state dir at DEBUG for this package."""
+    """Console at ``--log-level``; the log file in the state dir at DEBUG for this package.
+
+    The log file rotates at :data:`LOG_MAX_BYTES` and keeps :data:`LOG_BACKUPS` old files, so a
+    long run's log stays bounded like everything else the bot keeps.
+    """
     root = logging.getLogger()
     level = getattr(logging, cfg.log_level.upper())
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -115,8 +197,9 @@ def setup_logging(cfg: GridConfig, log_file: Path | None) -> None:
     console.setFormatter(fmt)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        private_file(log_file)  # the state dir 0700, the log 0600 (a trading journal is private)
-        fh = logging.FileHandler(log_file, encoding="utf-8")
+        fh = PrivateRotatingFileHandler(  # the state dir 0700, every log file 0600 (bots.grid.private)
+            log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(fmt)
         handlers.append(fh)
@@ -171,39 +254,35 @@ def run_bot(
     env: Callable[..., Any] | None = None,
     install_signals: bool = True,
     on_runner: Callable[[Runner], None] | None = None,
+    mode: Mode | None = None,
 ) -> int:
-    """Run the bot as configured; returns the process exit code."""
+    """Run the bot as configured; returns the process exit code.
+
+    Configuration problems raise (``ConfigError``/``ValueError``/``OSError``) before anything starts.
+    """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    try:
-        mode = resolve_mode(cfg, env=env)
-    except ConfigProblem as exc:
-        stdout.write(f"configuration error: {exc}\n")
-        return EXIT_CONFIG
+    mode = mode or prepare(cfg, env=env)
     sim = None
     client = None
     try:
         from lighter_sync import LighterClient
 
         if mode.name == "sim":
-            stdout.write(SIM_BANNER + "\n")
-            stdout.flush()
             from lighter_sync.sim import SimExchange
 
-            sim = SimExchange(markets=(cfg.symbol,), seed=cfg.sim_seed, speed=cfg.sim_speed,
+            sim = SimExchange(markets=(cfg.symbol,), seed=cfg.sim_seed, speed=cfg.demo_sim_speed,
                               transport=cfg.sim_transport)
-            try:
-                sim.start()
-            except (KeyError, ValueError) as exc:
-                stdout.write(f"configuration error: the simulator cannot list {cfg.symbol}: {exc}\n")
-                return EXIT_CONFIG
+            sim.start()
             settings = sim.settings()
+            stdout.write(sim_banner(cfg, settings, mode.why) + "\n")
+            stdout.flush()
             if mode.dry_run:
                 settings = strip_credentials(settings)
         else:
             settings = mode.settings
         if mode.dry_run:
-            stdout.write(DRY_BANNER + "\n")
+            stdout.write(dry_banner(settings) + "\n")
             stdout.flush()
         client = LighterClient(settings)
         return _run_with_client(cfg, mode, client, sim, stdin, stdout, install_signals, on_runner)
@@ -212,6 +291,14 @@ def run_bot(
             client.close()
         if sim is not None:
             sim.stop()
+
+
+def _market(client: Any, symbol: str) -> Any:
+    """The venue's market for ``--symbol`` (unknown: a configuration error with suggestions)."""
+    try:
+        return client.market(symbol)
+    except UnknownMarketError as exc:
+        raise UsageError(f"{exc.message} (venue {client.settings.network.name})", where="--symbol") from None
 
 
 def _run_with_client(
@@ -226,18 +313,13 @@ def _run_with_client(
 ) -> int:
     from lighter_sync.errors import LighterError
 
-    try:
-        market = client.market(cfg.symbol)
-    except LighterError as exc:
-        stdout.write(f"configuration error: {exc}\n")
-        return EXIT_CONFIG
+    market = _market(client, cfg.symbol)
     rules = MarketRules.from_market(market)
     if cfg.order_size <= rules.min_quote:
-        stdout.write(
-            f"configuration error: --order-size {cfg.order_size} USD must exceed {rules.symbol}'s minimum order "
-            f"of {rules.min_quote} USD\n"
+        raise UsageError(
+            f"order size {cfg.order_size} USD must exceed {rules.symbol}'s minimum order of {rules.min_quote} USD",
+            where="--order-size",
         )
-        return EXIT_CONFIG
     account = "paper" if mode.dry_run else str(client.account_index)
     network = "sim" if sim is not None else client.settings.network.name
     if network in ("sim", "custom") and sim is None:
@@ -265,9 +347,9 @@ def _run_with_client(
         try:
             client.update_leverage(rules.symbol, cfg.leverage)
             log.info("leverage set to %sx on %s", cfg.leverage, rules.symbol)
-        except LighterError as exc:
-            stdout.write(f"could not set leverage {cfg.leverage}x: {exc}\n")
-            return EXIT_CONFIG
+        except RequestError as exc:
+            raise UsageError(f"the venue refused leverage {cfg.leverage}x on {rules.symbol}: {exc}",
+                             where="--leverage") from None
     venue: Any
     if mode.dry_run:
         from bots.grid.paper import PaperVenue
@@ -351,31 +433,20 @@ def close_position(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     env: Callable[..., Any] | None = None,
+    mode: Mode | None = None,
 ) -> int:
     """``python -m bots.grid close``: close the net position with a reduce-only market order."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    try:
-        mode = resolve_mode(replace(cfg, dry_run=False), env=env)
-    except ConfigProblem as exc:
-        stdout.write(f"configuration error: {exc}\n")
-        return EXIT_CONFIG
-    if mode.name == "sim":
-        stdout.write(
-            "configuration error: 'close' needs credentials (or --network with a running simulator's URL "
-            "and its demo account in the environment); the built-in simulator starts empty\n"
-        )
-        return EXIT_CONFIG
+    mode = mode or close_mode(cfg, env=env)
     from lighter_sync import LighterClient
+    from lighter_sync.cli import venue_banner
     from lighter_sync.errors import LighterError
 
     with LighterClient(mode.settings) as client:
-        try:
-            market = client.market(cfg.symbol)
-            pos = client.position(market.symbol)
-        except LighterError as exc:
-            stdout.write(f"error: {exc}\n")
-            return EXIT_CONFIG
+        market = _market(client, cfg.symbol)
+        pos = client.position(market.symbol)
+        stdout.write(venue_banner(client.settings, account=client.account_index) + "\n")
         size = pos.size if pos is not None else Decimal(0)
         if size == 0:
             stdout.write(f"{market.symbol}: no position, nothing to close\n")
@@ -400,3 +471,15 @@ def close_position(
         after = client.position(market.symbol)
         stdout.write(f"{market.symbol} position now {after.size if after is not None else 0}\n")
         return EXIT_OK if status == "filled" else EXIT_EMERGENCY
+
+
+def close_mode(cfg: GridConfig, *, env: Callable[..., Any] | None = None) -> Mode:
+    """The venue ``close`` acts on: a configured one with keys (the built-in simulator starts empty)."""
+    mode = resolve_mode(replace(cfg, dry_run=False), env=env)
+    if mode.name == "sim":
+        raise UsageError(
+            "'close' needs a configured venue with an API key (LIGHTER_NETWORK and keys, a .env, or "
+            "--network with a running simulator's URL and its demo account); the built-in simulator starts empty",
+            where="close",
+        )
+    return mode

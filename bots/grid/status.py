@@ -12,14 +12,16 @@ orders that may rest, the fills journal totals, the last PnL snapshot and the la
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
 from bots.grid.ledger import Ledger
 from bots.grid.store import GridStore
+from lighter_sync.errors import ConfigError
 
-__all__ = ["format_status", "describe_state", "state_files"]
+__all__ = ["format_status", "describe_state", "state_files", "print_status"]
 
 
 def format_status(
@@ -51,8 +53,27 @@ def state_files(state_dir: str | os.PathLike[str], symbol: str | None = None) ->
     return sorted(root.glob(pattern))
 
 
+def print_status(state_dir: str | os.PathLike[str], symbol: str | None = None) -> int:
+    """``python -m bots.grid status``: print every state file's report; returns the exit code."""
+    files = state_files(state_dir, symbol)
+    if not files:
+        print(f"no state files{' of ' + symbol if symbol else ''} in {state_dir}")
+        return 0
+    print("\n\n".join(describe_state(f) for f in files))
+    return 0
+
+
 def describe_state(path: str | os.PathLike[str]) -> str:
-    """A readable report of one state file."""
+    """A readable report of one state file (an unreadable one is a ``ConfigError`` naming it)."""
+    try:
+        return _describe(path)
+    except sqlite3.DatabaseError as exc:
+        err = ConfigError(f"not a readable grid state file: {exc}")
+        err.where = str(path)  # type: ignore[attr-defined]
+        raise err from None
+
+
+def _describe(path: str | os.PathLike[str]) -> str:
     store = GridStore(path)
     try:
         lines = [f"state file {path}"]

@@ -25,7 +25,7 @@ WAL mode: a committed row survives the process being killed; readers never block
 
 A trading journal is private: the state directory is created readable by its owner only (0700)
 and every file in it (the database, its ``-wal``/``-shm`` companions, the log) is 0600, whatever
-the process umask (:func:`private_dir`, :func:`private_file`). An existing directory keeps its mode.
+the process umask (:mod:`bots.grid.private`). An existing directory keeps its mode.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StoredOrder", "StoredFill", "GridStore", "state_path", "private_dir", "private_file", "LIVE_STATES"]
+from bots.grid.private import private_file
+
+__all__ = ["StoredOrder", "StoredFill", "GridStore", "state_path", "LIVE_STATES"]
 
 LIVE_STATES = ("intent", "sent", "unknown", "open")
 _STATES = (*LIVE_STATES, "done")
@@ -93,30 +95,6 @@ def state_path(
     safe_net = re.sub(r"[^A-Za-z0-9]+", "_", network).strip("_") or "net"
     safe_sym = re.sub(r"[^A-Za-z0-9]+", "_", symbol).strip("_").upper()
     return Path(state_dir) / f"grid-{safe_net}-{account_index}-{safe_sym}.sqlite"
-
-
-def private_dir(path: str | os.PathLike[str]) -> Path:
-    """Create the directory (and its parents) if missing; the directory itself gets mode 0700."""
-    directory = Path(path)
-    if not directory.is_dir():
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)  # mkdir's mode is masked by the umask; make it exact
-    return directory
-
-
-def private_file(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` empty with mode 0600 if missing, or set an existing one to 0600 (never truncates)."""
-    file = Path(path)
-    private_dir(file.parent)
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)
-        else:  # pragma: no cover - Windows: no POSIX modes
-            os.chmod(file, 0o600)
-    finally:
-        os.close(fd)
-    return file
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Authentication for the simulator: read-side auth tokens and the L1 signature of ChangePubKey.
 
 Lighter's auth token is ``"{expiry_unix_seconds}:{account_index}:{api_key_index}:{hex signature}"``
-(lighter-protocol.md §2.3). The signature is an L2 Schnorr signature over the token's message;
-Python has no implementation of Lighter's curve, so the simulator checks the token's shape, its
-deadline (at most 8 hours ahead; exactly 8 hours is still valid) and that its account/key pair
-exists, but cannot prove who signed it. The same limit applies to every L2 ``Sig`` in a tx_info.
+(lighter-protocol.md §2.3). The signature is an L2 Schnorr signature over the token's text
+``"{expiry}:{account}:{key}"`` (:attr:`AuthToken.message`); this module parses the token and
+checks its deadline (at most 8 hours ahead; exactly 8 hours is still valid), and the server checks
+that the account/key pair exists and that the signature verifies under that key
+(:mod:`lighter_sync.sim.sigcheck`, with the pure-Python scheme of :mod:`lighter_sync.sim.crypto`).
 
 The L1 signature of a ChangePubKey (tx type 8) *is* checked: it is an ordinary Ethereum
 ``personal_sign`` over a text message that the SDK's signer builds (see
@@ -50,12 +51,13 @@ class AuthFailure(Exception):
 
 @dataclass(frozen=True)
 class AuthToken:
-    """A parsed auth token. ``signature`` is kept only to tell tokens apart; never logged."""
+    """A parsed auth token: ``message`` is the signed text, ``signature`` its hex; never logged."""
 
     expiry_s: int
     account_index: int
     api_key_index: int
     signature: str
+    message: str = ""
 
     def __repr__(self) -> str:
         return (
@@ -72,7 +74,7 @@ def parse_auth_token(token: str | None) -> AuthToken:
     if match is None:
         raise AuthFailure(401, 20013, "invalid auth")
     expiry, account, key, sig = match.groups()
-    return AuthToken(int(expiry), int(account), int(key), sig.lower())
+    return AuthToken(int(expiry), int(account), int(key), sig.lower(), f"{expiry}:{account}:{key}")
 
 
 def check_token_deadline(token: AuthToken, now_s: float) -> None:

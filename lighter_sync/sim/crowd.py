@@ -159,6 +159,22 @@ class Crowd:
         """(maker, taker) account indexes, e.g. to exclude them from user-facing listings."""
         return self.maker_account, self.taker_account
 
+    def seed_open_interest(self, market_id: int, notional_usd: float, now_ms: int) -> int:
+        """Open interest for a fresh venue: the maker buys ``notional_usd`` from the taker at the fair
+        (mark) price, so they hold opposite positions of that size (a real, fee-free fill: no money
+        moves, positions still sum to zero). Call before the first :meth:`step`. Returns the size in
+        base ticks (0 when no valid size exists)."""
+        spec = self._markets[market_id].spec
+        fair = self.engine.mark_price(market_id)
+        size = self._size_for(spec, fair, notional_usd) if fair else 0
+        if not size:
+            return 0
+        self._place(CreateOrder(self.maker_account, market_id, size, fair, False, OrderType.LIMIT,
+                                TimeInForce.GOOD_TILL_TIME, order_expiry_ms=now_ms + 86_400_000))
+        self._place(CreateOrder(self.taker_account, market_id, size, fair, True, OrderType.LIMIT,
+                                TimeInForce.IMMEDIATE_OR_CANCEL))
+        return size
+
     def _top_notional(self, market: Any, spec: MarketSpec) -> float:
         if self.config.top_notional_usd is not None:
             return float(self.config.top_notional_usd)

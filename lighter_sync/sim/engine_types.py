@@ -46,6 +46,7 @@ __all__ = [
     "MarginMode",
     "SelfTradeMode",
     "CancelAllMode",
+    "GroupingType",
     "TxType",
     "TxStatus",
     "MarketSpec",
@@ -57,6 +58,7 @@ __all__ = [
     "PositionFunding",
     "Account",
     "CreateOrder",
+    "CreateGroupedOrders",
     "CancelOrder",
     "CancelAllOrders",
     "ModifyOrder",
@@ -65,6 +67,8 @@ __all__ = [
     "ChangePubKey",
     "Transfer",
     "Withdraw",
+    "CreateSubAccount",
+    "Movement",
     "TxRequest",
     "TxMeta",
     "TxRecord",
@@ -241,6 +245,15 @@ class CancelAllMode(enum.IntEnum):
     ABORT = 2
 
 
+class GroupingType(enum.IntEnum):
+    """``GroupingType`` of CreateGroupedOrders (tx 28): an entry that arms its exit(s) when it fills
+    (OTO), two exits of which the first to trigger cancels the other (OCO), or both (OTOCO)."""
+
+    ONE_TRIGGERS_THE_OTHER = 1
+    ONE_CANCELS_THE_OTHER = 2
+    ONE_TRIGGERS_A_ONE_CANCELS_THE_OTHER = 3
+
+
 class TxType(enum.IntEnum):
     """The tx types the engine executes (protocol §5.1), plus internal ones that appear in tx history."""
 
@@ -255,6 +268,7 @@ class TxType(enum.IntEnum):
     MODIFY_ORDER = 17
     UPDATE_LEVERAGE = 20
     INTERNAL_LIQUIDATE = 23
+    CREATE_GROUPED_ORDERS = 28
     UPDATE_MARGIN = 29
 
 
@@ -413,6 +427,13 @@ class Order:
     integrator_account_index: int = 0  # 0 = none; fees below are FeeTick ppm charged on this order's fills
     integrator_taker_fee: int = 0
     integrator_maker_fee: int = 0
+    # Grouped orders (tx 28): the entry that arms this exit, the exits this entry arms (wire
+    # to_trigger_order_id_0/1), the OCO sibling this exit cancels when it triggers (to_cancel_order_id_0),
+    # and whether the size follows the whole position (an OCO signed with BaseAmount 0).
+    parent_order_index: int = 0
+    children: tuple[int, ...] = ()
+    oco_sibling: int = 0
+    position_tied: bool = False
     # Priority token: the book queue entry is valid only while it equals this (lazy deletion).
     book_seq: int = 0
 
@@ -486,6 +507,7 @@ class Position:
     total_funding_paid_out: int = 0  # micro-USDC, positive = paid
     open_order_count: int = 0
     pending_order_count: int = 0
+    position_tied_order_count: int = 0  # live exits whose size follows this position (OCO with BaseAmount 0)
 
     @property
     def sign(self) -> int:
@@ -587,6 +609,19 @@ class CreateOrder:
 
 
 @dataclass(frozen=True)
+class CreateGroupedOrders:
+    """L2CreateGroupedOrders (28): 2 or 3 orders of one market, linked by ``grouping``.
+
+    OTO ``(entry, exit)``, OCO ``(exit, exit)``, OTOCO ``(entry, exit, exit)``. Exits are
+    stop-loss / take-profit orders; an exit armed by an entry is signed with ``base_amount`` 0
+    and takes the entry's filled size; an OCO pair with ``base_amount`` 0 follows the position."""
+
+    account_index: int
+    grouping: GroupingType
+    orders: tuple[CreateOrder, ...]
+
+
+@dataclass(frozen=True)
 class CancelOrder:
     """L2CancelOrder (15). ``index`` is a client order index (< 2**48) or an exchange order index."""
 
@@ -616,6 +651,9 @@ class ModifyOrder:
     base_amount: int
     price: int
     trigger_price: int = 0
+    #: L2TxAttributes "8": applied only if above the order's version, which then becomes this
+    #: value (Lighter's guard against a stale or replayed modify); 0 skips the check.
+    order_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -666,7 +704,32 @@ class Withdraw:
     usdc_amount: int
 
 
-TxRequest = CreateOrder | CancelOrder | CancelAllOrders | ModifyOrder | UpdateLeverage | UpdateMargin | ChangePubKey | Transfer | Withdraw
+@dataclass(frozen=True)
+class CreateSubAccount:
+    """L2CreateSubAccount (9): a new sub-account of the signing master account (same L1 address,
+    no collateral, no API key: register one with ChangePubKey signed by that L1 address)."""
+
+    account_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A money movement of an account (deposit/history, transfer/history, withdraw/history).
+
+    ``kind`` is ``deposit``, ``withdraw``, ``transfer_in`` or ``transfer_out``; ``amount`` and ``fee``
+    are micro-USDC; ``counterparty`` is the other account of a transfer (0 otherwise)."""
+
+    movement_id: int
+    kind: str
+    account_index: int
+    counterparty: int
+    amount: int
+    fee: int
+    timestamp_ms: int
+    tx_hash: str
+
+
+TxRequest = CreateOrder | CreateGroupedOrders | CreateSubAccount | CancelOrder | CancelAllOrders | ModifyOrder | UpdateLeverage | UpdateMargin | ChangePubKey | Transfer | Withdraw
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ deadlines, ``ExpiredAt``, the order-expiry window) use wall time, because the SD
 them with the real time; the engine's own expiry check uses the simulated clock, so keep a manual
 clock near wall time (the default start) when the SDK signs orders.
 
+Signatures: every signed tx and auth token is verified like Lighter verifies it (400 ``21120
+invalid signature``, 401 ``20013 invalid auth``) and every tx hash is the one the signer
+returned; ``verify_signatures=False`` skips the check for load tests (``lighter_sync.sim.sigcheck``).
+
 Demo accounts have a throwaway Ethereum L1 key derived from the seed and an API key made by the
 SDK's ``create_api_key()`` at index 4 (0-3 are reserved for Lighter's apps). Generating keys loads
 the ``lighter`` SDK (about 1 s, once per process); generated keys are pooled per process so a test
@@ -145,10 +149,13 @@ class SimExchange:
         crowd_config: Any = None,
         extra_markets: Any = None,
         transport: str = "tcp",
+        history: bool = True,
+        verify_signatures: bool = True,
     ) -> None:
         if transport not in ("tcp", "inprocess"):
             raise ConfigError(f"transport must be 'tcp' or 'inprocess', got {transport!r}")
         self.transport = transport
+        self.history = bool(history)  # a day of prints, candles and fundings before the start
         self.markets = tuple(markets)
         self.seed = int(seed)
         self.speed = float(speed)
@@ -177,6 +184,7 @@ class SimExchange:
         self.crowd_config = crowd_config
         self.extra_markets = extra_markets  # dict / list of dicts / JSON path (specs.load_markets)
         self.chain_id = SIM_CHAIN_ID
+        self.verify_signatures = bool(verify_signatures)  # False: accept any Sig (load tests)
         self.faults = Faults(self.seed)
         self.accounts: list[DemoAccount] = []
         self.url = ""
@@ -218,13 +226,24 @@ class SimExchange:
             prices[p.market_id] = process
             ticks = max(1, int(round(process.price * 10**p.price_decimals)))
             self.engine.set_prices(p.market_id, ticks, ticks)
+        past: dict[int, list[Any]] = {}
+        if self.history:
+            from lighter_sync.sim.history import seed_day
+
+            past = seed_day(self.engine, profiles, {m: p.price for m, p in prices.items()}, start, seed=self.seed,
+                            model=self.price_model or "gbm")
         crowd = None
         if self.use_crowd:
             crowd = self._make_crowd(profiles)
             if crowd is not None:
+                for m, day in past.items():  # positions behind the day's open interest
+                    volume = sum(t.usd_amount for t in day) / 1_000_000
+                    crowd.seed_open_interest(m, min(50_000.0, volume / 10), start)
                 crowd.step(start)  # a full book before the first client connects
         self.core = SimCore(self.engine, self.clock, self.faults, seed=self.seed, latency_ms=self.latency_ms,
-                            tick_ms=self.tick_ms, crowd=crowd, prices=prices, chain_id=self.chain_id)
+                            tick_ms=self.tick_ms, crowd=crowd, prices=prices, chain_id=self.chain_id,
+                            verify_signatures=self.verify_signatures)
+        self.core.seed_history()
         self.engine.drain_events()
         for _ in range(self.n_accounts):
             self.accounts.append(self._create_account(self.collateral, "standard"))

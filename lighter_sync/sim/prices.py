@@ -31,7 +31,6 @@ and ``math``); no numpy.
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import csv
 import io
@@ -39,7 +38,6 @@ import json
 import math
 import random
 import sys
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,7 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
-from lighter_sync.errors import LighterError, ValidationError
+from lighter_sync.errors import ValidationError
 from lighter_sync.models import RESOLUTIONS_MS as CANDLE_RESOLUTIONS_MS
 
 __all__ = [
@@ -862,81 +860,11 @@ def write_candles(
 # -- CLI ---------------------------------------------------------------------------------------
 
 
-def _parse_start(text: str) -> int:
-    return _to_ms(text, "--start")
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m lighter_sync.sim.prices",
-        description="Write simulated OHLCV candles (consistent, built from a finer path) to CSV or "
-        "Lighter candles JSON. Same arguments, same bytes.",
-    )
-    parser.add_argument("--model", choices=MODELS, default="gbm", help="price model (default gbm)")
-    parser.add_argument("--scenario", default=None,
-                        help="shape the path: chop, trend-up, trend-down, crash-gap, vol-spike")
-    parser.add_argument("--days", type=float, default=7.0, help="length of the series in days (default 7)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--resolution", default="1m", help="candle size: 1m, 5m, 15m, 30m, 1h, 4h, 12h, 1d, 1w")
-    parser.add_argument("--symbol", default="TON", help="market whose price, volatility and decimals to use")
-    parser.add_argument("--price", type=float, default=None, help="start price (default: the market's)")
-    parser.add_argument("--vol", type=float, default=None, help="annual volatility, 0.8 = 80%% (default: the market's)")
-    parser.add_argument("--drift", type=float, default=0.0, help="annual drift (default 0)")
-    parser.add_argument("--start", type=_parse_start, default=DEFAULT_START_MS,
-                        help="first candle time, ISO 8601 or ms (default 2026-01-01T00:00:00Z)")
-    parser.add_argument("--substeps", type=int, default=4, help="path steps per candle (default 4)")
-    parser.add_argument("--format", choices=("csv", "json"), default=None,
-                        help="output format (default: from the --out suffix, else csv)")
-    parser.add_argument("--out", required=True, help="output file, or - for stdout")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns the process exit code."""
-    args = _build_parser().parse_args(argv)
-    from lighter_sync.sim.specs import market_profile
+    """``python -m lighter_sync.sim.prices`` (the candle CLI lives in :mod:`lighter_sync.sim.candle_cli`)."""
+    from lighter_sync.sim.candle_cli import main as candle_main
 
-    try:
-        resolution_ms = parse_resolution(args.resolution)
-        if args.days <= 0:
-            raise ValidationError(f"--days must be > 0, got {args.days}")
-        if args.substeps < 1 or resolution_ms % args.substeps:
-            raise ValidationError(
-                f"--substeps must be >= 1 and divide the resolution ({resolution_ms} ms), got {args.substeps}"
-            )
-        profile = market_profile(args.symbol)
-        start_ms = args.start - args.start % resolution_ms
-        end_ms = start_ms + int(round(args.days * 86_400_000 / resolution_ms)) * resolution_ms
-        process = make_process(
-            args.model,
-            start_price=args.price if args.price is not None else profile.start_price,
-            vol=args.vol if args.vol is not None else profile.volatility,
-            drift=args.drift,
-            seed=args.seed,
-            scenario=args.scenario,
-            horizon_ms=end_ms - start_ms,
-            start_ms=start_ms,
-            step_ms=resolution_ms // args.substeps,
-            base_volume=profile.daily_volume,
-        )
-    except LighterError as exc:  # bad arguments: validation, unknown market
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    fmt = args.format or ("json" if args.out.lower().endswith(".json") else "csv")
-    started = time.perf_counter()
-    candles = process.candles(end_ms, resolution_ms)
-    kwargs = {"price_decimals": profile.price_decimals, "size_decimals": profile.size_decimals, "fmt": fmt,
-              "resolution": args.resolution}
-    if args.out == "-":
-        count = write_candles(candles, sys.stdout, **kwargs)
-    else:
-        with open(args.out, "w", encoding="utf-8", newline="") as out:
-            count = write_candles(candles, out, **kwargs)
-    elapsed = time.perf_counter() - started
-    print(f"wrote {count} {args.resolution} candles of {profile.symbol} ({args.model}"
-          f"{', ' + args.scenario if args.scenario else ''}, seed {args.seed}) to {args.out} "
-          f"in {elapsed:.2f}s; last close {process.price:.{profile.price_decimals}f}", file=sys.stderr)
-    return 0
+    return candle_main(argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from lighter_sync.sim.server_market import RESOLUTION_MS, candle_numbers
 from lighter_sync.sim.server_ratelimit import RateLimiter
 from lighter_sync.sim.server_ws import ChannelSpec, Hub, SubscribeError
 from lighter_sync.sim.txparse import MAX_BATCH_WS, TxError, parse_batch, parse_form, parse_tx_info
-from lighter_sync.sim.wire import error_body, ok, order_json, simple_order_json, trade_json
+from lighter_sync.sim.wire import error_body, ok, order_json, public_trade_json, simple_order_json, trade_json
 
 __all__ = ["build_app", "SimServer"]
 
@@ -74,6 +74,20 @@ def _int_param(request: web.Request, name: str, default: int | None = None, *, l
     return value
 
 
+#: Time-range parameters (``start_timestamp``, ``end_timestamp``) below this are unix seconds, at or
+#: above it unix ms: Lighter documents ms and reads small values as seconds (the official
+#: ``get_info.py`` and third-party recorders send seconds, ccxt sends ms). 10^11 ms is 1973;
+#: 10^11 s is the year 5138.
+SECONDS_BELOW = 100_000_000_000
+
+
+def _time_param(request: web.Request, name: str, default_ms: int | None, *, hi: int | None = None) -> int:
+    """A time-range query parameter as unix ms, given in seconds or ms (see ``SECONDS_BELOW``);
+    required when ``default_ms`` is None."""
+    value = _int_param(request, name, default_ms, lo=0, hi=hi)
+    return value * 1000 if value < SECONDS_BELOW else value
+
+
 class SimServer:
     """Builds the app and its handlers around a :class:`SimCore`."""
 
@@ -118,6 +132,9 @@ class SimServer:
         }
         routes = {("GET", "/"): self.status, ("GET", "/info"): self.info}
         routes.update({("GET", v1 + name): handler for name, handler in gets.items()})
+        from lighter_sync.sim.server_history import HistoryRoutes  # imports this module: bound lazily
+
+        routes.update(HistoryRoutes(self).routes())
         routes[("POST", v1 + "sendTx")] = self.send_tx
         routes[("POST", v1 + "sendTxBatch")] = self.send_tx_batch
         return routes
@@ -209,8 +226,10 @@ class SimServer:
         check_token_deadline(parsed, time.time())
         if not self.engine.has_account(parsed.account_index):
             raise AuthFailure(401, 20013, "invalid auth")
-        if self.engine.api_key(parsed.account_index, parsed.api_key_index) is None:
+        key = self.engine.api_key(parsed.account_index, parsed.api_key_index)
+        if key is None:
             raise AuthFailure(401, 20013, "invalid auth")
+        self.core.signatures.check_token(parsed, key.public_key)
         if account_index is not None and account_index != parsed.account_index:
             raise AuthFailure(401, 20013, "invalid auth")
         return parsed.account_index
@@ -314,7 +333,7 @@ class SimServer:
         spec = self._market(request)
         limit = _int_param(request, "limit", lo=1, hi=100)
         trades = self.engine.trades(spec.market_id, limit=limit)
-        return _json(ok(trades=[trade_json(t, spec) for t in trades]))
+        return _json(ok(trades=[public_trade_json(t, spec) for t in trades]))
 
     async def trades(self, request: web.Request) -> web.Response:
         sort_by = request.query.get("sort_by")
@@ -348,7 +367,8 @@ class SimServer:
             want_maker = role == "maker"
             trades = [t for t in trades if (t.maker_account_id == account) == want_maker]
         page = trades[:limit]
-        body = ok(trades=[trade_json(t, self.core.specs[t.market_id]) for t in page])
+        shape = trade_json if account >= 0 else public_trade_json  # an account's own trades in full
+        body = ok(trades=[shape(t, self.core.specs[t.market_id]) for t in page])
         if len(trades) > limit:
             body["next_cursor"] = str(page[-1].trade_id)
         return _json(body)
@@ -358,8 +378,8 @@ class SimServer:
         res = request.query.get("resolution", "")
         if res not in RESOLUTION_MS:
             raise ApiError(400, 22401, "invalid resolution")
-        start = _int_param(request, "start_timestamp", lo=0, hi=5_000_000_000_000)
-        end = _int_param(request, "end_timestamp", lo=0, hi=5_000_000_000_000)
+        start = _time_param(request, "start_timestamp", None, hi=5_000_000_000_000)
+        end = _time_param(request, "end_timestamp", None, hi=5_000_000_000_000)
         count_back = _int_param(request, "count_back", lo=0)
         if end < start:
             raise ApiError(400, 22400, "invalid timestamps")
@@ -371,11 +391,10 @@ class SimServer:
         res = request.query.get("resolution", "1h")
         if res not in ("1h", "1d"):
             raise ApiError(400, 22401, "invalid resolution")
-        start = _int_param(request, "start_timestamp", 0)
-        end = _int_param(request, "end_timestamp", 2**62)
+        start = _time_param(request, "start_timestamp", 0)
+        end = _time_param(request, "end_timestamp", 2**62)
         count_back = _int_param(request, "count_back", 0, lo=0)
-        rows = [f for f in self.engine.fundings(spec.market_id)
-                if start <= f.timestamp_ms // 1000 <= end or start <= f.timestamp_ms <= end]
+        rows = [f for f in self.engine.fundings(spec.market_id) if start <= f.timestamp_ms <= end]
         rows = rows[-count_back:] if count_back else rows[:750]
         out = [{"timestamp": f.timestamp_ms // 1000,
                 "value": f"{abs(f.rate) / 1e8 * f.mark_price / 10**spec.price_decimals:.8f}",
@@ -522,8 +541,8 @@ class SimServer:
             raise ApiError(400, 22401, "invalid resolution")
         now_ms = self.core.clock.now_ms()
         step = RESOLUTION_MS[res]
-        start = _int_param(request, "start_timestamp", 0)
-        end = _int_param(request, "end_timestamp", now_ms)
+        start = _time_param(request, "start_timestamp", 0)
+        end = _time_param(request, "end_timestamp", now_ms)
         count_back = _int_param(request, "count_back", 0, lo=0)
         rows = self.core.pnl_series(account, step, start, end, count_back)
         if start <= now_ms <= end:  # the live point: PnL right now
@@ -618,9 +637,9 @@ class SimServer:
         side = request.query.get("side", "all")
         if side in ("long", "short"):
             rows = [f for f in rows if (f.position_size >= 0) == (side == "long")]
-        start = _int_param(request, "start_timestamp", 0)
-        end = _int_param(request, "end_timestamp", 2**62)
-        rows = [f for f in rows if start <= f.timestamp_ms // 1000 <= end or start <= f.timestamp_ms <= end]
+        start = _time_param(request, "start_timestamp", 0)
+        end = _time_param(request, "end_timestamp", 2**62)
+        rows = [f for f in rows if start <= f.timestamp_ms <= end]
         cursor = request.query.get("cursor")
         if cursor:
             try:
@@ -746,8 +765,13 @@ class SimServer:
                     check_token_deadline(token, time.time())
                 except AuthFailure as exc:
                     raise SubscribeError(exc.code, exc.message) from exc
-                if token.account_index != account or self.engine.api_key(account, token.api_key_index) is None:
+                key = self.engine.api_key(account, token.api_key_index)
+                if token.account_index != account or key is None:
                     raise SubscribeError(20013, "invalid auth")
+                try:
+                    self.core.signatures.check_token(token, key.public_key)
+                except AuthFailure as exc:
+                    raise SubscribeError(exc.code, exc.message) from exc
             if not self.engine.has_account(account):
                 raise SubscribeError(30005, "Invalid Channel:  (accountId)")
             return account

@@ -4,10 +4,11 @@ Flow of a transaction (lighter-protocol.md §3.20, §5.5):
 
 1. :meth:`SimCore.accept` (REST ``sendTx`` or WS ``jsonapi/sendtx``) parses the signed tx_info,
    checks account (21100), API key (21109; ChangePubKey is authorised by its L1 signature instead),
-   the engine's static checks and the nonce (HTTP 400 ``21104 invalid nonce``; a 400 consumes
-   nothing). On success the nonce is consumed, the tx is logged as pending and queued to apply
-   after the configured latency (maker/cancel vs taker), and the reply carries an 80-hex
-   ``tx_hash`` and an absolute ``predicted_execution_time_ms``.
+   the L2 signature (21120, :mod:`lighter_sync.sim.sigcheck`), the engine's static checks and the
+   nonce (HTTP 400 ``21104 invalid nonce``; a 400 consumes nothing). On success the nonce is
+   consumed, the tx is logged as pending and queued to apply after the configured latency
+   (maker/cancel vs taker), and the reply carries Lighter's 80-hex ``tx_hash`` (the hash the
+   signer returned) and an absolute ``predicted_execution_time_ms``.
 2. The tick loop applies due txs in (due time, arrival) order through ``Engine.execute``; business
    rejections (21728, 21739, ...) land on the order status and the tx's ``event_info``.
 3. Engine events become WebSocket frames: orders, trades, positions, assets, user stats, account
@@ -18,7 +19,6 @@ Everything here runs on the simulator's loop thread; nothing is thread-safe by i
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import logging
 import random
@@ -33,8 +33,9 @@ from lighter_sync.sim.auth import change_pubkey_message, pubkey_b64_to_hex, reco
 from lighter_sync.sim.faults import Faults
 from lighter_sync.sim.server_clock import SimClock
 from lighter_sync.sim.server_market import BookFeed, CandleStore, candle_numbers
+from lighter_sync.sim.sigcheck import SignatureGate
 from lighter_sync.sim.txparse import SignedTx, TxError
-from lighter_sync.sim.wire import order_json, position_json, trade_json
+from lighter_sync.sim.wire import order_json, position_json, public_trade_json, trade_json
 
 __all__ = ["SimCore", "Approval"]
 
@@ -74,6 +75,7 @@ class SimCore:
         crowd: Any = None,
         prices: dict[int, Any] | None = None,
         chain_id: int = 300,
+        verify_signatures: bool = True,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -84,6 +86,7 @@ class SimCore:
         self.crowd = crowd
         self.prices = prices or {}
         self.chain_id = chain_id
+        self.signatures = SignatureGate(chain_id, enabled=verify_signatures)
         self.hub: Any = None
         self.specs: dict[int, Any] = dict(engine.markets)
         self._rng = random.Random(seed)
@@ -112,13 +115,23 @@ class SimCore:
             self.feeds[market_id] = feed
 
     # -- helpers ----------------------------------------------------------------------------
+    def seed_history(self) -> None:
+        """Every print the engine holds before the server starts (the day of history, see
+        :mod:`lighter_sync.sim.history`, and the fills that set up the crowd) into the candle
+        store and the trade channel's replay, as if they had been published live."""
+        now = self.engine.now_ms()
+        for market_id in self.specs:
+            trades = self.engine.trades_between(market_id, 0, now + 1)
+            for t in trades:
+                self.candles.add_trade(market_id, t.timestamp_ms, t.price, t.size, t.usd_amount, t.trade_id)
+            self.recent[market_id].extend(trades[-TRADE_REPLAY:])
+
     def spec(self, market_id: int) -> Any:
         return self.specs[market_id]
 
-    def _tx_hash(self, raw: str) -> str:
-        self._seq += 1
-        digest = hashlib.blake2b(f"{self.seed}:{self._seq}:{raw}".encode(), digest_size=40)
-        return digest.hexdigest()
+    def _tx_hash(self, tx: SignedTx) -> str:
+        """Lighter's tx hash: the message the API key signed (cached since the signature check)."""
+        return self.signatures.tx_hash(tx)
 
     def _l1_address(self, account_index: int) -> str:
         try:
@@ -132,22 +145,18 @@ class SimCore:
         i, a = tx.info, tx.account_index
         t = tx.tx_type
         if t == 14:
-            return et.CreateOrder(
-                account_index=a, market_id=i["MarketIndex"], base_amount=i["BaseAmount"], price=i["Price"],
-                is_ask=bool(i["IsAsk"]), type=et.OrderType(i["Type"]), time_in_force=et.TimeInForce(i["TimeInForce"]),
-                reduce_only=bool(i["ReduceOnly"]), trigger_price=i["TriggerPrice"], order_expiry_ms=i["OrderExpiry"],
-                client_order_index=i["ClientOrderIndex"],
-                self_trade_mode=et.SelfTradeMode(min(tx.attributes.get(6, 0), 2)),
-                integrator_account_index=tx.attributes.get(1, 0), integrator_taker_fee=tx.attributes.get(2, 0),
-                integrator_maker_fee=tx.attributes.get(3, 0),
-            )
+            return _create_request(a, i, tx.attributes)
+        if t == 28:
+            return et.CreateGroupedOrders(a, i["GroupingType"],
+                                          tuple(_create_request(a, o, tx.attributes) for o in i["Orders"]))
         if t == 15:
             return et.CancelOrder(a, i["MarketIndex"], i["Index"])
         if t == 16:
             return et.CancelAllOrders(a, et.CancelAllMode(i["TimeInForce"]), i["Time"],
                                       tx.attributes.get(5, et.NIL_MARKET_INDEX))
         if t == 17:
-            return et.ModifyOrder(a, i["MarketIndex"], i["Index"], i["BaseAmount"], i["Price"], i["TriggerPrice"])
+            return et.ModifyOrder(a, i["MarketIndex"], i["Index"], i["BaseAmount"], i["Price"], i["TriggerPrice"],
+                                  order_version=tx.attributes.get(8, 0))
         if t == 20:
             return et.UpdateLeverage(a, i["MarketIndex"], i["InitialMarginFraction"], et.MarginMode(i["MarginMode"]))
         if t == 29:
@@ -161,7 +170,10 @@ class SimCore:
         if t == 12:
             if i.get("AssetIndex") != 3 or i.get("FromRouteType") != 0 or i.get("ToRouteType") != 0:
                 raise TxError(21505, "unsupported tx type: the simulator transfers USDC on the perp route only")
+            self._check_transfer_l1_sig(tx)
             return et.Transfer(a, i["ToAccountIndex"], i["Amount"], i.get("USDCFee", 0))
+        if t == 9:
+            return et.CreateSubAccount(a)
         if t == 13:
             if i.get("AssetIndex") != 3:
                 raise TxError(21505, "unsupported tx type: the simulator withdraws USDC only")
@@ -169,6 +181,24 @@ class SimCore:
         if t in (41, 42, 45):
             return None
         raise TxError(21505, "unsupported tx type")
+
+    def _check_transfer_l1_sig(self, tx: SignedTx) -> None:
+        """A transfer to another owner's account needs the sender's L1 signature (the signer's
+        ``transfer`` adds it; ``transfer_same_master_account`` leaves ``L1Sig`` empty)."""
+        from lighter_sync.sim.server_history import transfer_l1_message
+
+        engine, i = self.engine, tx.info
+        if not (engine.has_account(tx.account_index) and engine.has_account(i["ToAccountIndex"])):
+            return  # the engine's check answers 21100
+        sender = engine.account(tx.account_index).l1_address
+        if sender.lower() == engine.account(i["ToAccountIndex"]).l1_address.lower():
+            return
+        try:
+            signer = recover_l1_address(transfer_l1_message(i, self.chain_id), i.get("L1Sig") or "")
+        except (ValueError, KeyError) as exc:
+            raise TxError(21120, "invalid signature: a transfer to another owner needs the L1 signature") from exc
+        if signer.lower() != sender.lower():
+            raise TxError(21120, "invalid signature: L1 signature does not match the account's L1 address")
 
     def _check_l1_sig(self, tx: SignedTx) -> None:
         account = self.engine.account(tx.account_index)
@@ -199,10 +229,15 @@ class SimCore:
             raise TxError(reject.code, reject.message)
         if not self.engine.has_account(tx.account_index):
             raise TxError(21100, "account not found")
+        key = None
         if tx.tx_type == 8:
             self._check_l1_sig(tx)
-        elif self.engine.api_key(tx.account_index, tx.api_key_index) is None:
-            raise TxError(21109, "api key not found")
+        else:
+            key = self.engine.api_key(tx.account_index, tx.api_key_index)
+            if key is None:
+                raise TxError(21109, "api key not found")
+        self.signatures.check_tx(tx, key.public_key if key is not None else None)
+        self._tx_hash(tx)  # 21501 now, not after the nonce is consumed, if a hashed field is missing
         self._check_integrator(tx)
         req = self.to_request(tx)
         if req is not None:
@@ -214,6 +249,8 @@ class SimCore:
 
     def _latency(self, req: Any) -> int:
         maker, taker = self.latency_ms
+        if isinstance(req, et.CreateGroupedOrders):
+            req = req.orders[0]  # the group's entry decides, as for a single order
         if isinstance(req, et.CreateOrder) and (
             req.time_in_force == et.TimeInForce.IMMEDIATE_OR_CANCEL or req.type == et.OrderType.MARKET
         ):
@@ -244,7 +281,7 @@ class SimCore:
                 engine.consume_nonce(tx.account_index, tx.api_key_index, tx.nonce, skip_nonce=tx.skip_nonce)
             except et.EngineError as exc:  # cannot happen after the loop above; keep it a 400
                 raise TxError(exc.code, exc.message) from exc
-            tx_hash = self._tx_hash(tx.raw)
+            tx_hash = self._tx_hash(tx)
             hashes.append(tx_hash)
             meta = et.TxMeta(tx_hash=tx_hash, api_key_index=tx.api_key_index, nonce=tx.nonce,
                              expired_at_ms=tx.expired_at, info=tx.raw, queued_at_ms=now)
@@ -424,7 +461,7 @@ class SimCore:
             return
         key = f"trade:{t.market_id}"
         if hub.has_subscribers(key):
-            body = [trade_json(t, self.specs[t.market_id])]
+            body = [public_trade_json(t, self.specs[t.market_id])]
             liquidation = t.type == "liquidation"  # Lighter lists liquidation prints apart, disjoint
             hub.publish(key, {"channel": key, "liquidation_trades": body if liquidation else [],
                               "nonce": self.engine.book_nonce(t.market_id), "trades": [] if liquidation else body,
@@ -665,7 +702,7 @@ class SimCore:
 
     def trade_replay(self, market_id: int) -> dict[str, Any]:
         spec = self.specs[market_id]
-        trades = [trade_json(t, spec) for t in reversed(self.recent[market_id])]
+        trades = [public_trade_json(t, spec) for t in reversed(self.recent[market_id])]
         return {"channel": f"trade:{market_id}", "liquidation_trades": [],
                 "nonce": self.engine.book_nonce(market_id), "trades": trades, "type": "subscribed/trade"}
 
@@ -717,6 +754,22 @@ class SimCore:
         return {"collateral": q(s.collateral), "portfolio_value": q(s.portfolio_value),
                 "leverage": f"{s.leverage_bps / 10_000:.4f}", "available_balance": q(s.available_balance),
                 "margin_usage": f"{s.margin_usage_bps / 100:.2f}", "buying_power": q(s.available_balance)}
+
+
+def _create_request(account: int, o: dict[str, Any], attributes: dict[int, int]) -> et.CreateOrder:
+    """The engine's CreateOrder for a signed order (tx 14, or one order of a group, tx 28)."""
+    try:
+        otype, tif = et.OrderType(o["Type"]), et.TimeInForce(o["TimeInForce"])
+    except ValueError as exc:
+        raise TxError(21704, "invalid OrderType") from exc
+    return et.CreateOrder(
+        account_index=account, market_id=o["MarketIndex"], base_amount=o["BaseAmount"], price=o["Price"],
+        is_ask=bool(o["IsAsk"]), type=otype, time_in_force=tif, reduce_only=bool(o["ReduceOnly"]),
+        trigger_price=o["TriggerPrice"], order_expiry_ms=o["OrderExpiry"], client_order_index=o["ClientOrderIndex"],
+        self_trade_mode=et.SelfTradeMode(min(attributes.get(6, 0), 2)),
+        integrator_account_index=attributes.get(1, 0), integrator_taker_fee=attributes.get(2, 0),
+        integrator_maker_fee=attributes.get(3, 0),
+    )
 
 
 def tx_json(tx: Any, *, enriched: bool = False) -> dict[str, Any]:

@@ -95,6 +95,8 @@ def order_json(o: Any, spec: Any, *, block_height: int = 0, snapshot: bool = Tru
     created_s = o.created_at_ms // 1000
     updated_s = (o.updated_at_ms or o.created_at_ms) // 1000
     collector = getattr(o, "integrator_account_index", 0)
+    parent = getattr(o, "parent_order_index", 0)
+    children = getattr(o, "children", ())
     if collector:
         integ_index = str(collector)
         integ_taker, integ_maker = str(o.integrator_taker_fee), str(o.integrator_maker_fee)
@@ -125,11 +127,11 @@ def order_json(o: Any, spec: Any, *, block_height: int = 0, snapshot: bool = Tru
         "status": o.status.wire_name,
         "trigger_status": o.trigger_status.value,
         "trigger_time": o.trigger_time_ms,
-        "parent_order_index": 0,
-        "parent_order_id": "0",
-        "to_trigger_order_id_0": "0",
-        "to_trigger_order_id_1": "0",
-        "to_cancel_order_id_0": "0",
+        "parent_order_index": parent,
+        "parent_order_id": str(parent),
+        "to_trigger_order_id_0": str(children[0]) if children else "0",
+        "to_trigger_order_id_1": str(children[1]) if len(children) > 1 else "0",
+        "to_cancel_order_id_0": str(getattr(o, "oco_sibling", 0)),
         "integrator_fee_collector_index": integ_index,
         "integrator_taker_fee": integ_taker,
         "integrator_maker_fee": integ_maker,
@@ -220,6 +222,24 @@ def trade_json(t: Any, spec: Any, *, for_account: int | None = None) -> dict[str
     }
 
 
+#: The fields of a trade on Lighter's *public* answers (``recentTrades``, ``trades`` without an
+#: account, the ``trade`` channel): the print itself, no account data (no account or client ids,
+#: fees, positions before the trade, PnL, tx hash or block height). Private answers carry
+#: :func:`trade_json`.
+PUBLIC_TRADE_FIELDS = ("trade_id", "trade_id_str", "type", "market_id", "size", "price", "usd_amount", "ask_id",
+                       "bid_id", "is_maker_ask", "timestamp", "transaction_time")
+
+
+def public_trade_json(t: Any, spec: Any) -> dict[str, Any]:
+    """A trade as Lighter shows it to everyone (:data:`PUBLIC_TRADE_FIELDS`)."""
+    return {
+        "trade_id": t.trade_id, "trade_id_str": str(t.trade_id), "type": t.type, "market_id": t.market_id,
+        "size": spec.size_str(t.size), "price": spec.price_str(t.price), "usd_amount": fixed(t.usd_amount, 6),
+        "ask_id": t.ask_id, "bid_id": t.bid_id, "is_maker_ask": bool(t.is_maker_ask), "timestamp": t.timestamp_ms,
+        "transaction_time": t.transaction_time_us,
+    }
+
+
 def position_json(p: Any, spec: Any, mark_price: int, *, liquidation_price: str = "0") -> dict[str, Any]:
     """An ``AccountPosition`` (protocol §8.3): unsigned ``position`` plus ``sign``."""
     size = abs(p.size)
@@ -230,7 +250,7 @@ def position_json(p: Any, spec: Any, mark_price: int, *, liquidation_price: str 
         "initial_margin_fraction": fixed(imf, 2),
         "open_order_count": p.open_order_count,
         "pending_order_count": p.pending_order_count,
-        "position_tied_order_count": 0,
+        "position_tied_order_count": getattr(p, "position_tied_order_count", 0),
         "sign": -1 if p.size < 0 else 1,
         "position": spec.size_str(size),
         "avg_entry_price": spec.avg_entry_price_str(p.entry_quote, p.size),

@@ -11,6 +11,8 @@ import pytest
 from bots.grid.__main__ import main
 from bots.grid.app import EXIT_CONFIG, EXIT_OK, EXIT_REFUSED, run_bot
 from bots.grid.config import GridConfig
+from lighter_sync.cli import error_line
+from lighter_sync.errors import ConfigError
 from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
 
@@ -54,9 +56,7 @@ def cfg_for(sim: SimExchange, tmp_path, **kw) -> GridConfig:
 
 
 def test_help_shows_every_flag(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["--help"])
-    assert exc.value.code == 0
+    assert main(["--help"]) == 0
     out = capsys.readouterr().out
     for flag in (
         "--symbol", "--network", "--spacing", "--levels", "--order-size", "--leverage", "--max-position",
@@ -71,7 +71,47 @@ def test_help_shows_every_flag(capsys):
 
 def test_bad_flags_exit_with_a_clear_error(capsys):
     assert main(["--spacing", "abc"]) == 2
-    assert "spacing" in capsys.readouterr().err
+    assert capsys.readouterr().err == "error: spacing must be a percentage like 0.1 or 0.1%, got 'abc' (--spacing)\n"
+
+
+def test_the_quickstart_shows_a_fill_on_the_embedded_simulator(tmp_path, monkeypatch):
+    """``python -m bots.grid --symbol TON`` with nothing configured: the lively demo fills soon.
+
+    Waits on the runner's own fill count (a condition, not a timed assert); the bound only stops
+    a broken build from hanging. The issue's target is a first fill within about 30 s of wall time.
+    """
+    import threading
+
+    for name in list(__import__("os").environ):
+        if name.startswith("LIGHTER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    runners: list = []
+    ready = threading.Event()
+
+    def on_runner(runner):
+        runners.append(runner)
+        ready.set()
+
+    out = io.StringIO()
+    cfg = GridConfig(symbol="TON", state_dir=str(tmp_path), log_level="WARNING", duration=120.0,
+                     sim_transport="inprocess")
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(
+        run_bot(cfg, stdin=io.StringIO(""), stdout=out, install_signals=False, on_runner=on_runner)))
+    thread.start()
+    try:
+        assert ready.wait(60), out.getvalue()
+        eventually(lambda: runners[0].summary().fills > 0, timeout=90, interval=0.2,
+                   message="a first fill on the embedded simulator")
+    finally:
+        if runners:
+            runners[0].request_stop()
+        thread.join(60)
+    assert result == [EXIT_OK], out.getvalue()
+    banner = " ".join(out.getvalue().split())  # the banner wraps its text
+    assert "SIMULATOR - no real funds" in banner and "10x faster than real time" in banner
+    assert "venue: built-in simulator (http" in banner and "API key index" in banner
 
 
 @pytest.mark.parametrize("answer", ["yes\n", "y\n", "\n", "YES please\n", ""])
@@ -118,14 +158,17 @@ def test_live_mode_with_yes_trades_and_stops_clean(sim, tmp_path):
 def test_order_size_below_the_market_minimum_is_refused(sim, tmp_path):
     account, settings = demo(sim)
     out = io.StringIO()
-    code = run_bot(
-        cfg_for(sim, tmp_path, order_size=Decimal("5"), yes=True),
-        stdin=io.StringIO(""),
-        stdout=out,
-        env=lambda *a, **k: settings,
-        install_signals=False,
-    )
-    assert code == EXIT_CONFIG and "minimum" in out.getvalue()
+    with pytest.raises(ConfigError, match="minimum") as info:
+        run_bot(
+            cfg_for(sim, tmp_path, order_size=Decimal("5"), yes=True),
+            stdin=io.StringIO(""),
+            stdout=out,
+            env=lambda *a, **k: settings,
+            install_signals=False,
+        )
+    assert info.value.where == "--order-size"
+    assert error_line(info.value, "python -m bots.grid") == (
+        EXIT_CONFIG, f"error: {info.value} (--order-size)")
     assert orders_of(sim, account.account_index, final=True) == []
 
 

@@ -43,7 +43,8 @@ def _bot_process(sim: SimExchange, account, state_dir: Path, *extra: str) -> sub
         "LIGHTER_RATE_LIMIT": "off",
     }
     args = [sys.executable, "-m", "bots.grid", "--symbol", "TON", "--spacing", "0.2", "--yes"]
-    args += ["--state-dir", str(state_dir), "--env-file", str(state_dir / "no.env"), "--log-level", "WARNING"]
+    # cwd is the state dir, which holds no .env: the variables above are the whole configuration
+    args += ["--state-dir", str(state_dir), "--log-level", "WARNING"]
     return subprocess.Popen(
         [*args, *extra],
         env=env,

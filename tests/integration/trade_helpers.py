@@ -30,6 +30,16 @@ def ledger_orders(sim: Any, account_index: int) -> dict[int, dict[str, Any]]:
     return out
 
 
+def proxied_settings(sim: Any, proxy: Any, account: int = 0) -> Any:
+    """The simulator's settings for ``account`` with REST going through ``proxy`` (WS direct)."""
+    import dataclasses
+
+    from lighter_sync.config import NetworkProfile
+
+    return dataclasses.replace(sim.settings(account=account),
+                               network=NetworkProfile("sim", proxy.url, sim.ws_url, sim.chain_id))
+
+
 class AnswerDroppingProxy:
     """A loopback HTTP proxy in front of the simulator that can swallow the venue's answer.
 

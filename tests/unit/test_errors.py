@@ -14,7 +14,7 @@ from lighter_sync import errors as E
         (400, 21104, E.InvalidNonceError),
         (400, 21105, E.InvalidNonceError),
         (400, 21109, E.AuthError),
-        (400, 21120, E.AuthError),
+        (400, 21120, E.InvalidSignatureError),
         (400, 21600, E.InvalidOrderError),
         (400, 21711, E.InvalidOrderError),
         (400, 21728, E.DuplicateClientOrderIndexError),
@@ -39,7 +39,10 @@ def test_mapping(status, code, cls):
     assert err.code == code
     assert err.status == status
     assert err.headers == {"X-Test": "1"}
-    assert err.message == ("msg" if code is not None else f"HTTP {status}")
+    expected = "msg" if code is not None else f"HTTP {status}"
+    if code == 21120:
+        expected = f"msg: {E.InvalidSignatureError.HINT}"
+    assert err.message == expected
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import sys
 import lighter_sync
 from lighter_sync import LighterClient
 
-EXPECTED_ALL = ['Account', 'Asset', 'AuthError', 'BatchResult', 'BookLevel', 'Candle', 'ConfigError', 'Fill', 'Funding', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'MarketCatalog', 'NetworkProfile', 'Order', 'OrderBook', 'OutcomeUnknownError', 'Position', 'RateLimitError', 'Reconciliation', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'StreamConfig', 'Trade', 'Tx', 'TxResult', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
+EXPECTED_ALL = ['Account', 'Asset', 'AuthError', 'BatchResult', 'BookLevel', 'Candle', 'ConfigError', 'Exit', 'Fill', 'Funding', 'GroupResult', 'InvalidNonceError', 'InvalidOrderError', 'LighterClient', 'LighterError', 'Market', 'MarketCatalog', 'NetworkProfile', 'Order', 'OrderBook', 'OutcomeUnknownError', 'Position', 'RateLimitError', 'Reconciliation', 'RequestError', 'ResyncError', 'RetryableError', 'Secret', 'Settings', 'StreamConfig', 'Trade', 'Tx', 'TxResult', 'UnknownMarketError', 'ValidationError', '__version__', 'errors']
 
 EXPECTED_CLIENT = {
     'account': "(self, account_index: 'int | None' = None) -> 'Account'",
@@ -33,11 +33,16 @@ EXPECTED_CLIENT = {
     'closed': 'property',
     'collateral': "(self) -> 'Decimal'",
     'configure_stream': "(self, config: 'StreamConfig') -> 'None'",
+    'create_grouped_orders': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', price: 'Decimal | int | str | None' = None, *, take_profit: 'Exit | Decimal | int | str | None' = None, stop_loss: 'Exit | Decimal | int | str | None' = None, post_only: 'bool' = False, ioc: 'bool' = False, max_slippage: 'Decimal | str' = Decimal('0.01'), expiry: 'Any' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'GroupResult'",
     'create_limit_order': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', price: 'Decimal | int | str', *, post_only: 'bool' = False, ioc: 'bool' = False, reduce_only: 'bool' = False, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, price_rounding: 'str | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'create_market_order': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', *, max_slippage: 'Decimal | str' = Decimal('0.01'), worst_price: 'Decimal | int | str | None' = None, reduce_only: 'bool' = False, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
-    'create_order': "(self, symbol: 'str | int', amount: 'Decimal | int | str', price: 'Decimal | int | str | None' = None, *, side: 'str | None' = None, **kwargs: 'Any') -> 'TxResult'",
+    'create_oco_order': "(self, symbol: 'str | int', side: 'str', *, take_profit: 'Exit | Decimal | int | str', stop_loss: 'Exit | Decimal | int | str', size: 'Decimal | int | str | None' = None, expiry: 'Any' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'GroupResult'",
+    'create_order': "(self, symbol: 'str | int', amount: 'Decimal | int | str', price: 'Decimal | int | str | None' = None, *, side: 'str | None' = None, take_profit: 'Any' = None, stop_loss: 'Any' = None, **kwargs: 'Any') -> 'Any'",
+    'create_sub_account': "(self, *, timeout: 'float | None' = None, wait_timeout: 'float' = 10.0) -> 'Account'",
+    'create_twap_order': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', duration: 'timedelta | float', *, worst_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = False, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'exchange_stats': "(self) -> 'ExchangeStats'",
-    'fills': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100) -> 'list[Fill]'",
+    # since_trade_id: the grid bot's catch-up of fills made while it was down (issue 11)
+    'fills': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100, since_trade_id: 'int | None' = None) -> 'list[Fill]'",
     'from_env': "classmethod (env_file: 'str | None' = '.env', **overrides: 'Any') -> 'LighterClient'",
     'funding_rate': "(self, symbol: 'str | int') -> 'FundingRate | None'",
     'funding_rates': "(self, exchange: 'str | None' = 'lighter') -> 'list[FundingRate]'",
@@ -45,7 +50,7 @@ EXPECTED_CLIENT = {
     'inactive_orders': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100) -> 'list[Order]'",
     'market': "(self, symbol: 'str | int') -> 'Market'",
     'markets': "(self) -> 'list[Market]'",
-    'modify_order': "(self, symbol: 'str | int', order_index: 'int', *, size: 'Decimal | int | str', price: 'Decimal | int | str', trigger_price: 'Decimal | int | str | None' = None, side: 'str | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
+    'modify_order': "(self, symbol: 'str | int', order_index: 'int', *, size: 'Decimal | int | str', price: 'Decimal | int | str', trigger_price: 'Decimal | int | str | None' = None, side: 'str | None' = None, order_version: 'int | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'new_client_order_index': "(self) -> 'int'",
     'next_nonce': "(self, api_key_index: 'int | None' = None) -> 'int'",
     'order_book': "(self, symbol: 'str | int', depth: 'int' = 20) -> 'OrderBook'",
@@ -64,6 +69,7 @@ EXPECTED_CLIENT = {
     'stop_loss': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', trigger_price: 'Decimal | int | str', *, limit_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = True, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'stream_positions': "(self) -> 'dict[str, Decimal]'",
     'stream_stats': "(self) -> 'StreamStats | None'",
+    'sub_accounts': "(self) -> 'list[Account]'",
     'subscribe_account': "(self, *, wait: 'float | None' = 10.0) -> 'Subscription'",
     'subscribe_candles': "(self, symbol: 'str | int', resolution: 'str' = '1m') -> 'Subscription'",
     'subscribe_fills': "(self, symbol: 'str | int | None' = None, *, wait: 'float | None' = 10.0) -> 'Subscription'",
@@ -73,13 +79,18 @@ EXPECTED_CLIENT = {
     'subscribe_ticker': "(self, symbol: 'str | int') -> 'Subscription'",
     'subscribe_trades': "(self, symbol: 'str | int') -> 'Subscription'",
     'take_profit': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', trigger_price: 'Decimal | int | str', *, limit_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = True, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
-    'trades': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100) -> 'list[Trade]'",
+    # since_trade_id: the grid bot's catch-up of fills made while it was down (issue 11)
+    'trades': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100, since_trade_id: 'int | None' = None) -> 'list[Trade]'",
     'transactions': "(self, *, limit: 'int' = 100) -> 'list[Tx]'",
+    'transfer': "(self, to_account_index: 'int', amount: 'Decimal | int | str', *, fee: 'Decimal | int | str | None' = None, memo: 'bytes | str | None' = None, l1_private_key: 'str | Secret | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
+    'transfer_fee': "(self, to_account_index: 'int', *, timeout: 'float | None' = None) -> 'Decimal'",
     'tx': "(self, tx_hash: 'str') -> 'Tx'",
     'update_leverage': "(self, symbol: 'str | int', leverage: 'Decimal | int | str', *, margin_mode: 'str' = 'cross', timeout: 'float | None' = None) -> 'TxResult'",
     'update_margin': "(self, symbol: 'str | int', amount: 'Decimal | int | str', *, direction: 'str' = 'add', timeout: 'float | None' = None) -> 'TxResult'",
     'wait_for_order': "(self, client_order_index: 'int', timeout: 'float' = 10.0, *, until: 'Iterable[str] | Callable[[Any], bool] | None' = None, poll_interval: 'float' = 0.2) -> 'Order'",
-    '__init__': "(self, settings: 'Settings | None' = None, *, network: 'str | NetworkProfile' = 'mainnet', account_index: 'int | None' = None, api_key_index: 'int | None' = None, api_private_key: 'str | Secret | None' = None, api_private_keys: 'dict[int, str | Secret] | None' = None, l1_address: 'str | None' = None, chain_id: 'int | None' = None, rate_limit: 'str' = 'standard', timeout: 'float' = 10.0, rest: 'RestClient | None' = None) -> 'None'",
+    'withdraw': "(self, amount: 'Decimal | int | str', *, timeout: 'float | None' = None) -> 'TxResult'",
+    # network=None: a read-only client reads mainnet; a client with a key must name its network (issue 10)
+    '__init__': "(self, settings: 'Settings | None' = None, *, network: 'str | NetworkProfile | None' = None, account_index: 'int | None' = None, api_key_index: 'int | None' = None, api_private_key: 'str | Secret | None' = None, api_private_keys: 'dict[int, str | Secret] | None' = None, l1_address: 'str | None' = None, chain_id: 'int | None' = None, rate_limit: 'str' = 'standard', timeout: 'float' = 10.0, rest: 'RestClient | None' = None) -> 'None'",
 }
 
 

@@ -52,7 +52,7 @@ ERROR_TABLE = [
      errors.AuthError, 20001),
     (401, {"code": 20013, "message": "invalid auth: invalid deadline"}, errors.AuthError, 20013),
     (400, {"code": 21109, "message": "api key not found"}, errors.AuthError, 21109),
-    (400, {"code": 21120, "message": "invalid signature"}, errors.AuthError, 21120),
+    (400, {"code": 21120, "message": "invalid signature"}, errors.InvalidSignatureError, 21120),
     (400, {"code": 21739, "message": "not enough margin to create the order"}, errors.InsufficientMarginError, 21739),
     (400, {"code": 21711, "message": "invalid expiry"}, errors.InvalidOrderError, 21711),
     (400, {"code": 21728, "message": "client order index already exists"},
@@ -79,7 +79,9 @@ def test_error_mapping_table(rest, status, body, cls, code):
     assert err.status == status
     assert err.headers.get("X-Trace") == "t1"
     if body is not None:
-        assert err.message == body["message"]
+        # the venue's message, plus the likely causes for an invalid signature
+        hint = f": {errors.InvalidSignatureError.HINT}" if code == 21120 else ""
+        assert err.message == body["message"] + hint
     assert len(responses.calls) == 1  # 4xx (and errors inside a 200) are never retried
 
 

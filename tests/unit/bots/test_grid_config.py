@@ -1,4 +1,4 @@
-"""Flags, the TOML file (and its 3.10 fallback reader), precedence, validation, mode selection."""
+"""Flags, the TOML file (tomllib / tomli), precedence, validation, mode selection."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from bots.grid import app
 from bots.grid.config import (
     ConfigFileError,
     GridConfig,
-    _parse_flat_toml,
     config_from_args,
     load_toml,
     parse_duration,
     parse_percent,
 )
 from lighter_sync.config import Settings
+from lighter_sync.errors import ConfigError
 
 D = Decimal
 KEY = "ab" * 40
@@ -57,23 +57,30 @@ def test_unknown_toml_key_is_named(tmp_path):
         config_from_args(["--config", str(path)])
 
 
-def test_flat_fallback_parser_reads_what_the_docs_promise():
-    text = (
-        "# comment\nsymbol = \"TON\"  # trailing\nlevels = 4\nspacing = 0.1\npost_only = true\nname = 'x#y'\n"
-    )
-    assert _parse_flat_toml(text) == {
-        "symbol": "TON",
-        "levels": 4,
-        "spacing": 0.1,
-        "post_only": True,
-        "name": "x#y",
-    }
-    with pytest.raises(ConfigFileError, match="tables"):
-        _parse_flat_toml("[grid]\nlevels = 4\n")
-    with pytest.raises(ConfigFileError, match="arrays"):
-        _parse_flat_toml("levels = [1, 2]\n")
-    with pytest.raises(ConfigFileError, match="quote strings"):
-        _parse_flat_toml("symbol = TON\n")
+def test_toml_errors_name_the_file_line_and_column(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('symbol = "TON"\nlevels = = 4\n')
+    with pytest.raises(ConfigFileError, match="line 2, column") as info:
+        config_from_args(["--config", str(path)])
+    assert info.value.where == str(path)
+
+
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("[grid]\nlevels = 4\n", "unknown key 'grid'"),  # tables are read, but are not settings
+        ("levels = [1, 2]\n", "single value"),
+        ("spacing = nan\n", "finite"),  # TOML has nan and inf; a setting never takes them
+        ("cooldown = inf\n", "finite"),
+        ("levels = 2.5\n", "whole number"),
+        ("post_only = 3\n", "true or false"),
+    ],
+)
+def test_toml_values_are_checked_like_flags(tmp_path, text, match):
+    path = tmp_path / "grid.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError, match=match):
+        config_from_args(["--config", str(path)])
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):
@@ -106,23 +113,29 @@ def _env_with(settings):
     return lambda *a, **k: settings
 
 
-def test_mode_without_credentials_is_the_simulator():
+CONFIGURED = {"LIGHTER_NETWORK": "testnet"}
+
+
+def test_mode_without_any_configuration_is_the_simulator(tmp_path):
     read_only = Settings.create("testnet")
-    assert app.resolve_mode(GridConfig(), env=_env_with(read_only)).name == "sim"
-    assert app.resolve_mode(GridConfig(network="sim"), env=_env_with(read_only)).name == "sim"
+    assert app.resolve_mode(GridConfig(), env=_env_with(read_only), environ={}, cwd=tmp_path).name == "sim"
+    assert app.resolve_mode(GridConfig(network="sim"), env=_env_with(read_only), environ=CONFIGURED).name == "sim"
 
 
-def test_mode_with_credentials_is_live_and_dry_run_strips_the_key():
+def test_mode_with_credentials_is_live_and_dry_run_strips_the_key(tmp_path):
     creds = Settings.create("testnet", account_index=5, api_key_index=4, api_private_key=KEY)
-    live = app.resolve_mode(GridConfig(), env=_env_with(creds))
+    live = app.resolve_mode(GridConfig(), env=_env_with(creds), environ=CONFIGURED, cwd=tmp_path)
     assert live.name == "live" and not live.dry_run and not live.settings.read_only
-    dry = app.resolve_mode(GridConfig(dry_run=True), env=_env_with(creds))
+    dry = app.resolve_mode(GridConfig(dry_run=True), env=_env_with(creds), environ=CONFIGURED, cwd=tmp_path)
     assert dry.dry_run and dry.settings.read_only and dict(dry.settings.api_private_keys) == {}
     assert KEY not in repr(dry.settings)
 
 
-def test_live_on_an_explicit_network_without_keys_is_refused():
+def test_live_without_keys_is_refused_and_never_falls_back_to_the_simulator(tmp_path):
     read_only = Settings.create("testnet")
-    with pytest.raises(app.ConfigProblem, match="needs an API key"):
-        app.resolve_mode(GridConfig(network="testnet"), env=_env_with(read_only))
-    assert app.resolve_mode(GridConfig(network="testnet", dry_run=True), env=_env_with(read_only)).dry_run
+    with pytest.raises(ConfigError, match="needs an API key"):
+        app.resolve_mode(GridConfig(network="testnet"), env=_env_with(read_only), environ={}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match="needs an API key"):  # configured, yet read-only: not the simulator
+        app.resolve_mode(GridConfig(), env=_env_with(read_only), environ=CONFIGURED, cwd=tmp_path)
+    dry = app.resolve_mode(GridConfig(network="testnet", dry_run=True), env=_env_with(read_only), environ={})
+    assert dry.dry_run and dry.name == "live"

@@ -185,6 +185,27 @@ def test_state_dir_is_created_0700_and_every_file_in_it_0600(tmp_path, loose_uma
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_rotated_logs_and_the_cli_state_folder_are_private_too(tmp_path, loose_umask):
+    import logging
+
+    from bots.grid.private import PrivateRotatingFileHandler
+    from lighter_sync.cli import make_dir
+
+    make_dir(tmp_path / "made" / "state", flag="--state-dir", private=True)
+    assert _mode(tmp_path / "made" / "state") == 0o700
+    make_dir(tmp_path / "other", flag="--out")
+    assert _mode(tmp_path / "other") == 0o755  # only the state folder is private
+
+    handler = PrivateRotatingFileHandler(tmp_path / "made" / "state" / "grid.log", maxBytes=200, backupCount=2)
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "x" * 100, None, None)
+    for _ in range(10):
+        handler.emit(record)  # rolls over several times
+    handler.close()
+    logs = sorted((tmp_path / "made" / "state").glob("grid.log*"))
+    assert len(logs) == 3 and all(_mode(f) == 0o600 for f in logs), {f.name: oct(_mode(f)) for f in logs}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 def test_existing_state_files_are_tightened_and_kept(tmp_path, loose_umask):
     path = tmp_path / "grid-sim-1-TON.sqlite"
     store = GridStore(path)

@@ -641,7 +641,7 @@ def test_order_updates_carry_strictly_increasing_transaction_times(engine, alice
 
 
 def test_tx_history_is_bounded_and_sequence_lookups_follow_the_window(engine, alice, monkeypatch):
-    from lighter_sync.sim import engine as engine_module
+    from lighter_sync.sim import engine_txlog as engine_module
 
     monkeypatch.setattr(engine_module, "TX_HISTORY", 50)
     first = engine.tx_by_sequence(0)

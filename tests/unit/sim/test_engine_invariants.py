@@ -1,5 +1,9 @@
 """Property tests: random order flow never breaks the engine's ledger or book invariants.
 
+The flow mixes orders of every type (grouped OTO/OCO/OTOCO and TWAP included), cancels, modifies,
+price moves, time, leverage changes and money movements (transfers between accounts and
+sub-accounts, withdrawals, new sub-accounts).
+
 After every operation: the book is not crossed; every market's positions (all accounts,
 system accounts included) sum to zero; ``sum(collateral + unrealized PnL)`` equals deposits
 minus withdrawals exactly (fees go to the fee account, funding residue and liquidation fees
@@ -19,15 +23,20 @@ from lighter_sync.sim.engine import (
     AccountTier,
     CancelAllOrders,
     CancelOrder,
+    CreateGroupedOrders,
     CreateOrder,
+    CreateSubAccount,
     Engine,
     EngineError,
+    GroupingType,
     ManualClock,
     ModifyOrder,
     OrderType,
     SelfTradeMode,
     TimeInForce,
+    Transfer,
     UpdateLeverage,
+    Withdraw,
 )
 from tests.unit.sim.conftest import BTC, ETH, PX, USDC
 
@@ -53,10 +62,30 @@ modify_op = st.tuples(st.just("modify"), st.integers(0, 3), st.integers(0, 1), s
 price_op = st.tuples(st.just("price"), st.integers(0, 1), st.integers(-150, 150), st.integers(-20, 20))
 time_op = st.tuples(st.just("time"), st.sampled_from([1_000, 60_000, 600_000, 3_600_000]))
 leverage_op = st.tuples(st.just("leverage"), st.integers(0, 3), st.integers(0, 1), st.sampled_from([500, 1000, 2000]))
-_STRATEGIES = {"order": order_op, "cancel": cancel_op, "cancel_all": cancel_all_op, "modify": modify_op,
-               "price": price_op, "time": time_op, "leverage": leverage_op}
+group_op = st.tuples(
+    st.just("group"),
+    st.integers(0, 3),  # account slot
+    st.integers(0, 1),  # market
+    st.sampled_from(["oto", "oco", "otoco", "oco-sized"]),
+    st.booleans(),  # entry is_ask (exits on the other side)
+    st.integers(-20, 20),  # entry price offset
+    st.integers(1, 40),  # entry size in units
+    st.booleans(),  # IOC entry (else resting)
+    st.integers(1, 60),  # stop distance in 0.1 % steps
+    st.integers(1, 60),  # profit distance in 0.1 % steps
+    st.integers(0, 6),  # first client order index (0 = none)
+)
+# money movements: a transfer between two slots (a slot >= 4 is a sub-account of slot - 4), a withdrawal,
+# a new sub-account of a master slot
+money_op = st.tuples(st.just("money"), st.sampled_from(["transfer", "withdraw", "sub"]), st.integers(0, 7),
+                     st.integers(0, 7), st.integers(1, 5_000))
+twap_op = st.tuples(st.just("twap"), st.integers(0, 3), st.integers(0, 1), st.booleans(), st.integers(-20, 20),
+                   st.integers(20, 200), st.sampled_from([6, 10, 30]), st.booleans())
+_STRATEGIES = {"order": order_op, "twap": twap_op, "money": money_op, "cancel": cancel_op, "cancel_all": cancel_all_op, "modify": modify_op,
+               "price": price_op, "time": time_op, "leverage": leverage_op, "group": group_op}
 # Orders dominate, as in a real flow; the rest perturb the book, prices and clock.
-_KINDS = ["order"] * 12 + ["cancel", "cancel", "modify", "modify", "price", "price", "price", "time", "cancel_all", "leverage"]
+_KINDS = ["order"] * 12 + ["cancel", "cancel", "modify", "modify", "price", "price", "price", "time", "cancel_all",
+                           "leverage", "group", "group", "twap", "money", "money"]
 ops = st.lists(st.sampled_from(_KINDS).flatmap(_STRATEGIES.__getitem__), min_size=20, max_size=80)
 
 
@@ -116,8 +145,62 @@ def _apply(eng: Engine, clock: ManualClock, accts: list[int], op: tuple) -> None
         elif kind == "leverage":
             _, slot, m, imf = op
             eng.update_leverage(UpdateLeverage(accts[slot], m, imf))
+        elif kind == "group":
+            eng.create_grouped_orders(_group_request(clock, accts, op))
+        elif kind == "money":
+            _money(eng, accts, op)
+        elif kind == "twap":
+            _, slot, m, is_ask, off, size, minutes, ro = op
+            eng.create_order(CreateOrder(accts[slot], m, size * UNIT[m], _price(m, off), is_ask, type=OrderType.TWAP,
+                                         time_in_force=TimeInForce.GOOD_TILL_TIME, reduce_only=ro,
+                                         order_expiry_ms=clock() + minutes * 60_000))
     except EngineError:
         pass  # an API-level rejection must leave no trace; the invariants below check that too
+
+
+def _money(eng: Engine, accts: list[int], op: tuple) -> None:
+    _, what, a, b, usd = op
+    masters = accts[:4]
+    subs = {i: s for i, m in enumerate(masters) for s in [x.account_index for x in eng.sub_accounts(m)][:1]}
+
+    def slot(i: int) -> int | None:
+        return masters[i] if i < 4 else subs.get(i - 4)
+
+    src, dst = slot(a), slot(b)
+    if what == "sub":
+        eng.create_sub_account(CreateSubAccount(masters[a % 4]))
+    elif what == "withdraw" and src is not None:
+        eng.withdraw(Withdraw(src, usd * USDC))
+    elif what == "transfer" and src is not None and dst is not None:
+        fee = eng.transfer_fee(src, dst) if src != dst else 0
+        eng.transfer(Transfer(src, dst, usd * USDC, fee))
+
+
+def _group_request(clock: ManualClock, accts: list[int], op: tuple) -> CreateGroupedOrders:
+    _, slot, m, style, entry_ask, off, size, ioc, sl_off, tp_off, coi = op
+    account = accts[slot]
+    expiry = clock() + 28 * 86_400_000
+    exit_ask = not entry_ask if style != "oco" and style != "oco-sized" else entry_ask
+    ref = _price(m, off)
+    # a stop loses (sell exit: below the price), a take-profit gains (sell exit: above it)
+    sl_trigger = _price(m, off - sl_off) if exit_ask else _price(m, off + sl_off)
+    tp_trigger = _price(m, off + tp_off) if exit_ask else _price(m, off - tp_off)
+    exit_size = size * UNIT[m] + 10 * UNIT[m] if style == "oco-sized" else 0
+
+    def exit_(otype: OrderType, trigger: int, index: int) -> CreateOrder:
+        return CreateOrder(account, m, exit_size, trigger, exit_ask, type=otype, time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL,
+                           reduce_only=True, trigger_price=trigger, order_expiry_ms=expiry,
+                           client_order_index=coi + index if coi else 0)
+
+    sl, tp = exit_(OrderType.STOP_LOSS, sl_trigger, 1), exit_(OrderType.TAKE_PROFIT, tp_trigger, 2)
+    if style in ("oco", "oco-sized"):
+        return CreateGroupedOrders(account, GroupingType.ONE_CANCELS_THE_OTHER, (sl, tp))
+    entry = CreateOrder(account, m, size * UNIT[m] + 10 * UNIT[m], ref, entry_ask,
+                        time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL if ioc else TimeInForce.GOOD_TILL_TIME,
+                        order_expiry_ms=0 if ioc else expiry, client_order_index=coi)
+    if style == "oto":
+        return CreateGroupedOrders(account, GroupingType.ONE_TRIGGERS_THE_OTHER, (entry, sl if off % 2 else tp))
+    return CreateGroupedOrders(account, GroupingType.ONE_TRIGGERS_A_ONE_CANCELS_THE_OTHER, (entry, sl, tp))
 
 
 def _check_invariants(eng: Engine) -> None:
@@ -137,13 +220,21 @@ def _check_invariants(eng: Engine) -> None:
         assert dict(levels) == {**{(False, p): s for p, s in market["bids"]}, **{(True, p): s for p, s in market["asks"]}}
         longs = sum(p["size"] for a in ledger["accounts"] for p in a["positions"] if p["market_id"] == m and p["size"] > 0)
         assert market["open_interest"] == longs
+    live_by_index = {o["order_index"]: o for o in ledger["orders"]}
     for o in ledger["orders"]:
-        assert o["status"] in ("open", "pending") and o["remaining_base"] > 0
+        assert o["status"] in ("open", "pending")
+        if o["trigger_status"] == "parent-order":
+            # an exit still waiting for its entry: the entry is live and has not filled yet
+            parent = live_by_index.get(o["parent_order_index"])
+            assert o["remaining_base"] == 0 and parent is not None and parent["filled_base"] == 0, (o, parent)
+        else:
+            assert o["remaining_base"] > 0, o
     for a in ledger["accounts"]:
         for p in a["positions"]:
             live = [o for o in ledger["orders"] if o["account_index"] == a["account_index"] and o["market_id"] == p["market_id"]]
             assert p["open_order_count"] == sum(o["status"] == "open" for o in live)
             assert p["pending_order_count"] == sum(o["status"] == "pending" for o in live)
+            assert p["position_tied_order_count"] == sum(o["position_tied"] for o in live)
             assert p["entry_quote"] >= 0 and (p["size"] != 0 or p["entry_quote"] == 0)
 
 
@@ -184,6 +275,16 @@ def _random_op(rng: random.Random) -> tuple:
         return ("price", rng.randrange(2), rng.randint(-150, 150), rng.randint(-20, 20))
     if kind == "time":
         return ("time", rng.choice([1_000, 60_000, 600_000, 3_600_000]))
+    if kind == "money":
+        return ("money", rng.choice(["transfer", "transfer", "withdraw", "sub"]), rng.randrange(8), rng.randrange(8),
+                rng.randint(1, 5_000))
+    if kind == "twap":
+        return ("twap", rng.randrange(4), rng.randrange(2), rng.random() < 0.5, rng.randint(-20, 20),
+                rng.randint(20, 200), rng.choice([6, 10, 30]), rng.random() < 0.2)
+    if kind == "group":
+        return ("group", rng.randrange(4), rng.randrange(2), rng.choice(["oto", "oco", "otoco", "oco-sized"]),
+                rng.random() < 0.5, rng.randint(-20, 20), rng.randint(1, 40), rng.random() < 0.5, rng.randint(1, 60),
+                rng.randint(1, 60), rng.randint(0, 30))
     return ("leverage", rng.randrange(4), rng.randrange(2), rng.choice([500, 1000, 2000]))
 
 
@@ -202,7 +303,16 @@ def test_long_seeded_flows_trade_liquidate_fund_and_keep_invariants():
         seen["trades"] += len(ledger["trades"])
         seen["liquidations"] += sum(t["type"] == "liquidation" for t in ledger["trades"])
         seen["fundings"] += len(ledger["position_fundings"])
+        finals = [o for o in ledger["final_orders"]]
+        seen["oco_canceled"] += sum(o["status"] == "canceled-oco" for o in finals)
+        seen["child_canceled"] += sum(o["status"] == "canceled-child" for o in finals)
+        seen["exits_filled"] += sum(o["parent_order_index"] != 0 and o["filled_base"] > 0 for o in finals)
+        seen["twap_slices_filled"] += sum(o["type"] == "twap-sub" and o["filled_base"] > 0 for o in finals)
+        seen["withdrawals"] += ledger["totals"]["withdrawals"] > 0
+        seen["sub_accounts"] += sum(a["account_type"] == 1 for a in ledger["accounts"])
     assert seen["trades"] > 100 and seen["liquidations"] > 0 and seen["fundings"] > 0, dict(seen)
+    assert seen["oco_canceled"] > 0 and seen["child_canceled"] > 0 and seen["exits_filled"] > 0, dict(seen)
+    assert seen["twap_slices_filled"] > 0 and seen["withdrawals"] > 0 and seen["sub_accounts"] > 0, dict(seen)
 
 
 _DIGEST_SCRIPT = """
