@@ -74,7 +74,8 @@ def _pick(*valid: Any) -> tuple[tuple, st.SearchStrategy]:
 
 @pytest.fixture(scope="module")
 def sim():
-    with SimExchange(markets=("TON",), seed=4, crowd=False, latency_ms=(0, 0), transport="inprocess") as s:
+    with SimExchange(markets=("TON",), seed=4, crowd=False, latency_ms=(0, 0), transport="inprocess", accounts=2,
+                     verify_signatures=False) as s:  # signatures are not what is fuzzed here (~70 ms each)
         yield s
 
 
@@ -155,6 +156,13 @@ def params(sim, client) -> dict[str, dict[str, st.SearchStrategy]]:
         "tx": {"tx_hash": _pick("00" * 40)},
         "funding_rates": {"exchange": _pick("lighter", None)},
         "positions": {"include_flat": bools},
+        "create_twap_order": {"symbol": symbol, "side": side, "size": sizes,
+                              "duration": _pick(timedelta(minutes=5), 3600.0), "worst_price": _pick(None, low, high),
+                              "wait_timeout": BRIEF, "timeout": timeout},
+        "transfer": {"to_account_index": _pick(sim.accounts[1].account_index), "amount": _pick("1", Decimal("2.5")),
+                     "timeout": timeout},
+        "transfer_fee": {"to_account_index": _pick(sim.accounts[1].account_index), "timeout": timeout},
+        "withdraw": {"amount": _pick("1", 2), "timeout": timeout},
         "market": {"symbol": symbol},
     }
 
@@ -192,7 +200,10 @@ def draw_kwargs(data: st.DataObject, fn: Any, table: dict) -> dict[str, Any]:
 
 
 def nonces(sim, client) -> Any:
-    return next(a for a in sim.ledger()["accounts"] if a["account_index"] == client.account_index)["api_keys"]
+    """The account's API keys and their next nonces in the simulator's engine (the ledger's own
+    numbers, read without serialising the whole ledger: that takes ~80 ms)."""
+    acct = client.account_index
+    return sim.call(lambda: {k: sim.engine.next_nonce(acct, k) for k in sim.engine.account(acct).api_keys})
 
 
 def posts(client) -> int:
