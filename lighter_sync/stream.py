@@ -75,6 +75,7 @@ _TOKEN_RETRY = 2.0
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
 _MIN_SPACING = 1.0  # after a confirmed connection drops: at most about one new connection a second
+_CATCHUP_HOLD_S = 0.25  # a due catch-up waits at most this long for frames already on the socket
 
 
 @dataclass(eq=False)
@@ -279,6 +280,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         # Account catch-ups waiting for their channels' confirmation (see _catch_up_when_live).
         self._catchups: list[_CatchUp] = []
         self._confirmed = False  # every channel of this connection was confirmed by the venue
+        self._catchup_held_since: float | None = None
         self._last_sent = 0.0
         self._last_recv = 0.0
 
@@ -589,6 +591,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._inflight.clear()
         self._outbox.clear()
         self._catchups.clear()  # the next connection catches up on everything since this one ended
+        self._catchup_held_since = None
         if self.account is not None:
             self.account.orders_live = False
             if was:
@@ -660,7 +663,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._catch_up_when_live("init", channels)
         if early and self._dispatch(conn, early):
             return True, "closed by server"
-        self._run_due_catchups()
+        self._run_due_catchups(conn)
         self._flush_events()
 
         while not self._stop.is_set():  # LIVE
@@ -683,7 +686,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 if ended:
                     return True, ended
             if self._catchups:
-                self._run_due_catchups()
+                self._run_due_catchups(conn)
             now = time.monotonic()
             if now - self._last_recv >= cfg.silence_timeout:
                 return True, f"silence for {now - self._last_recv:.1f}s (watchdog)"
@@ -942,17 +945,36 @@ class Stream(MarketDataHandlers, AccountHandlers):
             _CatchUp(kind, list(channels), waiting, time.monotonic() + self.config.ack_timeout, floor)
         )
 
-    def _run_due_catchups(self) -> None:
+    def _run_due_catchups(self, conn: Connection | None = None) -> None:
         now = time.monotonic()
         due = [job for job in self._catchups if not job.waiting or now >= job.deadline]
         if not due:
+            self._catchup_held_since = None
             return
+        if conn is not None and self._frames_waiting(conn):
+            # Frames that already arrived (a book snapshot right behind the account channels'
+            # confirmation) are handled first: the REST catch-up blocks this thread for a few
+            # round trips. Held back for at most _CATCHUP_HOLD_S, so a busy socket cannot starve it.
+            if self._catchup_held_since is None:
+                self._catchup_held_since = now
+            if now - self._catchup_held_since < _CATCHUP_HOLD_S:
+                return
+        self._catchup_held_since = None
         self._catchups = [job for job in self._catchups if job not in due]
         for job in due:
             if job.kind == "reconcile":
                 self._reconcile(job.channels, job.trade_floor)
             else:
                 self._init_account(job.channels)
+
+    def _frames_waiting(self, conn: Connection) -> bool:
+        """True when the connection has data to read right now (an in-process pipe rings the wake-up socket)."""
+        watch = [conn.selectable] if conn.selectable is not None else [self._wake_r]
+        try:
+            ready, _, _ = select.select(watch, [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
 
     def _venue_offset_us(self) -> int:
         """Venue clock minus our wall clock (µs), estimated from the last frame timestamp; 0 if unknown."""
