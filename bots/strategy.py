@@ -286,7 +286,8 @@ class BaseStrategy:
 
     * :meth:`state` / :meth:`restore`: a JSON-able dict persisted by the live runner, so a restart
       resumes (e.g. the grid's reference price) instead of starting over.
-    * :meth:`quiet_band`: lets a backtester skip price points that cannot change anything.
+    * :meth:`quiet_band`: lets a backtester skip price points that cannot change anything (a
+      promise with a precise contract: read it before implementing one).
     * :meth:`summary`: a few ``key=value`` facts for status lines and reports.
     """
 
@@ -309,12 +310,23 @@ class BaseStrategy:
         """Restore what :meth:`state` returned in an earlier run. Default: ignore."""
 
     def quiet_band(self, now_ms: int) -> tuple[Decimal, Decimal, int] | None:
-        """A promise for fast drivers: ``(low, high, until_ms)``.
+        """A promise for fast drivers (the backtester): ``(low, high, until_ms)``, or None for none.
 
-        While the price stays strictly inside ``(low, high)``, no own fill happens and ``now`` is
-        before ``until_ms``, feeding further book/trade/timer events cannot change
-        :meth:`desired_orders`, so a backtester may skip them. None means "no promise: feed every
-        event"."""
+        The promise is about the strategy's *last answer* (its last :meth:`desired_orders`):
+        for any time ``t`` with ``now_ms <= t < until_ms``, feeding :class:`BookUpdate`,
+        :class:`TradeTick` and :class:`Timer` events whose mid stays strictly inside
+        ``(low, high)``, and confirmations of its own orders (:class:`OrderUpdate` with status
+        OPEN for an order it asked for, unfilled), leaves ``desired_orders(t)`` equal to that last
+        answer. A driver may then skip those events and calls. Any other own-order event (a
+        :class:`Fill`, a cancel, a rejection) or a :class:`PositionSnapshot` ends the promise; the
+        driver asks again afterwards.
+
+        So the band must cover every timer that can change the answer: re-arm cooldowns, re-price
+        hysteresis, re-centre deadlines, stale-price pauses. A timer that ended between the last
+        answer and ``now_ms`` has already changed it: ``until_ms <= now_ms`` (or None). The mid
+        the last answer was computed for must lie inside the band too (an order held back because
+        it would have crossed there may be wanted inside it). None means "no promise: feed every
+        event and ask every time"."""
         return None
 
     def summary(self) -> dict[str, str]:

@@ -34,7 +34,7 @@ from bots.backtest.data import (
     save_bars_csv,
     save_lighter_json,
 )
-from bots.backtest.engine import FEE_TIERS, BacktestConfig, BacktestEngine
+from bots.backtest.engine import FEE_TIERS, BacktestConfig
 from bots.backtest.fills import FILL_MODES, FillConfig
 from bots.backtest.progress import ProgressBar
 from bots.backtest.sweep import RANK_COLUMNS
@@ -296,26 +296,24 @@ def _main(argv: list[str]) -> int:
 
 def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
             fund: FundingSeries, fund_origin: str, finer: Bars | None) -> int:
-    from bots.backtest.build import grid_strategy  # noqa: PLC0415
-    from bots.backtest.report import compute_metrics, format_summary, write_plots, write_report  # noqa: PLC0415
+    from bots.backtest.build import run_grid  # noqa: PLC0415
+    from bots.backtest.report import FillsWriter, format_summary, write_plots, write_report  # noqa: PLC0415
 
-    strategy, grid = grid_strategy(grid, rules, bt_cfg)
-    fast = args.fast
     bar = _progress(args, len(bars), "backtest")
-    engine = BacktestEngine(strategy, rules, bars, bt_cfg, fundings=fund, finer=finer, fast=fast, progress=bar)
-    result = engine.run()
+    with FillsWriter(Path(args.out) / "fills.csv") as fills:  # streamed: every fill, however many
+        result, metrics, grid = run_grid(grid, rules, bt_cfg, bars, fund, finer=finer, fast=args.fast, progress=bar,
+                                         on_fill=fills)
     if bar is not None:
         bar.close()
-    cap = grid.max_position if grid.max_position is not None else grid.order_size * grid.levels
-    metrics = compute_metrics(result, cap_usd=cap, order_usd=grid.order_size)
     params = {
         "symbol": grid.symbol, "spacing": grid.spacing, "levels": grid.levels, "order_size": grid.order_size,
-        "max_position": cap, "leverage": grid.leverage, "post_only": grid.post_only, "capital": bt_cfg.capital,
+        "max_position": grid.max_position, "leverage": grid.leverage, "post_only": grid.post_only,
+        "requests_per_minute": grid.requests_per_minute, "capital": bt_cfg.capital,
         "tier": bt_cfg.tier, "fill_model": bt_cfg.fill.mode, "volume_share": bt_cfg.fill.volume_share,
         "data": args.data or f"simulated {args.model} seed={args.seed}", "funding": fund_origin,
         "tick_size": rules.tick_size, "step_size": rules.step_size,
     }
-    paths = write_report(result, metrics, args.out, params=params)
+    paths = write_report(result, metrics, args.out, params=params, fills_streamed=True)
     print(f"# backtest {grid.symbol}: {len(bars)} bars, spacing {grid.spacing * 100}% x {grid.levels} levels, "
           f"fills={bt_cfg.fill.mode}, funding={fund_origin}")
     print(format_summary(metrics, timing=True), end="")

@@ -18,6 +18,14 @@ Definitions
   would exceed ``cap_usd`` at the close.
 * ``exposure``: share of samples with a non-zero position; ``avg_notional``: mean ``|position| * close``.
 * ``fill_ratio`` per level: fills / orders that reached the venue at that level.
+* ``unit``, ``unit_usd``, ``cap_base``, ``cap_usd``: what the strategy really traded (for the grid:
+  the per-level size after rounding to the market's step and raising to its minimums, and the
+  inventory cap it enforced on that size) at its first centring, in base units and in USD at the
+  reference price. When the requested ``order_usd`` had to be raised, a ``warning:`` line says so.
+
+Nothing is cut: ``fills.csv`` holds every fill (streamed to disk while the run goes, see
+:class:`FillsWriter`). Only the path statistics sample the equity curve (``max_samples`` closes) and
+the charts thin their points, both documented above and in the README.
 """
 
 from __future__ import annotations
@@ -25,14 +33,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-from bots.backtest.engine import BacktestResult
+from bots.backtest.engine import BacktestResult, FillRecord
 from lighter_sync.errors import ConfigError
 
-__all__ = ["compute_metrics", "equity_curve", "format_summary", "write_report", "write_plots"]
+__all__ = ["FillsWriter", "TIMING_KEYS", "compute_metrics", "equity_curve", "format_summary", "write_report",
+           "write_plots"]
 
 _MS_PER_YEAR = 365 * 86_400_000
 _Q = Decimal("0.000001")
@@ -102,7 +111,10 @@ def compute_metrics(
     end_ms = b.ts[max(result.stop, result.start + 1) - 1] + b.interval_ms
     years = max(end_ms - start_ms, 1) / _MS_PER_YEAR
     ret = float(net / capital)
-    ann = (1 + ret) ** (1 / years) - 1 if ret > -1 and years > 0 else -1.0
+    try:
+        ann = math.exp(math.log1p(ret) / years) - 1 if ret > -1 and years > 0 else -1.0
+    except OverflowError:  # a big return over a short run: not a number worth printing
+        ann = math.inf
     # drawdown
     peak = -math.inf
     mdd = 0.0
@@ -138,10 +150,11 @@ def compute_metrics(
     at_cap = float("nan")
     if any(c is not None for c in caps):  # the strategy's own cap rule (None before it had a cap: not at it)
         at_cap = sum(1 for c in caps if c) / len(caps)
-    elif cap_usd is not None:
-        step = float(order_usd or 0)
+    elif cap_usd is not None and order_usd is not None:
+        step = float(order_usd)
         at_cap = sum(1 for x in notional if x + step > float(cap_usd) + 1e-9) / len(notional) if notional else 0.0
     max_pos_usd = max((abs(f.position) * f.price for f in fills), default=Decimal(0))
+    sizing = _sizing(result, order_usd)
     levels = {
         key: {
             "placed": v["placed"],
@@ -186,6 +199,10 @@ def compute_metrics(
         "rejected_margin": c.get("rejected_margin", 0),
         "rejected_min_size": c.get("rejected_min_size", 0),
         "rejected_reduce_only": c.get("rejected_reduce_only", 0),
+        "requests": c.get("requests", 0),
+        "budget_waits": c.get("budget_waits", 0),
+        "funding_events": c.get("funding_events", 0),
+        **sizing,
         "final_position": result.position,
         "max_position": result.max_position,
         "max_position_usd": max_pos_usd,
@@ -201,6 +218,36 @@ def compute_metrics(
         "bars_per_s": (result.stop - result.start) / elapsed,
         "strategy": dict(result.strategy_summary),
     }
+
+
+def _sizing(result: BacktestResult, order_usd: Decimal | None) -> dict[str, Any]:
+    """The per-level size and the cap as the strategy traded them (first centring), and warnings."""
+    out: dict[str, Any] = {"order_size_usd": order_usd, "unit": None, "unit_usd": None, "cap_base": None,
+                           "cap_usd": None, "warnings": [], "notes": []}
+    if not result.sizing:
+        return out
+    _, ref, unit, cap = result.sizing[0]
+    out.update(unit=unit, unit_usd=unit * ref, cap_base=cap, cap_usd=cap * ref)
+    step = result.step_size
+    if order_usd is not None and step > 0:
+        raised = []
+        for _, ref_k, unit_k, cap_k in result.sizing:
+            asked = (order_usd / ref_k / step).to_integral_value(rounding=ROUND_FLOOR) * step if ref_k > 0 else unit_k
+            if unit_k > asked:
+                raised.append((ref_k, unit_k, cap_k, asked))
+        if raised:
+            ref_k, unit_k, cap_k, asked = raised[0]
+            where = "" if len(result.sizing) == 1 else f" ({len(raised)} of {len(result.sizing)} centrings)"
+            out["warnings"] = [
+                f"order size {order_usd} USD is {asked:f} base at {ref_k}, below the market's minimum: each level "
+                f"trades {unit_k:f} ({_d(unit_k * ref_k)} USD); the cap is {cap_k:f} base "
+                f"({_d(cap_k * ref_k)} USD){where}"]
+    units = sorted({u for _, _, u, _ in result.sizing})
+    if len(units) > 1:
+        lo, hi = (u.quantize(step) if step > 0 else u for u in (units[0], units[-1]))
+        out["notes"] = [f"re-centring changed the per-level size: {lo:f} .. {hi:f} base "
+                        f"({len(result.sizing)} centrings)"]
+    return out
 
 
 def _reduces(f: Any) -> bool:
@@ -230,28 +277,46 @@ def _closes_at(result: BacktestResult, ts: list[int]) -> list[float]:
 SUMMARY_KEYS = (
     "bars", "days", "capital", "final_equity", "net_pnl", "return", "annual_return", "max_drawdown", "sharpe",
     "sortino", "calmar", "realized_pnl", "unrealized_pnl", "fees", "funding", "fills", "maker_fills",
-    "taker_fills", "partial_fills", "round_trips", "win_rate", "orders_sent", "cancels", "modifies",
-    "rejected_post_only", "rejected_margin", "final_position", "max_position", "max_position_usd", "time_at_cap",
-    "exposure", "avg_notional", "liquidated",
+    "taker_fills", "partial_fills", "round_trips", "win_rate", "orders_sent", "cancels", "modifies", "requests",
+    "budget_waits", "rejected_post_only", "rejected_margin", "rejected_min_size", "rejected_reduce_only",
+    "funding_events", "order_size_usd", "unit", "unit_usd", "cap_base", "cap_usd", "final_position",
+    "max_position", "max_position_usd", "time_at_cap", "exposure", "avg_notional", "liquidated",
 )
+
+#: Keys that measure the run, not its answer: printed, written to ``timing.txt``, never to the report.
+TIMING_KEYS = ("bars_processed", "bars_skipped", "elapsed_s", "bars_per_s")
 
 
 def format_summary(metrics: Mapping[str, Any], *, timing: bool = False) -> str:
-    """``key=value`` lines (stable order and formatting), then the fill ratio per level."""
+    """``key=value`` lines (stable order and formatting), the fill ratio per level, ``warning:`` and
+    ``note:`` lines.
+
+    Without ``timing`` the text depends only on the run's answer (the fast path and ``--no-fast``
+    write the same bytes)."""
     lines = []
     for key in SUMMARY_KEYS:
-        lines.append(f"{key}={_fmt(metrics[key])}")
+        lines.append(f"{key}={_fmt(metrics.get(key))}")
     for key, ratio in metrics.get("fill_ratio", {}).items():
         lv = metrics["levels"][key]
         lines.append(f"fill_ratio.{key}={_f(ratio)} ({lv['filled']}/{lv['placed']})")
+    for warning in metrics.get("warnings", ()):
+        lines.append(f"warning: {warning}")
+    for note in metrics.get("notes", ()):
+        lines.append(f"note: {note}")
     if timing:
-        lines.append(f"bars_processed={metrics['bars_processed']}")
-        lines.append(f"elapsed_s={metrics['elapsed_s']:.3f}")
-        lines.append(f"bars_per_s={metrics['bars_per_s']:.0f}")
+        lines.append(format_timing(metrics).rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 
+def format_timing(metrics: Mapping[str, Any]) -> str:
+    """The run's speed: bars walked in detail, seconds, bars per second."""
+    return (f"bars_processed={metrics['bars_processed']}\nelapsed_s={metrics['elapsed_s']:.3f}\n"
+            f"bars_per_s={metrics['bars_per_s']:.0f}\n")
+
+
 def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, Decimal):
@@ -273,20 +338,52 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+class FillsWriter:
+    """Streams ``fills.csv`` while a run goes: pass it as the engine's ``on_fill``; every fill, no limit."""
+
+    HEADER = "ts_ms,bar,key,side,price,size,fee,maker,realized,position,kind\n"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("w")
+        self._fh.write(self.HEADER)
+        self.rows = 0
+
+    def __call__(self, f: FillRecord) -> None:
+        self._fh.write(f"{f.ts_ms},{f.bar},{f.key or ''},{f.side.value},{f.price},{f.size},{f.fee},"
+                       f"{int(f.is_maker)},{f.realized},{f.position},{f.kind}\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> FillsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_report(result: BacktestResult, metrics: Mapping[str, Any], out_dir: str | Path,
-                 *, params: Mapping[str, Any] | None = None, fills_limit: int = 100_000) -> dict[str, Path]:
-    """Write ``summary.txt``, ``report.json`` and ``fills.csv`` into ``out_dir``; return their paths."""
+                 *, params: Mapping[str, Any] | None = None, fills_streamed: bool = False) -> dict[str, Path]:
+    """Write ``summary.txt``, ``report.json``, ``fills.csv`` (unless ``fills_streamed``: a
+    :class:`FillsWriter` wrote it during the run) and ``timing.txt`` into ``out_dir``.
+
+    The first three depend only on the run's answer; the run's speed goes to ``timing.txt``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"summary": out / "summary.txt", "json": out / "report.json", "fills": out / "fills.csv"}
-    paths["summary"].write_text(format_summary(metrics, timing=True))
-    doc = {"params": _jsonable(dict(params or {})), "metrics": _jsonable(dict(metrics))}
+    paths = {"summary": out / "summary.txt", "json": out / "report.json", "fills": out / "fills.csv",
+             "timing": out / "timing.txt"}
+    paths["summary"].write_text(format_summary(metrics))
+    answer = {k: v for k, v in metrics.items() if k not in TIMING_KEYS}
+    doc = {"params": _jsonable(dict(params or {})), "metrics": _jsonable(answer)}
     paths["json"].write_text(json.dumps(doc, indent=2, sort_keys=False))
-    with paths["fills"].open("w") as fh:
-        fh.write("ts_ms,bar,key,side,price,size,fee,maker,realized,position,kind\n")
-        for f in result.fills[:fills_limit]:
-            fh.write(f"{f.ts_ms},{f.bar},{f.key or ''},{f.side.value},{f.price},{f.size},{f.fee},"
-                     f"{int(f.is_maker)},{f.realized},{f.position},{f.kind}\n")
+    paths["timing"].write_text(format_timing(metrics))
+    if not fills_streamed:
+        with FillsWriter(paths["fills"]) as writer:
+            for f in result.fills:
+                writer(f)
     return paths
 
 

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bots.backtest.data import Bars, FundingSeries
-from bots.backtest.engine import BacktestConfig, BacktestEngine
-from bots.backtest.report import compute_metrics
+from bots.backtest.engine import BacktestConfig
 from bots.grid.config import merge
 from bots.strategy import MarketRules
 from lighter_sync.errors import ConfigError, ValidationError
@@ -105,14 +104,14 @@ def _init_worker(data: SweepData) -> None:
 
 
 def run_job(data: SweepData, overrides: Mapping[str, str]) -> dict[str, Any]:
-    """One backtest with ``overrides`` applied to the base grid settings; returns its metrics row."""
-    from bots.backtest.build import grid_strategy  # noqa: PLC0415 - keeps workers' import small
+    """One backtest with ``overrides`` applied to the base grid settings; returns its metrics row.
 
-    strategy, grid_cfg = grid_strategy(data.grid, data.rules, data.config, overrides)
-    engine = BacktestEngine(strategy, data.rules, data.bars, data.config, fundings=data.fundings, finer=data.finer)
-    result = engine.run()
-    m = compute_metrics(result, cap_usd=grid_cfg.max_position or grid_cfg.order_size * grid_cfg.levels,
-                        order_usd=grid_cfg.order_size)
+    The run is :func:`bots.backtest.build.run_grid`, the same function a single run uses, so a row
+    equals the single run with the same settings."""
+    from bots.backtest.build import run_grid  # noqa: PLC0415 - keeps workers' import small
+
+    _, m, _ = run_grid(data.grid, data.rules, data.config, data.bars, data.fundings, finer=data.finer,
+                       overrides=overrides)
     row: dict[str, Any] = dict(overrides)
     for col in RANK_COLUMNS:
         row[col] = m[col]

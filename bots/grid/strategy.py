@@ -152,11 +152,21 @@ class GridStrategy(BaseStrategy):
         self._slot_by_price: dict[Decimal, int] = {}
         self._cache_key: tuple[object, ...] | None = None
         self._cache_out: list[DesiredOrder] = []
+        # _target's answers by _target_key (its only inputs): a grid revisits the same few states
+        self._targets: dict[tuple[object, ...], tuple[list[DesiredOrder], frozenset[Side], frozenset[int]]] = {}
+        self._cooled: frozenset[int] = frozenset()  # slots the last _target left out only for their cooldown
+        # per centring: the DesiredOrder of each (slot, side, reduce_only) and whether a slot is valid,
+        # made once and reused (a pure speed-up: equal answers, and equal answers are the same objects)
+        self._slot_orders: dict[tuple[int, Side, bool], DesiredOrder] = {}
+        self._slot_valid: dict[int, bool] = {}
+        self._hold_until: int | None = None  # when the last answer's re-price hysteresis ends (kept orders)
         self._levels: dict[int, Decimal] = {}
         # timers and memory
         self._outside_since: int | None = None
         self._filled_at: dict[int, int] = {}  # slot -> last fill ms (cooldown)
         self._quoted: dict[str, tuple[DesiredOrder, int]] = {}  # key -> (last answer, when quoted)
+        self._answered_ms: int | None = None  # when desired_orders last answered (quiet_band's reference)
+        self._answered_mid: Decimal | None = None  # ... and the mid it answered for
         self._seen_trades: set[str] = set()
         self._seen_order: deque[str] = deque()
         self.fills = 0
@@ -247,6 +257,9 @@ class GridStrategy(BaseStrategy):
         self._sorted_prices = [self._levels[k] for k in sorted(self._levels)]
         self._slot_by_price = {v: k for k, v in self._levels.items() if abs(k) <= p.levels}
         self._cache_key = None
+        self._targets.clear()
+        self._slot_orders.clear()
+        self._slot_valid.clear()
         unit = self.rules.round_size(p.order_size_usd / price)
         need = self.rules.min_size_at(self._levels[-p.levels - 1])
         self.unit = max(unit, need)
@@ -258,6 +271,8 @@ class GridStrategy(BaseStrategy):
             self.cap_base = p.max_position_usd / price
         self._outside_since = None
         self._filled_at.clear()
+        self._cooled = frozenset()
+        self._answered_ms = None  # the last answer was for the old lattice: no promise until the next
 
     # -- output -------------------------------------------------------------------------
 
@@ -277,6 +292,8 @@ class GridStrategy(BaseStrategy):
 
     def desired_orders(self, now_ms: int) -> list[DesiredOrder]:
         """The orders that should rest now; see the module docstring for the rules."""
+        self._answered_ms = now_ms
+        self._answered_mid = self._mid()
         if self.reference is None:
             return []
         if self._stale(now_ms):
@@ -285,10 +302,11 @@ class GridStrategy(BaseStrategy):
         key = self._target_key(now_ms)
         if key == self._cache_key:
             return list(self._cache_out)  # same inputs, no hysteresis pending: same answer
-        target = self._target(now_ms)
+        target = self._target_for(key, now_ms)
         out: list[DesiredOrder] = []
         cooldown = self.params.cooldown_ms
         min_move = self.params.min_move_fraction
+        hold_until: int | None = None
         for order in target:
             prev = self._quoted.get(order.key)
             if prev is not None:
@@ -298,22 +316,23 @@ class GridStrategy(BaseStrategy):
                     small = abs(order.price - old.price) < min_move * old.price and old.size == order.size
                     recent = now_ms - quoted_ms < cooldown
                     if (small or recent) and not self._crosses(old.side, old.price):
+                        if not small and (hold_until is None or quoted_ms + cooldown < hold_until):
+                            hold_until = quoted_ms + cooldown  # kept only until its re-price cooldown ends
                         out.append(old)
                         continue
                 elif old == order:
                     out.append(old)
                     continue
             out.append(order)
-        self._quoted = {
-            o.key: (
-                o,
-                self._quoted[o.key][1] if o.key in self._quoted and self._quoted[o.key][0] == o else now_ms,
-            )
-            for o in out
-        }
+        quoted = self._quoted
+        self._quoted = {}
+        for o in out:
+            prev = quoted.get(o.key)
+            self._quoted[o.key] = (o, prev[1] if prev is not None and (prev[0] is o or prev[0] == o) else now_ms)
         # Cache only a settled answer: one that kept no old order (those may change with time).
         self._cache_key = key if out == target else None
         self._cache_out = out
+        self._hold_until = hold_until
         return out
 
     def _target_key(self, now_ms: int) -> tuple[object, ...]:
@@ -328,6 +347,23 @@ class GridStrategy(BaseStrategy):
         ask = bisect_left(prices, self.best_ask) if self.best_ask is not None else -1
         bid = bisect_right(prices, self.best_bid) if self.best_bid is not None else -1
         return (self.reference, self.position, self.anchor, self.unit, self.cap_base, active, ask, bid)
+
+    def _target_for(self, key: tuple[object, ...], now_ms: int) -> list[DesiredOrder]:
+        """:meth:`_target`, remembered by ``key`` (:meth:`_target_key`: everything it depends on).
+
+        A pure speed-up (the answers are the same): a grid moves between a few states (position,
+        cooling slots, where the book sits in the lattice) over and over. Bounded; cleared on centring.
+        """
+        hit = self._targets.get(key)
+        if hit is not None:
+            self._capped = set(hit[1])
+            self._cooled = hit[2]
+            return hit[0]
+        target = self._target(now_ms)
+        if len(self._targets) >= 4096:
+            self._targets.clear()
+        self._targets[key] = (target, frozenset(self._capped), self._cooled)
+        return target
 
     def _crosses(self, side: Side, price: Decimal) -> bool:
         if side is Side.BUY:
@@ -345,6 +381,7 @@ class GridStrategy(BaseStrategy):
         sells = [k for k in range(g + 1, L + 1)]
         out: list[tuple[int, DesiredOrder]] = []
         capped: set[Side] = set()
+        cooled: set[int] = set()
         for side, slots in ((Side.BUY, buys), (Side.SELL, sells)):
             reducing = (side is Side.SELL and self.position > 0) or (side is Side.BUY and self.position < 0)
             room = abs(self.position) if reducing else ZERO
@@ -352,7 +389,10 @@ class GridStrategy(BaseStrategy):
             held = False  # an order of this side is held back because it would cross
             for k in slots:
                 price = self._levels[k]
-                if not self.rules.is_valid(price, unit):
+                valid = self._slot_valid.get(k)
+                if valid is None:
+                    valid = self._slot_valid[k] = self.rules.is_valid(price, unit)
+                if not valid:
                     continue
                 reduce_only = reducing and room >= unit
                 if reduce_only:
@@ -364,24 +404,24 @@ class GridStrategy(BaseStrategy):
                             capped.add(side)  # this side is empty/complete because of the cap alone
                         break  # inventory cap: no more entries on this side
                     if k in self._filled_at and now_ms - self._filled_at[k] < p.cooldown_ms:
+                        cooled.add(k)
                         continue  # entry cooldown after this slot filled
                 if self._crosses(side, price):
                     held = True
                     continue  # would take (post-only would be rejected): wait
-                out.append(
-                    (
-                        abs(k - g),
-                        DesiredOrder(
-                            key=level_key(k),
-                            side=side,
-                            price=price,
-                            size=unit,
-                            reduce_only=reduce_only,
-                            post_only=p.post_only,
-                        ),
+                order = self._slot_orders.get((k, side, reduce_only))
+                if order is None:
+                    order = self._slot_orders[(k, side, reduce_only)] = DesiredOrder(
+                        key=level_key(k),
+                        side=side,
+                        price=price,
+                        size=unit,
+                        reduce_only=reduce_only,
+                        post_only=p.post_only,
                     )
-                )
+                out.append((abs(k - g), order))
         self._capped = capped
+        self._cooled = frozenset(cooled)
         cap = self.context.max_open_orders
         if len(out) > cap:
             out.sort(key=lambda item: item[0])
@@ -405,6 +445,8 @@ class GridStrategy(BaseStrategy):
         self._center(Decimal(state["reference"]), 0)
         self.position = position
         self.unit = Decimal(state.get("unit", self.unit))
+        self._slot_orders.clear()
+        self._slot_valid.clear()
         if self.params.max_position_usd is None:
             self.cap_base = self.unit * self.params.levels
 
@@ -413,36 +455,64 @@ class GridStrategy(BaseStrategy):
 
         Between the slots next to the gap nothing changes. A side without orders (the inventory
         cap stopped it) widens the band on that side to the ladder's edge, where the re-centre
-        timer would start. No promise while the re-centre timer runs or the mid is not strictly
-        inside the band (an order held back because it would cross); ``until`` is the next
-        cooldown expiry or the stale-price deadline.
+        timer would start. Outside the ladder, while the re-centre timer runs, the band is the
+        whole region beyond the ladder's edge and ends at the re-centre deadline. No promise
+        before the first answer, while the price is stale, or when the mid is not strictly inside
+        the band (an order held back because it would cross). ``until`` is the first timer that can
+        change the last answer: the re-centre deadline, the cooldown of a slot the answer left out
+        only because it was cooling, the end of the re-price hysteresis of an order it kept, or
+        the stale-price deadline.
+        (Other cooldowns cannot matter: which slots reach the cooldown test depends on the position
+        alone, and the position moves only with own fills, after which the driver asks again.) A
+        timer that ended between the last answer and ``now_ms`` gives ``until <= now_ms``: the
+        answer may already differ, so the driver must ask. Likewise the mid the last answer saw
+        must be inside the band (an order it held back for crossing may be wanted inside it).
         """
-        if self.reference is None or self._outside_since is not None:
+        answered = self._answered_ms
+        if answered is None or self.reference is None:
             return None
+        if self._stale(answered):
+            return None  # a book update would end the pause: that is a change
         mid = self._mid()
-        if mid is None:
+        answered_mid = self._answered_mid
+        if mid is None or answered_mid is None:
             return None
         L = self.params.levels
-        g = max(-L, min(L, self.gap))
-        low = max(self._levels[g - 1], self._levels[-L])
-        high = min(self._levels[g + 1], self._levels[L])
         quoted = [order for order, _ in self._quoted.values()]
-        # resting orders kept off the lattice (hysteresis) bound the band too
+        deadlines: list[int] = []
+        if self._outside_since is not None:
+            # Outside the ladder, waiting to re-centre: every order on the far side would cross
+            # and is held back, nothing else moves until the re-centre (or the price comes back).
+            if mid < self._levels[-L]:
+                low, high = ZERO, self._levels[-L]
+            else:
+                low, high = self._levels[L], self._levels[L] * 1_000_000
+            recentre = self._outside_since + self.params.recenter_after_ms
+            if recentre <= answered:
+                return None  # due already: the next book update re-centres
+            deadlines.append(recentre)
+        else:
+            g = max(-L, min(L, self.gap))
+            low = max(self._levels[g - 1], self._levels[-L])
+            high = min(self._levels[g + 1], self._levels[L])
+            if Side.BUY in self._capped and not any(o.side is Side.BUY for o in quoted):
+                low = self._levels[-L]
+            if Side.SELL in self._capped and not any(o.side is Side.SELL for o in quoted):
+                high = self._levels[L]
+        # the orders of the last answer (on the lattice or kept off it by hysteresis) bound the band:
+        # beyond one of them it would cross and be held back
         low = max([low, *(o.price for o in quoted if o.side is Side.BUY)])
         high = min([high, *(o.price for o in quoted if o.side is Side.SELL)])
-        if Side.BUY in self._capped and not any(o.side is Side.BUY for o in quoted):
-            low = self._levels[-L]
-        if Side.SELL in self._capped and not any(o.side is Side.SELL for o in quoted):
-            high = self._levels[L]
-        if not low < mid < high:
-            return None
+        if not low < mid < high or not low < answered_mid < high:
+            return None  # the promise is "the same answer as the last": that answer must be in the band too
         cooldown = self.params.cooldown_ms
-        pending = [t + cooldown for t in self._filled_at.values() if t + cooldown > now_ms]
-        pending += [t + cooldown for _, t in self._quoted.values() if t + cooldown > now_ms]
-        until = min(pending) if pending else 2**62
+        deadlines += [self._filled_at[k] + cooldown for k in self._cooled]
+        if self._hold_until is not None:
+            deadlines.append(self._hold_until)
         if self.params.stale_after_ms is not None and self.last_book_ms is not None:
-            until = min(until, self.last_book_ms + self.params.stale_after_ms + 1)
-        return (low, high, until)
+            deadlines.append(self.last_book_ms + self.params.stale_after_ms + 1)
+        pending = [t for t in deadlines if t > answered]  # earlier ones are in the answer already
+        return (low, high, min(pending) if pending else 2**62)
 
     def summary(self) -> dict[str, str]:
         return {

@@ -1,8 +1,11 @@
-"""Backtester speed: candles/s of the fast path against the naive per-candle loop, and sweep scaling.
+"""Backtester speed on a year of 1m candles, each figure beside a baseline measured in the same run.
 
-Run: ``python -m pytest -m bench tests/bench/bench_backtest.py -s``. Targets (issue 6): at least
-1,000,000 one-minute candles/s for a 2x4-level grid on one core; a sweep on 2 workers at least 1.8x
-one worker. Both figures are printed beside a baseline measured in the same run.
+Run: ``python -m pytest -m bench tests/bench/bench_backtest.py -s``. Targets (issue 12): the default
+0.1 % grid at least 50,000 candles/s on one core with the identical answer, a wide 1 % grid at least
+500,000; a sweep on 2 workers at least 1.8x one worker. Printed beside them: a plain per-candle grid
+loop (floats, no events, no latency; what a quick hand-written backtest does) and the engine's own
+``--no-fast`` loop (the reference answer), and the fast path's ratio to each. Times are CPU seconds
+of this process (the machine is shared; wall time swings with other load).
 """
 
 from __future__ import annotations
@@ -55,24 +58,76 @@ def grid(spacing: str) -> GridStrategy:
     return GridStrategy(StrategyContext(TON, 8), GridParams(spacing=Decimal(spacing), levels=4, stale_after_ms=None))
 
 
-def test_bench_candles_per_second():
+def plain_loop(bars: Bars, spacing: float, levels: int = 4) -> int:
+    """A hand-written per-candle grid backtest, the kind one writes in an afternoon: walk each bar's
+    open -> extreme -> extreme -> close path, fill every level the path trades through by a tick,
+    book the fill in Decimal (position, cash), move the gap, re-centre when the close leaves the
+    ladder. No strategy object, events, latency, budget or checks. Returns the number of fills."""
+    tick = 0.00001
+    unit = Decimal(5)
+    ref = bars.open[0]
+    step = 1 + spacing
+    ladder = [round(ref * step**k, 5) for k in range(-levels, levels + 1)]
+    gap = levels  # index of the empty slot in `ladder`
+    fills = 0
+    position = Decimal(0)
+    cash = Decimal(1000)
+    for i in range(len(bars)):
+        o, h, lo, c = bars.open[i], bars.high[i], bars.low[i], bars.close[i]
+        path = (o, h, lo, c) if h - o < o - lo else (o, lo, h, c)
+        for a, b in zip(path, path[1:], strict=False):
+            if b < a:
+                while gap > 0 and b <= ladder[gap - 1] - tick:  # the buy below the gap trades through
+                    gap -= 1
+                    position += unit
+                    cash -= unit * Decimal(str(ladder[gap]))
+                    fills += 1
+            else:
+                while gap < 2 * levels and b >= ladder[gap + 1] + tick:  # the sell above it
+                    gap += 1
+                    position -= unit
+                    cash += unit * Decimal(str(ladder[gap]))
+                    fills += 1
+        if not ladder[0] <= c <= ladder[-1]:
+            ref = c
+            ladder = [round(ref * step**k, 5) for k in range(-levels, levels + 1)]
+            gap = levels
+    return fills
+
+
+def cpu_rate(n: int, run) -> float:
+    t = time.process_time()
+    run()
+    return n / max(time.process_time() - t, 1e-9)
+
+
+@pytest.mark.parametrize(("spacing", "target"), [("0.001", 50_000), ("0.01", 500_000)])
+def test_bench_candles_per_second(spacing, target):
     bars = year_of_bars()
     fund = FundingSeries.constant(bars.ts[0], bars.ts[-1], Decimal("0.0012"))
-    spacing = os.environ.get("BENCH_SPACING", "0.01")
     fast_rate = 0.0
-    for _ in range(3):  # best of three: the machine is shared
-        t = time.perf_counter()
-        fast = BacktestEngine(grid(spacing), TON, bars, BacktestConfig(), fundings=fund).run()
-        fast_rate = max(fast_rate, len(bars) / (time.perf_counter() - t))
-    sub = bars.slice(0, 30 * 1440)  # the naive loop on a month (it is slow), same strategy and settings
-    t = time.perf_counter()
-    BacktestEngine(grid(spacing), TON, sub, BacktestConfig(), fundings=fund, fast=False).run()
-    naive_rate = len(sub) / (time.perf_counter() - t)
-    print(f"\nbacktest 1m candles/s, 2x4 grid spacing {float(spacing) * 100:g}%, {len(bars)} bars "
-          f"({fast.bars_processed} processed slowly, {len(fast.fills)} fills)")
-    print(f"backtest_candles_per_s: {fast_rate:,.0f} (naive per-candle loop {naive_rate:,.0f}) "
-          f"ratio={fast_rate / naive_rate:.2f}")
-    assert fast_rate >= 1_000_000, f"{fast_rate:,.0f} candles/s is below the 1,000,000 target"
+    for _ in range(int(os.environ.get("BENCH_REPEAT", "2"))):  # best of: the machine is shared
+        result = None
+
+        def fast():
+            nonlocal result
+            result = BacktestEngine(grid(spacing), TON, bars, BacktestConfig(), fundings=fund).run()
+
+        fast_rate = max(fast_rate, cpu_rate(len(bars), fast))
+    assert result is not None
+    plain_rate = cpu_rate(len(bars), lambda: plain_loop(bars, float(spacing)))
+    sub = bars.slice(0, 5 * 1440)  # the engine's per-candle loop on five days (it is slow)
+    naive = []
+    naive_rate = cpu_rate(len(sub), lambda: naive.append(
+        BacktestEngine(grid(spacing), TON, sub, BacktestConfig(), fundings=fund, fast=False).run()))
+    check = BacktestEngine(grid(spacing), TON, sub, BacktestConfig(), fundings=fund).run()
+    assert check.fills == naive[0].fills and check.equity == naive[0].equity  # the identical answer
+    print(f"\n1m candles/s, 2x4 grid at {float(spacing) * 100:g}%, {len(bars)} bars: {len(result.fills)} fills, "
+          f"{result.bars_processed} bars walked, {result.counters['strategy_calls']} strategy calls at path points")
+    print(f"backtest_candles_per_s: {fast_rate:,.0f} (target {target:,}: {'met' if fast_rate >= target else 'NOT met'})")
+    print(f"  plain per-candle float loop {plain_rate:,.0f}: ratio={fast_rate / plain_rate:.2f}")
+    print(f"  engine --no-fast {naive_rate:,.0f}: ratio={fast_rate / naive_rate:.2f}")
+    assert fast_rate >= target, f"{fast_rate:,.0f} candles/s is below the {target:,} target"
 
 
 def _spin(n: int) -> int:

@@ -17,6 +17,9 @@ from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
+#: How long a freshly started bot process may take to get its grid resting: liveness only (a new
+#: interpreter imports the SDK and signs 8 orders; on a loaded 2-core machine that takes a while).
+STARTUP = 120
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +67,11 @@ def test_kill_9_and_restart_five_times_no_duplicates_no_orphans(sim, tmp_path):
         proc = _bot_process(sim, account, tmp_path)
         try:
             if cycle % 2 == 0:  # sometimes once the grid rests, sometimes at a random early moment
-                eventually(lambda: len(orders_of(sim, acct)) >= 8, timeout=20, message="grid resting")
+                eventually(lambda: len(orders_of(sim, acct)) >= 8, timeout=STARTUP, message="grid resting")
             time.sleep(rng.uniform(0.0, 1.5))  # the kill lands at an arbitrary moment of the loop
         finally:
             proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
+            proc.wait(30)
             proc.stdout.close()
         resting = orders_of(sim, acct)
         assert len(resting) <= 8, f"cycle {cycle}: {len(resting)} orders"
@@ -104,9 +107,9 @@ def _run_until_started_then_stop(proc: subprocess.Popen, until=None) -> str:
                 break
         assert any("started:" in line for line in lines), "".join(lines)
         if until is not None:
-            eventually(until, timeout=20, message="the restarted bot's condition")
+            eventually(until, timeout=STARTUP, message="the restarted bot's condition")
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
+        output, _ = proc.communicate(timeout=STARTUP)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -127,7 +130,7 @@ def test_fills_while_the_bot_is_down_are_journaled_on_restart(sim, tmp_path):
     acct = account.account_index
     proc = _bot_process(sim, account, tmp_path)
     try:
-        eventually(lambda: len(orders_of(sim, acct)) >= 8, timeout=20, message="grid resting")
+        eventually(lambda: len(orders_of(sim, acct)) >= 8, timeout=STARTUP, message="grid resting")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -146,7 +149,7 @@ def test_fills_while_the_bot_is_down_are_journaled_on_restart(sim, tmp_path):
     ton_decimals = next(s for s in sim.core.specs.values() if s.symbol == "TON").price_decimals
     # the price falls just below the third bid level: the three highest bids fill while nobody listens
     sim.set_price("TON", Decimal(bids[2] - 2).scaleb(-ton_decimals))
-    eventually(lambda: len(our_trades()) >= 3, timeout=20, message="three bot orders filled")
+    eventually(lambda: len(our_trades()) >= 3, timeout=STARTUP, message="three bot orders filled")
     sim.set_price("TON", Decimal(bids[2] - 2).scaleb(-ton_decimals))  # and stays there
     down = set(our_trades())
 

@@ -381,3 +381,78 @@ def test_quiet_band_promise_holds_on_a_random_walk(seed, cap, levels, cooldown):
             assert after == before, (band, price)
             checked += 1
     assert checked > 100
+
+
+def test_quiet_band_ends_at_a_cooldown_that_expired_after_the_last_answer():
+    """Issue 12: a fast driver asks for the band at a later point than the last answer. A cooldown
+    that ended in between changes the answer, so the band must not promise past it."""
+    s = make(GridParams(cooldown_ms=10_000))
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1_000, "t1")  # L-1 cools down until T0 + 11_000
+    s.desired_orders(T0 + 1_000)
+    fill(s, "L+0", Side.SELL, T0 + 2_000, "t2")  # the take-profit: flat again, L-1 wanted but cooling
+    answered = by_key(s.desired_orders(T0 + 2_000))
+    assert "L-1" not in answered
+    later = T0 + 20_000
+    band = s.quiet_band(later)
+    assert band is None or band[2] <= later, f"band {band} promises nothing changes after the cooldown ended"
+    assert band is not None and band[2] <= T0 + 11_000  # at the latest when it ended
+    assert "L-1" in by_key(s.desired_orders(later))  # and indeed the answer changed
+
+
+def test_quiet_band_holds_until_the_first_timer_after_the_answer():
+    s = make(GridParams(cooldown_ms=10_000))
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1_000, "t1")
+    fill(s, "L+0", Side.SELL, T0 + 2_000, "t2")
+    before = s.desired_orders(T0 + 2_000)
+    low, high, until = s.quiet_band(T0 + 2_000)
+    assert T0 + 2_000 < until <= T0 + 11_000  # re-price hysteresis (quoted at T0) or the L-1 cooldown
+    mid = s.levels()[0]
+    for now in (T0 + 5_000, until - 1):  # inside the band and before until: the same answer
+        s.on_event(BookUpdate(now, mid - RULES.tick_size, mid + RULES.tick_size), now)
+        assert low < mid < high and s.desired_orders(now) == before
+
+
+def test_quiet_band_makes_no_promise_while_the_price_is_stale():
+    s = make(GridParams(stale_after_ms=30_000, cooldown_ms=0))
+    s.desired_orders(T0 + 60_000)  # no book for a minute: the grid holds still
+    assert s.quiet_band(T0 + 60_000) is None  # the next book update ends the pause: that is a change
+    s.on_event(BookUpdate(T0 + 61_000, D("2.0000"), D("2.0002")), T0 + 61_000)
+    s.desired_orders(T0 + 61_000)
+    low, high, until = s.quiet_band(T0 + 61_000)
+    assert until == T0 + 61_000 + 30_001  # the next stale deadline
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_remembered_answers_equal_fresh_ones(seed):
+    """The grid remembers _target's answers per state and its orders per centring (speed-ups for
+    the backtester): a twin that forgets everything before each answer must answer the same."""
+    import random
+
+    rng = random.Random(seed)
+    params = GridParams(spacing=D("0.002"), levels=3, cooldown_ms=4_000, recenter_after_ms=15_000)
+    kept, fresh = make(params), make(params)
+    price = D("2.0001")
+    now = T0
+    trade = 0
+    answer = kept.desired_orders(now)
+    fresh.desired_orders(now)
+    for _ in range(2500):
+        now += 1000
+        price = (price * (1 + D(rng.gauss(0, 0.0015)).quantize(D("0.000001")))).quantize(D("0.0001"))
+        for o in answer:  # the resting orders the new price trades through fill first
+            if (o.side is Side.BUY and price < o.price) or (o.side is Side.SELL and price > o.price):
+                trade += 1
+                for s in (kept, fresh):
+                    s.on_event(Fill(now, o.key, 1, o.side, o.price, o.size, trade_id=str(trade)), now)
+                    s.on_event(OrderUpdate(now, o.key, 1, OrderStatus.FILLED, o.side, o.price, o.size, o.size), now)
+        for s in (kept, fresh):
+            s.on_event(BookUpdate(now, price - D("0.0001"), price + D("0.0001")), now)
+        fresh._targets.clear()
+        fresh._slot_orders.clear()
+        fresh._slot_valid.clear()
+        fresh._cache_key = None
+        answer = kept.desired_orders(now)
+        assert answer == fresh.desired_orders(now)
+    assert trade > 50 and kept.recenters > 0

@@ -12,7 +12,7 @@ from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.fills import FillConfig
 from bots.grid.strategy import GridParams, GridStrategy
-from bots.strategy import MarketRules, StrategyContext
+from bots.strategy import BookUpdate, MarketRules, StrategyContext
 
 TON = MarketRules("TON", 12, Decimal("0.00001"), Decimal("0.1"), Decimal("5.0"), Decimal("10"))
 FLAT = (100.0, 100.0, 100.0, 100.0)
@@ -222,3 +222,196 @@ def test_garbage_collector_is_restored_after_a_run_even_on_error():
     with pytest.raises(RuntimeError, match="strategy bug"):
         BacktestEngine(Boom([]), RULES, bars_from([FLAT, FLAT])).run()
     assert gc.isenabled()
+
+
+# -- issue 12: every fill possible, one answer in both modes, venue and strategy agree -----------
+
+
+def in_bar(result, f):
+    """A fill inside its bar's [low, high], or inside the gap from the previous close at the bar's open."""
+    b = result.bars
+    lo, hi = b.low[f.bar], b.high[f.bar]
+    if f.ts_ms == b.ts[f.bar] and f.bar > 0:
+        lo, hi = min(lo, b.close[f.bar - 1]), max(hi, b.close[f.bar - 1])
+    return lo <= float(f.price) <= hi
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_level_used_up_in_a_bar_does_not_fill_in_the_next_bar_that_never_reached_it(fast):
+    # bar 1: down through the buy at 99 (fills), back up above it, down through it again (the level
+    # already filled in this bar: no second fill). Bar 2 trades entirely below 99: the buy must not
+    # fill there (it never printed 99). Bar 3 trades up through 99 and back down: now it fills.
+    rows = [FLAT, (100.0, 101.6, 98.5, 98.6), (98.6, 98.8, 98.5, 98.7), (98.7, 99.5, 98.6, 98.9)]
+    strat = FixedOrders([buy("b", "99.00")], once=False)
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert all(in_bar(r, f) for f in r.fills), [(f.bar, f.price) for f in r.fills]
+    assert [f.bar for f in r.fills] == [1, 3]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_fill_lies_in_its_bar_on_random_candles(fast):
+    bars = walk_bars(2 * 1440, seed=12, vol=1.5)
+    for spacing in ("0.001", "0.0005"):
+        r = BacktestEngine(grid(spacing, cooldown_ms=0), TON, bars, BacktestConfig(), fast=fast).run()
+        assert len(r.fills) > 200
+        assert all(in_bar(r, f) for f in r.fills)
+
+
+def test_funding_is_priced_the_same_in_both_modes_at_the_price_before_the_instant():
+    # long 1 from bar 1; a funding exactly at the open of bar 3, which gaps up from 99 to 99.5: both
+    # modes price it at the previous close (the price just before the instant), not at the open
+    rows = [FLAT, (100.0, 100.0, 98.0, 99.0), (99.0, 99.2, 98.9, 99.0), (99.5, 99.6, 99.4, 99.5)]
+    fund = FundingSeries([T0 + 3 * 60_000], [Decimal("0.01")])
+    runs = [BacktestEngine(FixedOrders([buy("b", "99.00")]), RULES, bars_from(rows),
+                           BacktestConfig(check_invariants=True), fundings=fund, fast=fast).run()
+            for fast in (True, False)]
+    assert runs[0].fundings == runs[1].fundings
+    (pay,) = runs[0].fundings
+    assert pay.price == Decimal("99.00") and pay.position == 1
+    assert runs[0].funding == runs[1].funding == -Decimal("99.00") * Decimal("0.0001")
+
+
+def test_funding_inside_a_skipped_bar_is_priced_on_the_path():
+    rows = [FLAT, (100.0, 100.0, 98.0, 99.0)] + [(99.0, 99.6, 98.5, 99.3)] * 30
+    fund = FundingSeries([T0 + 5 * 60_000 + 30_000, T0 + 9 * 60_000 + 45_000], [Decimal("0.01"), Decimal("0.02")])
+    runs = [BacktestEngine(FixedOrders([buy("b", "99.00")], band=True), RULES, bars_from(rows),
+                           BacktestConfig(), fundings=fund, fast=fast).run() for fast in (True, False)]
+    assert runs[0].bars_skipped > 20  # the fundings fell in skipped bars
+    assert runs[0].fundings == runs[1].fundings and len(runs[0].fundings) == 2
+    # bar path O 99 -> L 98.5 (20 s) -> H 99.6 (40 s) -> C 99.3: at +30 s halfway up, at +45 s a quarter down
+    assert [f.price for f in runs[0].fundings] == [Decimal("99.05"), Decimal("99.52")]
+
+
+def grid_prices(reference: Decimal, spacing: Decimal = Decimal("0.001")):
+    s = grid(str(spacing))
+    s.on_event(BookUpdate(T0, reference - TON.tick_size, reference + TON.tick_size), T0)
+    return s.levels()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_flat_market_exactly_on_a_grid_buy_does_not_loop_on_post_only_rejections(fast):
+    # Issue 12: the buy L-1 fills, its take-profit L+0 fills, and the cooldown of L-1 ends while the
+    # price sits exactly on L-1 for ten minutes. The strategy sees a book (L-1 - tick, L-1 + tick)
+    # where its buy rests; so must the venue: one order, no rejections (was 3,000 a 10 minutes).
+    levels = grid_prices(Decimal("2.5"))
+    p = float(levels[-1])
+    rows = [(2.5, 2.5, 2.5, 2.5), (2.5, 2.5, 2.497, 2.5), (2.5, 2.5005, p, p)] + [(p, p, p, p)] * 10
+    r = BacktestEngine(grid("0.001", cooldown_ms=65_000), TON, bars_from(rows),
+                       BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [(f.key, f.side.value) for f in r.fills] == [("L-1", "buy"), ("L+0", "sell")]
+    assert r.counters["rejected_post_only"] == 0
+    assert r.counters["orders_sent"] < 15
+    assert r.orders_log[-1][1] == "L-1" and r.orders_log[-1][3] == p  # re-armed once, and it rests
+
+
+def test_margin_rejections_back_off_like_the_live_bot():
+    # 2 USD of capital cannot carry one 5 TON (12.5 USD) level at 5x: every entry is refused. The
+    # live bot backs a refused key off (2 s, doubling to 2 min); so does the backtest.
+    rows = [(2.5, 2.5, 2.5, 2.5)] * 10
+    r = BacktestEngine(grid("0.001"), TON, bars_from(rows), BacktestConfig(capital=Decimal(2))).run()
+    assert r.fills == []
+    rejected = r.counters["rejected_margin"]
+    assert 8 <= rejected <= 8 * 10, rejected  # 8 keys, each retried after 2, 4, 8, ... s (was ~24,000)
+    assert len(r.rejections) == rejected and {x.reason for x in r.rejections} == {"margin"}
+    assert r.levels["L-1"]["rejected"] >= 1
+
+
+class Restless(FixedOrders):
+    """Wants its one buy at another price every time it is asked: a request at every decision."""
+
+    def __init__(self) -> None:
+        super().__init__([], band=False)
+        self.calls = 0
+
+    def desired_orders(self, now_ms):
+        self.calls += 1
+        return [buy("b", f"{99 - (self.calls % 97) / 100:.2f}")]
+
+
+@pytest.mark.parametrize("per_minute", [5, 50])
+def test_the_request_budget_is_the_live_bots(per_minute):
+    rows = [(100.0, 100.2, 99.8, 100.0)] * 10  # ten minutes
+    r = BacktestEngine(Restless(), RULES, bars_from(rows),
+                       BacktestConfig(requests_per_minute=per_minute, check_invariants=True)).run()
+    minutes = 10
+    assert r.counters["requests"] <= per_minute + per_minute * minutes  # a full bucket, then the refill
+    assert r.counters["requests"] >= per_minute * (minutes - 1)  # ...and it is used
+    assert r.counters["budget_waits"] >= 1
+    assert r.counters["orders_sent"] == r.counters["requests"]  # one action per request here
+
+
+def test_default_budget_is_the_grid_bots_setting():
+    from bots.grid.config import GridConfig
+    from bots.grid.runner import RunnerConfig
+
+    assert BacktestConfig().requests_per_minute == GridConfig().requests_per_minute == RunnerConfig().requests_per_minute
+
+
+# -- issue 16: the two engine mutants ---------------------------------------------------------
+
+
+class CancelAt(FixedOrders):
+    """Rests its orders until ``at`` (ms), then wants nothing (its quiet band ends at ``at``)."""
+
+    def __init__(self, orders, at):
+        super().__init__(orders)
+        self.at = at
+
+    def desired_orders(self, now_ms):
+        return [] if now_ms >= self.at else super().desired_orders(now_ms)
+
+    def quiet_band(self, now_ms):
+        return (Decimal("0.0001"), Decimal("1e12"), self.at) if now_ms < self.at else None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_canceled_order_can_fill_until_the_cancel_arrives(fast):
+    # The cancel is decided at the open of bar 2; with a 30 s latency it lands after the dip of
+    # bar 2 (a tie: low first, at +20 s), so the buy still fills. A cancel that took effect at once
+    # would have missed it.
+    rows = [FLAT, FLAT, (100.0, 102.0, 98.0, 100.0), FLAT]
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=30_000), check_invariants=True)
+    strat = CancelAt([buy("b", "99.00")], at=T0 + 2 * 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+    assert [(f.bar, f.price) for f in r.fills] == [(2, Decimal("99.00"))]
+    assert T0 + 2 * 60_000 < r.fills[0].ts_ms < T0 + 2 * 60_000 + 30_000
+    assert r.counters["cancels"] == 1
+    # the same cancel with no latency to beat: nothing fills
+    quick = BacktestConfig(fill=FillConfig(maker_latency_ms=0), check_invariants=True)
+    r = BacktestEngine(CancelAt([buy("b", "99.00")], at=T0 + 2 * 60_000), RULES, bars_from(rows), quick,
+                       fast=fast).run()
+    assert r.fills == []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_simultaneous_fills_take_the_best_price_first(fast):
+    # a gap from 100 down to 97 at the open of bar 1 trades through both buys at the same instant:
+    # a sweep hits the higher bid first. The bar's volume leaves room for one fill only.
+    rows = [FLAT, (97.0, 97.5, 96.5, 97.0)]
+    bars = bars_from(rows, volume=10.0)  # 10 % of 10 = 1 unit
+    strat = FixedOrders([buy("low", "98.00"), buy("high", "99.00")])
+    r = BacktestEngine(strat, RULES, bars, BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [(f.key, f.price) for f in r.fills] == [("high", Decimal("99.00"))]
+    # with volume for both, the order is still best price first, at one instant
+    strat = FixedOrders([buy("low", "98.00"), buy("high", "99.00")])
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [f.key for f in r.fills] == ["high", "low"] and r.fills[0].ts_ms == r.fills[1].ts_ms
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_nothing_happens_after_a_liquidation_in_a_gap(fast):
+    # long 45 at 99 on 1000 of capital; the next bar opens 22 % lower, through a second buy at 78
+    # and past the liquidation price (about 78.1): that fill liquidates at the open instant, and the
+    # strategy is not asked anything afterwards, not even at that instant (the run ends there)
+    class Asked(FixedOrders):
+        def desired_orders(self, now_ms):
+            self.asked.append(now_ms)
+            return super().desired_orders(now_ms)
+
+    rows = [FLAT, (100.0, 100.0, 98.9, 99.0), (77.0, 77.5, 76.5, 77.0), (77.0, 77.5, 76.5, 77.0)]
+    strat = Asked([buy("b", "99.00", size="45"), buy("c", "78.00", size="1")], band=False)
+    strat.asked = []
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert r.liquidated and r.fills[-1].kind == "liquidation" and r.liquidation_ts == T0 + 2 * 60_000
+    assert [f.key for f in r.fills] == ["b", "c", None]
+    assert max(strat.asked) < r.liquidation_ts

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
 
 from bots.backtest.engine import BacktestConfig, BacktestEngine
-from bots.backtest.fills import FillConfig, bar_path, segment_cross_time
+from bots.backtest.fills import (
+    FillConfig,
+    bar_path,
+    first_at_or_above,
+    first_at_or_below,
+    price_at,
+    touch_draw,
+)
 from lighter_sync.errors import ValidationError
 
 FLAT = (100.0, 100.0, 100.0, 100.0)
@@ -20,19 +28,55 @@ def run(strategy, rows, *, volume=1e9, fast=True, **fill):
 
 
 def test_bar_path_visits_the_extreme_nearer_the_open_first():
-    up_first = bar_path(0, 100.0, 101.0, 95.0, 99.0, 60_000)
-    assert [p for _, p in up_first] == [100.0, 101.0, 95.0, 99.0]
-    down_first = bar_path(0, 100.0, 104.0, 99.0, 103.0, 60_000)
-    assert [p for _, p in down_first] == [100.0, 99.0, 104.0, 103.0]
+    up_first = bar_path(0, 10000, 10100, 9500, 9900, 60_000)
+    assert [p for _, p in up_first] == [10000, 10100, 9500, 9900]
+    down_first = bar_path(0, 10000, 10400, 9900, 10300, 60_000)
+    assert [p for _, p in down_first] == [10000, 9900, 10400, 10300]
     times = [t for t, _ in down_first]
     assert times == sorted(times) and times[0] == 0 and times[-1] == 59_999
 
 
-def test_segment_cross_time_interpolates_and_respects_direction():
-    assert segment_cross_time(0, 100.0, 1000, 90.0, 95.0, True) == 500
-    assert segment_cross_time(0, 100.0, 1000, 90.0, 89.0, True) is None
-    assert segment_cross_time(0, 90.0, 1000, 100.0, 95.0, False) == 500
-    assert segment_cross_time(0, 94.0, 1000, 100.0, 95.0, True) == 0  # already there
+def test_bar_path_tie_walks_the_low_first_on_integer_ticks():
+    # 0.00003 away either way: as floats the high looks nearer (3.10003 - 3.1 < 3.1 - 3.09997), as
+    # ticks they are equal, and the documented rule (low first) applies
+    assert 3.10003 - 3.1 < 3.1 - 3.09997
+    path = bar_path(0, 310_000, 310_003, 309_997, 310_001, 60_000)
+    assert [p for _, p in path] == [310_000, 309_997, 310_003, 310_001]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_engine_walks_a_float_tie_low_first(fast):
+    # a buy above the low and a sell below the high of a bar whose float distances are not equal
+    # but whose tick distances are: the low comes first, so the buy fills first
+    rules = replace(RULES, tick_size=Decimal("0.00001"), min_base=Decimal("0.1"), min_quote=Decimal(0))
+    bars = bars_from([(3.1, 3.1, 3.1, 3.1), (3.1, 3.10003, 3.09997, 3.1)])
+    orders = [buy("b", "3.09999"), sell("s", "3.10001")]
+    r = BacktestEngine(FixedOrders(orders), rules, bars, BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [f.side.value for f in r.fills] == ["buy", "sell"]
+
+
+def test_crossing_times_are_exact_integers():
+    assert first_at_or_below(0, 100, 1000, 90, 0, 95) == 500
+    assert first_at_or_below(0, 100, 1000, 90, 0, 89) is None
+    assert first_at_or_above(0, 90, 1000, 100, 0, 95) == 500
+    assert first_at_or_below(0, 94, 1000, 100, 0, 95) == 0  # already there
+    assert first_at_or_below(0, 94, 1000, 100, 10, 95) == 10  # rising, still at 94.06 at t=10
+    assert first_at_or_below(0, 94, 1000, 100, 900, 95) is None  # rising: it was there before only
+    assert first_at_or_below(0, 100, 3, 97, 0, 99) == 1  # ceil, not floor: 99.0 reached at t=1
+    assert first_at_or_below(0, 100, 3, 98, 0, 99) == 2  # 98.67 at t=2 (t=1: 99.33)
+    assert first_at_or_above(5, 10, 5, 20, 5, 15) == 5  # the gap at an open: a jump reaches all between
+    assert first_at_or_below(5, 10, 5, 20, 5, 9) is None
+    assert price_at(0, 100, 3, 98, 1) == 99  # 99.33 rounds to 99
+    assert price_at(0, 100, 4, 98, 1) == 100  # 99.5 rounds half up
+    assert price_at(0, 100, 3, 98, 3) == 98
+
+
+def test_touch_draw_depends_only_on_seed_order_and_bar():
+    draws = [touch_draw(1, 7, bar) for bar in range(2000)]
+    assert draws == [touch_draw(1, 7, bar) for bar in range(2000)]
+    assert all(0.0 <= d < 1.0 for d in draws)
+    assert 0.45 < sum(d < 0.5 for d in draws) / len(draws) < 0.55
+    assert touch_draw(2, 7, 3) != touch_draw(1, 7, 3) != touch_draw(1, 8, 3)
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -96,10 +140,10 @@ def test_non_post_only_crossing_order_takes_at_the_market_with_taker_fee():
 
 
 def test_latency_an_order_cannot_fill_before_it_arrives():
-    # the dip happens in the first 100 ms of bar 0 (bar 0 path: open 100 -> low 98 at +20 s); with a
-    # 30 s latency the order arrives after the low and misses it, with 200 ms it catches it.
+    # bar 0 path: open 100 (high) -> 100 at +20 s -> low 98 at +40 s -> close 100; with a 45 s latency
+    # the order arrives after the low and misses it, with 200 ms it catches it.
     rows = [(100.0, 100.0, 98.0, 100.0), FLAT]
-    slow = run(FixedOrders([buy("b", "99.00")]), rows, maker_latency_ms=30_000)
+    slow = run(FixedOrders([buy("b", "99.00")]), rows, maker_latency_ms=45_000)
     fast = run(FixedOrders([buy("b", "99.00")]), rows, maker_latency_ms=200)
     assert slow.fills == [] and len(fast.fills) == 1
     assert fast.fills[0].ts_ms >= fast.bars.ts[0] + 200
@@ -146,3 +190,49 @@ def test_finer_bars_decide_the_intra_bar_order():
     assert [f.side.value for f in own.fills] == ["sell", "buy"]
     assert [f.side.value for f in fine.fills] == ["buy", "sell"]
     assert fine.fills[0].ts_ms < T0 + 300_000 + 120_000  # inside the second finer bar
+
+
+def test_every_run_checks_its_fills_without_being_asked(monkeypatch):
+    # break the fill model on purpose (fill at the start of every segment, wherever the price is):
+    # a default run (no check_invariants) must refuse the impossible fill, not report it
+    from bots.backtest.engine import InvariantError
+
+    monkeypatch.setattr(BacktestEngine, "_fill_time", lambda self, o, ta, pa, tb, pb, cur_t: cur_t)
+    with pytest.raises(InvariantError, match="outside bar|path was at"):
+        BacktestEngine(FixedOrders([buy("b", "99.00")]), RULES, bars_from([FLAT, (100.0, 100.0, 98.9, 100.0)]),
+                       BacktestConfig()).run()
+
+
+@pytest.mark.parametrize(("cancel_latency", "fills"), [(10_100, 0), (10_101, 1)])
+def test_a_cancel_landing_at_the_instant_of_a_fill_wins(cancel_latency, fills):
+    # bar 2 is a tie (low first): 100 -> 98 over 20 s, so the buy at 99.00 trades through 98.99 at
+    # exactly +10.1 s. The cancel, decided at the open of bar 2, lands then or 1 ms later.
+    from backtest_helpers import T0
+
+    class CancelAtBar2(FixedOrders):
+        def desired_orders(self, now_ms):
+            return [] if now_ms >= T0 + 120_000 else super().desired_orders(now_ms)
+
+        def quiet_band(self, now_ms):
+            return (Decimal("1"), Decimal("1000"), T0 + 120_000) if now_ms < T0 + 120_000 else None
+
+    rows = [FLAT, FLAT, (100.0, 102.0, 98.0, 100.0)]
+    for fast in (True, False):
+        r = run(CancelAtBar2([buy("b", "99.00")]), rows, maker_latency_ms=cancel_latency, fast=fast)
+        assert len(r.fills) == fills
+        if fills:
+            assert r.fills[0].ts_ms == T0 + 120_000 + 10_100
+
+
+def test_funding_at_an_instant_comes_before_the_fills_of_that_instant():
+    # flat until the open of bar 2, which gaps down through the buy: the funding due at that open is
+    # booked first, on the flat position (nothing), and the fill happens at the same instant
+    from backtest_helpers import T0
+
+    from bots.backtest.data import FundingSeries
+
+    fund = FundingSeries([T0 + 120_000], [Decimal("1")])
+    r = BacktestEngine(FixedOrders([buy("b", "99.00")]), RULES, bars_from([FLAT, FLAT, (98.0, 98.5, 97.5, 98.0)]),
+                       BacktestConfig(check_invariants=True), fundings=fund).run()
+    assert [f.ts_ms for f in r.fills] == [T0 + 120_000]
+    assert r.fundings == [] and r.funding == 0

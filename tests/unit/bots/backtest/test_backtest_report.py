@@ -101,3 +101,58 @@ def test_plots_written_or_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_mpl)
     with pytest.raises(ConfigError, match=r"lighter-sync\[plot\]"):
         write_plots(r, tmp_path)
+
+
+def ton_at(price: str, *, order_size: str = "12", max_position: str | None = None, levels: int = 4):
+    """A grid on TON (tick 0.00001, step 0.1, min 5 TON / 10 USD) around ``price`` for a few hours."""
+    from backtest_helpers import walk_bars
+
+    from bots.grid.strategy import GridParams, GridStrategy
+    from bots.strategy import MarketRules, StrategyContext
+
+    ton = MarketRules("TON", 12, Decimal("0.00001"), Decimal("0.1"), Decimal("5.0"), Decimal("10"))
+    params = GridParams(spacing=Decimal("0.002"), levels=levels, order_size_usd=Decimal(order_size),
+                        max_position_usd=Decimal(max_position) if max_position else None, stale_after_ms=None)
+    bars = walk_bars(6 * 60, seed=5, price=float(price))
+    r = BacktestEngine(GridStrategy(StrategyContext(ton, 2 * levels), params), ton, bars, BacktestConfig()).run()
+    return r, compute_metrics(r, cap_usd=params.max_position_usd, order_usd=params.order_size_usd)
+
+
+def test_report_states_the_size_and_cap_that_were_traded():
+    # Issue 12: at TON 3.1 a 12 USD level is 3.8 TON, raised to the 5 TON minimum (15.5 USD); the
+    # default cap (4 levels) is 20 TON, 62 USD - not the 48 USD that 4 x 12 USD suggests.
+    r, m = ton_at("3.1")
+    assert m["order_size_usd"] == Decimal("12")
+    assert m["unit"] == Decimal("5.0") and m["cap_base"] == Decimal("20.0")
+    assert m["unit_usd"] == Decimal("5.0") * r.sizing[0][1] and Decimal("15") < m["unit_usd"] < Decimal("16")
+    assert Decimal("61") < m["cap_usd"] < Decimal("63")
+    assert r.max_position <= m["cap_base"]  # enforced on the effective size
+    text = format_summary(m)
+    assert "unit=5.000000" in text.splitlines() and "cap_base=20.000000" in text.splitlines()
+    (warning,) = [line for line in text.splitlines() if line.startswith("warning:")]
+    assert "12 USD" in warning and "5.0" in warning and "20.0" in warning
+
+
+def test_report_has_no_warning_when_the_size_was_not_raised():
+    r, m = ton_at("3.1", order_size="31", max_position="100")
+    assert m["unit"] == Decimal("10.0")  # 31 / 3.1, on the step
+    assert m["cap_base"] == Decimal("100") / r.sizing[0][1]  # 100 USD at the reference, in TON
+    assert m["warnings"] == [] and "warning:" not in format_summary(m)
+    assert m["notes"] and m["notes"][0].startswith("re-centring changed the per-level size: 10.0 .. ")
+
+
+def test_fills_csv_holds_every_fill_and_the_report_no_timing(tmp_path):
+    from bots.backtest.engine import FillRecord
+    from bots.strategy import Side
+
+    r = round_trip_result()
+    many = [FillRecord(i, 1, "b", Side.BUY, Decimal("99.00"), Decimal(1), Decimal(0), True, Decimal(0), Decimal(i))
+            for i in range(100_001)]  # the old writer stopped at 100,000 rows without a word
+    r.fills = many
+    m = compute_metrics(r)
+    paths = write_report(r, m, tmp_path)
+    assert paths["fills"].read_text().count("\n") == 1 + 100_001
+    doc = json.loads(paths["json"].read_text())
+    assert "elapsed_s" not in doc["metrics"] and "bars_per_s" not in doc["metrics"]
+    assert "elapsed_s" not in paths["summary"].read_text()
+    assert "bars_per_s=" in paths["timing"].read_text()

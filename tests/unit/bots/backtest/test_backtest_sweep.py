@@ -66,13 +66,29 @@ def test_rank_and_table(data, tmp_path):
     assert len(csv_path.read_text().splitlines()) == 5
 
 
-def test_dask_local_cluster_matches_in_process(data):
-    pytest.importorskip("distributed", reason="needs the dask extra (part of .[dev])")
+def single_rows(data, jobs, *, fast=True):
+    """What single runs (the CLI's path, fast or per-candle) say for the same settings."""
+    from bots.backtest.build import run_grid
+    from bots.backtest.sweep import RANK_COLUMNS
+
+    rows = []
+    for job in jobs:
+        _, m, _ = run_grid(data.grid, data.rules, data.config, data.bars, data.fundings, overrides=job, fast=fast)
+        rows.append({**job, **{c: m[c] for c in RANK_COLUMNS}})
+    return rows
+
+
+def test_sweep_rows_equal_single_runs(data):
+    jobs = [*JOBS, {"spacing": "0.1", "cooldown": "0", "requests_per_minute": "5"}]
+    rows = run_sweep(data, jobs, LocalExecutor(2))
+    assert rows == single_rows(data, jobs) == single_rows(data, jobs, fast=False)
+
+
+def test_dask_local_cluster_matches_single_runs(data):  # dask[distributed] is part of .[dev]
     from bots.backtest.sweep import DaskExecutor
 
-    one = run_sweep(data, JOBS[:2], LocalExecutor(1))
     via_dask = run_sweep(data, JOBS[:2], DaskExecutor(workers=2))
-    assert via_dask == one
+    assert via_dask == run_sweep(data, JOBS[:2], LocalExecutor(1)) == single_rows(data, JOBS[:2])
 
 
 def test_longest_first_puts_finer_spacing_and_more_levels_first(data):
