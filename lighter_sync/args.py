@@ -41,7 +41,7 @@ MAX_ACCOUNT_INDEX = 2**63 - 1
 def _real(value: Any, name: str) -> float:
     """``value`` as a finite float, refusing bools, non-numbers, NaN and infinities."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a number of seconds, got {type(value).__name__} ({value!r})")
+        raise ValidationError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
     try:
         number = float(value)
     except OverflowError:  # an int beyond float range
@@ -53,11 +53,16 @@ def _real(value: Any, name: str) -> float:
 
 def seconds_arg(value: Any, name: str, *, allow_zero: bool = False, maximum: float = MAX_TIMEOUT_S) -> float:
     """A duration in seconds: finite, above 0 (or >= 0 with ``allow_zero``) and at most ``maximum``."""
-    number = _real(value, name)
-    low_ok = number >= 0 if allow_zero else number > 0
+    what = "a number of seconds (0 or more)" if allow_zero else "a positive number of seconds"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{name} must be {what}, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        number = math.inf
+    low_ok = number >= 0 if allow_zero else number > 0  # False for NaN
     if not low_ok or number > maximum:
-        low = "0" if allow_zero else "above 0"
-        raise ValidationError(f"{name} must be {low} and at most {maximum:g} seconds, got {value!r}")
+        raise ValidationError(f"{name} must be {what}, got {value!r} (finite, at most {maximum:g})")
     return number
 
 

@@ -305,6 +305,7 @@ class AccountHandlers:
         acc = self.account
         if acc is None or not any(ch.startswith("account_all_trades/") for ch in channels):
             return
+        newest = None
         if not acc.trade_floor_taken:
             newest = self._newest_trade_id()
             if newest is not None:
@@ -312,7 +313,7 @@ class AccountHandlers:
                 acc.max_trade_id = max(acc.max_trade_id, newest)
         if acc.position_base_taken:
             return
-        snapshot = self._position_snapshot()
+        snapshot = self._position_snapshot(newest)  # the floor read opens the bracket
         if snapshot is None:
             return
         positions, newest = snapshot
@@ -334,7 +335,7 @@ class AccountHandlers:
             return None
         return max((int(t.get("trade_id") or 0) for t in body.get("trades") or []), default=0)
 
-    def _position_snapshot(self) -> tuple[list[PositionUpdate], int] | None:
+    def _position_snapshot(self, newest: int | None = None) -> tuple[list[PositionUpdate], int] | None:
         """The account's positions from REST together with the newest trade they include.
 
         Positions and trades are separate reads, so the read is bracketed by two reads of the
@@ -343,11 +344,13 @@ class AccountHandlers:
         it that the socket delivers later must not move the view again (that double count made
         the fills-driven position disagree with the venue after a reconnect). None when REST
         fails or trades keep coming (three tries): the fills-driven view is kept as it is.
+        ``newest``: a newest-trade read made just before, used as the first bracket.
         """
         acc = self.account
         assert acc is not None
         for _ in range(3):
-            before = self._newest_trade_id()
+            before = self._newest_trade_id() if newest is None else newest
+            newest = None
             body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
             after = self._newest_trade_id()
             if before is None or body is None or after is None:
@@ -428,9 +431,12 @@ class AccountHandlers:
             if acc.offer_order(o, d):
                 self._route(wire, None, o)
 
-    def _reconcile_fills(self, wire: str, floor_id: int) -> None:
+    def _reconcile_fills(self, wire: str, floor_id: int | None = None) -> None:
+        """Every trade of the account newer than ``floor_id`` (default: the newest seen), oldest first."""
         acc = self.account
         assert acc is not None
+        if floor_id is None:
+            floor_id = acc.max_trade_id
         # Without a trade-id floor (its REST read failed), fall back to the subscription time on the venue's clock.
         since = acc.fills_since_ms + self._venue_offset_us() // 1000
         collected: list[dict[str, Any]] = []
@@ -467,13 +473,20 @@ class AccountHandlers:
     def _reconcile_positions(self, wire: str, fills: bool) -> None:
         acc = self.account
         assert acc is not None
-        snapshot = self._position_snapshot()
-        if snapshot is None:
-            return
-        positions, newest = snapshot
-        acc.position_base_taken = True
-        if newest >= acc.position_trade_id:
-            acc.position_trade_id = newest
+        if fills:  # the fills-driven view is re-based: the read must agree with the trades (see above)
+            snapshot = self._position_snapshot()
+            if snapshot is None:
+                return
+            positions, newest = snapshot
+            acc.position_base_taken = True
+        else:
+            body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
+            if body is None:
+                return
+            positions, newest = [position_from_json(d, self._symbol, "reconcile") for d in _positions_of(body)], None
+        if newest is None or newest >= acc.position_trade_id:
+            if newest is not None:
+                acc.position_trade_id = newest
             for p in positions:
                 if fills and acc.positions.get(p.market_id, Decimal(0)) != p.size:
                     log.info("position view of market %s corrected by REST", p.market_id)

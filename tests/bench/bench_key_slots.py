@@ -29,10 +29,8 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import LighterError, RetryableError
+from lighter_sync.sim import SimExchange
 from tests.integration.trade_helpers import mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 THREADS = 8
 STRESS_SECONDS = float(os.environ.get("LIGHTER_BENCH_SECONDS", "30"))

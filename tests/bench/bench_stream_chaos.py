@@ -25,10 +25,8 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.events import Fill
+from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 SECONDS = float(os.environ.get("LIGHTER_CHAOS_SECONDS", "60"))
 DROP_EVERY = 3.0

@@ -29,11 +29,9 @@ from hypothesis import strategies as st
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import ConfigError, LighterError, RequestError
+from lighter_sync.sim import SimExchange
 from lighter_sync.stream import StreamConfig
 from tests.integration.trade_helpers import mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 #: Not fuzzed: they end the client or build another one.
 SKIP = {"close", "from_env"}

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
+from lighter_sync.sim import SimExchange
 
 
 @pytest.fixture(scope="module")
