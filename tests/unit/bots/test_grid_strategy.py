@@ -450,8 +450,9 @@ def test_remembered_answers_equal_fresh_ones(seed):
         for s in (kept, fresh):
             s.on_event(BookUpdate(now, price - D("0.0001"), price + D("0.0001")), now)
         fresh._targets.clear()
-        fresh._slot_orders.clear()
-        fresh._slot_valid.clear()
+        fresh._lat._orders.clear()
+        fresh._lat._valid.clear()
+        fresh._quoted_edges = None
         fresh._cache_key = None
         answer = kept.desired_orders(now)
         assert answer == fresh.desired_orders(now)
