@@ -72,6 +72,7 @@ from bots.strategy import (
     PositionSnapshot,
     Side,
     Strategy,
+    TickLane,
 )
 from lighter_sync.errors import ValidationError
 
@@ -343,6 +344,7 @@ class BacktestEngine:
         # caches
         self._fund_i = 0
         self._has_band = callable(getattr(strategy, "quiet_band", None))
+        self._lane = _lane_of(strategy, self.tick)
         self._has_cap = hasattr(strategy, "cap_base") and hasattr(strategy, "unit")
         self._posf = 0.0  # float mirrors of the books for prefilters (exact tests follow)
         self._kf = float(self.cfg.capital)
@@ -452,7 +454,7 @@ class BacktestEngine:
             u = self._units_cache[key] = int((price / self.tick).to_integral_value(rounding))
         return u
 
-    def _book(self, t: int, p: int) -> BookUpdate:
+    def _book_prices(self, p: int) -> tuple[Decimal, Decimal]:
         """The tightest book whose mid is the path price ``p`` (on the tick): one tick either side.
         The strategy sees it, and the venue's crossing test uses the same two prices."""
         prices = self._book_cache.get(p)
@@ -460,6 +462,11 @@ class BacktestEngine:
             if len(self._book_cache) > 100_000:
                 self._book_cache.clear()
             prices = self._book_cache[p] = (self._dec(p - 1), self._dec(p + 1))
+        return prices
+
+    def _book(self, t: int, p: int) -> BookUpdate:
+        """:meth:`_book_prices` as the event."""
+        prices = self._book_prices(p)
         return BookUpdate(t, prices[0], prices[1])
 
     # -- scan ------------------------------------------------------------------------------
@@ -625,12 +632,18 @@ class BacktestEngine:
 
     def _strategy_band(self, now: int) -> tuple[int, int, int]:
         """The strategy's quiet band in units (``_NO_BAND`` when it makes no promise)."""
-        band = self.strategy.quiet_band(now) if self._has_band else None
-        if band is None:
-            return _NO_BAND
-        until = int(band[2]) if len(band) > 2 and band[2] is not None else NEVER
-        lo = self._units(Decimal(band[0]), ROUND_FLOOR)  # p > low  <=>  p_ticks > floor(low / tick)
-        hi = self._units(Decimal(band[1]), ROUND_CEILING)  # p < high <=>  p_ticks < ceil(high / tick)
+        if self._lane is not None:
+            tband = self._lane.lane_band(now)
+            if tband is None:
+                return _NO_BAND
+            lo, hi, until = tband
+        else:
+            band = self.strategy.quiet_band(now) if self._has_band else None
+            if band is None:
+                return _NO_BAND
+            until = int(band[2]) if len(band) > 2 and band[2] is not None else NEVER
+            lo = self._units(Decimal(band[0]), ROUND_FLOOR)  # p > low  <=>  p_ticks > floor(low / tick)
+            hi = self._units(Decimal(band[1]), ROUND_CEILING)  # p < high <=>  p_ticks < ceil(high / tick)
         # A band that does not hold the price the strategy last saw promises nothing: moving back
         # into it is a change (e.g. an order held back because it would have crossed).
         seen = self._seen
@@ -844,8 +857,19 @@ class BacktestEngine:
             if band[0] < p < band[1] and t < band[2]:
                 return
         self.counters["strategy_calls"] += 1
-        self._tell(self._book(t, p), t)
+        self._seen = (t, p)
+        self._sband = None
+        self._show_book(t, p)
         self._decide()
+
+    def _show_book(self, t: int, p: int) -> None:
+        """Deliver the book at path price ``p`` (one tick either side): through the strategy's tick
+        lane when it has one (:class:`bots.strategy.TickLane`), else as a :class:`BookUpdate`."""
+        if self._lane is not None:
+            prices = self._book_prices(p)
+            self._lane.lane_book(t, p - 1, p + 1, prices[0], prices[1])
+        else:
+            self.strategy.on_event(self._book(t, p), t)
 
     def _refresh_view(self, covered: bool = False) -> None:
         """Show the strategy the book at (now, path price) unless that is what it saw last."""
@@ -854,21 +878,22 @@ class BacktestEngine:
             self._seen = seen
             if not covered:
                 self._sband = None
-            self.strategy.on_event(self._book(self.now, self.last_p), self.now)
+            self._show_book(self.now, self.last_p)
 
-    def _tell(self, event: Any, now: int, *, covered: bool = False) -> None:
-        """Deliver one event. Before any other event the strategy first gets the book at that
-        moment (the path's price), as a live bot's stream would have shown it; this also makes the
-        fast path and the per-candle loop feed the strategy the same views.
+    def _before_event(self, covered: bool = False) -> None:
+        """Before any event other than a book the strategy first gets the book at that moment (the
+        path's price), as a live bot's stream would have shown it; this also makes the fast path and
+        the per-candle loop feed the strategy the same views.
 
         ``covered``: an order confirmation, which the strategy's quiet band (if the price is inside
         it) promises changes nothing; the cached band stays (the caller checks the price)."""
-        if not isinstance(event, BookUpdate):
-            self._refresh_view(covered)
-        else:
-            self._seen = (self.now, self.last_p)
+        self._refresh_view(covered)
         if not covered:
             self._sband = None
+
+    def _tell(self, event: Any, now: int) -> None:
+        """Deliver one event that is not a book (see :meth:`_before_event`)."""
+        self._before_event()
         self.strategy.on_event(event, now)
 
     # -- orders ----------------------------------------------------------------------------
@@ -1058,10 +1083,12 @@ class BacktestEngine:
         current = self.orders.get(o.key)
         if current is not None and current is not o and status.is_done:
             return  # a newer order holds this key (a modify): its state is what the strategy tracks
-        self._tell(
-            OrderUpdate(self.now, o.key, o.coi, status, o.side, o.price, o.size, o.filled, o.reduce_only, reason),
-            self.now, covered=covered,
-        )
+        self._before_event(covered)
+        if self._lane is not None:
+            self._lane.lane_order(self.now, o.key, status)
+        else:
+            self.strategy.on_event(OrderUpdate(self.now, o.key, o.coi, status, o.side, o.price, o.size, o.filled,
+                                               o.reduce_only, reason), self.now)
 
     # -- accounting ------------------------------------------------------------------------
 
@@ -1107,9 +1134,12 @@ class BacktestEngine:
         self.fills.append(rec)
         if self.on_fill is not None:
             self.on_fill(rec)
-        self._tell(
-            Fill(self.now, o.key, o.coi, o.side, price, size, fee, is_maker, f"bt-{len(self.fills)}"), self.now
-        )
+        self._before_event()
+        if self._lane is not None:
+            self._lane.lane_fill(self.now, o.key, o.side, price, size)
+        else:
+            self.strategy.on_event(Fill(self.now, o.key, o.coi, o.side, price, size, fee, is_maker,
+                                        f"bt-{len(self.fills)}"), self.now)
         if done:
             o.state = "done"
             self._trig = None
@@ -1208,6 +1238,17 @@ class BacktestEngine:
             raise InvariantError(f"equity mismatch at {self.now}: {problem}")
         if len(self.orders) > self.cfg.max_open_orders + len(self.canceling) + 8:
             raise InvariantError(f"too many open orders: {len(self.orders)}")
+
+
+def _lane_of(strategy: Strategy, tick: Decimal) -> TickLane | None:
+    """The strategy's tick lane, when it has one that counts ``tick`` and its event methods are its
+    class's own (a wrapper that replaced one on the instance, e.g. to record events, must see them)."""
+    if not isinstance(strategy, TickLane) or strategy.lane_tick != tick:
+        return None
+    own = getattr(strategy, "__dict__", {})
+    if any(name in own for name in ("on_event", "desired_orders", "quiet_band")):
+        return None
+    return strategy
 
 
 def _before(o: _Order, other: _Order) -> bool:

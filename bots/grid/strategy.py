@@ -74,6 +74,7 @@ from bots.strategy import (
     DesiredOrder,
     Event,
     Fill,
+    OrderStatus,
     OrderUpdate,
     PositionSnapshot,
     Side,
@@ -88,6 +89,7 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 FOREVER = 2**62  # quiet_band's "no timer pending"
 BUY, SELL = Side.BUY, Side.SELL
+_GONE = frozenset(status for status in OrderStatus if status.is_done)
 
 
 @dataclass(frozen=True)
@@ -230,17 +232,13 @@ class GridStrategy(BaseStrategy):
             bid, ask = event.best_bid, event.best_ask
             if bid is None and ask is None:
                 return
-            self.best_bid, self.best_ask = bid, ask
-            self._bid, self._ask, self._m_lo, self._m_hi = self._ticks.book(bid, ask)
-            self.last_book_ms = now_ms
-            self._on_price(now_ms)
+            b, a, m_lo, m_hi = self._ticks.book(bid, ask)
+            self._on_book(now_ms, bid, ask, b, a, m_lo, m_hi)
         elif isinstance(event, Fill):
-            self._on_fill(event, now_ms)
+            if self._new_trade(event.trade_id):
+                self.lane_fill(now_ms, event.key, event.side, event.price, event.size)
         elif isinstance(event, OrderUpdate):
-            if event.status.is_done:
-                self._quoted.pop(event.key, None)
-                self._quoted_edges = None
-                self._cache_key = None
+            self.lane_order(now_ms, event.key, event.status)
         elif isinstance(event, PositionSnapshot):
             self.position = event.size
             self._pos = self._size(event.size)
@@ -249,32 +247,63 @@ class GridStrategy(BaseStrategy):
         elif isinstance(event, TradeTick):
             pass  # the grid quotes off the book; trades only matter to fill simulators
 
-    def _on_fill(self, fill: Fill, now_ms: int) -> None:
-        if fill.trade_id:
-            if fill.trade_id in self._seen_trades:
-                return
-            self._seen_trades.add(fill.trade_id)
-            self._seen_order.append(fill.trade_id)
+    # -- the tick lane (bots.strategy.TickLane): the same events, as integers ---------------
+
+    @property
+    def lane_tick(self) -> Decimal:
+        return self.rules.tick_size
+
+    def lane_book(self, now_ms: int, bid: int, ask: int, bid_price: Decimal, ask_price: Decimal) -> None:
+        """A two-sided book on the tick, given in ticks and as Decimals."""
+        self._on_book(now_ms, bid_price, ask_price, bid, ask, bid + ask, bid + ask)
+
+    def lane_order(self, now_ms: int, key: str, status: OrderStatus) -> None:
+        """One of our orders changed state: one that is gone is no longer quoted."""
+        if status in _GONE:
+            self._quoted.pop(key, None)
+            self._quoted_edges = None
+            self._cache_key = None
+
+    def lane_band(self, now_ms: int) -> tuple[int, int, int] | None:
+        """:meth:`quiet_band` in ticks."""
+        return self._band()
+
+    def _on_book(self, now_ms: int, bid_price: Decimal | None, ask_price: Decimal | None, bid: int | None,
+                 ask: int | None, m_lo: int, m_hi: int) -> None:
+        self.best_bid, self.best_ask = bid_price, ask_price
+        self._bid, self._ask, self._m_lo, self._m_hi = bid, ask, m_lo, m_hi
+        self.last_book_ms = now_ms
+        self._on_price(now_ms)
+
+    def _new_trade(self, trade_id: str) -> bool:
+        """False for a trade seen before (the driver reports each once; this is a second guard)."""
+        if trade_id:
+            if trade_id in self._seen_trades:
+                return False
+            self._seen_trades.add(trade_id)
+            self._seen_order.append(trade_id)
             if len(self._seen_order) > 10_000:
                 self._seen_trades.discard(self._seen_order.popleft())
+        return True
+
+    def lane_fill(self, now_ms: int, key: str | None, side: Side, price: Decimal, size: Decimal) -> None:
+        """One of our orders traded (a trade not seen before)."""
         gap_before = self.gap
-        size = self._size(fill.size)
-        self.position += fill.side.sign * fill.size
-        self._pos += size if fill.side is BUY else -size
+        n = self._size(size)
+        self.position += side.sign * size
+        self._pos += n if side is BUY else -n
         self.fills += 1
         lat = self._lat
-        slot = lat.slot_of_price.get(fill.price) if lat is not None else None
-        if slot is not None and (
-            (fill.side is BUY and slot < gap_before - 1) or (fill.side is SELL and slot > gap_before + 1)
-        ):
+        slot = lat.slot_of_price.get(price) if lat is not None else None
+        if slot is not None and ((side is BUY and slot < gap_before - 1) or (side is SELL and slot > gap_before + 1)):
             # The price jumped over levels whose orders never filled (held back, rejected as
             # post-only): put the gap where the fill happened, so the take-profit sits one level
             # above it and the filled level is not re-armed at the price that just traded.
             self.anchor = self.position + slot * self.unit
             self._anchor = self._pos + slot * self._unit
-        if fill.key is not None and fill.key.startswith("L"):
+        if key is not None and key.startswith("L"):
             try:
-                k = level_of_key(fill.key)
+                k = level_of_key(key)
             except ValueError:
                 return
             self._filled_at[k] = now_ms
@@ -528,6 +557,14 @@ class GridStrategy(BaseStrategy):
         answer may already differ, so the driver must ask. Likewise the mid the last answer saw
         must be inside the band (an order it held back for crossing may be wanted inside it).
         """
+        band = self._band()
+        if band is None:
+            return None
+        tick = self.rules.tick_size
+        return (band[0] * tick, band[1] * tick, band[2])
+
+    def _band(self) -> tuple[int, int, int] | None:
+        """:meth:`quiet_band` with the prices in ticks."""
         answered = self._answered_ms
         lat = self._lat
         if answered is None or lat is None:
@@ -577,8 +614,7 @@ class GridStrategy(BaseStrategy):
         if self.params.stale_after_ms is not None and self.last_book_ms is not None:
             deadlines.append(self.last_book_ms + self.params.stale_after_ms + 1)
         pending = [t for t in deadlines if t > answered]  # earlier ones are in the answer already
-        tick = self.rules.tick_size
-        return (low * tick, high * tick, min(pending) if pending else FOREVER)
+        return (low, high, min(pending) if pending else FOREVER)
 
     def summary(self) -> dict[str, str]:
         return {
