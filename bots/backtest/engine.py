@@ -99,6 +99,8 @@ FEE_TIERS: dict[str, tuple[Decimal, Decimal]] = {
     "premium": (Decimal("0.00004"), Decimal("0.00028")),
 }
 
+_GONE = frozenset(status for status in OrderStatus if status.is_done)
+
 # event kinds of one segment walk, in the order they run at the same instant
 _CANCEL, _ARRIVE, _WAKE, _FUNDING, _FILL = 1, 2, 3, 4, 5
 
@@ -194,7 +196,7 @@ class _Order:
 
     __slots__ = ("coi", "desired", "key", "side", "is_buy", "price", "pu", "level", "touch", "lvl", "size",
                  "reduce_only", "post_only", "valid", "arrive_ms", "state", "filled", "cancel_ms", "replaced",
-                 "draw_bar", "draw_ok")
+                 "draw_bar", "draw_ok", "trig")
 
     def __init__(self, coi: int, d: DesiredOrder, pu: int, level: int, touch: int, valid: bool,
                  arrive_ms: int) -> None:
@@ -207,6 +209,8 @@ class _Order:
         self.pu = pu  # price in units
         self.level = level  # the path must reach this (units) for a sure fill
         self.touch = touch  # ... and this for a probabilistic touch
+        # the price the path must reach for any fill: the higher of the two for a buy, the lower for a sell
+        self.trig = (touch if touch > level else level) if self.is_buy else (touch if touch < level else level)
         self.lvl = pu * 2 + self.is_buy  # "one fill per level per bar" key
         self.size = d.size
         self.reduce_only = d.reduce_only
@@ -597,20 +601,14 @@ class BacktestEngine:
         rebuilds the list of those orders (``_fillable``). Cached until an order changes."""
         if self._trig is None:
             lo, hi = -NEVER, NEVER
-            fillable = self._fillable = []
-            for group in (self.orders.values(), self.canceling):
-                for o in group:
-                    if o.state != "open":
-                        continue
-                    fillable.append(o)
-                    if o.is_buy:
-                        lvl = o.touch if o.touch > o.level else o.level
-                        if lvl > lo:
-                            lo = lvl
-                    else:
-                        lvl = o.touch if o.touch < o.level else o.level
-                        if lvl < hi:
-                            hi = lvl
+            fillable = self._fillable = [o for o in self.orders.values() if o.state == "open"]
+            fillable += [o for o in self.canceling if o.state == "open"]
+            for o in fillable:
+                if o.is_buy:
+                    if o.trig > lo:
+                        lo = o.trig
+                elif o.trig < hi:
+                    hi = o.trig
             self._trig = (lo, hi)
         return self._trig
 
@@ -672,12 +670,15 @@ class BacktestEngine:
         self._vol_ready = False
         if self._filled_levels:
             self._filled_levels = set()
-        pts = self._points(i)
-        t_first, p_first = pts[0]
-        _, hi, lo, _ = self.tb.ohlc(i)
-        if self.fine is not None:
+        ohlc = self.tb.ohlc(i)
+        _, hi, lo, _ = ohlc
+        if self.fine is None:
+            pts = bar_path(self.bars.ts[i], *ohlc, self.bars.interval_ms)
+        else:
+            pts = self._points(i)
             lo = min(lo, min(p for _, p in pts))
             hi = max(hi, max(p for _, p in pts))
+        t_first, p_first = pts[0]
         prev = self.tb.close(i - 1) if i > 0 else p_first
         self._rlo, self._rhi = lo, hi  # what the bar traded
         self._glo, self._ghi = min(lo, prev), max(hi, prev)  # ... and at its open, the gap too
@@ -724,19 +725,35 @@ class BacktestEngine:
             kind = 0
             obj: _Order | None = None
             if (self._timed if self._timed is not None else self._next_timed()) <= tb:
-                # housekeeping due on this segment, in the order it runs at one instant
-                due: list[tuple[int, int, _Order | None]] = [
-                    (o.cancel_ms, _CANCEL, o) for o in self.canceling if o.cancel_ms is not None]
-                due += [(o.arrive_ms, _ARRIVE, o) for o in self.pending]
-                due.append((self._wake_at, _WAKE, None))
-                if self._fund_i < nf:
-                    due.append((fts[self._fund_i], _FUNDING, None))
-                for t, k, o in due:
+                # housekeeping due on this segment, in the order it runs at one instant: cancels,
+                # arrivals (each in sending order), the driver's wake-up, funding
+                for o in self.canceling:
+                    t = o.cancel_ms
+                    if t is not None and t <= tb:
+                        if t < cur_t:
+                            t = cur_t
+                        if t < best_t:
+                            best_t, kind, obj = t, _CANCEL, o
+                for o in self.pending:
+                    t = o.arrive_ms
                     if t <= tb:
                         if t < cur_t:
                             t = cur_t
                         if t < best_t:
-                            best_t, kind, obj = t, k, o
+                            best_t, kind, obj = t, _ARRIVE, o
+                t = self._wake_at
+                if t <= tb:
+                    if t < cur_t:
+                        t = cur_t
+                    if t < best_t:
+                        best_t, kind, obj = t, _WAKE, None
+                if self._fund_i < nf:
+                    t = fts[self._fund_i]
+                    if t <= tb:
+                        if t < cur_t:
+                            t = cur_t
+                        if t < best_t:
+                            best_t, kind, obj = t, _FUNDING, None
             trig = self._trig if self._trig is not None else self._triggers()
             if seg_lo <= trig[0] or seg_hi >= trig[1]:
                 for o in self._fillable:
@@ -866,7 +883,7 @@ class BacktestEngine:
         """Deliver the book at path price ``p`` (one tick either side): through the strategy's tick
         lane when it has one (:class:`bots.strategy.TickLane`), else as a :class:`BookUpdate`."""
         if self._lane is not None:
-            prices = self._book_prices(p)
+            prices = self._book_cache.get(p) or self._book_prices(p)
             self._lane.lane_book(t, p - 1, p + 1, prices[0], prices[1])
         else:
             self.strategy.on_event(self._book(t, p), t)
@@ -1015,7 +1032,7 @@ class BacktestEngine:
         self._timed = None
         self._trig = None
         self.counters["orders_arrived"] += 1
-        lvl = self.levels.setdefault(o.key, {"placed": 0, "filled": 0, "rejected": 0})
+        lvl = self._level_counts(o.key)
         crosses = o.pu > price if o.is_buy else o.pu < price  # at or through the book's far side
         reason = self._reject_reason(o, price, crosses)
         if reason:
@@ -1041,6 +1058,13 @@ class BacktestEngine:
                 self._fill(o, self._dec(px), px, is_maker=False)
                 return False
         return True
+
+    def _level_counts(self, key: str) -> dict[str, int]:
+        """The per-key counters of the report (placed, filled, rejected)."""
+        counts = self.levels.get(key)
+        if counts is None:
+            counts = self.levels[key] = {"placed": 0, "filled": 0, "rejected": 0}
+        return counts
 
     def _taker_units(self, is_buy: bool, p: int) -> int | None:
         """A taker's price (ticks): the path's price, when the bar traded there (else None: it rests)."""
@@ -1081,7 +1105,7 @@ class BacktestEngine:
 
     def _notify(self, o: _Order, status: OrderStatus, reason: str = "", *, covered: bool = False) -> None:
         current = self.orders.get(o.key)
-        if current is not None and current is not o and status.is_done:
+        if current is not None and current is not o and status in _GONE:
             return  # a newer order holds this key (a modify): its state is what the strategy tracks
         self._before_event(covered)
         if self._lane is not None:
@@ -1124,8 +1148,7 @@ class BacktestEngine:
         realized = self.acct.trade(o.side, price, size, fee)
         self._log_state()
         o.filled += size
-        lvl = self.levels.setdefault(o.key, {"placed": 0, "filled": 0, "rejected": 0})
-        lvl["filled"] += 1
+        self._level_counts(o.key)["filled"] += 1
         done = o.filled >= o.size or o.reduce_only and self.acct.position == 0
         if not done:
             self.counters["partial_fills"] += 1
@@ -1178,9 +1201,11 @@ class BacktestEngine:
         strategy = self.strategy
         cap = strategy.cap_base  # type: ignore[attr-defined]
         unit = strategy.unit  # type: ignore[attr-defined]
+        sizing = self.sizing
+        if sizing and cap is sizing[-1][3] and unit is sizing[-1][2]:
+            return abs(self.acct.position) + unit > cap  # the sizing last recorded (so valid)
         if not isinstance(cap, Decimal) or not isinstance(unit, Decimal) or cap <= 0 or unit <= 0:
             return None
-        sizing = self.sizing
         if not sizing or sizing[-1][2] != unit or sizing[-1][3] != cap:
             ref = getattr(strategy, "reference", None)
             sizing.append((self.now, ref if isinstance(ref, Decimal) else ZERO, unit, cap))

@@ -174,7 +174,7 @@ class GridStrategy(BaseStrategy):
         # _target's answers by _target_key (its only inputs): a grid revisits the same few states
         self._targets: dict[tuple[object, ...], tuple[list[DesiredOrder], frozenset[Side], frozenset[int]]] = {}
         self._hold_until: int | None = None  # when the last answer's re-price hysteresis ends (kept orders)
-        self._quoted: dict[str, tuple[DesiredOrder, int]] = {}  # key -> (last answer, when quoted)
+        self._quoted: dict[str, tuple[DesiredOrder, int, int]] = {}  # key -> (last answer, when quoted, its ticks)
         self._quoted_edges: tuple[int | None, int | None] | None = None  # (highest buy, lowest sell) quoted, ticks
         self._answered_ms: int | None = None  # when desired_orders last answered (quiet_band's reference)
         self._answered_m: tuple[int, int] | None = None  # ... and the mid (as _m_lo, _m_hi) it answered for
@@ -255,7 +255,11 @@ class GridStrategy(BaseStrategy):
 
     def lane_book(self, now_ms: int, bid: int, ask: int, bid_price: Decimal, ask_price: Decimal) -> None:
         """A two-sided book on the tick, given in ticks and as Decimals."""
-        self._on_book(now_ms, bid_price, ask_price, bid, ask, bid + ask, bid + ask)
+        self.best_bid, self.best_ask = bid_price, ask_price
+        self._bid, self._ask = bid, ask
+        self._m_lo = self._m_hi = bid + ask
+        self.last_book_ms = now_ms
+        self._on_price(now_ms)
 
     def lane_order(self, now_ms: int, key: str, status: OrderStatus) -> None:
         """One of our orders changed state: one that is gone is no longer quoted."""
@@ -379,7 +383,7 @@ class GridStrategy(BaseStrategy):
             return []
         if self._stale(now_ms):
             # Hold: keep what rests, place and re-price nothing.
-            return [order for order, _ in self._quoted.values()]
+            return [quote[0] for quote in self._quoted.values()]
         key = self._target_key(now_ms)
         if key == self._cache_key:
             return list(self._cache_out)  # same inputs, no hysteresis pending: same answer
@@ -391,7 +395,7 @@ class GridStrategy(BaseStrategy):
         for order in target:
             prev = quoted.get(order.key)
             if prev is not None:
-                old, quoted_ms = prev
+                old, quoted_ms, old_ticks = prev
                 if old is order:
                     out.append(old)
                     continue
@@ -400,7 +404,7 @@ class GridStrategy(BaseStrategy):
                     min_move = self.params.min_move_fraction
                     small = abs(order.price - old.price) < min_move * old.price and old.size == order.size
                     recent = now_ms - quoted_ms < cooldown
-                    if (small or recent) and not self._crosses(old.side, self._ticks.on_tick(old.price)):
+                    if (small or recent) and not self._crosses(old.side, old_ticks):
                         if not small and (hold_until is None or quoted_ms + cooldown < hold_until):
                             hold_until = quoted_ms + cooldown  # kept only until its re-price cooldown ends
                         out.append(old)
@@ -409,13 +413,14 @@ class GridStrategy(BaseStrategy):
                     out.append(old)
                     continue
             out.append(order)
-        answer: dict[str, tuple[DesiredOrder, int]] = {}
+        answer: dict[str, tuple[DesiredOrder, int, int]] = {}
         for o in out:
             prev = quoted.get(o.key)
             if prev is not None and prev[0] is o:
                 answer[o.key] = prev
             else:
-                answer[o.key] = (o, prev[1] if prev is not None and prev[0] == o else now_ms)
+                since = prev[1] if prev is not None and prev[0] == o else now_ms
+                answer[o.key] = (o, since, self._ticks.on_tick(o.price))
         self._quoted = answer
         self._quoted_edges = None
         # Cache only a settled answer: one that kept no old order (those may change with time).
@@ -425,16 +430,28 @@ class GridStrategy(BaseStrategy):
         return out
 
     def _target_key(self, now_ms: int) -> tuple[object, ...]:
-        """Everything :meth:`_target` depends on within one centring; the book enters only as its
-        rank in the lattice."""
+        """Everything :meth:`_target` depends on within one centring.
+
+        The book enters only as which of the slots it would consider cross: a buy at slot ``k``
+        crosses when its sorted index (``k + L + 1``) is at or above the ask's rank in the lattice,
+        a sell when its index is below the bid's rank; ranks beyond the slots that can hold a buy
+        (``-L .. g - 1``) or a sell (``g + 1 .. L``) are clamped, as they decide nothing more."""
         cooldown = self.params.cooldown_ms
         if now_ms - self._last_fill_ms < cooldown:
             active: tuple[int, ...] = tuple(sorted(k for k, t in self._filled_at.items() if now_ms - t < cooldown))
         else:
             active = ()  # no cooldown can still run
         ticks = self._lat.sorted_ticks  # type: ignore[union-attr]
-        ask = bisect_left(ticks, self._ask) if self._ask is not None else -1
-        bid = bisect_right(ticks, self._bid) if self._bid is not None else -1
+        L = self.params.levels
+        g = max(-L - 1, min(L + 1, self.gap)) + L + 1  # the gap's sorted index
+        ask = -1
+        if self._ask is not None:
+            ask = bisect_left(ticks, self._ask)
+            ask = 1 if ask < 1 else g if ask > g else ask
+        bid = -1
+        if self._bid is not None:
+            bid = bisect_right(ticks, self._bid)
+            bid = g + 1 if bid < g + 1 else 2 * L + 2 if bid > 2 * L + 2 else bid
         return (self._pos, self._anchor, active, ask, bid)
 
     def _target_for(self, key: tuple[object, ...], now_ms: int) -> list[DesiredOrder]:
@@ -529,8 +546,7 @@ class GridStrategy(BaseStrategy):
         if edges is None:
             top: int | None = None
             bottom: int | None = None
-            for order, _ in self._quoted.values():
-                t = self._ticks.on_tick(order.price)
+            for order, _, t in self._quoted.values():
                 if order.side is BUY:
                     if top is None or t > top:
                         top = t
