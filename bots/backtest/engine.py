@@ -358,8 +358,10 @@ class BacktestEngine:
         self._sband: tuple[int, int, int] | None = None  # strategy band in units; reset by every event
         self._seen: tuple[int, int] | None = None  # the (time, price) of the strategy's last book
         self._liq: tuple[int, int] | None = None  # prices (units) strictly between which no liquidation
-        self._trig: tuple[int, int] | None = None  # (highest buy level, lowest sell level) of fillable orders
-        self._fillable: list[_Order] = []  # open orders, resting or being canceled (rebuilt with _trig)
+        # (highest buy level, lowest sell level) of the fillable orders (None: to recompute), and those
+        # orders: every open one, resting or being canceled (kept as orders open and close)
+        self._trig: tuple[int, int] | None = (-NEVER, NEVER)
+        self._fillable: list[_Order] = []
         self._timed: int | None = None  # earliest cancel / arrival / wake / funding time
 
     # -- public ----------------------------------------------------------------------------
@@ -475,9 +477,6 @@ class BacktestEngine:
 
     # -- scan ------------------------------------------------------------------------------
 
-    def _busy(self) -> bool:
-        return bool(self.pending or self.canceling) or self._wake_at != NEVER
-
     def _skip_quiet(self, i: int, n: int) -> int:
         """Skip provably quiet bars from ``i``; return the next bar to process slowly (or ``n``).
 
@@ -491,8 +490,8 @@ class BacktestEngine:
         bar stays quiet under the liquidation price they move; otherwise the walk books them.
         With no position a funding is nothing and does not stop the scan.
         """
-        if self._busy():
-            return i
+        if self.pending or self.canceling or self._wake_at != NEVER:
+            return i  # something is in flight or waiting
         scan = self._scan()
         if scan is None:
             return i
@@ -504,6 +503,8 @@ class BacktestEngine:
         lo_f, hi_f = above(lo, pt), below(hi, pt)
         ts = self.bars.ts
         interval = self.bars.interval_ms
+        if not (lows[i] > lo_f and highs[i] < hi_f) or ts[i] + interval - 1 >= until:
+            return i  # the very first bar is not quiet (the usual case right after activity)
         limit = n
         if until - interval < ts[n - 1]:
             limit = bisect_right(ts, until - interval, i, n)  # bars whose last point is before `until`
@@ -597,13 +598,11 @@ class BacktestEngine:
         return (-NEVER, NEVER)
 
     def _triggers(self) -> tuple[int, int]:
-        """(highest buy fill level, lowest sell fill level) of the orders that can fill now; also
-        rebuilds the list of those orders (``_fillable``). Cached until an order changes."""
+        """(highest buy fill level, lowest sell fill level) of the orders that can fill now
+        (``_fillable``); recomputed only when an order that set one of them closed."""
         if self._trig is None:
             lo, hi = -NEVER, NEVER
-            fillable = self._fillable = [o for o in self.orders.values() if o.state == "open"]
-            fillable += [o for o in self.canceling if o.state == "open"]
-            for o in fillable:
+            for o in self._fillable:
                 if o.is_buy:
                     if o.trig > lo:
                         lo = o.trig
@@ -1030,7 +1029,6 @@ class BacktestEngine:
         (a confirmation, which a quiet band covers)."""
         self.pending.remove(o)
         self._timed = None
-        self._trig = None
         self.counters["orders_arrived"] += 1
         lvl = self._level_counts(o.key)
         crosses = o.pu > price if o.is_buy else o.pu < price  # at or through the book's far side
@@ -1047,7 +1045,7 @@ class BacktestEngine:
             self._notify(o, status, f"canceled-{reason.replace('_', '-')}")
             return False
         lvl["placed"] += 1
-        o.state = "open"
+        self._set_open(o)
         self.orders_log.append((self.now, o.key, o.side.value, float(o.price)))
         self._notify(o, OrderStatus.OPEN, covered=True)
         if crosses and o.lvl not in self._filled_levels:
@@ -1092,14 +1090,34 @@ class BacktestEngine:
                 return "margin"
         return ""
 
+    def _set_open(self, o: _Order) -> None:
+        """The order rests at the venue: it can fill from now on."""
+        o.state = "open"
+        self._fillable.append(o)
+        trig = self._trig
+        if trig is not None:
+            if o.is_buy:
+                if o.trig > trig[0]:
+                    self._trig = (o.trig, trig[1])
+            elif o.trig < trig[1]:
+                self._trig = (trig[0], o.trig)
+
+    def _set_done(self, o: _Order) -> None:
+        """The order is gone (filled, canceled): it can no longer fill."""
+        if o.state == "open":
+            self._fillable.remove(o)
+            trig = self._trig
+            if trig is not None and o.trig == (trig[0] if o.is_buy else trig[1]):
+                self._trig = None  # it set a trigger: recompute from the rest
+        o.state = "done"
+
     def _cancel_arrives(self, o: _Order) -> None:
         self.canceling.remove(o)
         self._timed = None
-        self._trig = None
         if o.state == "done":
             return
         was_void = o.state == "void"
-        o.state = "done"
+        self._set_done(o)
         if not was_void and not o.replaced and o.key not in self.orders:
             self._notify(o, OrderStatus.CANCELED, "canceled")
 
@@ -1128,8 +1146,7 @@ class BacktestEngine:
         pos = self.acct.position
         if o.reduce_only:
             if pos == 0 or (pos > 0) == o.is_buy:
-                o.state = "done"  # would grow the position: the venue cancels a reduce-only order
-                self._trig = None
+                self._set_done(o)  # would grow the position: the venue cancels a reduce-only order
                 if self.orders.get(o.key) is o:
                     del self.orders[o.key]
                 self.counters["rejected_reduce_only"] += 1
@@ -1164,8 +1181,7 @@ class BacktestEngine:
             self.strategy.on_event(Fill(self.now, o.key, o.coi, o.side, price, size, fee, is_maker,
                                         f"bt-{len(self.fills)}"), self.now)
         if done:
-            o.state = "done"
-            self._trig = None
+            self._set_done(o)
             if self.orders.get(o.key) is o:
                 del self.orders[o.key]
             self._notify(o, OrderStatus.FILLED)

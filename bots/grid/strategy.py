@@ -164,6 +164,7 @@ class GridStrategy(BaseStrategy):
         self._pos = 0
         self._anchor = 0
         self._unit = 0
+        self._gap = 0  # the gap for (_pos, _anchor, _unit), kept by _regap whenever one of them changes
         self._cap = 0  # floor(cap_base / quantum): a position of n quanta exceeds the cap iff n > _cap
         self._lat: Lattice | None = None
         # the last answer and what it was computed from
@@ -220,6 +221,7 @@ class GridStrategy(BaseStrategy):
         self._pos = q.of(self.position) or 0
         self._anchor = q.of(self.anchor) or 0
         self._unit = (q.of(lat.unit) or 0) if lat is not None else 0
+        self._regap()
         self._cap = q.floor(lat.cap_base) if lat is not None else 0
         self._targets.clear()
         self._cache_key = None
@@ -242,6 +244,7 @@ class GridStrategy(BaseStrategy):
         elif isinstance(event, PositionSnapshot):
             self.position = event.size
             self._pos = self._size(event.size)
+            self._regap()
         elif isinstance(event, Timer):
             self._on_price(now_ms)
         elif isinstance(event, TradeTick):
@@ -292,7 +295,7 @@ class GridStrategy(BaseStrategy):
 
     def lane_fill(self, now_ms: int, key: str | None, side: Side, price: Decimal, size: Decimal) -> None:
         """One of our orders traded (a trade not seen before)."""
-        gap_before = self.gap
+        gap_before = self._gap
         n = self._size(size)
         self.position += side.sign * size
         self._pos += n if side is BUY else -n
@@ -305,6 +308,7 @@ class GridStrategy(BaseStrategy):
             # above it and the filled level is not re-armed at the price that just traded.
             self.anchor = self.position + slot * self.unit
             self._anchor = self._pos + slot * self._unit
+        self._regap()
         if key is not None and key.startswith("L"):
             try:
                 k = level_of_key(key)
@@ -360,14 +364,19 @@ class GridStrategy(BaseStrategy):
 
     @property
     def gap(self) -> int:
-        """The empty slot index derived from the position relative to the anchor (half-even rounding)."""
+        """The empty slot index derived from the position relative to the anchor."""
+        return self._gap
+
+    def _regap(self) -> None:
+        """``gap = -round_half_even((position - anchor) / unit)``, 0 without a unit."""
         unit = self._unit
         if unit <= 0:
-            return 0
+            self._gap = 0
+            return
         q, r = divmod(self._pos - self._anchor, unit)
         if 2 * r > unit or (2 * r == unit and q & 1):
             q += 1
-        return -q
+        self._gap = -q
 
     def _crosses(self, side: Side, ticks: int) -> bool:
         """Whether an order at ``ticks`` would take: a buy at or above the ask, a sell at or below the bid."""
@@ -389,18 +398,20 @@ class GridStrategy(BaseStrategy):
             return list(self._cache_out)  # same inputs, no hysteresis pending: same answer
         target = self._target_for(key, now_ms)
         out: list[DesiredOrder] = []
-        cooldown = self.params.cooldown_ms
+        answer: dict[str, tuple[DesiredOrder, int, int]] = {}  # the new quotes: (order, since, ticks)
         quoted = self._quoted
         hold_until: int | None = None
+        settled = True  # no old order kept in place of its target (such an answer may change with time)
         for order in target:
             prev = quoted.get(order.key)
             if prev is not None:
                 old, quoted_ms, old_ticks = prev
-                if old is order:
+                if old is order or old == order:
                     out.append(old)
+                    answer[order.key] = prev
                     continue
-                same_kind = old.side is order.side and old.reduce_only == order.reduce_only
-                if same_kind and old != order:
+                if old.side is order.side and old.reduce_only == order.reduce_only:
+                    cooldown = self.params.cooldown_ms
                     min_move = self.params.min_move_fraction
                     small = abs(order.price - old.price) < min_move * old.price and old.size == order.size
                     recent = now_ms - quoted_ms < cooldown
@@ -408,23 +419,14 @@ class GridStrategy(BaseStrategy):
                         if not small and (hold_until is None or quoted_ms + cooldown < hold_until):
                             hold_until = quoted_ms + cooldown  # kept only until its re-price cooldown ends
                         out.append(old)
+                        answer[order.key] = prev
+                        settled = False
                         continue
-                elif old == order:
-                    out.append(old)
-                    continue
             out.append(order)
-        answer: dict[str, tuple[DesiredOrder, int, int]] = {}
-        for o in out:
-            prev = quoted.get(o.key)
-            if prev is not None and prev[0] is o:
-                answer[o.key] = prev
-            else:
-                since = prev[1] if prev is not None and prev[0] == o else now_ms
-                answer[o.key] = (o, since, self._ticks.on_tick(o.price))
+            answer[order.key] = (order, now_ms, self._ticks.on_tick(order.price))
         self._quoted = answer
         self._quoted_edges = None
-        # Cache only a settled answer: one that kept no old order (those may change with time).
-        self._cache_key = key if out == target else None
+        self._cache_key = key if settled else None
         self._cache_out = out
         self._hold_until = hold_until
         return out
@@ -443,7 +445,7 @@ class GridStrategy(BaseStrategy):
             active = ()  # no cooldown can still run
         ticks = self._lat.sorted_ticks  # type: ignore[union-attr]
         L = self.params.levels
-        g = max(-L - 1, min(L + 1, self.gap)) + L + 1  # the gap's sorted index
+        g = max(-L - 1, min(L + 1, self._gap)) + L + 1  # the gap's sorted index
         ask = -1
         if self._ask is not None:
             ask = bisect_left(ticks, self._ask)
@@ -477,7 +479,7 @@ class GridStrategy(BaseStrategy):
         lat = self._lat
         assert lat is not None
         L = p.levels
-        g = max(-L - 1, min(L + 1, self.gap))
+        g = max(-L - 1, min(L + 1, self._gap))
         unit, cap, pos = self._unit, self._cap, self._pos
         cooldown = p.cooldown_ms
         filled_at = self._filled_at
@@ -607,7 +609,7 @@ class GridStrategy(BaseStrategy):
                 return None  # due already: the next book update re-centres
             deadlines.append(recentre)
         else:
-            g = max(-L, min(L, self.gap))
+            g = max(-L, min(L, self._gap))
             low = max(ticks[g - 1], ticks[-L])
             high = min(ticks[g + 1], ticks[L])
             if BUY in self._capped and top_buy is None:
