@@ -241,8 +241,13 @@ class MarketRules:
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
         """Round to the tick, passively: a buy rounds down, a sell rounds up (never worse than asked)."""
+        return self.round_price_ticks(price, side)[0]
+
+    def round_price_ticks(self, price: Decimal, side: Side) -> tuple[Decimal, int]:
+        """:meth:`round_price` and the number of ticks it is."""
         rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-        return (price / self.tick_size).to_integral_value(rounding=rounding) * self.tick_size
+        ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
+        return ticks * self.tick_size, int(ticks)
 
     def round_size(self, size: Decimal) -> Decimal:
         """Round a size down to the step."""

@@ -100,6 +100,7 @@ FEE_TIERS: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 _GONE = frozenset(status for status in OrderStatus if status.is_done)
+_SIDE_VALUE = {True: Side.BUY.value, False: Side.SELL.value}  # by is_buy
 
 # event kinds of one segment walk, in the order they run at the same instant
 _CANCEL, _ARRIVE, _WAKE, _FUNDING, _FILL = 1, 2, 3, 4, 5
@@ -903,7 +904,10 @@ class BacktestEngine:
 
         ``covered``: an order confirmation, which the strategy's quiet band (if the price is inside
         it) promises changes nothing; the cached band stays (the caller checks the price)."""
-        self._refresh_view(covered)
+        seen = (self.now, self.last_p)
+        if self._seen != seen:
+            self._seen = seen
+            self._show_book(self.now, self.last_p)
         if not covered:
             self._sband = None
 
@@ -1046,7 +1050,7 @@ class BacktestEngine:
             return False
         lvl["placed"] += 1
         self._set_open(o)
-        self.orders_log.append((self.now, o.key, o.side.value, float(o.price)))
+        self.orders_log.append((self.now, o.key, _SIDE_VALUE[o.is_buy], float(o.price)))
         self._notify(o, OrderStatus.OPEN, covered=True)
         if crosses and o.lvl not in self._filled_levels:
             # not post-only (checked above): takes at the market, never worse than its limit
@@ -1075,7 +1079,7 @@ class BacktestEngine:
         if crosses and o.post_only:
             return "post_only"
         pos = self.acct.position
-        signed = o.side.sign * o.size
+        signed = o.size if o.is_buy else -o.size
         if o.reduce_only and (pos == 0 or (pos > 0) == (signed > 0)):
             return "reduce_only"
         after = abs(pos + signed)

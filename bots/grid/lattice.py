@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bots.grid.units import PriceTicks
 from bots.strategy import DesiredOrder, MarketRules, Side
 
-__all__ = ["Lattice", "level_key"]
+__all__ = ["Lattice", "level_key", "slot_factors"]
 
 ONE = Decimal(1)
+
+
+def slot_factors(spacing: Decimal, levels: int) -> tuple[tuple[int, Decimal], ...]:
+    """``(k, (1 + spacing) ** k)`` for the slots ``-L-1 .. L+1``: the same for every centring, so a
+    grid computes them once."""
+    step = ONE + spacing
+    return tuple((k, step**k) for k in range(-levels - 1, levels + 2))
 
 
 def level_key(k: int) -> str:
@@ -26,7 +32,8 @@ def level_key(k: int) -> str:
 
 
 class Lattice:
-    """Slots ``-L-1 .. L+1`` around ``reference`` with geometric ``spacing`` (``L = levels``).
+    """Slots ``-L-1 .. L+1`` around ``reference``, slot ``k`` at ``reference * factors[k]`` (see
+    :func:`slot_factors`; ``L = levels``).
 
     ``price[k]`` / ``ticks[k]``: slot ``k``'s price; ``slot_of_price``: the slot (``|k| <= L``) of
     a price; ``sorted_ticks``: all slot ticks in slot order (non-decreasing, for ranking a book).
@@ -35,21 +42,21 @@ class Lattice:
     replaced by :meth:`set_unit` when a saved lattice is resumed.
     """
 
-    __slots__ = ("reference", "levels", "price", "ticks", "sorted_ticks", "slot_of_price", "edge2",
-                 "unit", "cap_base", "_rules", "_post_only", "_orders", "_valid")
+    __slots__ = ("reference", "levels", "price", "ticks", "ticks_of_price", "sorted_ticks", "slot_of_price",
+                 "edge2", "unit", "cap_base", "_rules", "_post_only", "_orders", "_valid")
 
-    def __init__(self, reference: Decimal, spacing: Decimal, levels: int, order_size_usd: Decimal,
-                 max_position_usd: Decimal | None, post_only: bool, rules: MarketRules,
-                 ticks: PriceTicks) -> None:
+    def __init__(self, reference: Decimal, factors: tuple[tuple[int, Decimal], ...], order_size_usd: Decimal,
+                 max_position_usd: Decimal | None, post_only: bool, rules: MarketRules) -> None:
+        levels = len(factors) // 2 - 1
         self.reference = reference
         self.levels = levels
         self._rules = rules
         self._post_only = post_only
-        step = ONE + spacing
         self.price: dict[int, Decimal] = {}
-        for k in range(-levels - 1, levels + 2):
-            self.price[k] = rules.round_price(reference * step**k, Side.BUY if k < 0 else Side.SELL)
-        self.ticks = {k: ticks.on_tick(p) for k, p in self.price.items()}
+        self.ticks: dict[int, int] = {}
+        for k, factor in factors:
+            self.price[k], self.ticks[k] = rules.round_price_ticks(reference * factor, Side.BUY if k < 0 else Side.SELL)
+        self.ticks_of_price = {p: self.ticks[k] for k, p in self.price.items()}
         self.sorted_ticks = [self.ticks[k] for k in sorted(self.ticks)]
         self.slot_of_price = {p: k for k, p in self.price.items() if abs(k) <= levels}
         # the ladder's edges, doubled: a mid m is inside when 2 * ticks[-L] <= 2m / tick <= 2 * ticks[L]

@@ -66,7 +66,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bots.grid.lattice import Lattice, level_key
+from bots.grid.lattice import Lattice, level_key, slot_factors
 from bots.grid.units import PriceTicks, SizeQuanta
 from bots.strategy import (
     BaseStrategy,
@@ -149,6 +149,7 @@ class GridStrategy(BaseStrategy):
         self.rules = context.rules
         self._ticks = PriceTicks(self.rules.tick_size)
         self._quanta = SizeQuanta(self.rules.step_size)
+        self._factors = slot_factors(self.params.spacing, self.params.levels)
         # market view, as received and in ticks: floor of the bid, ceiling of the ask, and the
         # floor and ceiling of m = 2 * mid / tick (equal for an on-tick book)
         self.best_bid: Decimal | None = None
@@ -344,8 +345,7 @@ class GridStrategy(BaseStrategy):
     def _center(self, price: Decimal, now_ms: int) -> None:
         """(Re)build the lattice around ``price``; the current position becomes the anchor."""
         p = self.params
-        self._lat = Lattice(price, p.spacing, p.levels, p.order_size_usd, p.max_position_usd, p.post_only,
-                            self.rules, self._ticks)
+        self._lat = Lattice(price, self._factors, p.order_size_usd, p.max_position_usd, p.post_only, self.rules)
         self.anchor = self.position
         self._requantize()
         self._outside_since = None
@@ -423,7 +423,7 @@ class GridStrategy(BaseStrategy):
                         settled = False
                         continue
             out.append(order)
-            answer[order.key] = (order, now_ms, self._ticks.on_tick(order.price))
+            answer[order.key] = (order, now_ms, self._lat.ticks_of_price[order.price])
         self._quoted = answer
         self._quoted_edges = None
         self._cache_key = key if settled else None

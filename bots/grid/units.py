@@ -58,13 +58,6 @@ class PriceTicks:
             floor += 1
         return floor, floor if floor * tick == price else floor + 1
 
-    def on_tick(self, price: Decimal) -> int:
-        """The ticks of a price known to be on the tick (a lattice price)."""
-        low, high = self.bounds(price)
-        if low != high:
-            raise ValueError(f"price {price} is not on the tick {self.tick}")
-        return low
-
     def book(self, bid: Decimal | None, ask: Decimal | None) -> tuple[int | None, int | None, int, int]:
         """A top of book (at least one side present) as ``(floor(bid), ceil(ask), floor(m), ceil(m))``
         in ticks, where ``m = 2 * mid / tick`` and the mid is ``(bid + ask) / 2`` or the one side."""
