@@ -43,7 +43,7 @@ class Lattice:
     """
 
     __slots__ = ("reference", "levels", "price", "ticks", "ticks_of_price", "sorted_ticks", "slot_of_price",
-                 "edge2", "unit", "cap_base", "_rules", "_post_only", "_orders", "_valid")
+                 "edge2", "unit", "cap_base", "valid_mask", "_rules", "_post_only", "_orders")
 
     def __init__(self, reference: Decimal, factors: tuple[tuple[int, Decimal], ...], order_size_usd: Decimal,
                  max_position_usd: Decimal | None, post_only: bool, rules: MarketRules) -> None:
@@ -68,7 +68,7 @@ class Lattice:
         # where the price is inside the ladder; default: exactly the grid's own levels
         self.cap_base = self.unit * levels if max_position_usd is None else max_position_usd / reference
         self._orders: dict[tuple[int, Side, bool], DesiredOrder] = {}
-        self._valid: dict[int, bool] = {}
+        self.valid_mask = self._valid_mask()
 
     def set_unit(self, unit: Decimal, *, cap_follows: bool) -> None:
         """Resume a saved unit (and, for the default cap, the cap that follows from it)."""
@@ -76,14 +76,11 @@ class Lattice:
         if cap_follows:
             self.cap_base = unit * self.levels
         self._orders.clear()
-        self._valid.clear()
+        self.valid_mask = self._valid_mask()
 
-    def valid(self, k: int) -> bool:
-        """Whether one unit at slot ``k`` meets the market's minimums."""
-        ok = self._valid.get(k)
-        if ok is None:
-            ok = self._valid[k] = self._rules.is_valid(self.price[k], self.unit)
-        return ok
+    def _valid_mask(self) -> tuple[bool, ...]:
+        """Whether one unit at slot ``k`` meets the market's minimums, for ``k = -L .. L`` (index ``k + L``)."""
+        return tuple(self._rules.is_valid(self.price[k], self.unit) for k in range(-self.levels, self.levels + 1))
 
     def order(self, k: int, side: Side, reduce_only: bool) -> DesiredOrder:
         """The order of slot ``k`` (one unit), the same object every time it is asked for."""

@@ -175,6 +175,8 @@ class GridStrategy(BaseStrategy):
         self._cache_out: list[DesiredOrder] = []
         # _target's answers by _target_key (its only inputs): a grid revisits the same few states
         self._targets: dict[tuple[object, ...], tuple[list[DesiredOrder], frozenset[Side], frozenset[int]]] = {}
+        # ... and their shapes, (slot, side, reduce-only) per order, across centrings
+        self._shapes: dict[tuple[object, ...], tuple[list[tuple[int, Side, bool]], frozenset[Side], frozenset[int]]] = {}
         self._hold_until: int | None = None  # when the last answer's re-price hysteresis ends (kept orders)
         self._quoted: dict[str, tuple[DesiredOrder, int, int]] = {}  # key -> (last answer, when quoted, its ticks)
         self._quoted_edges: tuple[int | None, int | None] | None = None  # (highest buy, lowest sell) quoted, ticks
@@ -467,14 +469,27 @@ class GridStrategy(BaseStrategy):
             self._capped = hit[1]
             self._cooled = hit[2]
             return hit[0]
-        target = self._target(now_ms)
+        # The target's shape, (slot, side, reduce-only) per order, does not depend on the centring
+        # beyond the unit, the cap and which slots are valid: remember it across centrings too.
+        lat = self._lat
+        assert lat is not None
+        shape_key = (key, self._unit, self._cap, lat.valid_mask)
+        shape = self._shapes.get(shape_key)
+        if shape is None:
+            shape = (self._target(now_ms), self._capped, self._cooled)
+            if len(self._shapes) >= 4096:
+                self._shapes.clear()
+            self._shapes[shape_key] = shape
+        _, self._capped, self._cooled = shape
+        target = [lat.order(k, side, reduce_only) for k, side, reduce_only in shape[0]]
         if len(self._targets) >= 4096:
             self._targets.clear()
         self._targets[key] = (target, self._capped, self._cooled)
         return target
 
-    def _target(self, now_ms: int) -> list[DesiredOrder]:
-        """The ideal grid for the current position and book, before hysteresis."""
+    def _target(self, now_ms: int) -> list[tuple[int, Side, bool]]:
+        """The ideal grid for the current position and book, before hysteresis: (slot, side,
+        reduce-only) of each order, nearest the gap first on each side."""
         p = self.params
         lat = self._lat
         assert lat is not None
@@ -485,7 +500,8 @@ class GridStrategy(BaseStrategy):
         filled_at = self._filled_at
         ask, bid = self._ask, self._bid
         ticks = lat.ticks
-        out: list[tuple[int, DesiredOrder]] = []
+        valid = lat.valid_mask  # by k + L
+        out: list[tuple[int, tuple[int, Side, bool]]] = []
         capped: set[Side] = set()
         cooled: set[int] = set()
         for side, sign, slots in ((BUY, 1, range(g - 1, -L - 1, -1)), (SELL, -1, range(g + 1, L + 1))):  # nearest first
@@ -494,7 +510,7 @@ class GridStrategy(BaseStrategy):
             projected = pos
             held = False  # an order of this side is held back because it would cross
             for k in slots:
-                if not lat.valid(k):
+                if not valid[k + L]:
                     continue
                 reduce_only = reducing and room >= unit
                 if reduce_only:
@@ -512,14 +528,14 @@ class GridStrategy(BaseStrategy):
                 if (ask is not None and ticks[k] >= ask) if side is BUY else (bid is not None and ticks[k] <= bid):
                     held = True
                     continue  # would take (post-only would be rejected): wait
-                out.append((abs(k - g), lat.order(k, side, reduce_only)))
+                out.append((abs(k - g), (k, side, reduce_only)))
         self._capped = frozenset(capped)
         self._cooled = frozenset(cooled)
         cap_orders = self.context.max_open_orders
         if len(out) > cap_orders:
             out.sort(key=lambda item: item[0])
             out = out[:cap_orders]
-        return [order for _, order in out]
+        return [slot for _, slot in out]
 
     # -- optional hooks -------------------------------------------------------------------
 
