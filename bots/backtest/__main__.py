@@ -3,7 +3,7 @@
 Examples::
 
     python -m bots.backtest --symbol TON --days 30 --seed 1                 # simulated prices
-    python -m bots.backtest --data ton-1m.csv --spacing 0.5 --levels 4 --plot
+    python -m bots.backtest --data ton-1m.csv --spacing 0.5 --levels 4 --report html   # report.html
     python -m bots.backtest --days 30 --sweep spacing=0.05:0.5:0.05 levels=2,4,8
     python -m bots.backtest fetch --symbol TON --resolution 1m --days 30 --out ton.json
 
@@ -59,6 +59,7 @@ PROG = "python -m bots.backtest"
 _MODELS = ("gbm", "jump", "regime")
 _SCENARIOS = ("chop", "trend-up", "trend-down", "crash-gap", "vol-spike")
 _MAX_DAYS = 3650.0
+REPORT_FORMATS = ("html",)
 
 
 def build_parser() -> ArgumentParser:
@@ -117,7 +118,11 @@ def build_parser() -> ArgumentParser:
     o = p.add_argument_group("output")
     o.add_argument("--out", type=out_path_arg("output folder", directory=True), default="backtest-out",
                    help="output folder (default ./backtest-out)")
-    o.add_argument("--plot", action="store_true", help="write PNG charts (needs the 'plot' extra: matplotlib)")
+    o.add_argument("--plot", action="store_true",
+                   help="write backtest.png: price, fills, equity, position (needs the 'plot' extra: matplotlib)")
+    o.add_argument("--report", type=choice_arg(REPORT_FORMATS, what="report format"), default=None,
+                   help="html: write report.html, interactive charts and the metrics in one file that opens "
+                   "offline (needs the 'report' extra: plotly)")
     o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     o.add_argument("--no-fast", dest="fast", action="store_false",
@@ -132,6 +137,9 @@ def build_parser() -> ArgumentParser:
     s.add_argument("--dask-address", default=None, help="Dask scheduler address (default: a local cluster)")
     s.add_argument("--rank-by", type=choice_arg(RANK_COLUMNS, what="rank column"), default="net_pnl",
                    help=f"column that ranks the sweep table: {', '.join(RANK_COLUMNS)} (default net_pnl)")
+    s.add_argument("--best", type=int_arg(low=1, high=100, what="best runs"), default=3,
+                   help="with --report/--plot: re-run the N best-ranked settings and write their full reports "
+                   "to OUT/best-1, OUT/best-2, ... (default 3)")
     add_run_arguments(p.add_argument_group(
         "grid flags (the same as python -m bots.grid; flags that only make sense live are accepted and ignored)"))
     sub = p.add_subparsers(dest="command", metavar="{fetch}", title="subcommands")
@@ -203,8 +211,21 @@ def _prepare_run(args: argparse.Namespace) -> Plan:
             grid_strategy(grid, rules, bt_cfg, job)
     else:
         grid_strategy(grid, rules, bt_cfg)
+    _check_extras(args)
     make_dir(args.out, flag="--out", what="output folder")
     return Plan(args, grid, rules, bt_cfg, jobs)
+
+
+def _check_extras(args: argparse.Namespace) -> None:
+    """The optional libraries the output flags need, checked before a long run rather than after it."""
+    if args.plot:
+        from bots.backtest.report import require_matplotlib  # noqa: PLC0415
+
+        require_matplotlib()
+    if args.report == "html":
+        from bots.backtest.report_html import require_plotly  # noqa: PLC0415
+
+        require_plotly()
 
 
 def _prepare_fetch(args: argparse.Namespace) -> argparse.Namespace:
@@ -290,14 +311,14 @@ def _main(argv: list[str]) -> int:
     if not len(bars):
         raise UsageError("no candles to backtest", where=args.data or "--days")
     if plan.jobs is not None:
-        return _sweep(args, grid, plan.rules, plan.config, bars, fund, finer, plan.jobs)
+        return _sweep(args, grid, plan.rules, plan.config, bars, fund, fund_origin, finer, plan.jobs)
     return _single(args, grid, plan.rules, plan.config, bars, fund, fund_origin, finer)
 
 
 def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
             fund: FundingSeries, fund_origin: str, finer: Bars | None) -> int:
     from bots.backtest.build import run_grid  # noqa: PLC0415
-    from bots.backtest.report import FillsWriter, format_summary, write_plots, write_report  # noqa: PLC0415
+    from bots.backtest.report import FillsWriter, format_headline, format_summary  # noqa: PLC0415
 
     bar = _progress(args, len(bars), "backtest")
     with FillsWriter(Path(args.out) / "fills.csv") as fills:  # streamed: every fill, however many
@@ -305,6 +326,21 @@ def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestCon
                                          on_fill=fills)
     if bar is not None:
         bar.close()
+    print(f"# backtest {grid.symbol}: {len(bars)} bars, spacing {grid.spacing * 100}% x {grid.levels} levels, "
+          f"fills={bt_cfg.fill.mode}, funding={fund_origin}")
+    print(format_headline(metrics), end="")
+    print(format_summary(metrics, timing=True), end="")
+    paths = _write_outputs(args, result, metrics, grid, bt_cfg, rules, fund_origin, Path(args.out))
+    print(f"# wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _write_outputs(args: argparse.Namespace, result: Any, metrics: dict[str, Any], grid: Any,
+                   bt_cfg: BacktestConfig, rules: Any, fund_origin: str, out: Path,
+                   *, fills_streamed: bool = True) -> dict[str, Path]:
+    """The run's files in ``out``: the report (summary, JSON, fills, timing) and the charts asked for."""
+    from bots.backtest.report import write_plots, write_report  # noqa: PLC0415
+
     params = {
         "symbol": grid.symbol, "spacing": grid.spacing, "levels": grid.levels, "order_size": grid.order_size,
         "max_position": grid.max_position, "leverage": grid.leverage, "post_only": grid.post_only,
@@ -313,19 +349,20 @@ def _single(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestCon
         "data": args.data or f"simulated {args.model} seed={args.seed}", "funding": fund_origin,
         "tick_size": rules.tick_size, "step_size": rules.step_size,
     }
-    paths = write_report(result, metrics, args.out, params=params, fills_streamed=True)
-    print(f"# backtest {grid.symbol}: {len(bars)} bars, spacing {grid.spacing * 100}% x {grid.levels} levels, "
-          f"fills={bt_cfg.fill.mode}, funding={fund_origin}")
-    print(format_summary(metrics, timing=True), end="")
+    paths = write_report(result, metrics, out, params=params, fills_streamed=fills_streamed)
+    title = f"Backtest {grid.symbol}: grid {grid.spacing * 100}% x {grid.levels} levels"
     if args.plot:
-        for p in write_plots(result, args.out):
+        for p in write_plots(result, out, metrics=metrics, title=title):
             paths[p.stem] = p
-    print(f"# wrote {', '.join(str(p) for p in paths.values())}")
-    return 0
+    if args.report == "html":
+        from bots.backtest.report_html import write_html_report  # noqa: PLC0415
+
+        paths["html"] = write_html_report(result, metrics, out / "report.html", title=title, params=params)
+    return paths
 
 
 def _sweep(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
-           fund: FundingSeries, finer: Bars | None, jobs: list[dict[str, str]]) -> int:
+           fund: FundingSeries, fund_origin: str, finer: Bars | None, jobs: list[dict[str, str]]) -> int:
     from bots.backtest import sweep  # noqa: PLC0415
 
     keys = list(jobs[0].keys())
@@ -346,7 +383,25 @@ def _sweep(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConf
     if len(lines) > 21:
         print(f"... {len(lines) - 21} more rows")
     print(f"# {len(jobs)} runs in {time.perf_counter() - t0:.1f}s; wrote {csv_path}, {txt_path}")
+    if args.plot or args.report:
+        _best_runs(args, grid, rules, bt_cfg, bars, fund, fund_origin, finer, ranked[: args.best], keys)
     return 0
+
+
+def _best_runs(args: argparse.Namespace, grid: Any, rules: Any, bt_cfg: BacktestConfig, bars: Bars,
+               fund: FundingSeries, fund_origin: str, finer: Bars | None, rows: list[dict[str, Any]],
+               keys: list[str]) -> None:
+    """Re-run the best-ranked settings (the same function as every sweep job, so the same answer) and
+    write each one's full report and charts to ``OUT/best-<rank>``."""
+    from bots.backtest.build import run_grid  # noqa: PLC0415
+
+    for rank, row in enumerate(rows, 1):
+        overrides = {k: str(row[k]) for k in keys}
+        result, metrics, cfg = run_grid(grid, rules, bt_cfg, bars, fund, finer=finer, overrides=overrides)
+        paths = _write_outputs(args, result, metrics, cfg, bt_cfg, rules, fund_origin, Path(args.out) / f"best-{rank}",
+                               fills_streamed=False)
+        shown = " ".join(f"{k}={v}" for k, v in overrides.items())
+        print(f"# best {rank} ({shown}): wrote {', '.join(str(p) for p in paths.values())}")
 
 
 # -- fetch ------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Backtest reports: metrics from a :class:`~bots.backtest.engine.BacktestResult`, a ``key=value``
-text summary, a JSON file and (optionally) PNG charts.
+text summary (after a five-line one for humans, :func:`format_headline`), a JSON file and (optionally)
+charts: a PNG (:mod:`bots.backtest.report_png`) and an interactive HTML page
+(:mod:`bots.backtest.report_html`), both drawn from :mod:`bots.backtest.chart_data`.
 
 Money figures (PnL, fees, funding, equity) are exact Decimals rounded to 1e-6 for display.
 Path statistics (drawdown, Sharpe, Sortino, Calmar, exposure, time at the cap) are computed on an
@@ -40,8 +42,8 @@ from typing import Any
 from bots.backtest.engine import BacktestResult, FillRecord
 from lighter_sync.errors import ConfigError
 
-__all__ = ["FillsWriter", "TIMING_KEYS", "compute_metrics", "equity_curve", "format_summary", "write_report",
-           "write_plots"]
+__all__ = ["FillsWriter", "TIMING_KEYS", "compute_metrics", "equity_curve", "format_headline", "format_summary",
+           "require_matplotlib", "write_report", "write_plots"]
 
 _MS_PER_YEAR = 365 * 86_400_000
 _Q = Decimal("0.000001")
@@ -308,6 +310,47 @@ def format_summary(metrics: Mapping[str, Any], *, timing: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_headline(metrics: Mapping[str, Any]) -> str:
+    """Five lines for a human, printed before the ``key=value`` lines: net PnL, return, max drawdown,
+    fills, fees and funding (money to the cent, ratios in percent)."""
+    net = metrics["net_pnl"]
+    liquidated = " - LIQUIDATED, the run stopped there" if metrics.get("liquidated") else ""
+    ann = metrics.get("annual_return")
+    annual = f", {_pct(ann)} a year" if isinstance(ann, float) and math.isfinite(ann) else ""
+    days = float(metrics.get("days") or 0)
+    trips = metrics.get("round_trips", 0)
+    win = metrics.get("win_rate")
+    won = f", {_pct(win, sign=False)} of them won" if isinstance(win, float) and math.isfinite(win) else ""
+    fees, funding = metrics["fees"], metrics["funding"]
+    fee_text = f"fees paid {_usd(fees, sign=False)}" if fees >= 0 else f"fee rebates {_usd(-fees, sign=False)}"
+    fund_text = (f"funding received {_usd(funding, sign=False)}" if funding >= 0
+                 else f"funding paid {_usd(-funding, sign=False)}")
+    lines = [
+        f"Net PnL       {_usd(net)} ({_usd(metrics['capital'], sign=False)} -> "
+        f"{_usd(metrics['final_equity'], sign=False)}){liquidated}",
+        f"Return        {_pct(metrics['return'])} in {days:g} days{annual}",
+        f"Max drawdown  {_pct(metrics['max_drawdown'], sign=False)} below the peak equity",
+        f"Fills         {metrics['fills']:,} ({metrics.get('maker_fills', 0):,} maker, "
+        f"{metrics.get('taker_fills', 0):,} taker), {trips:,} round trips{won}",
+        f"Fees/funding  {fee_text}, {fund_text}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _usd(x: Decimal, *, sign: bool = True) -> str:
+    q = Decimal(x).quantize(Decimal("0.01"))
+    if q == 0:
+        q = abs(q)  # no "-0.00"
+    return f"{q:+,.2f} USD" if sign else f"{q:,.2f} USD"
+
+
+def _pct(x: float, *, sign: bool = True) -> str:
+    if not math.isfinite(x):
+        return _f(x)
+    v = round(x * 100, 2) or 0.0  # no "-0.00"
+    return f"{v:+.2f} %" if sign else f"{v:.2f} %"
+
+
 def format_timing(metrics: Mapping[str, Any]) -> str:
     """The run's speed: bars walked in detail, seconds, bars per second."""
     return (f"bars_processed={metrics['bars_processed']}\nelapsed_s={metrics['elapsed_s']:.3f}\n"
@@ -387,61 +430,21 @@ def write_report(result: BacktestResult, metrics: Mapping[str, Any], out_dir: st
     return paths
 
 
-def write_plots(result: BacktestResult, out_dir: str | Path, *, max_points: int = 20_000) -> list[Path]:
-    """PNG charts (price with grid orders and fills, equity, position) with matplotlib (extra ``plot``)."""
+def require_matplotlib() -> None:
+    """Check the ``plot`` extra is installed (a :class:`ConfigError` saying how to get it otherwise)."""
     try:
-        import matplotlib  # noqa: PLC0415 - optional extra, imported only when plotting
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        import matplotlib  # noqa: F401, PLC0415 - optional extra, imported only when plotting
     except ImportError:
         raise ConfigError(
             "--plot needs matplotlib: pip install 'lighter-sync[plot]' (or pip install matplotlib)"
         ) from None
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    b = result.bars
-    start, stop = result.start, max(result.stop, result.start + 1)
-    step = max(1, (stop - start) // max_points)
-    idx = range(start, stop, step)
-    t_h = [(b.ts[j] - b.ts[start]) / 3_600_000 for j in idx]
-    t0 = b.ts[start]
-    paths = []
 
-    fig, ax = plt.subplots(figsize=(12, 5))
-    ax.plot(t_h, [b.close[j] for j in idx], lw=0.6, color="0.3", label="close")
-    if result.orders_log:
-        ol = result.orders_log[:: max(1, len(result.orders_log) // max_points)]
-        for side, colour in (("buy", "tab:green"), ("sell", "tab:red")):
-            pts = [((t - t0) / 3_600_000, p) for t, _, s, p in ol if s == side]
-            if pts:
-                ax.scatter(*zip(*pts, strict=False), s=1, color=colour, alpha=0.25, label=f"{side} orders")
-    for side, marker, colour in (("buy", "^", "green"), ("sell", "v", "red")):
-        pts = [((f.ts_ms - t0) / 3_600_000, float(f.price)) for f in result.fills if f.side.value == side]
-        if pts:
-            pts = pts[:: max(1, len(pts) // max_points)]
-            ax.scatter(*zip(*pts, strict=False), s=12, marker=marker, color=colour, label=f"{side} fills")
-    ax.set_xlabel("hours")
-    ax.set_ylabel("price")
-    ax.set_title("price, grid orders and fills")
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    p = out / "price.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    paths.append(p)
 
-    ts, eq, pos = equity_curve(result, max_points)
-    hours = [(t - t0) / 3_600_000 for t in ts]
-    for name, ys, label in (("equity", eq, "equity (USD)"), ("position", pos, "net position (base)")):
-        fig, ax = plt.subplots(figsize=(12, 3.5))
-        ax.plot(hours, ys, lw=0.8)
-        ax.set_xlabel("hours")
-        ax.set_ylabel(label)
-        ax.set_title(label)
-        fig.tight_layout()
-        p = out / f"{name}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
-    return paths
+def write_plots(result: BacktestResult, out_dir: str | Path, *, metrics: Mapping[str, Any] | None = None,
+                title: str = "Backtest", max_bars: int = 400) -> list[Path]:
+    """``backtest.png``: price with the grid band and fills, fills per bucket, equity with drawdown and
+    position, aligned on one date axis (matplotlib, extra ``plot``; see :mod:`bots.backtest.report_png`)."""
+    require_matplotlib()
+    from bots.backtest.report_png import write_png  # noqa: PLC0415
+
+    return [write_png(result, Path(out_dir) / "backtest.png", metrics=metrics, title=title, max_bars=max_bars)]

@@ -25,9 +25,7 @@ from decimal import Decimal
 import pytest
 
 from lighter_sync.client import LighterClient
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
+from lighter_sync.sim import SimExchange
 
 ROUNDS = 6
 PER_ROUND = 40

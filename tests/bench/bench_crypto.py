@@ -22,13 +22,13 @@ import json
 import os
 import time
 
+import lighter
 import pytest
 
 from lighter_sync.sim.crypto import Verifier
 from lighter_sync.sim.crypto.verifier import shared_public_key
 
 pytestmark = pytest.mark.bench
-lighter = pytest.importorskip("lighter")
 
 TXS = int(os.environ.get("LIGHTER_CRYPTO_BENCH_TXS", "300"))
 CHAIN = 300

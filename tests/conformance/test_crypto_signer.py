@@ -24,14 +24,13 @@ import json
 import os
 import time
 
+import lighter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lighter.signer_client import CreateOrderTxReq, create_api_key  # noqa: E402
 
 from lighter_sync.sim.crypto import Verifier, tx_hash_hex
-
-lighter = pytest.importorskip("lighter")
-from lighter.signer_client import CreateOrderTxReq, create_api_key  # noqa: E402
 
 HASH_EXAMPLES = int(os.environ.get("LIGHTER_CRYPTO_EXAMPLES", "200"))
 SIG_EXAMPLES = max(20, HASH_EXAMPLES // 5)

@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
+import lighter
+from lighter.signer_client import CreateOrderTxReq  # noqa: E402
 
 from lighter_sync.sim import engine_types as et
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
-from lighter.signer_client import CreateOrderTxReq  # noqa: E402
 
 
 def _client(sim, account=0):

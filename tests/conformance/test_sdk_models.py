@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import lighter
 import pytest
 
 from tests.conformance.conftest import assert_complete
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 
 def _client(sim, account=0):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import lighter
 import pytest
 import requests
 
@@ -15,8 +16,6 @@ from lighter_sync.sim import SimExchange
 from lighter_sync.sim.engine_accounts import TRANSFER_FEE
 from tests.conformance.conftest import assert_complete
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,9 @@ import asyncio
 import json
 import time
 
-import pytest
+import lighter
 
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 
 def _client(sim, account=0):

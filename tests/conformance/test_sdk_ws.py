@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import lighter
 import pytest
 
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bots.backtest.data import fetch_history, load_bars, save_lighter_json
 from tests.conftest import eventually
-
-pytest.importorskip("aiohttp")
 
 
 def test_fetch_pages_candles_from_the_simulator(tmp_path):

@@ -13,11 +13,9 @@ import pytest
 from lighter_sync.client import LighterClient
 from lighter_sync.config import Settings
 from lighter_sync.errors import UnknownMarketError
+from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
-from tests.integration.transports import TRANSPORTS  # noqa: E402
+from tests.integration.transports import TRANSPORTS
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)

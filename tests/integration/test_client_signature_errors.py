@@ -18,10 +18,8 @@ import requests
 from lighter_sync.client import LighterClient
 from lighter_sync.config import NetworkProfile, Secret
 from lighter_sync.errors import AuthError, InvalidSignatureError
+from lighter_sync.sim import SimExchange
 from tests.integration.trade_helpers import mark_price, min_size
-
-pytest.importorskip("lighter")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 
 @pytest.fixture(scope="module")

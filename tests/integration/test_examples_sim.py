@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("lighter_sync.sim.exchange")
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 CASES = {

@@ -21,12 +21,10 @@ from lighter_sync import LighterClient
 from lighter_sync.errors import ConfigError, NetworkError, OutcomeUnknownError
 from lighter_sync.events import Connected, Disconnected
 from lighter_sync.rest import RestClient
+from lighter_sync.sim import SimExchange
 from lighter_sync.stream import StreamConfig
 from tests.conftest import eventually
 from tests.integration.trade_helpers import ledger_orders, mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 FAST = StreamConfig(
     ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.2

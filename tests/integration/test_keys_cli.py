@@ -16,10 +16,8 @@ from pathlib import Path
 import pytest
 
 from lighter_sync.client import LighterClient
+from lighter_sync.sim import SimExchange
 from tests.integration.trade_helpers import mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,14 +6,13 @@ import asyncio
 import json
 import time
 
+import lighter
 import pytest
 import requests
 
 from lighter_sync.sim import SimExchange
 from lighter_sync.sim.auth import change_pubkey_message
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import lighter
 import requests
 
 from lighter_sync.sim.__main__ import build_parser
 from lighter_sync.sim.crypto import tx_hash_hex
 from tests.conftest import eventually
 
-lighter = pytest.importorskip("lighter")
 ROOT = Path(__file__).resolve().parents[2]
 
 

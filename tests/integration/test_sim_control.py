@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from decimal import Decimal
 
+import lighter
 import pytest
 import requests
 
@@ -44,9 +46,6 @@ def test_rest_faults(sim):
 
 
 def test_reject_next_transactions(sim):
-    lighter = pytest.importorskip("lighter")
-    import asyncio
-
     demo = sim.accounts[0]
 
     async def run():
@@ -177,9 +176,6 @@ def test_candle_replay_drives_the_price(tmp_path):
 
 
 def test_manual_clock_applies_txs_on_advance_or_at_once_with_zero_latency():
-    lighter = pytest.importorskip("lighter")
-    import asyncio
-
     for latency, applied_before_advance in ((0, True), (50, False)):
         with SimExchange(markets=("ETH",), clock="manual", crowd=False, latency_ms=(latency, latency)) as s:
             demo = s.accounts[0]
@@ -212,9 +208,6 @@ def test_manual_clock_applies_txs_on_advance_or_at_once_with_zero_latency():
 
 
 def test_rate_limit_counts_transactions_per_l1_address(sim):
-    lighter = pytest.importorskip("lighter")
-    import asyncio
-
     demo = sim.accounts[0]
 
     async def sign_many(n0: int, count: int) -> list[str]:

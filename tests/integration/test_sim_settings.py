@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-pytest.importorskip("lighter")
 
 
 def test_settings_drive_a_client_end_to_end():

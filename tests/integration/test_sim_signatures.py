@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 
+import lighter
 import pytest
 import requests
 import websocket
@@ -19,8 +20,6 @@ from hypothesis import strategies as st
 
 from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 INVALID_SIGNATURE = {"code": 21120, "message": "invalid signature"}
 

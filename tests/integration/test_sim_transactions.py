@@ -6,14 +6,13 @@ import asyncio
 import json
 import time
 
+import lighter
 import pytest
 import requests
 import websocket
 
 from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-lighter = pytest.importorskip("lighter")
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 
+import lighter
 import pytest
 import websocket
 
 from lighter_sync.sim import SimExchange
 
-lighter = pytest.importorskip("lighter")
-
 
 @pytest.fixture(scope="module")
 def sim():
-    with SimExchange(seed=41, crowd=True, speed=4.0, accounts=1, latency_ms=(1, 1), idle_timeout_s=1.0,
+    with SimExchange(seed=41, crowd=True, speed=4.0, accounts=1, latency_ms=(1, 1), idle_timeout_s=2.0,
                      ping_interval_s=0.3) as s:
         yield s
 
@@ -185,22 +185,44 @@ def test_account_channels_with_auth(sim):
         asyncio.run(signer.close())
 
 
+def closed_by_server(ws: websocket.WebSocket) -> threading.Event:
+    """An event set once the server closes ``ws`` (read on a thread that never writes)."""
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while ws.recv() != "":
+                pass
+        except (websocket.WebSocketException, OSError):
+            pass
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    return done
+
+
 def test_server_pings_and_idle_close(sim):
+    """Answering the server's pings keeps a socket alive past the idle timeout; silence closes it.
+
+    No clock in the test: a silent socket opened just after this one is the timer. Once the server
+    has closed it for idleness, this one has been idle-checked for longer, and must still be open.
+    """
     c = Conn(sim.ws_url)
     try:
         c.recv()
-        # the server pings; answering keeps the socket alive past the idle timeout
-        c.until(lambda f: f.get("type") == "ping", timeout=3)
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
-            c.until(lambda f: f.get("type") == "ping", timeout=3)
-        # silence: the server closes the socket after idle_timeout_s
-        c.ws.settimeout(5)
+        silent = websocket.create_connection(sim.ws_url, timeout=30)
+        silent_closed = closed_by_server(silent)
+        while not silent_closed.is_set():
+            c.until(lambda f: f.get("type") == "ping", timeout=10)  # until() answers each ping
+        c.send({"type": "ping"})
+        assert c.until(lambda f: f.get("type") == "pong")  # still open, still served
+        # now silence: the server closes this socket too
+        c.ws.settimeout(30)
         with pytest.raises(websocket.WebSocketConnectionClosedException):
-            for _ in range(100):
-                c.ws.recv()
+            for _ in range(1000):
                 if c.ws.recv() == "":
                     raise websocket.WebSocketConnectionClosedException()
+        silent.close()
     finally:
         c.close()
 
@@ -225,20 +247,22 @@ def test_drop_and_shutdown_notice():
 
 
 def test_protocol_pings_keep_the_socket_alive(sim):
-    ws = websocket.create_connection(sim.ws_url, timeout=5)
+    ws = websocket.create_connection(sim.ws_url, timeout=10)
     try:
         assert json.loads(ws.recv())["type"] == "connected"
-        end = time.monotonic() + 2.0  # twice the fixture's idle timeout
-        while time.monotonic() < end:
+        silent = websocket.create_connection(sim.ws_url, timeout=30)  # the timer (see above)
+        silent_closed = closed_by_server(silent)
+        while not silent_closed.is_set():
             ws.ping(b"k")
             opcode, data = ws.recv_data(control_frame=True)
             while opcode != websocket.ABNF.OPCODE_PONG:
                 opcode, data = ws.recv_data(control_frame=True)
             assert data == b"k"
-            time.sleep(0.2)  # pace the keepalive like a client would
+            silent_closed.wait(0.05)  # a keepalive every 50 ms at most, like a client would pace it
         ws.send(json.dumps({"type": "ping"}))
         while json.loads(ws.recv()).get("type") != "pong":
             pass
+        silent.close()
     finally:
         ws.close()
 

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

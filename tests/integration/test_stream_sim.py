@@ -11,14 +11,13 @@ import time
 from decimal import Decimal
 
 import pytest
+import websocket
 
 from lighter_sync.client import LighterClient
 from lighter_sync.events import BookUpdate, Connected, Fill, Resynced
+from lighter_sync.sim import SimExchange
 from lighter_sync.stream import StreamConfig
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 FAST = StreamConfig(
     ping_interval=5.0, silence_timeout=10.0, connect_timeout=3.0, backoff_initial=0.05, backoff_max=0.5
@@ -102,17 +101,27 @@ def test_gap_injection_resyncs_the_book(manual_sim):
 
 
 def test_server_pings_are_answered_so_the_session_survives():
-    # The simulator closes sockets that send nothing for 1 s and pings every 0.2 s; our own
-    # ping interval is 20 s, so only our pongs keep the session alive.
-    with SimExchange(markets=("ETH",), seed=2, idle_timeout_s=1.0, ping_interval_s=0.2, crowd=False) as sim:
+    # The simulator closes sockets that send nothing for 2 s and pings every 0.2 s; our own ping
+    # interval is 20 s, so only our pongs keep the session alive. The timer is a silent raw socket
+    # opened after the stream connected: once the server closed it for idleness, the stream's
+    # session has been idle-checked longer and must still be the first one.
+    with SimExchange(markets=("ETH",), seed=2, idle_timeout_s=2.0, ping_interval_s=0.2, crowd=False) as sim:
         with LighterClient(sim.settings(account=0)) as client:
             client.configure_stream(StreamConfig(ping_interval=20.0, silence_timeout=30.0))
             client.subscribe_ticker("ETH")
             stream = client._stream_obj
             eventually(lambda: stream.connected)
             sent = stream.messages_sent
-            eventually(lambda: stream.messages_sent >= sent + 10, timeout=10, message="pongs sent")
-            assert stream.reconnects == 0
+            silent = websocket.create_connection(sim.ws_url, timeout=30)
+            try:
+                with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+                    while silent.recv() != "":
+                        pass
+                    raise websocket.WebSocketConnectionClosedException("closed by the server")
+            finally:
+                silent.close()
+            assert stream.messages_sent >= sent + 5  # the pongs
+            assert stream.connected and stream.reconnects == 0
 
 
 def test_stalled_stream_trips_the_watchdog():
@@ -178,13 +187,16 @@ def test_catch_up_works_when_the_venue_clock_is_far_from_ours():
     day_ago = int(time.time() * 1000) - 86_400_000
     with SimExchange(markets=("ETH",), clock="manual", start_ms=day_ago, seed=8, latency_ms=(1, 1)) as sim:
         with LighterClient(sim.settings(account=0)) as client:
-            client.configure_stream(StreamConfig(backoff_initial=1.5, backoff_max=1.5, connect_timeout=3.0))
+            client.configure_stream(StreamConfig(backoff_initial=0.05, backoff_max=0.5, connect_timeout=2.0))
             orders = client.subscribe_orders()
             fills = client.subscribe_fills()
             book = client.subscribe_order_book("ETH")
             eventually(lambda: book.book.synced)
             sim.advance(5_000)  # some book frames: they carry the venue's clock
             stream = client._stream_obj
+            # Disconnected until the test says so (not for a backoff that a slow machine may outlast):
+            # every session, new ones too, gets nothing, not even its greeting, until the stall is lifted.
+            sim.faults.stall_ws(3600)
             sim.faults.drop_ws()
             eventually(lambda: not stream.connected, timeout=5)
             eth = client.market("ETH")
@@ -195,6 +207,7 @@ def test_catch_up_works_when_the_venue_clock_is_far_from_ours():
             )
             sim.advance(1_000)
             assert not stream.connected, "the test needs the trade to happen while disconnected"
+            sim.faults.stall_ws(0)  # lift the stall: the next connection attempt gets through
             got = []
             while not any(isinstance(e, Fill) for e in got):
                 ev = fills.get(timeout=10)

@@ -13,11 +13,9 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import OutcomeUnknownError
+from lighter_sync.sim import SimExchange
 from tests.integration.trade_helpers import ledger_orders, mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
-from tests.integration.transports import TRANSPORTS  # noqa: E402
+from tests.integration.transports import TRANSPORTS
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)

@@ -10,10 +10,8 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import InvalidNonceError
+from lighter_sync.sim import SimExchange
 from tests.integration.trade_helpers import ledger_orders, mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 THREADS = 8
 PER_THREAD = 50

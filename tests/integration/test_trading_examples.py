@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
+from lighter_sync.sim import SimExchange
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = ["01_market_data.py", "02_place_and_cancel.py", "03_account_overview.py", "07_market_order.py",

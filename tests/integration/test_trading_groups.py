@@ -13,6 +13,7 @@ import pytest
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import OutcomeUnknownError, ValidationError
 from lighter_sync.orders_grouped import Exit
+from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
 from tests.integration.trade_helpers import (
     AnswerDroppingProxy,
@@ -21,10 +22,7 @@ from tests.integration.trade_helpers import (
     min_size,
     proxied_settings,
 )
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
-from tests.integration.transports import TRANSPORTS  # noqa: E402
+from tests.integration.transports import TRANSPORTS
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)
@@ -148,9 +146,8 @@ def test_bad_groups_fail_before_anything_is_signed(sim, client, call):
     assert client.signer_stats()["transactions"] == sent
 
 
+@pytest.mark.parametrize("sim", ["tcp"], indirect=True)  # the answer-dropping proxy sits on the TCP path
 def test_lost_answer_of_a_group_is_settled_by_reconcile(sim):
-    if sim.transport != "tcp":
-        pytest.skip("the answer-dropping proxy sits on the TCP path")
     proxy = AnswerDroppingProxy(sim.url)
     settings = proxied_settings(sim, proxy)
     try:

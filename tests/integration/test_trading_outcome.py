@@ -15,10 +15,8 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import OutcomeUnknownError
+from lighter_sync.sim import SimExchange
 from tests.integration.trade_helpers import AnswerDroppingProxy, ledger_orders, mark_price, min_size
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,9 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import ValidationError
+from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
-from tests.integration.transports import TRANSPORTS  # noqa: E402
+from tests.integration.transports import TRANSPORTS
 
 
 @pytest.fixture(scope="module", params=TRANSPORTS)
@@ -103,12 +101,11 @@ def test_a_refused_transfer_maps_to_a_typed_error(sim):
         assert info.value.code == 21501 and "fee" in info.value.message
 
 
+@pytest.mark.parametrize("sim", ["tcp"], indirect=True)  # the answer-dropping proxy sits on the TCP path
 def test_a_lost_transfer_answer_is_outcome_unknown_and_the_tx_tells(sim):
     from lighter_sync.errors import OutcomeUnknownError
     from tests.integration.trade_helpers import AnswerDroppingProxy, proxied_settings
 
-    if sim.transport != "tcp":
-        pytest.skip("the answer-dropping proxy sits on the TCP path")
     proxy = AnswerDroppingProxy(sim.url)
     settings = proxied_settings(sim, proxy)
     try:

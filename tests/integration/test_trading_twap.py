@@ -15,11 +15,9 @@ import pytest
 
 from lighter_sync.client import LighterClient
 from lighter_sync.errors import ValidationError
+from lighter_sync.sim import SimExchange
 from tests.conftest import eventually
 from tests.integration.trade_helpers import mark_price
-
-pytest.importorskip("lighter_sync.sim.exchange")
-from lighter_sync.sim import SimExchange  # noqa: E402
 
 
 def fresh_sim():
@@ -64,7 +62,8 @@ def test_bad_twaps_fail_before_signing(sim, call):
 
 def test_the_official_sdk_twap_flow(sim):
     """The official example's call (order type 6, good-till-time, expiry = the end), unchanged."""
-    lighter = pytest.importorskip("lighter")
+    import lighter
+
     demo = sim.accounts[0]
     eth = None
     with LighterClient(sim.settings()) as client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import types
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -12,8 +13,10 @@ import pytest
 import responses
 
 from lighter_sync import LighterClient
-from lighter_sync.config import Settings
+from lighter_sync.config import NetworkProfile, Settings
 from lighter_sync.errors import AuthError, ClosedError, ConfigError, UnknownMarketError, ValidationError
+from lighter_sync.stream import StreamConfig
+from tests.conftest import eventually
 from tests.unit.core_payloads import (
     ACCOUNT,
     ACCOUNT_LIMITS,
@@ -303,21 +306,45 @@ def test_limits_pnl_transactions_tx(client, mocked):
 # -- lifecycle -----------------------------------------------------------------------------
 
 
-def test_close_is_idempotent_and_stops_everything(mocked, fake_signer, monkeypatch):
-    calls: list[str] = []
-    c = LighterClient(network="sim", account_index=1, api_key_index=4, api_private_key=KEY_A, rate_limit="off")
-    monkeypatch.setattr(c, "_close_streaming", lambda: calls.append("stream"))
+def _dead_ws_url() -> str:
+    import socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    return f"ws://127.0.0.1:{port}/stream"
+
+
+def stream_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "lighter-stream"]
+
+
+def test_close_is_idempotent_and_stops_everything(mocked, fake_signer):
+    """The real close: the stream thread (here retrying a dead port in a long backoff) stops, its
+    subscriptions end, the signer is closed, and the client refuses further use."""
+    network = NetworkProfile.resolve("sim", ws_url=_dead_ws_url())
+    c = LighterClient(network=network, account_index=1, api_key_index=4, api_private_key=KEY_A, rate_limit="off")
+    c.configure_stream(StreamConfig(backoff_initial=600.0, backoff_max=600.0))
+    ticker = c.subscribe_ticker("ETH")
+    eventually(lambda: c.stream_stats().last_disconnect_reason is not None)  # asleep in a 5-10 minute backoff
+    assert stream_threads()
     c._auth_token()
     signer = FakeSigner.instances[0]
     with c:
         pass
+    assert c.closed and signer.closed >= 1
+    closes = signer.closed
     c.close()
-    assert calls == ["stream"] and signer.closed >= 1
-    assert c.closed
+    assert signer.closed == closes  # the second close() does nothing
+    eventually(lambda: not stream_threads(), timeout=30, message="the stream thread left its backoff and stopped")
+    assert ticker.closed and ticker.get(timeout=0.01) is None
     with pytest.raises(ClosedError):
         c.market("ETH")
     with pytest.raises(ClosedError):
         c._get_signer()
+    with pytest.raises(ClosedError):
+        c.subscribe_ticker("ETH")
 
 
 def test_from_env_and_settings_constructor(mocked, monkeypatch):

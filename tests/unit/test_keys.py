@@ -33,7 +33,6 @@ def eth_address():
 
 
 def test_register_api_key_signs_change_pub_key_and_waits(eth_address):
-    pytest.importorskip("lighter")
     venue = FakeVenue(start_nonce=1)
     venue.l1_accounts[eth_address.lower()] = 12
     profile = NetworkProfile.resolve("http://127.0.0.1:9", chain_id=300)

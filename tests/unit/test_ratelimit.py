@@ -155,3 +155,119 @@ def test_eight_threads_never_over_admit():
     # every admitted wait respected the timeout
     assert max(when - t0 for when, _ in admissions) <= 30.0 + 1e-9
     assert lim.admitted == len(admissions)
+
+
+def test_a_bucket_needs_a_positive_capacity_and_period():
+    clock = FakeClock()
+    for capacity, period in ((0, 60), (-1, 60), (10, 0), (10, -5)):
+        with pytest.raises(ConfigError, match=r"^rate limit bucket 'b' needs a positive capacity and period$"):
+            TokenBucket("b", capacity, period, clock=clock.time)
+    tiny = TokenBucket("tiny", 0.5, 0.5, clock=clock.time)  # fractions are fine: one token a second
+    assert tiny.capacity == 0.5 and tiny.rate == 1.0 and tiny.name == "tiny"
+
+
+def test_refill_is_capacity_over_period_per_second_and_capped():
+    clock = FakeClock()
+    bucket = TokenBucket("b", 10, 5.0, clock=clock.time)  # 2 tokens a second
+    bucket.reserve(10, None)
+    assert bucket.level == 0
+    clock.now += 1.5
+    assert bucket.level == pytest.approx(3.0)
+    clock.now += 100
+    assert bucket.level == 10  # never above capacity
+    clock.now -= 50  # a clock that steps back refills nothing and takes nothing
+    assert bucket.level == 10
+
+
+def test_the_refusal_says_which_bucket_its_rate_and_the_wait():
+    clock = FakeClock()
+    bucket = TokenBucket("standard", 60, 60.0, clock=clock.time)
+    bucket.reserve(60, None)
+    with pytest.raises(RateLimitError) as info:
+        bucket.reserve(3, timeout=1.0)
+    assert str(info.value) == (
+        "local rate limit (standard: 60 per 60s) needs a 3.00s wait, longer than the call's 1s timeout")
+
+
+def test_an_unlimited_route_costs_nothing():
+    clock = FakeClock()
+    off = make("off", clock)
+    assert off.cost("/api/v1/sendTx") == 0.0 and off.cost("/api/v1/trades") == 0.0
+    assert off.acquire("/api/v1/trades") == 0.0
+    off.on_rate_limited("/api/v1/trades")  # nothing to drain
+    tx_only = RateLimiter(rest=None, tx=TokenBucket("tx", 5, clock=clock.time), sleep=clock.sleep)
+    assert tx_only.enabled and tx_only.cost("/api/v1/sendTx") == 1.0 and tx_only.cost("/api/v1/account") == 0.0
+
+
+@pytest.mark.parametrize(("spec", "name", "rest", "tx"), [
+    ("standard", "standard", ("standard", 60), None),
+    (None, "standard", ("standard", 60), None),  # the default
+    (" Premium ", "premium", ("premium", 24_000), ("premium sendTx", 4_000)),
+    ("custom:1", "custom:1", ("custom 1/min", 1), ("custom sendTx", 4_000)),
+    ("CUSTOM:120000", "custom:120000", ("custom 120000/min", 120_000), ("custom sendTx", 4_000)),
+])
+def test_each_setting_builds_its_named_buckets_on_the_injected_clock(spec, name, rest, tx):
+    clock = FakeClock()
+    lim = make(spec, clock)
+    assert repr(lim) == f"RateLimiter({name!r})"
+    buckets = [("rest", lim._rest, rest), ("tx", lim._tx, tx)]
+    for _which, bucket, want in buckets:
+        if want is None:
+            assert bucket is None
+            continue
+        assert (bucket.name, bucket.capacity) == want
+        bucket.reserve(bucket.capacity, None)
+        clock.now += 30.0  # half a minute on the injected clock refills half the bucket
+        assert bucket.level == pytest.approx(bucket.capacity / 2)
+    # every wait goes through the injected sleep, and is counted
+    drained = lim._tx if lim._tx is not None else lim._rest
+    drained.drain()
+    path = "/api/v1/sendTx"
+    waited = lim.acquire(path)
+    assert waited > 0 and clock.sleeps == [waited] and lim.waited_seconds == waited and lim.admitted == 1
+
+
+def test_standard_weights_are_divided_and_off_never_sleeps():
+    clock = FakeClock()
+    assert make("standard", clock).cost("/api/v1/apikeys") == 1  # 150/400 < 1: one of the 60
+    off = make("off", clock)
+    assert repr(off) == "RateLimiter('off')" and off._rest is None and off._tx is None
+    assert off.acquire("/api/v1/sendTx") == 0.0 and clock.sleeps == []
+
+
+@pytest.mark.parametrize("spec", ["custom:0", "custom:-5", "custom:", "custom:x:1"])
+def test_a_custom_limit_needs_a_positive_number(spec):
+    with pytest.raises(ConfigError, match=rf"^custom rate limit needs a positive weight per minute, got '{spec}'$"):
+        make(spec, FakeClock())
+
+
+def test_an_unknown_setting_names_the_choices():
+    with pytest.raises(ConfigError, match=r"^unknown rate limit 'fast': use standard, premium, off or custom:<N>$"):
+        make("fast", FakeClock())
+
+
+def test_paths_are_matched_without_query_or_slashes():
+    clock = FakeClock()
+    lim = make("premium", clock)
+    assert lim.cost("api/v1/sendTx/") == 1.0  # the tx bucket, however the path is spelled
+    assert lim.cost("/api/v1/sendTx?x=1?y=2") == 1.0
+    assert endpoint_weight("/api/v1/trades?cursor=a?b") == 600
+
+
+def test_the_refusal_states_the_period_not_the_rate():
+    clock = FakeClock()
+    bucket = TokenBucket("premium sendTx", 4000, 60.0, clock=clock.time)
+    bucket.reserve(4000, None)
+    with pytest.raises(RateLimitError, match=r"^local rate limit \(premium sendTx: 4000 per 60s\) needs a 0.01s wait"):
+        bucket.reserve(1, timeout=0.001)
+    assert repr(RateLimiter(rest=bucket)) == "RateLimiter('custom')"
+
+
+def test_waits_add_up():
+    clock = FakeClock()
+    lim = make("standard", clock)
+    for _ in range(60):
+        lim.acquire("/x")
+    lim.acquire("/x")
+    lim.acquire("/x")
+    assert lim.waited_seconds == pytest.approx(1.0 + 2.0) and lim.admitted == 62

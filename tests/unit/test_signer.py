@@ -390,7 +390,8 @@ def test_auth_ttl_bounds(venue):
 
 
 def test_real_sdk_signs_with_explicit_nonce_and_key(venue):
-    lighter_signer = pytest.importorskip("lighter.signer_client")
+    import lighter.signer_client as lighter_signer
+
     priv, _pub, err = lighter_signer.create_api_key()
     assert err is None
     s = SignerThread(make_settings({4: priv}), venue)

@@ -267,6 +267,7 @@ def book_sub(s: Stream) -> Subscription:
     return s.attach(Subscription(s.hub, "book", CONFLATE, channels=("order_book/0",), on_close=s.detach))
 
 
+@pytest.mark.needs_tool("openssl")
 def test_wss_with_certificate_verification(tmp_path, monkeypatch):
     """TLS as against the real venue: the certificate is verified (here a self-signed one that
     the test trusts through SSL_CERT_FILE) and big frames arrive across TLS records."""
@@ -275,7 +276,7 @@ def test_wss_with_certificate_verification(tmp_path, monkeypatch):
     import subprocess
 
     if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not available to make a test certificate")
+        pytest.skip("needs the openssl CLI to make a test certificate (.ci/run installs it)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
@@ -793,10 +794,8 @@ def test_close_is_prompt_idempotent_and_leaves_nothing_behind(venue):
     s.start()
     eventually(lambda: s.connected)
     base_threads = {t for t in threading.enumerate() if t.name != "lighter-stream"}
-    t0 = time.monotonic()
+    s.close(timeout=30)  # how fast is a benchmark (bench_stream_socket.py); here: that it stops
     s.close()
-    s.close()
-    assert time.monotonic() - t0 < 2.0
     assert not [t for t in threading.enumerate() if t.name == "lighter-stream"]
     assert {t for t in threading.enumerate()} <= base_threads | {threading.current_thread()}
 
@@ -818,14 +817,12 @@ def test_close_while_reconnecting_to_a_dead_port_is_prompt():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now
-    s = Stream(
-        f"ws://127.0.0.1:{port}/stream", EventHub(), resolve=resolve, config=StreamConfig(backoff_initial=0.5)
-    )
+    # a 5-10 minute backoff: unless close() wakes the sleeping thread, it is still there after the join
+    cfg = StreamConfig(backoff_initial=600.0, backoff_max=600.0)
+    s = Stream(f"ws://127.0.0.1:{port}/stream", EventHub(), resolve=resolve, config=cfg)
     s.start()
-    eventually(lambda: s.last_disconnect_reason is not None)
-    t0 = time.monotonic()
-    s.close()
-    assert time.monotonic() - t0 < 2.0
+    eventually(lambda: s.last_disconnect_reason is not None)  # asleep in the backoff now
+    s.close(timeout=30)
     assert not [t for t in threading.enumerate() if t.name == "lighter-stream"]
 
 

@@ -407,6 +407,16 @@ def test_reconcile_batch_with_unused_nonce_is_pending(host, venue):
     assert host.reconcile_order(906, timeout=0.2).status == "not_found"  # ... which settles it
 
 
+def test_reconcile_with_no_record_of_the_send_is_not_found(host, venue):
+    """Another process sent it (or this one restarted): no hash, no nonce to fence. Nothing on the
+    venue after the wait means not_found, with the caveat to resend only after the expiry."""
+    rec = host.reconcile_order(907, timeout=0.05)
+    assert rec.status == "not_found" and rec.safe_to_resend and rec.tx_hash is None
+    assert "no record of the send" in rec.message and "expired" in rec.message
+    assert venue.posts == 0  # nothing was signed or sent
+    assert not any(p == "/api/v1/tx" for p, _q, _a in venue.gets)  # no hash to look up
+
+
 def test_reconcile_rejected_from_tx_event_info(host, venue):
     venue.fault = lambda info: OutcomeUnknownError("timeout")
     with pytest.raises(OutcomeUnknownError) as info:

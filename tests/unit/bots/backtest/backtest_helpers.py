@@ -100,3 +100,42 @@ def buy(key: str, price: str, size: str = "1", **kw: object) -> DesiredOrder:
 
 def sell(key: str, price: str, size: str = "1", **kw: object) -> DesiredOrder:
     return DesiredOrder(key, Side.SELL, Decimal(price), Decimal(size), **kw)
+
+
+# -- a stand-in result for the charts ---------------------------------------------------------
+
+from dataclasses import dataclass, field  # noqa: E402
+
+
+@dataclass
+class ChartRun:
+    """The part of a BacktestResult the charts read (for inputs no strategy would produce)."""
+
+    bars: Bars
+    start: int = 0
+    stop: int = 0
+    capital: Decimal = Decimal(1000)
+    fills: list = field(default_factory=list)
+    orders_log: list = field(default_factory=list)
+    state_log: list = field(default_factory=list)
+    liquidated: bool = False
+    liquidation_ts: int | None = None
+
+    def __post_init__(self) -> None:
+        self.stop = self.stop or len(self.bars)
+        if not self.state_log:
+            self.state_log = [(self.bars.ts[0], 0.0, float(self.capital), None)]
+
+
+def without_module(monkeypatch: object, prefix: str) -> None:
+    """Make ``import <prefix>...`` fail for the rest of the test (an optional extra not installed)."""
+    import builtins  # noqa: PLC0415
+
+    real_import = builtins.__import__
+
+    def blocked(name: str, *a: object, **kw: object) -> object:
+        if name.startswith(prefix):
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", blocked)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from backtest_helpers import walk_bars
+from backtest_helpers import walk_bars, without_module
 
 from bots.backtest.__main__ import main
 from bots.backtest.data import FundingSeries, save_bars_csv
@@ -55,11 +55,23 @@ def test_golden_summary_for_a_fixed_seed(data_csv, tmp_path, capsys):
     assert code == 0
     lines = summary_lines(out)
     if os.environ.get("BACKTEST_GOLDEN_REGEN"):
+        # Regeneration is its own step and never a pass: the file is rewritten, the run fails, and
+        # the comparison only counts on the next run without the variable (after reviewing the diff).
+        before = GOLDEN.read_text() if GOLDEN.exists() else ""
         GOLDEN.write_text("\n".join(lines) + "\n")
-        pytest.fail("golden summary regenerated: review the diff, then run again without BACKTEST_GOLDEN_REGEN")
+        pytest.fail(f"BACKTEST_GOLDEN_REGEN: rewrote {GOLDEN.name} ({'changed' if before != GOLDEN.read_text() else 'unchanged'}); "
+                    "review `git diff` and run again without BACKTEST_GOLDEN_REGEN to compare")
     assert lines == GOLDEN.read_text().splitlines()
     printed = capsys.readouterr().out
     assert "funding=file" in printed and "net_pnl=" in printed
+    printed = printed.splitlines()
+    assert printed[0].startswith("# backtest TON") and "funding=file" in printed[0]
+    # five lines for a human, then the key=value lines exactly as summary.txt (the golden file) has them
+    assert [line.split("  ")[0] for line in printed[1:6]] == ["Net PnL", "Return", "Max drawdown", "Fills",
+                                                              "Fees/funding"]
+    assert printed[1].startswith("Net PnL       -0.35 USD (1,000.00 USD -> 999.65 USD)")
+    dump = [ln for ln in printed[6:] if not ln.startswith(("#", *TIMING_KEYS))]
+    assert dump == GOLDEN.read_text().splitlines()
 
 
 @pytest.mark.parametrize("spacing", ["0.5", "0.1"])
@@ -127,3 +139,48 @@ def test_sweep_writes_a_ranked_table(data_csv, tmp_path, capsys):
     pnl = [float(r.split(",")[3]) for r in rows[1:]]
     assert pnl == sorted(pnl, reverse=True)
     assert (out / "sweep.txt").exists() and "6 runs" in capsys.readouterr().out
+
+
+def test_report_html_and_plot_write_their_files(data_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["--data", str(data_csv), "--days", "1", "--out", str(out), "--no-progress"]
+    assert main([*args, "--report", "html", "--plot"]) == 0
+    wrote = capsys.readouterr().out.splitlines()[-1]
+    assert str(out / "report.html") in wrote and str(out / "backtest.png") in wrote
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Plotly.newPlot" in page
+    assert (out / "backtest.png").read_bytes()[:4] == b"\x89PNG"
+    assert main([*args, "--report", "pdf"]) == 2
+    assert "report format" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "library", "extra"), [(["--report", "html"], "plotly", "report"),
+                                                         (["--plot"], "matplotlib", "plot")])
+def test_a_missing_extra_is_one_line_before_anything_runs(data_csv, tmp_path, capsys, monkeypatch, flag, library,
+                                                          extra):
+    without_module(monkeypatch, library)
+    out = tmp_path / "out"
+    assert main(["--data", str(data_csv), "--out", str(out), "--no-progress", *flag]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not out.exists()  # refused before the run, not after it
+    assert captured.err == (f"error: {flag[0]}{' html' if extra == 'report' else ''} needs {library}: "
+                            f"pip install 'lighter-sync[{extra}]' (or pip install {library}) "
+                            "(python -m bots.backtest)\n")
+
+
+def test_a_sweep_writes_full_reports_of_its_best_runs(data_csv, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    args = ["--data", str(data_csv), "--days", "1", "--sweep", "spacing=0.3,0.5", "levels=2,4", "--workers", "1",
+            "--out", str(out), "--no-progress", "--report", "html", "--best", "2"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["best-1", "best-2"]
+    ranked = [row.split(",") for row in (out / "sweep.csv").read_text().splitlines()[1:]]
+    for rank in (1, 2):
+        best = out / f"best-{rank}"
+        assert (best / "report.html").exists() and (best / "fills.csv").exists()
+        # the re-run is the sweep's run: the same net PnL as its row
+        net = next(ln for ln in (best / "summary.txt").read_text().splitlines() if ln.startswith("net_pnl="))
+        assert Decimal(net.split("=")[1]).quantize(Decimal("0.0001")) == Decimal(ranked[rank - 1][3])
+        spacing, levels = ranked[rank - 1][1:3]
+        assert f"# best {rank} (spacing={spacing} levels={levels}): wrote" in printed

@@ -103,25 +103,30 @@ def test_round_trip_csv_and_json_with_fundings(tmp_path):
     assert f.ts == fund.ts and f.rate == fund.rate  # direction "short" keeps the sign
 
 
-def test_parquet_with_or_without_pyarrow(tmp_path, monkeypatch):
+def test_parquet_candles_load_with_numeric_and_timestamp_time_columns(tmp_path):
+    import pyarrow as pa  # part of .[dev]: the Parquet path always runs
+    import pyarrow.parquet as pq
+
+    ts = [T0 + i * 60_000 for i in range(3)]
+    ohlcv = {"open": [1.0, 2.0, 3.0], "high": [1.5, 2.5, 3.5], "low": [0.5, 1.5, 2.5], "close": [1.2, 2.2, 3.2],
+             "volume": [5.0, 6.0, 7.0]}
     p = tmp_path / "x.parquet"
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        pa = None
-    if pa is not None:
-        ts = [T0 + i * 60_000 for i in range(3)]
-        table = pa.table({"timestamp": ts, "open": [1.0, 2.0, 3.0], "high": [1.5, 2.5, 3.5],
-                          "low": [0.5, 1.5, 2.5], "close": [1.2, 2.2, 3.2], "volume": [5.0, 6.0, 7.0]})
-        pq.write_table(table, p)
-        b = load_bars(p)
-        assert b.ts == ts and b.close == [1.2, 2.2, 3.2] and b.volume == [5.0, 6.0, 7.0]
-    else:
-        p.write_bytes(b"PAR1")
-    # without pyarrow the error says what to install
+    pq.write_table(pa.table({"timestamp": ts, **ohlcv}), p)
+    b = load_bars(p)
+    assert b.ts == ts and b.open == [1.0, 2.0, 3.0] and b.close == [1.2, 2.2, 3.2] and b.volume == [5.0, 6.0, 7.0]
+    # a real timestamp column (what pandas writes), upper-case headers, no volume column
+    stamped = {"Timestamp": pa.array(ts, pa.timestamp("ms", tz="UTC")),
+               **{k.upper(): v for k, v in ohlcv.items() if k != "volume"}}
+    pq.write_table(pa.table(stamped), tmp_path / "y.pq")
+    y = load_bars(tmp_path / "y.pq")
+    assert y.ts == ts and y.high == [1.5, 2.5, 3.5] and all(math.isnan(v) for v in y.volume)
+
+
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypatch):
     import builtins
 
+    p = tmp_path / "x.parquet"
+    p.write_bytes(b"PAR1")
     real_import = builtins.__import__
 
     def no_pyarrow(name, *a, **kw):
@@ -130,7 +135,7 @@ def test_parquet_with_or_without_pyarrow(tmp_path, monkeypatch):
         return real_import(name, *a, **kw)
 
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
-    with pytest.raises(ConfigError, match="pyarrow"):
+    with pytest.raises(ConfigError, match="pip install pyarrow"):
         load_bars(p)
 
 

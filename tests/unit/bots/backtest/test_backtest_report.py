@@ -7,13 +7,16 @@ import math
 from decimal import Decimal
 
 import pytest
-from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
+from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell, without_module
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.report import (
     SUMMARY_KEYS,
     compute_metrics,
     equity_curve,
+    format_headline,
     format_summary,
     write_plots,
     write_report,
@@ -85,22 +88,35 @@ def test_plots_written_or_clear_error(tmp_path, monkeypatch):
         with pytest.raises(ConfigError, match="matplotlib"):
             write_plots(r, tmp_path)
     else:
-        paths = write_plots(r, tmp_path)
-        assert {p.name for p in paths} == {"price.png", "equity.png", "position.png"}
-        assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+        paths = write_plots(r, tmp_path, metrics=compute_metrics(r), title="round trip")
+        assert [p.name for p in paths] == ["backtest.png"]  # one figure, its panels on one time axis
+        png = paths[0].read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert (width, height) == (1540, 1210)
     # and without matplotlib the message says how to get it
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_mpl(name, *a, **kw):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    without_module(monkeypatch, "matplotlib")
     with pytest.raises(ConfigError, match=r"lighter-sync\[plot\]"):
         write_plots(r, tmp_path)
+
+
+def test_png_panels_share_one_date_axis():
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from bots.backtest.report_png import build_figure
+
+    r = round_trip_result()
+    fig = build_figure(r, metrics=compute_metrics(r), title="round trip")
+    try:
+        limits = {ax.get_xlim() for ax in fig.axes}
+        assert len(fig.axes) == 4 and len(limits) == 1  # four panels, one time range
+        start = mdates.num2date(next(iter(limits))[0])
+        assert (start.year, start.month, start.day, start.hour) == (2026, 1, 1, 0)  # the first bar's date, UTC
+        assert [ax.get_title(loc="left").split(" ")[0] for ax in fig.axes] == ["price", "fills", "equity;",
+                                                                             "position"]
+    finally:
+        plt.close(fig)
 
 
 def ton_at(price: str, *, order_size: str = "12", max_position: str | None = None, levels: int = 4):
@@ -156,3 +172,36 @@ def test_fills_csv_holds_every_fill_and_the_report_no_timing(tmp_path):
     assert "elapsed_s" not in doc["metrics"] and "bars_per_s" not in doc["metrics"]
     assert "elapsed_s" not in paths["summary"].read_text()
     assert "bars_per_s=" in paths["timing"].read_text()
+
+
+HEADLINE_LABELS = ("Net PnL", "Return", "Max drawdown", "Fills", "Fees/funding")
+
+
+def test_headline_says_the_run_in_five_lines():
+    m = compute_metrics(round_trip_result())
+    lines = format_headline(m).splitlines()
+    assert [line[:14].strip() for line in lines] == list(HEADLINE_LABELS)
+    assert lines[0] == "Net PnL       +2.00 USD (1,000.00 USD -> 1,002.00 USD)"
+    assert lines[1].startswith("Return        +0.20 % in ")
+    assert lines[3] == "Fills         2 (2 maker, 0 taker), 1 round trips, 100.00 % of them won"
+    assert lines[4] == "Fees/funding  fees paid 0.00 USD, funding received 0.00 USD"
+
+
+money = st.decimals(min_value=-10**6, max_value=10**6, places=6, allow_nan=False, allow_infinity=False)
+ratio = st.one_of(st.floats(-2, 1e6, allow_nan=False), st.just(math.nan), st.just(math.inf))
+
+
+@given(net=money, fees=money, funding=money, ret=st.floats(-1, 1e6), ann=ratio, mdd=st.floats(0, 1), win=ratio,
+       fills=st.integers(0, 10**7), liquidated=st.booleans())
+def test_headline_is_always_five_labelled_lines(net, fees, funding, ret, ann, mdd, win, fills, liquidated):
+    m = {"capital": Decimal(1000), "final_equity": Decimal(1000) + net, "net_pnl": net, "return": ret,
+         "annual_return": ann, "max_drawdown": mdd, "fills": fills, "maker_fills": fills, "taker_fills": 0,
+         "round_trips": fills // 2, "win_rate": win, "fees": fees, "funding": funding, "days": 30.0,
+         "liquidated": liquidated}
+    lines = format_headline(m).splitlines()
+    assert [line[:14].strip() for line in lines] == list(HEADLINE_LABELS)
+    assert all("-0.00 " not in line and "nan" not in line for line in lines)
+    assert ("LIQUIDATED" in lines[0]) == liquidated
+    assert ("fee rebates" in lines[4]) == (fees < 0)
+    assert ("funding paid" in lines[4]) == (funding < 0)
+    assert ("a year" in lines[1]) == math.isfinite(ann)

@@ -84,8 +84,7 @@ def test_sweep_rows_equal_single_runs(data):
     assert rows == single_rows(data, jobs) == single_rows(data, jobs, fast=False)
 
 
-def test_dask_local_cluster_matches_single_runs(data):
-    pytest.importorskip("distributed", reason="needs the dask extra (part of .[dev])")
+def test_dask_local_cluster_matches_single_runs(data):  # dask[distributed] is part of .[dev]
     from bots.backtest.sweep import DaskExecutor
 
     via_dask = run_sweep(data, JOBS[:2], DaskExecutor(workers=2))
