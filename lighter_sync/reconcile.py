@@ -32,6 +32,7 @@ from .errors import (
     ValidationError,
 )
 from .ids import validate_client_order_index
+from .mixin_host import ClientHost
 from .orders import attr, timeout_arg
 from .results import Reconciliation
 
@@ -68,10 +69,8 @@ class PendingSend:
         return cls(coi, tx_hash, market_id, key, None if nonce is None else nonce + offset, batch)
 
 
-class OrderConfirmation:
+class OrderConfirmation(ClientHost):
     """order_status / wait_for_order / reconcile_order, and the record of unknown outcomes."""
-
-    _rest: Any
 
     def _get_signer(self) -> SignerThread:  # pragma: no cover - provided by LighterClient
         raise NotImplementedError

@@ -147,6 +147,8 @@ class SignerThread:
         self._nonce_retries = max(0, int(nonce_retries))
         self._factory = client_factory or _make_sdk_client
         primary = settings.api_key_index
+        if primary is None:  # Settings names the primary key whenever keys are given
+            raise ConfigError("signing needs an API key index (LIGHTER_API_KEY_INDEX)")
         order = [primary] + sorted(k for k in settings.api_private_keys if k != primary)
         self._slots = KeySlotPool(order)
         self._stats = {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
@@ -427,7 +429,8 @@ class SignerThread:
             raise SignerError("an empty batch cannot be sent")
         if len(sign_fns) > MAX_BATCH:
             raise SignerError(f"a batch holds at most {MAX_BATCH} transactions, got {len(sign_fns)}")
-        cois = list(client_order_indexes) if client_order_indexes is not None else [None] * len(sign_fns)
+        cois: list[int | None] = (list(client_order_indexes) if client_order_indexes is not None
+                                  else [None] * len(sign_fns))
         return self._send_many(list(sign_fns), timeout=timeout, client_order_indexes=cois,
                                api_key_index=api_key_index, batch=True)
 

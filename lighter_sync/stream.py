@@ -58,7 +58,7 @@ from .events import (
 )
 from .inprocess import is_inprocess_url
 from .stream_account import AccountHandlers, AccountState
-from .stream_conn import Connection, drain_socket, open_pipe, open_socket
+from .stream_conn import Connection, Frames, drain_socket, open_pipe, open_socket
 from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolError
 from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
@@ -611,7 +611,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         watch = [self._wake_r] if sock is None else [sock, self._wake_r]
         greet_deadline = time.monotonic() + cfg.connect_timeout
         session_id = ""
-        early: list[tuple[int, bytearray]] = []  # frames that came right behind the greeting
+        early: Frames = []  # frames that came right behind the greeting
         while not session_id:  # GREETING
             left = greet_deadline - time.monotonic()
             if left <= 0:
@@ -719,7 +719,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             return "closed by server"
         return None
 
-    def _dispatch(self, conn: Connection, frames: list[tuple[int, bytearray]] | list[tuple[int, bytes]]) -> bool:
+    def _dispatch(self, conn: Connection, frames: Frames) -> bool:
         """Handle data frames, answer protocol pings; True if the server closed the connection."""
         handle = self._handle_frame
         for opcode, data in frames:

@@ -24,12 +24,13 @@ from __future__ import annotations
 import logging
 import threading
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from .args import choice_arg, seconds_arg
 from .book import OrderBook
 from .errors import ClosedError, ConfigError
 from .events import Event
+from .mixin_host import ClientHost
 from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
 
@@ -47,7 +48,7 @@ class BookSubscription(Subscription):
     book: OrderBook
 
 
-class StreamingMixin:
+class StreamingMixin(ClientHost):
     """Streaming methods mixed into LighterClient."""
 
     _stream_obj: Stream | None = None
@@ -76,7 +77,7 @@ class StreamingMixin:
             if self._stream_obj is None:
                 if self._stream_closed:
                     raise ClosedError("the client is closed")
-                settings = self._settings  # type: ignore[attr-defined]
+                settings = self._settings
                 hub = EventHub()
                 account_index = getattr(settings, "account_index", None)
                 stream = Stream(
@@ -95,13 +96,13 @@ class StreamingMixin:
             return self._stream_obj
 
     def _stream_can_auth(self) -> bool:
-        settings = self._settings  # type: ignore[attr-defined]
+        settings = self._settings
         return getattr(settings, "account_index", None) is not None and not getattr(
             settings, "read_only", True
         )
 
     def _stream_token(self) -> str:
-        return self._auth_token()  # type: ignore[attr-defined]
+        return self._auth_token()
 
     def _stream_token_invalidate(self) -> None:
         signer = getattr(self, "_signer", None)
@@ -109,7 +110,7 @@ class StreamingMixin:
             signer.invalidate_auth_token()
 
     def _stream_market_ref(self, symbol_or_id: str | int) -> MarketRef:
-        m = self._markets.get(symbol_or_id)  # type: ignore[attr-defined]
+        m = self._markets.get(symbol_or_id)
         return MarketRef(m.symbol, m.market_id, m.price_decimals, m.size_decimals)
 
     def _stream_subscribe(
@@ -136,7 +137,8 @@ class StreamingMixin:
         return stream.attach(sub)
 
     def _stream_account(self) -> int:
-        if not self._stream_can_auth():
+        index = self._settings.account_index if self._stream_can_auth() else None
+        if index is None:
             raise ConfigError(
                 "account streams need an account index and an API private key (LIGHTER_ACCOUNT_INDEX, "
                 "LIGHTER_API_PRIVATE_KEY) for the auth token"
@@ -144,8 +146,8 @@ class StreamingMixin:
         # Mint the auth token here, on the caller's thread: the first one starts the signer (it
         # imports the SDK, about a second) which must not stall the stream thread's market data,
         # and a key the signer refuses fails here, as a typed error, not as a silent dead channel.
-        self._auth_token()  # type: ignore[attr-defined]
-        return int(self._settings.account_index)  # type: ignore[attr-defined]
+        self._auth_token()
+        return int(index)
 
     def _stream_market_id(self, symbol: str | int | None) -> int | None:
         if symbol is None:
@@ -160,13 +162,13 @@ class StreamingMixin:
         :class:`~lighter_sync.events.Resynced` after a gap or reconnect."""
         stream = self._stream()
         ref = stream.market(symbol)
-        sub = self._stream_subscribe(
+        sub = cast(BookSubscription, self._stream_subscribe(  # built by cls=BookSubscription
             f"order_book:{ref.symbol}", CONFLATE, (f"order_book/{ref.market_id}",), cls=BookSubscription
-        )
+        ))
         book = stream.book(ref.market_id)
         assert book is not None
-        sub.book = book  # type: ignore[attr-defined]
-        return sub  # type: ignore[return-value]
+        sub.book = book
+        return sub
 
     def subscribe_ticker(self, symbol: str | int) -> Subscription:
         """Best bid/offer of ``symbol`` as :class:`~lighter_sync.events.Ticker` (conflated)."""

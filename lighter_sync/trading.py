@@ -95,10 +95,6 @@ class _TradeState:
 class TradingMixin(OrderConfirmation):
     """Trading methods mixed into LighterClient (see the module docstring)."""
 
-    _rest: Any
-    _markets: Any
-    _settings: Any
-
     # state -----------------------------------------------------------------------------
 
     def _trade_state(self) -> _TradeState:

@@ -25,6 +25,7 @@ from .markets import to_decimal
 from .models import Account
 from .orders import timeout_arg
 from .results import TxResult
+from .trading import TradingMixin
 
 __all__ = ["TransfersMixin", "USDC_ASSET_ID", "PERP_ROUTE"]
 
@@ -72,7 +73,7 @@ def _account_index_arg(value: Any, name: str) -> int:
     return value
 
 
-class TransfersMixin:
+class TransfersMixin(TradingMixin):
     """Money movements and sub-accounts for LighterClient (uses its REST and signer helpers)."""
 
     def transfer_fee(self, to_account_index: int, *, timeout: float | None = None) -> Decimal:
