@@ -231,7 +231,7 @@ class DataFileError(ValidationError):
         self.where = where
 
 
-def _at(name: str, line: int | None = None, column: int | None = None) -> str:
+def _at(name: str | Path, line: int | None = None, column: int | None = None) -> str:
     """``"ton.csv, line 3, column 2"`` (only the parts that are known)."""
     parts = [str(name)]
     if line is not None:
