@@ -158,11 +158,11 @@ def error_line(exc: BaseException, prog: str) -> tuple[int, str]:
 def _one_line(text: Any, limit: int = 400) -> str:
     """``text`` on one printable line: whitespace runs become one space, control characters are
     escaped (a typed value can hold anything), and it is cut at ``limit`` characters."""
-    text = " ".join(str(text).split())
-    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text.removeprefix("error: ")
+    line = " ".join(str(text).split())
+    line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+    if len(line) > limit:
+        line = line[: limit - 3] + "..."
+    return line.removeprefix("error: ")
 
 
 def _network_host(exc: BaseException) -> str | None:

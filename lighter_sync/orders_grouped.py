@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ReadTimeoutError, ValidationError
 from .ids import validate_client_order_index
@@ -38,6 +38,9 @@ from .orders import (
     timeout_arg,
 )
 from .trading import TradingMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
 
 __all__ = ["Exit", "GroupResult", "GroupedOrdersMixin", "GROUPING"]
 
@@ -294,7 +297,7 @@ class GroupedOrdersMixin(TradingMixin):
         for leg in ordered:
             self._remember_order(leg.client_order_index, mid, leg.is_ask)
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_create_grouped_orders(gtype, [leg.tx_req(mid) for leg in ordered], nonce=nonce,
                                                      api_key_index=key)
 

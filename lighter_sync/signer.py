@@ -85,7 +85,7 @@ MAX_BATCH = 50
 
 #: ``sign(sdk_client, nonce, api_key_index) -> (tx_type, tx_info, tx_hash, error)``,
 #: i.e. one of the SDK's ``sign_*`` methods with its arguments bound.
-SignFn = Callable[[Any, int, int], tuple]
+SignFn = Callable[[Any, int, int], tuple[Any, ...]]
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,8 @@ def reconnect_plan(
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: ``min(cap, initial * 2**attempt)`` scaled by 0.5..1."""
-    base = min(cap, initial * (2 ** min(attempt, 30)))
-    return base * (0.5 + 0.5 * (rng or random).random())
+    base = min(cap, initial * (2.0 ** min(attempt, 30)))
+    return base * (0.5 + 0.5 * (rng.random() if rng is not None else random.random()))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .args import choice_arg, seconds_arg
 from .book import OrderBook
@@ -33,6 +33,9 @@ from .events import Event
 from .mixin_host import ClientHost
 from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Order
 
 __all__ = ["StreamingMixin", "BookSubscription", "CANDLE_RESOLUTIONS"]
 
@@ -262,7 +265,8 @@ class StreamingMixin(ClientHost):
             if timeout:
                 threading.Event().wait(timeout)
             return None
-        return hub.poll(timeout)
+        event: Event | None = hub.poll(timeout)
+        return event
 
     def stream_stats(self) -> StreamStats | None:
         """Frames, bytes, drops, queue depths, reconnects and per-channel message ages
@@ -282,7 +286,7 @@ class StreamingMixin(ClientHost):
 
     # -- hooks used by the client and by TradingMixin ----------------------------------------------
 
-    def _stream_order_state(self, client_order_index: int) -> Any:
+    def _stream_order_state(self, client_order_index: int) -> Order | None:
         """The order's latest state (a :class:`~lighter_sync.models.Order`, as REST would give)
         from the account order stream, or ``None`` when there is no live stream to vouch for it
         (then the caller asks REST). Once a stream runs, the orders channel is kept subscribed
