@@ -484,10 +484,10 @@ class SignerThread:
                         code=exc.code,
                         status=exc.status,
                     )
-                    err.client_order_indexes = cois  # type: ignore[attr-defined]
-                    err.tx_hashes = [s.tx_hash for s in signed]  # type: ignore[attr-defined]
-                    err.api_key_index = slot.index  # type: ignore[attr-defined]
-                    err.nonce = first  # type: ignore[attr-defined]
+                    err.client_order_indexes = cois
+                    err.tx_hashes = [s.tx_hash for s in signed]
+                    err.api_key_index = slot.index
+                    err.nonce = first
                     raise err from exc
                 except InvalidSignatureError as exc:
                     self._count("rejected")

@@ -902,7 +902,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
             cs[1] = self._last_recv
             if self._unacked and ch in self._unacked:
                 self._ack(ch.replace(":", "/"))
-        handler = self._handlers.get(msg.get("type"))  # type: ignore[arg-type]
+        kind = msg.get("type")
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None  # a list would be unhashable
         if handler is not None:
             try:
                 handler(msg)

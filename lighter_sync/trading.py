@@ -436,7 +436,7 @@ class TradingMixin(OrderConfirmation):
             raise ValidationError("with an explicit side, amount must be positive")
         size = abs(amount_dec)
         if take_profit is not None or stop_loss is not None:
-            return self.create_grouped_orders(symbol, side, size, price, take_profit=take_profit,  # type: ignore[attr-defined]
+            return self.create_grouped_orders(symbol, side, size, price, take_profit=take_profit,  # type: ignore[attr-defined]  # GroupedOrdersMixin, in LighterClient
                                               stop_loss=stop_loss, **kwargs)
         if price is None:
             return self.create_market_order(symbol, side, size, **kwargs)

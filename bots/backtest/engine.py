@@ -1226,8 +1226,8 @@ class BacktestEngine:
         """Whether one more entry unit would exceed the strategy's cap (``cap_base``/``unit`` in base,
         as the grid exposes them); None for a strategy without them. Also records what was traded."""
         strategy = self.strategy
-        cap = strategy.cap_base  # type: ignore[attr-defined]
-        unit = strategy.unit  # type: ignore[attr-defined]
+        cap = strategy.cap_base  # type: ignore[attr-defined]  # _has_cap checked it
+        unit = strategy.unit  # type: ignore[attr-defined]  # _has_cap checked it
         sizing = self.sizing
         if sizing and cap is sizing[-1][3] and unit is sizing[-1][2]:
             return abs(self.acct.position) + unit > cap  # the sizing last recorded (so valid)

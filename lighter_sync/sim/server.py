@@ -160,7 +160,7 @@ class SimServer:
             if any(p == path for _, p in self.routes):
                 return _json(error_body(29404, "not found"), 405)
             return _json(error_body(29404, "not found"), 404)
-        return await self._middleware(request, handler)  # type: ignore[return-value]
+        return await self._middleware(request, handler)  # type: ignore[return-value]  # handlers return Response
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
