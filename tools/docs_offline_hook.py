@@ -1,0 +1,2 @@
+def on_post_page(output, page, config):
+    return output
