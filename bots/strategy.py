@@ -56,6 +56,7 @@ __all__ = [
     "StrategyContext",
     "Strategy",
     "BaseStrategy",
+    "TickLane",
 ]
 
 ZERO = Decimal(0)
@@ -240,8 +241,13 @@ class MarketRules:
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
         """Round to the tick, passively: a buy rounds down, a sell rounds up (never worse than asked)."""
+        return self.round_price_ticks(price, side)[0]
+
+    def round_price_ticks(self, price: Decimal, side: Side) -> tuple[Decimal, int]:
+        """:meth:`round_price` and the number of ticks it is."""
         rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-        return (price / self.tick_size).to_integral_value(rounding=rounding) * self.tick_size
+        ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
+        return ticks * self.tick_size, int(ticks)
 
     def round_size(self, size: Decimal) -> Decimal:
         """Round a size down to the step."""
@@ -279,6 +285,38 @@ class Strategy(Protocol):
     def desired_orders(self, now_ms: int) -> Sequence[DesiredOrder]:
         """The complete set of orders that should rest now (keys unique). Empty means cancel all."""
         ...
+
+
+@runtime_checkable
+class TickLane(Protocol):
+    """An optional fast lane for a driver that holds prices as integer ticks (the backtester).
+
+    Each call is exactly the event it stands for, made without building the event object or
+    converting Decimals back to ticks; ``lane_tick`` is the tick the integers count (a driver uses
+    the lane only when it counts the same tick, and only when the strategy's ``on_event``,
+    ``desired_orders`` and ``quiet_band`` are its class's own, not replaced on the instance):
+
+    * ``lane_book(now, bid, ask, bid_price, ask_price)``: ``on_event(BookUpdate(now, bid_price,
+      ask_price))`` for a two-sided book on the tick, ``bid``/``ask`` its ticks;
+    * ``lane_fill(now, key, side, price, size)``: ``on_event(Fill(now, key, ..., side, price, size))`` of a
+      trade the strategy has not seen before (the driver's trade ids are unique);
+    * ``lane_order(now, key, status)``: ``on_event(OrderUpdate(now, key, ..., status, ...))``; the
+      strategy may read nothing else of the update;
+    * ``lane_band(now)``: :meth:`BaseStrategy.quiet_band` in ticks: ``(low, high, until)`` with a
+      price strictly inside ``(low * tick, high * tick)`` exactly when its ticks are strictly
+      inside ``(low, high)``.
+    """
+
+    @property
+    def lane_tick(self) -> Decimal: ...
+
+    def lane_book(self, now_ms: int, bid: int, ask: int, bid_price: Decimal, ask_price: Decimal) -> None: ...
+
+    def lane_fill(self, now_ms: int, key: str | None, side: Side, price: Decimal, size: Decimal) -> None: ...
+
+    def lane_order(self, now_ms: int, key: str, status: OrderStatus) -> None: ...
+
+    def lane_band(self, now_ms: int) -> tuple[int, int, int] | None: ...
 
 
 class BaseStrategy:

@@ -315,12 +315,18 @@ def out_path_arg(what: str = "output file", *, directory: bool = False) -> Calla
     return convert
 
 
-def make_dir(path: Any, *, flag: str, what: str = "folder") -> None:
-    """Create ``path`` (and parents) now, so an unusable folder is a usage error naming ``flag``."""
+def make_dir(path: Any, *, flag: str, what: str = "folder", private: bool = False) -> None:
+    """Create ``path`` (and parents) now, so an unusable folder is a usage error naming ``flag``.
+
+    ``private``: a folder this call creates gets mode 0700 (readable by its owner only)."""
     import os
 
     try:
-        os.makedirs(os.path.expanduser(os.fspath(path)), exist_ok=True)
+        target = os.path.expanduser(os.fspath(path))
+        existed = os.path.isdir(target)
+        os.makedirs(target, mode=0o700 if private else 0o777, exist_ok=True)
+        if private and not existed:
+            os.chmod(target, 0o700)  # makedirs' mode is masked by the umask
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"cannot create the {what} {str(path)[:200]}: {reason}", where=flag) from None

@@ -13,14 +13,16 @@ auth token.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .args import account_index_arg, choice_arg, time_ms_arg
 from .config import NetworkProfile, Secret, Settings
 from .errors import AccountNotFoundError, AuthError, ClosedError, ConfigError, ValidationError
 from .markets import Market, MarketCatalog
@@ -41,7 +43,6 @@ from .models import (
     Position,
     Trade,
     Tx,
-    to_ms,
 )
 from .orders_grouped import GroupedOrdersMixin
 from .orders_twap import TwapMixin
@@ -62,19 +63,9 @@ _FUNDINGS_PER_CALL = 750
 _PNL_PER_CALL = 500
 _BOOK_ORDERS = 250  # orderBookOrders maximum; levels are aggregated from these orders
 _PAGE = 100  # maximum page size of the cursor-paged endpoints
+_MAX_BUCKETS = 10_000_000  # the most candles/fundings/PnL points one call pages through (as ``limit``)
 
 TimeLike = int | float | datetime
-
-
-def _time_ms(value: TimeLike, name: str) -> int:
-    """A datetime, or a unix timestamp in s/ms (by magnitude), as unix ms."""
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a datetime or a unix timestamp, got {type(value).__name__}")
-    if value < 0:
-        raise ValidationError(f"{name} must not be negative, got {value}")
-    return to_ms(int(value * 1000) if isinstance(value, float) and value < 1e11 else int(value))
 
 
 def _check_limit(limit: int, high: int, name: str = "limit") -> int:
@@ -302,11 +293,9 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         and ``start`` to ``limit`` (default 500) candles before ``end``. ``limit`` keeps the
         latest ``limit`` candles of the range.
         """
-        step = RESOLUTIONS_MS.get(resolution)
-        if step is None:
-            raise ValidationError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS_MS)}")
+        step = RESOLUTIONS_MS[choice_arg(resolution, RESOLUTIONS_MS, "resolution")]
         if limit is not None:
-            _check_limit(limit, 10_000_000)
+            _check_limit(limit, _MAX_BUCKETS)
         market = self.market(symbol)
         rows = self._paged_range(
             "/api/v1/candles",
@@ -331,10 +320,9 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         limit: int | None = None,
     ) -> list[Funding]:
         """The market's funding history (``resolution`` 1h or 1d), oldest first; pages like :meth:`candles`."""
-        if resolution not in _FUNDING_RESOLUTIONS:
-            raise ValidationError(f"funding resolution {resolution!r} is not one of {', '.join(_FUNDING_RESOLUTIONS)}")
+        choice_arg(resolution, _FUNDING_RESOLUTIONS, "funding resolution")
         if limit is not None:
-            _check_limit(limit, 10_000_000)
+            _check_limit(limit, _MAX_BUCKETS)
         market = self.market(symbol)
         rows = self._paged_range(
             "/api/v1/fundings",
@@ -382,7 +370,7 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
 
     def account(self, account_index: int | None = None) -> Account:
         """The account (collateral, balances, positions); default: ours."""
-        index = self.account_index if account_index is None else account_index
+        index = self.account_index if account_index is None else account_index_arg(account_index)
         body = self._get("/api/v1/account", {"by": "index", "value": str(index)})
         accounts = body.get("accounts") or ()
         if not accounts:
@@ -413,7 +401,7 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
 
     def api_keys(self, account_index: int | None = None) -> list[ApiKey]:
         """The account's registered API keys (public keys and next nonces)."""
-        index = self.account_index if account_index is None else account_index
+        index = self.account_index if account_index is None else account_index_arg(account_index)
         body = self._get("/api/v1/apikeys", {"account_index": index, "api_key_index": 255})
         return [ApiKey.from_json(k) for k in body.get("api_keys") or ()]
 
@@ -439,19 +427,32 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         rows = self._paged_cursor("/api/v1/accountInactiveOrders", params, "orders", limit)
         return [Order.from_json(o) for o in rows]
 
-    def trades(self, symbol: str | int | None = None, *, limit: int = 100) -> list[Trade]:
-        """Our trades, newest first, paging until ``limit``. Needs an auth token."""
+    def trades(self, symbol: str | int | None = None, *, limit: int = 100,
+               since_trade_id: int | None = None) -> list[Trade]:
+        """Our trades, newest first, paging until ``limit``. Needs an auth token.
+
+        ``since_trade_id``: only trades with that id or a newer one (trade ids grow with time);
+        paging stops at the first older trade, so catching up after a pause costs one page per
+        100 new trades, however long the history.
+        """
         _check_limit(limit, 100_000)
+        since = None if since_trade_id is None else account_index_arg(since_trade_id, "since_trade_id")
         params: dict[str, Any] = {"account_index": self.account_index, "sort_by": "timestamp", "sort_dir": "desc"}
+        if since is not None:
+            params["sort_by"] = "trade_id"
         if symbol is not None:
             params["market_id"] = self.market(symbol).market_id
-        rows = self._paged_cursor("/api/v1/trades", params, "trades", limit)
+        rows = self._paged_cursor("/api/v1/trades", params, "trades", limit,
+                                  keep=None if since is None else (lambda t: int(t.get("trade_id") or 0) >= since))
         return [Trade.from_json(t) for t in rows]
 
-    def fills(self, symbol: str | int | None = None, *, limit: int = 100) -> list[Fill]:
-        """Our trades seen from our side (side, maker/taker, fee in USDC), newest first."""
+    def fills(self, symbol: str | int | None = None, *, limit: int = 100,
+              since_trade_id: int | None = None) -> list[Fill]:
+        """Our trades seen from our side (side, maker/taker, fee in USDC), newest first
+        (``since_trade_id`` as in :meth:`trades`)."""
         me = self.account_index
-        return [f for f in (t.fill_for(me) for t in self.trades(symbol, limit=limit)) if f is not None]
+        trades = self.trades(symbol, limit=limit, since_trade_id=since_trade_id)
+        return [f for f in (t.fill_for(me) for t in trades) if f is not None]
 
     def pnl(
         self,
@@ -462,10 +463,9 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         limit: int | None = None,
     ) -> list[PnlPoint]:
         """Our PnL chart, oldest first (``resolution`` 1m/5m/15m/1h/4h/1d)."""
-        if resolution not in _PNL_RESOLUTIONS:
-            raise ValidationError(f"pnl resolution {resolution!r} is not one of {', '.join(_PNL_RESOLUTIONS)}")
+        choice_arg(resolution, _PNL_RESOLUTIONS, "pnl resolution")
         if limit is not None:
-            _check_limit(limit, 10_000_000)
+            _check_limit(limit, _MAX_BUCKETS)
         auth = None if self._settings.read_only else self._auth_token()
         rows = self._paged_range(
             "/api/v1/pnl",
@@ -515,8 +515,10 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
 
     # -- paging helpers ------------------------------------------------------------------
 
-    def _paged_cursor(self, path: str, params: dict[str, Any], key: str, limit: int) -> list[dict[str, Any]]:
-        """Follow ``next_cursor`` until ``limit`` rows or the end (auth endpoints)."""
+    def _paged_cursor(self, path: str, params: dict[str, Any], key: str, limit: int,
+                      keep: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        """Follow ``next_cursor`` until ``limit`` rows or the end (auth endpoints); with ``keep``,
+        also stop at the first row it refuses (rows come in the order ``keep`` is monotonic in)."""
         rows: list[dict[str, Any]] = []
         cursor: str | None = None
         seen_cursors: set[str] = set()
@@ -524,7 +526,13 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
             page_params = dict(params, limit=min(_PAGE, limit - len(rows)), cursor=cursor)
             body = self._private_get(path, page_params)
             page = list(body.get(key) or ())
-            rows.extend(page)
+            if keep is not None:
+                kept = list(itertools.takewhile(keep, page))
+                rows.extend(kept)
+                if len(kept) < len(page):
+                    break
+            else:
+                rows.extend(page)
             cursor = body.get("next_cursor") or None
             if not page or cursor is None or cursor in seen_cursors:
                 break
@@ -545,10 +553,13 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         auth: str | None = None,
     ) -> list[dict[str, Any]]:
         """Fetch ``[start, end]`` in windows of at most ``per_call`` buckets each."""
-        end_ms = _now_ms() if end is None else _time_ms(end, "end")
-        start_ms = end_ms - default_count * step if start is None else _time_ms(start, "start")
+        end_ms = _now_ms() if end is None else time_ms_arg(end, "end")
+        start_ms = end_ms - default_count * step if start is None else time_ms_arg(start, "start")
         if start_ms > end_ms:
             raise ValidationError(f"start ({start_ms} ms) is after end ({end_ms} ms)")
+        if (end_ms - start_ms) // step > _MAX_BUCKETS:
+            raise ValidationError(f"start .. end spans more than {_MAX_BUCKETS:,} buckets of {step} ms; "
+                                  "fetch a shorter range")
         rows: list[dict[str, Any]] = []
         window = per_call * step
         for lo, hi in _windows(start_ms, end_ms, window):

@@ -44,6 +44,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .args import MAX_TIMEOUT_S
 from .errors import ConfigError
 
 __all__ = [
@@ -256,8 +257,10 @@ class Settings:
                 f"rate_limit must be 'standard', 'premium', 'off' or 'custom:<weight per minute>', got {self.rate_limit!r}"
             )
         object.__setattr__(self, "rate_limit", self.rate_limit.strip().lower())
-        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not self.timeout > 0:
-            raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or \
+                not 0 < self.timeout <= MAX_TIMEOUT_S:  # also refuses NaN and infinities
+            raise ConfigError(f"timeout must be a positive number of seconds up to {MAX_TIMEOUT_S:g}, "
+                              f"got {self.timeout!r}")
 
     # -- derived -------------------------------------------------------------------------
 

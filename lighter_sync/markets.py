@@ -72,13 +72,15 @@ _EXACT = "exact"
 _ROUNDINGS = {ROUND_DOWN, ROUND_UP, ROUND_FLOOR, ROUND_CEILING, ROUND_HALF_UP, ROUND_HALF_EVEN, _EXACT}
 _WIDE = Context(prec=80)  # room for any size/price times 10**decimals without rounding
 _QUOTES = ("USDC", "USDT", "USD", "PERP")
+_MAX_EXPONENT = 40  # |value| within 1e-40 .. 1e40
 
 
 def to_decimal(value: Any, name: str = "value") -> Decimal:
     """``value`` as a finite Decimal; ints, strings and Decimals exactly.
 
     A ``float`` is converted through its shortest ``repr`` (``0.3`` -> ``Decimal("0.3")``),
-    never through its binary value. NaN, infinity, booleans and junk raise ValidationError.
+    never through its binary value. NaN, infinity, magnitudes beyond 1e40 (or below 1e-40),
+    booleans and junk raise ValidationError.
     """
     if isinstance(value, Decimal):
         dec = value
@@ -99,6 +101,9 @@ def to_decimal(value: Any, name: str = "value") -> Decimal:
         raise ValidationError(f"{name} must be a Decimal, int or str, got {type(value).__name__}")
     if not dec.is_finite():
         raise ValidationError(f"{name} must be finite, got {dec}")
+    if dec and not -_MAX_EXPONENT <= dec.adjusted() <= _MAX_EXPONENT:
+        # far outside any price, size or amount; refused here so no later arithmetic overflows
+        raise ValidationError(f"{name} is out of range, got {dec:.3E}")
     return dec
 
 
@@ -126,15 +131,15 @@ def validate_order_expiry(order_expiry_ms: int, *, ioc: bool, now_ms: int | None
     now = int(time.time() * 1000) if now_ms is None else now_ms
     low, high = now + MIN_ORDER_EXPIRY_MS, now + MAX_ORDER_EXPIRY_MS
     if not low <= order_expiry_ms <= high:
-        delta_s = (order_expiry_ms - now) / 1000
+        delta_s = (order_expiry_ms - now) // 1000
         raise ValidationError(
-            f"order expiry {order_expiry_ms} (now{delta_s:+.0f}s) is outside the allowed window "
+            f"order expiry {order_expiry_ms} (now{delta_s:+d}s) is outside the allowed window "
             f"now+5 min .. now+30 days ({low} .. {high} ms)"
         )
 
 
 def _rounding(rounding: str) -> str:
-    if rounding not in _ROUNDINGS:
+    if not isinstance(rounding, str) or rounding not in _ROUNDINGS:
         raise ValidationError(f"unknown rounding {rounding!r}; use a decimal.ROUND_* constant or 'exact'")
     return rounding
 
@@ -148,6 +153,15 @@ def _scale_to_ticks(value: Decimal, decimals: int, rounding: str, what: str) -> 
                 raise ValidationError(f"{what} {value} is not a multiple of {Decimal(1).scaleb(-decimals)}")
             return int(integral)
         return int(scaled.to_integral_value(rounding=rounding))
+
+
+def _ticks(value: Any, name: str) -> int:
+    """An integer tick count: an int, or a string of one (as venue JSON carries them)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
+        return int(value)
+    raise ValidationError(f"{name} must be an integer, got {value!r}")
 
 
 def _dec(raw: Any, default: str = "0") -> Decimal:
@@ -268,11 +282,11 @@ class Market:
 
     def ticks_to_size(self, ticks: int) -> Decimal:
         """``BaseAmount`` ticks back to a Decimal size with exactly ``size_decimals`` places."""
-        return Decimal(int(ticks)).scaleb(-self.size_decimals)
+        return Decimal(_ticks(ticks, "size ticks")).scaleb(-self.size_decimals)
 
     def ticks_to_price(self, ticks: int) -> Decimal:
         """``Price`` ticks back to a Decimal price with exactly ``price_decimals`` places."""
-        return Decimal(int(ticks)).scaleb(-self.price_decimals)
+        return Decimal(_ticks(ticks, "price ticks")).scaleb(-self.price_decimals)
 
     def round_size(self, size: Any, rounding: str = ROUND_DOWN) -> Decimal:
         """``size`` on the step grid."""
@@ -459,6 +473,8 @@ class MarketCatalog:
             return symbol_or_id
         if isinstance(symbol_or_id, bool) or not isinstance(symbol_or_id, (str, int)):
             raise UnknownMarketError(f"a market is a symbol or market id, got {type(symbol_or_id).__name__}")
+        if isinstance(symbol_or_id, str) and not _lookup_keys(symbol_or_id):
+            raise UnknownMarketError(f"a market symbol must not be empty, got {symbol_or_id!r}")
         self._ensure_loaded()
         market = self._find(symbol_or_id)
         if market is None and self._rest is not None and \

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from .args import timeout_arg
 from .errors import ValidationError
 from .ids import validate_client_order_index
 from .markets import DEFAULT_ORDER_EXPIRY, IOC_ORDER_EXPIRY, Market, to_decimal, validate_order_expiry
@@ -123,15 +124,6 @@ def order_version_arg(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CLIENT_INDEX:
         raise ValidationError(f"order_version must be an int 1..2^48-1 (e.g. a ms timestamp), got {value!r}")
     return value
-
-
-def timeout_arg(value: Any) -> float | None:
-    """A per-call timeout: None (the default) or a positive number of seconds."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError(f"timeout must be a positive number of seconds, got {value!r}")
-    return float(value)
 
 
 def attr(obj: Any, name: str) -> Any:

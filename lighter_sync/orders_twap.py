@@ -11,13 +11,13 @@ must be at least ``min_base_amount`` and worth ``min_quote_amount`` (reduce-only
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from .args import seconds_arg
 from .errors import ValidationError
 from .markets import MAX_ORDER_EXPIRY_MS, MIN_ORDER_EXPIRY_MS
 from .orders import ORDER_TYPE, TIME_IN_FORCE, flag, parse_side, positive, slippage_arg, timeout_arg
@@ -34,8 +34,9 @@ TWAP_SLICE_MS = 30_000
 def _duration_ms(duration: Any) -> int:
     if isinstance(duration, timedelta):
         ms = int(duration.total_seconds() * 1000)
-    elif isinstance(duration, (int, float)) and not isinstance(duration, bool) and math.isfinite(duration):
-        ms = int(duration * 1000)
+    elif isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        # finite and within reach of the window check below (10**400 is an int no float can hold)
+        ms = int(seconds_arg(duration, "duration", allow_zero=True, maximum=MAX_ORDER_EXPIRY_MS) * 1000)
     else:
         raise ValidationError(f"duration must be a timedelta or seconds, got {duration!r}")
     # a margin of a second each way: the venue checks the expiry against its own clock

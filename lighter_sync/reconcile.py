@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .args import seconds_arg
 from .errors import (
     AuthError,
     ClosedError,
@@ -28,6 +29,7 @@ from .errors import (
     NotFoundError,
     OutcomeUnknownError,
     ReadTimeoutError,
+    ValidationError,
 )
 from .ids import validate_client_order_index
 from .orders import attr, timeout_arg
@@ -158,10 +160,14 @@ class OrderConfirmation:
         """
         coi = validate_client_order_index(client_order_index)
         budget = timeout_arg(timeout) or 10.0
+        poll_interval = seconds_arg(poll_interval, "poll_interval")
         if callable(until):
             accept: Callable[[Any], bool] = until
         elif until is not None:
-            wanted = frozenset(until)
+            statuses = () if isinstance(until, str) or not isinstance(until, Iterable) else tuple(until)
+            if not statuses or not all(isinstance(u, str) for u in statuses):
+                raise ValidationError(f"until must be a set of statuses or a predicate, got {until!r}")
+            wanted = frozenset(statuses)
             accept = lambda o: attr(o, "status") in wanted  # noqa: E731
         else:
             accept = lambda o: attr(o, "status") not in TRANSIENT_STATUSES  # noqa: E731

@@ -15,8 +15,9 @@ single-threaded), and lets this module own nonces. Measured here (tests/bench/be
 a signature costs about 0.45 ms of CPU on this thread but about 2.7 ms on a process's main
 thread, where a plain ``asyncio.run()`` program would call the signer. The nonce rules:
 
-* one nonce stream per API key, guarded by a lock held from nonce assignment through the
-  send, so transactions on a key reach the venue in nonce order even with many user threads;
+* one nonce stream per API key, owned by one sender from nonce assignment through the send,
+  so transactions on a key reach the venue in nonce order even with many user threads; a freed
+  key is handed to the longest-waiting sender (:mod:`.key_slots`), so no thread starves;
 * the first nonce of a key comes from ``GET /api/v1/nextNonce``; an accepted send (HTTP 200)
   advances it; a rejection (HTTP 400, 429, refused connection) does not consume it;
 * ``21104 invalid nonce`` re-reads ``nextNonce`` and re-signs once (a 400 is definitive: the
@@ -37,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import itertools
 import logging
 import threading
 import time
@@ -58,6 +58,7 @@ from .errors import (
     ServerError,
     SignerError,
 )
+from .key_slots import KeySlot, KeySlotPool
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Settings
@@ -115,17 +116,6 @@ class _Signed:
     tx_hash: str
 
 
-class _KeySlot:
-    """Nonce state of one API key; ``lock`` is held from nonce assignment through the send."""
-
-    __slots__ = ("index", "lock", "next_nonce")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.lock = threading.Lock()
-        self.next_nonce: int | None = None  # None: read it from the venue before the next send
-
-
 class SignerThread:
     """Owns the ``lighter-signer`` thread, its event loop and the SDK ``SignerClient``.
 
@@ -158,11 +148,7 @@ class SignerThread:
         self._factory = client_factory or _make_sdk_client
         primary = settings.api_key_index
         order = [primary] + sorted(k for k in settings.api_private_keys if k != primary)
-        self._slots = [_KeySlot(k) for k in order]
-        self._slot_by_index = {s.index: s for s in self._slots}
-        self._rr = itertools.count()
-        self._rr_lock = threading.Lock()
-        self._slot_free = threading.Condition()
+        self._slots = KeySlotPool(order)
         self._stats = {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
                        "outcome_unknown": 0, "rejected": 0}
         self._stats_lock = threading.Lock()
@@ -191,7 +177,7 @@ class SignerThread:
             raise SignerError(f"could not create the SDK signer: {self._scrub(f'{type(err).__name__}: {err}')}")
         log.debug(
             "signer started: account %s, keys %s, chain id %s",
-            self._account_index, [s.index for s in self._slots], settings.network.chain_id,
+            self._account_index, list(self._slots.indexes), settings.network.chain_id,
         )
 
     # -- properties ----------------------------------------------------------------------
@@ -203,7 +189,7 @@ class SignerThread:
     @property
     def api_key_indexes(self) -> tuple[int, ...]:
         """Configured API key indexes, primary first."""
-        return tuple(s.index for s in self._slots)
+        return self._slots.indexes
 
     @property
     def thread(self) -> threading.Thread:
@@ -380,7 +366,7 @@ class SignerThread:
     def fetch_next_nonce(self, api_key_index: int | None = None, *, timeout: float | None = None) -> int:
         """The venue's next nonce for a key (``GET /api/v1/nextNonce``); no local state changes."""
         self._count("nonce_reads")
-        key = self._slots[0].index if api_key_index is None else api_key_index
+        key = self._slots.primary.index if api_key_index is None else api_key_index
         body = self._rest.get(
             "/api/v1/nextNonce",
             {"account_index": self._account_index, "api_key_index": key},
@@ -395,43 +381,16 @@ class SignerThread:
         """The nonce the next send on this key will use, or None if it will be re-read first."""
         return self._slot(api_key_index).next_nonce
 
-    def _slot(self, api_key_index: int) -> _KeySlot:
-        slot = self._slot_by_index.get(api_key_index)
-        if slot is None:
-            raise ConfigError(f"API key index {api_key_index} is not configured (have {list(self.api_key_indexes)})")
-        return slot
+    def _slot(self, api_key_index: int) -> KeySlot:
+        return self._slots.slot(api_key_index)
 
-    def _acquire_slot(self, api_key_index: int | None, deadline: float) -> _KeySlot:
-        """Lock a key: the requested one, else the first key to be idle (round-robin start).
+    def _acquire_slot(self, api_key_index: int | None, deadline: float) -> KeySlot:
+        """Own a key: the requested one, else the first idle one; waiters are served in arrival order."""
+        return self._slots.acquire(api_key_index, deadline)
 
-        Waiters sleep on a condition that every release notifies, so with several keys a
-        send takes whichever key frees up first.
-        """
-        if api_key_index is not None:
-            slot = self._slot(api_key_index)
-            if slot.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                return slot
-            raise RetryableError(f"API key {api_key_index} stayed busy until the call's timeout; nothing was sent")
-        with self._rr_lock:
-            start = next(self._rr) % len(self._slots)
-        order = self._slots[start:] + self._slots[:start]
-        with self._slot_free:
-            while True:
-                for slot in order:
-                    if slot.lock.acquire(blocking=False):
-                        return slot
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RetryableError(
-                        "all API keys stayed busy until the call's timeout; nothing was sent "
-                        "(add keys or lower the send rate)"
-                    )
-                self._slot_free.wait(left)
-
-    def _release_slot(self, slot: _KeySlot) -> None:
-        slot.lock.release()
-        with self._slot_free:
-            self._slot_free.notify()
+    def _release_slot(self, slot: KeySlot) -> None:
+        """Hand the key to the longest-waiting sender that can use it (see :mod:`.key_slots`)."""
+        self._slots.release(slot)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -590,7 +549,7 @@ class SignerThread:
         A token is replaced once three quarters of its lifetime (default 1 h) have passed, so
         a caller always gets at least 15 minutes of validity. Never log the result.
         """
-        key = self._slots[0].index if api_key_index is None else self._slot(api_key_index).index
+        key = self._slots.primary.index if api_key_index is None else self._slot(api_key_index).index
         now = self._now()
         with self._token_lock:
             cached = self._tokens.get(key)

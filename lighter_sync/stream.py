@@ -9,8 +9,10 @@ bulk by :mod:`.stream_frames`; the connection state machine is ours):
         +---- BACKOFF (0.25 s doubling to 30 s, jittered) <-- drop/silence/error
 
 * LIVE: every channel in the registry is (re)subscribed, private ones with a fresh auth
-  token; after a *re*connect, orders, fills and positions are reconciled through REST so
-  changes made while disconnected are emitted once. A ``{"type":"ping"}`` goes out at
+  token; after a *re*connect, once the venue confirmed the account channels, orders, fills
+  and positions are reconciled through REST so changes made while disconnected are emitted
+  once (:meth:`Stream._catch_up_when_live`). A connection the venue confirmed resets the
+  backoff when it drops (:func:`reconnect_plan`), so frequent drops cost about a second each. A ``{"type":"ping"}`` goes out at
   least every ``ping_interval`` seconds, a server ping is answered with a pong, and a
   silence watchdog reconnects when nothing arrives for ``silence_timeout`` seconds.
 * Outgoing messages are paced to Lighter's per-connection limits (200 messages/min, 50
@@ -61,7 +63,7 @@ from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolE
 from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
 
-__all__ = ["Stream", "StreamConfig", "MarketRef", "StreamStats", "ChannelStats", "backoff_delay"]
+__all__ = ["Stream", "StreamConfig", "MarketRef", "StreamStats", "ChannelStats", "backoff_delay", "reconnect_plan"]
 
 log = logging.getLogger("lighter_sync.stream")
 
@@ -72,6 +74,19 @@ _AUTH_CODES = (20001, 20013)
 _TOKEN_RETRY = 2.0
 _RATE_CODES = (23000, 23001, 23002, 23003, 30009, 30010)
 PRIVATE_PREFIXES = ("account_all_orders/", "account_all_trades/", "account_all/", "user_stats/")
+_MIN_SPACING = 1.0  # after a confirmed connection drops: at most about one new connection a second
+_CATCHUP_HOLD_S = 0.25  # a due catch-up waits at most this long for frames already on the socket
+
+
+@dataclass(eq=False)
+class _CatchUp:
+    """An account catch-up due once ``waiting`` (wire channels) are confirmed, or at ``deadline``."""
+
+    kind: str  # "reconcile" or "init"
+    channels: list[str]
+    waiting: set[str]
+    deadline: float
+    trade_floor: int = 0  # the newest trade seen when it was scheduled: the fills catch-up reads past it
 
 
 @dataclass(frozen=True)
@@ -99,8 +114,17 @@ class StreamConfig:
         from .errors import ConfigError
 
         for name, value in vars(self).items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
-                raise ConfigError(f"StreamConfig.{name} must be positive, got {value}")
+            default = type(self).__dataclass_fields__[name].default
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"StreamConfig.{name} must be True or False, got {value!r}")
+                continue
+            wanted = int if isinstance(default, int) else (int, float)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                raise ConfigError(f"StreamConfig.{name} must be a number, got {value!r}")
+            # NaN fails both comparisons; an hour-long ping or a queue of 10^9 events is a typo
+            if not 0 < value <= (10**9 if wanted is int else 86_400):
+                raise ConfigError(f"StreamConfig.{name} must be positive and finite (at most a day), got {value!r}")
         if self.ping_interval >= 120:
             raise ConfigError(
                 f"StreamConfig.ping_interval must be below 120 s (the venue drops silent clients), got {self.ping_interval}"
@@ -116,6 +140,28 @@ class StreamConfig:
             raise ConfigError(
                 "StreamConfig pacing cannot exceed the venue's 200 messages/min and 50 in flight"
             )
+
+
+def reconnect_plan(
+    attempt: int, config: StreamConfig, *, reached_live: bool, confirmed: bool, lasted: float,
+    rng: random.Random | None = None,
+) -> tuple[int, float]:
+    """After a connection ended: (the next attempt number, seconds to wait before reconnecting).
+
+    Failures in a row back off exponentially. A connection on which the venue confirmed every
+    subscription (or that stayed up for ``healthy_after``) worked: its drop is news, not a
+    failure, so the next connection starts at once (the catch-up then delivers what happened
+    meanwhile) instead of escalating toward ``backoff_max`` when drops come every few seconds.
+    Such resets are spaced about a second apart, so a venue that drops every connection right
+    after confirming it still sees at most about one connection a second.
+    """
+    reset = reached_live and (confirmed or lasted >= config.healthy_after)
+    if reset:
+        attempt = 0
+    delay = backoff_delay(attempt, config.backoff_initial, config.backoff_max, rng)
+    if reset:
+        delay = max(delay, min(_MIN_SPACING, config.backoff_max) - lasted)
+    return attempt + 1, delay
 
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
@@ -231,6 +277,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._venue_ms: Any = None  # last "timestamp" seen in a frame, and when (monotonic)
         self._venue_ms_at = 0.0
         self._out: list[tuple[Subscription, Any, Any]] = []
+        # Account catch-ups waiting for their channels' confirmation (see _catch_up_when_live).
+        self._catchups: list[_CatchUp] = []
+        self._confirmed = False  # every channel of this connection was confirmed by the venue
+        self._catchup_held_since: float | None = None
         self._last_sent = 0.0
         self._last_recv = 0.0
 
@@ -471,12 +521,10 @@ class Stream(MarketDataHandlers, AccountHandlers):
                     self._teardown(conn)
                 if self._stop.is_set():
                     break
-                if healthy and time.monotonic() - started >= self.config.healthy_after:
-                    attempt = 0
-                delay = backoff_delay(
-                    attempt, self.config.backoff_initial, self.config.backoff_max, self._rng
+                attempt, delay = reconnect_plan(
+                    attempt, self.config, reached_live=healthy, confirmed=self._confirmed,
+                    lasted=time.monotonic() - started, rng=self._rng,
                 )
-                attempt += 1
                 self.last_disconnect_reason = reason
                 log.info("stream disconnected (%s); reconnecting in %.2fs", reason, delay)
                 self._emit_control(Disconnected(reason=reason, retry_in=delay))
@@ -542,6 +590,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
         self._unacked.clear()
         self._inflight.clear()
         self._outbox.clear()
+        self._catchups.clear()  # the next connection catches up on everything since this one ended
+        self._catchup_held_since = None
         if self.account is not None:
             self.account.orders_live = False
             if was:
@@ -594,6 +644,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self.reconnects += 1
         reconnect = self.connects > 1
         self.connected = True
+        self._confirmed = False
         self._emit_control(Connected(url=self.url, session_id=session_id, reconnects=self.reconnects))
         with self._reg_lock:
             self._commands.clear()  # the registry is the truth for a fresh connection
@@ -604,12 +655,15 @@ class Stream(MarketDataHandlers, AccountHandlers):
         for ch in channels:
             self._queue_subscribe(ch)
         self._flush_outbox(conn)
+        if not self._unacked:
+            self._confirmed = True
         if reconnect and cfg.reconcile:
-            self._reconcile(channels)
+            self._catch_up_when_live("reconcile", channels)
         elif not reconnect:
-            self._init_account(channels)
+            self._catch_up_when_live("init", channels)
         if early and self._dispatch(conn, early):
             return True, "closed by server"
+        self._run_due_catchups(conn)
         self._flush_events()
 
         while not self._stop.is_set():  # LIVE
@@ -631,6 +685,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
                 ended = self._read_frames(conn)
                 if ended:
                     return True, ended
+            if self._catchups:
+                self._run_due_catchups(conn)
             now = time.monotonic()
             if now - self._last_recv >= cfg.silence_timeout:
                 return True, f"silence for {now - self._last_recv:.1f}s (watchdog)"
@@ -746,10 +802,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             if op == "sub" and wanted and ch not in self._wire:
                 self._queue_subscribe(ch)
                 if ch.startswith("account_all_trades/"):
-                    conn = self._conn
-                    if conn is not None:
-                        self._flush_outbox(conn)  # subscribe first, then read the base
-                    self._init_account([ch])
+                    self._catch_up_when_live("init", [ch])  # the base is read once the venue confirmed
             elif op == "unsub" and not wanted:
                 if ch.startswith("order_book/"):
                     with self._reg_lock:
@@ -810,7 +863,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._queue_subscribe(ch)
         self._flush_outbox(conn)
         if self.config.reconcile:
-            self._reconcile(waiting)  # whatever happened while the channel was not live
+            self._catch_up_when_live("reconcile", waiting)  # whatever happened while the channel was not live
 
     def _resubscribe_private(self, conn: Connection, reason: str) -> None:
         private = [ch for ch in self._wire if _is_private(ch)]
@@ -822,7 +875,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self._emit_control(Resynced(channel=ch, reason=reason))
         self._flush_outbox(conn)
         if private and self.config.reconcile:
-            self._reconcile(private)
+            self._catch_up_when_live("reconcile", private)
 
     # -- frame dispatch ------------------------------------------------------------------------
 
@@ -865,8 +918,63 @@ class Stream(MarketDataHandlers, AccountHandlers):
     def _ack(self, wire: str) -> None:
         self._inflight.pop(wire, None)
         self._unacked.discard(wire.replace("/", ":"))
+        if not self._unacked:
+            self._confirmed = True
+        for job in self._catchups:
+            job.waiting.discard(wire)
         if self._wire.get(wire) == "sent":
             self._set_active(wire)
+
+    # -- account catch-up ----------------------------------------------------------------------
+
+    def _catch_up_when_live(self, kind: str, channels: list[str]) -> None:
+        """Run the account catch-up (``"reconcile"``: REST reads of what changed while the
+        channels were not live; ``"init"``: the fills view's base) once the venue confirmed these
+        channels' subscriptions, and not before.
+
+        From that moment every new event arrives on the socket, so REST only has to cover what
+        happened before it: reading REST any earlier leaves a window in which a fill is on
+        neither path. Waiting for the confirmation costs one round trip, not a backoff. A
+        subscription that is never confirmed gets its catch-up after ``ack_timeout``.
+        """
+        waiting = {ch for ch in channels if _is_private(ch) and self._wire.get(ch) == "sent"}
+        # The trade floor is taken now, before the new connection delivers anything: a live fill
+        # handled before the catch-up runs must not hide an older one missed while disconnected.
+        floor = self.account.max_trade_id if self.account is not None else 0
+        self._catchups.append(
+            _CatchUp(kind, list(channels), waiting, time.monotonic() + self.config.ack_timeout, floor)
+        )
+
+    def _run_due_catchups(self, conn: Connection | None = None) -> None:
+        now = time.monotonic()
+        due = [job for job in self._catchups if not job.waiting or now >= job.deadline]
+        if not due:
+            self._catchup_held_since = None
+            return
+        if conn is not None and self._frames_waiting(conn):
+            # Frames that already arrived (a book snapshot right behind the account channels'
+            # confirmation) are handled first: the REST catch-up blocks this thread for a few
+            # round trips. Held back for at most _CATCHUP_HOLD_S, so a busy socket cannot starve it.
+            if self._catchup_held_since is None:
+                self._catchup_held_since = now
+            if now - self._catchup_held_since < _CATCHUP_HOLD_S:
+                return
+        self._catchup_held_since = None
+        self._catchups = [job for job in self._catchups if job not in due]
+        for job in due:
+            if job.kind == "reconcile":
+                self._reconcile(job.channels, job.trade_floor)
+            else:
+                self._init_account(job.channels)
+
+    def _frames_waiting(self, conn: Connection) -> bool:
+        """True when the connection has data to read right now (an in-process pipe rings the wake-up socket)."""
+        watch = [conn.selectable] if conn.selectable is not None else [self._wake_r]
+        try:
+            ready, _, _ = select.select(watch, [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
 
     def _venue_offset_us(self) -> int:
         """Venue clock minus our wall clock (µs), estimated from the last frame timestamp; 0 if unknown."""

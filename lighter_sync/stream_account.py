@@ -83,6 +83,9 @@ class AccountState:
         self.disconnected_at_us = 0  # wall clock of the last connection loss
         self.positions: dict[int, Decimal] = {}
         self.position_base_taken = False  # positions were read once; fills keep them current
+        # The newest trade id the last REST position read includes: a fill at or below it is in
+        # ``positions`` already (it may still be *emitted*, if this is its first sight).
+        self.position_trade_id = 0
         self.trade_floor_taken = False  # max_trade_id holds the newest trade at subscription time
         self.position_events: dict[int, PositionUpdate] = {}
         self.orders_live = False  # an orders snapshot arrived on the current connection
@@ -169,7 +172,8 @@ class AccountState:
                 source=source,
                 fee=trade_fee(price * size if quote is None else quote, int(fee_tick)) if fee_tick else Decimal(0),
             )
-            self.positions[fill.market_id] = self.positions.get(fill.market_id, Decimal(0)) + fill.signed_size
+            if trade_id > self.position_trade_id:
+                self.positions[fill.market_id] = self.positions.get(fill.market_id, Decimal(0)) + fill.signed_size
             out.append(fill)
         if trade_id > self.max_trade_id and out:
             self.max_trade_id = trade_id
@@ -295,33 +299,72 @@ class AccountHandlers:
             return None
 
     def _init_account(self, channels: list[str]) -> None:
-        """When fills are first subscribed: take the position base for the fills-driven view,
-        and the newest existing trade id (older trades are history, never emitted as fills)."""
+        """When fills are first subscribed (and the venue confirmed it): take the position base
+        for the fills-driven view, and the newest existing trade id (older trades are history,
+        never caught up as fills)."""
         acc = self.account
         if acc is None or not any(ch.startswith("account_all_trades/") for ch in channels):
             return
+        newest = None
         if not acc.trade_floor_taken:
-            body = self._rest_get(
-                "/api/v1/trades",
-                {"account_index": acc.account_index, "sort_by": "trade_id", "sort_dir": "desc", "limit": 1},
-                auth=True,
-            )
-            if body is not None:
+            newest = self._newest_trade_id()
+            if newest is not None:
                 acc.trade_floor_taken = True
-                for t in body.get("trades") or []:
-                    acc.max_trade_id = max(acc.max_trade_id, int(t.get("trade_id") or 0))
+                acc.max_trade_id = max(acc.max_trade_id, newest)
         if acc.position_base_taken:
             return
-        body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
-        if body is None:
+        snapshot = self._position_snapshot(newest)  # the floor read opens the bracket
+        if snapshot is None:
             return
+        positions, newest = snapshot
         acc.position_base_taken = True
-        for d in _positions_of(body):
-            p = position_from_json(d, self._symbol, "reconcile")
+        acc.position_trade_id = newest
+        for p in positions:
             acc.positions[p.market_id] = p.size
 
-    def _reconcile(self, channels: list[str]) -> None:
-        """After a reconnect: emit, exactly once, what changed while we were not listening."""
+    def _newest_trade_id(self) -> int | None:
+        """The account's newest trade id on the venue (0: no trades), or None if REST failed."""
+        acc = self.account
+        assert acc is not None
+        body = self._rest_get(
+            "/api/v1/trades",
+            {"account_index": acc.account_index, "sort_by": "trade_id", "sort_dir": "desc", "limit": 1},
+            auth=True,
+        )
+        if body is None:
+            return None
+        return max((int(t.get("trade_id") or 0) for t in body.get("trades") or []), default=0)
+
+    def _position_snapshot(self, newest: int | None = None) -> tuple[list[PositionUpdate], int] | None:
+        """The account's positions from REST together with the newest trade they include.
+
+        Positions and trades are separate reads, so the read is bracketed by two reads of the
+        newest trade id and kept only when both agree: then no trade of the account happened in
+        between, and the positions include exactly the trades up to that id. A fill at or below
+        it that the socket delivers later must not move the view again (that double count made
+        the fills-driven position disagree with the venue after a reconnect). None when REST
+        fails or trades keep coming (three tries): the fills-driven view is kept as it is.
+        ``newest``: a newest-trade read made just before, used as the first bracket.
+        """
+        acc = self.account
+        assert acc is not None
+        for _ in range(3):
+            before = self._newest_trade_id() if newest is None else newest
+            newest = None
+            body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
+            after = self._newest_trade_id()
+            if before is None or body is None or after is None:
+                return None
+            if before == after:
+                return [position_from_json(d, self._symbol, "reconcile") for d in _positions_of(body)], after
+        log.info("positions not re-read: the account kept trading during the read; fills keep the view")
+        return None
+
+    def _reconcile(self, channels: list[str], trade_floor: int | None = None) -> None:
+        """After a reconnect: emit, exactly once, what changed while we were not listening.
+
+        ``trade_floor``: the newest trade seen before the channels went down (default: the
+        newest seen now); every newer trade of the account is read."""
         acc = self.account
         if acc is None or self._rest is None:
             return
@@ -332,7 +375,7 @@ class AccountHandlers:
         if orders_ch in channels:
             self._reconcile_orders(orders_ch)
         if fills_ch in channels:
-            self._reconcile_fills(fills_ch)
+            self._reconcile_fills(fills_ch, acc.max_trade_id if trade_floor is None else trade_floor)
         if account_ch in channels or fills_ch in channels:
             self._reconcile_positions(account_ch, fills_ch in channels)
         self._flush_events()
@@ -388,10 +431,12 @@ class AccountHandlers:
             if acc.offer_order(o, d):
                 self._route(wire, None, o)
 
-    def _reconcile_fills(self, wire: str) -> None:
+    def _reconcile_fills(self, wire: str, floor_id: int | None = None) -> None:
+        """Every trade of the account newer than ``floor_id`` (default: the newest seen), oldest first."""
         acc = self.account
         assert acc is not None
-        floor_id = acc.max_trade_id
+        if floor_id is None:
+            floor_id = acc.max_trade_id
         # Without a trade-id floor (its REST read failed), fall back to the subscription time on the venue's clock.
         since = acc.fills_since_ms + self._venue_offset_us() // 1000
         collected: list[dict[str, Any]] = []
@@ -428,15 +473,25 @@ class AccountHandlers:
     def _reconcile_positions(self, wire: str, fills: bool) -> None:
         acc = self.account
         assert acc is not None
-        body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
-        if body is None:
-            return
-        acc.position_base_taken = True
-        for d in _positions_of(body):
-            p = position_from_json(d, self._symbol, "reconcile")
-            if fills and acc.positions.get(p.market_id, Decimal(0)) != p.size:
-                log.info("position view of market %s corrected by REST", p.market_id)
-            acc.positions[p.market_id] = p.size
+        if fills:  # the fills-driven view is re-based: the read must agree with the trades (see above)
+            snapshot = self._position_snapshot()
+            if snapshot is None:
+                return
+            positions, newest = snapshot
+            acc.position_base_taken = True
+        else:
+            body = self._rest_get("/api/v1/account", {"by": "index", "value": acc.account_index}, auth=False)
+            if body is None:
+                return
+            positions, newest = [position_from_json(d, self._symbol, "reconcile") for d in _positions_of(body)], None
+        if newest is None or newest >= acc.position_trade_id:
+            if newest is not None:
+                acc.position_trade_id = newest
+            for p in positions:
+                if fills and acc.positions.get(p.market_id, Decimal(0)) != p.size:
+                    log.info("position view of market %s corrected by REST", p.market_id)
+                acc.positions[p.market_id] = p.size
+        for p in positions:
             if acc.offer_position(p):
                 self._route(wire, None, p)
 

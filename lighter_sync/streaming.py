@@ -26,8 +26,9 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from .args import choice_arg, seconds_arg
 from .book import OrderBook
-from .errors import ClosedError, ConfigError, ValidationError
+from .errors import ClosedError, ConfigError
 from .events import Event
 from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
@@ -59,6 +60,8 @@ class StreamingMixin:
 
     def configure_stream(self, config: StreamConfig) -> None:
         """Set ping, watchdog, backoff and pacing parameters. Call before the first subscribe."""
+        if not isinstance(config, StreamConfig):
+            raise ConfigError(f"configure_stream() takes a StreamConfig, got {type(config).__name__}")
         if self._stream_obj is not None:
             raise ConfigError("configure_stream() must be called before the first subscription")
         self._stream_cfg = config
@@ -194,10 +197,7 @@ class StreamingMixin:
 
     def subscribe_candles(self, symbol: str | int, resolution: str = "1m") -> Subscription:
         """Candles of ``symbol`` as :class:`~lighter_sync.events.CandleEvent` (conflated per bar)."""
-        if resolution not in CANDLE_RESOLUTIONS:
-            raise ValidationError(
-                f"resolution must be one of {', '.join(CANDLE_RESOLUTIONS)}; got {resolution!r}"
-            )
+        choice_arg(resolution, CANDLE_RESOLUTIONS, "resolution")
         ref = self._stream().market(symbol)
         return self._stream_subscribe(
             f"candle:{ref.symbol}:{resolution}", CONFLATE, (f"candle/{ref.market_id}/{resolution}",)
@@ -220,6 +220,7 @@ class StreamingMixin:
         """Positions (:class:`~lighter_sync.events.PositionUpdate`) and account figures
         (:class:`~lighter_sync.events.AccountUpdate`); never dropped. Returns once the venue
         confirmed the subscription (up to ``wait`` seconds; ``None`` or 0: at once)."""
+        wait = _wait_arg(wait, "wait")
         acc = self._stream_account()
         sub = self._stream_subscribe("account", RELIABLE, (f"account_all/{acc}", f"user_stats/{acc}"))
         return self._stream_wait_live(sub, wait)
@@ -228,6 +229,7 @@ class StreamingMixin:
         """The account's order updates (:class:`~lighter_sync.events.OrderUpdate`), of one market
         or all; never dropped or duplicated, and caught up through REST after a reconnect.
         Returns once the venue confirmed the subscription (up to ``wait`` seconds)."""
+        wait = _wait_arg(wait, "wait")
         acc = self._stream_account()
         mid = self._stream_market_id(symbol)
         accept = None if mid is None else (lambda ev, _m=mid: ev.market_id == _m)
@@ -239,6 +241,7 @@ class StreamingMixin:
         """The account's fills (:class:`~lighter_sync.events.Fill`), of one market or all; never
         dropped or duplicated, caught up through REST after a reconnect. Returns once the venue
         confirmed the subscription (up to ``wait`` seconds)."""
+        wait = _wait_arg(wait, "wait")
         acc = self._stream_account()
         mid = self._stream_market_id(symbol)
         accept = None if mid is None else (lambda ev, _m=mid: ev.market_id == _m)
@@ -251,6 +254,7 @@ class StreamingMixin:
     def poll(self, timeout: float | None = None) -> Event | None:
         """The next event from any subscription (including Connected/Disconnected/Resynced/
         StreamError), oldest first; ``None`` after ``timeout`` seconds or without subscriptions."""
+        timeout = _wait_arg(timeout, "timeout")
         hub = self._stream_hub
         if hub is None:
             if timeout:
@@ -303,3 +307,8 @@ class StreamingMixin:
             stream.close()
         if hub is not None:
             hub.close()
+
+
+def _wait_arg(value: Any, name: str) -> float | None:
+    """A wait in seconds: None, or 0 .. one day (checked before anything is subscribed or sent)."""
+    return None if value is None else seconds_arg(value, name, allow_zero=True)

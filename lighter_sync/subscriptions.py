@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
+from .args import seconds_arg
+
 __all__ = ["EventHub", "Subscription", "CONFLATE", "BOUNDED", "RELIABLE"]
 
 log = logging.getLogger("lighter_sync.stream")
@@ -210,6 +212,7 @@ class EventHub:
                 self._cond.notify_all()
 
     def _get(self, sub: Subscription, timeout: float | None) -> Any:
+        timeout = None if timeout is None else seconds_arg(timeout, "timeout", allow_zero=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
@@ -227,6 +230,7 @@ class EventHub:
 
     def poll(self, timeout: float | None = None) -> Any:
         """The oldest undelivered event of any subscription, or ``None`` after ``timeout``."""
+        timeout = None if timeout is None else seconds_arg(timeout, "timeout", allow_zero=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:

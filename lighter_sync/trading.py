@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from .args import choice_arg
 from .batch import BatchBuilder
 from .errors import OutcomeUnknownError, ReadTimeoutError, ValidationError
 from .ids import ClientOrderIds, validate_client_order_index
@@ -187,17 +188,21 @@ class TradingMixin(OrderConfirmation):
     def _send_order(self, plan: OrderPlan, *, timeout: Any, wait: Any, wait_timeout: Any) -> TxResult:
         timeout = timeout_arg(timeout)
         wait = flag(wait, "wait")
-        wait_timeout = timeout_arg(wait_timeout)
+        wait_timeout = timeout_arg(wait_timeout, "wait_timeout")
         self._remember_order(plan.client_order_index, plan.market.market_id, plan.is_ask)
         receipt = self._send(plan.sign_fn(), timeout=timeout, client_order_index=plan.client_order_index,
                              market_id=plan.market.market_id)
+        # From here on the order was sent: whatever happens, the caller gets this result.
         result = self._result(receipt, plan.client_order_index, plan.market)
         if wait:
             try:
                 order = self.wait_for_order(plan.client_order_index, timeout=wait_timeout or 10.0)
             except ReadTimeoutError as exc:
-                # the send succeeded: hand back the result (order=None) rather than lose it
                 log.warning("order %s accepted but not visible yet: %s", plan.client_order_index, exc.message)
+                return result
+            except Exception as exc:  # noqa: BLE001 - never lose an accepted order to a failed look-up
+                log.warning("order %s accepted; waiting for it failed (%s: %s); result.order is None",
+                            plan.client_order_index, type(exc).__name__, exc)
                 return result
             result = replace(result, order=order)
         return result
@@ -529,10 +534,9 @@ class TradingMixin(OrderConfirmation):
             seconds = after.total_seconds() if isinstance(after, timedelta) else after
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
                 raise ValidationError(f"after must be a timedelta or seconds, got {after!r}")
-            delay_ms = int(seconds * 1000)
-            if not MIN_CANCEL_ALL_DELAY_MS <= delay_ms <= MAX_CANCEL_ALL_DELAY_MS:
-                raise ValidationError(f"a scheduled cancel-all must be 5 minutes .. 15 days ahead, got {seconds} s")
-            tif, when = CANCEL_ALL_SCHEDULED, int(time.time() * 1000) + delay_ms
+            if not MIN_CANCEL_ALL_DELAY_MS <= seconds * 1000 <= MAX_CANCEL_ALL_DELAY_MS:  # False for NaN
+                raise ValidationError(f"after: a scheduled cancel-all must be 5 minutes .. 15 days ahead, got {seconds} s")
+            tif, when = CANCEL_ALL_SCHEDULED, int(time.time() * 1000) + int(seconds * 1000)
 
         def sign(client: Any, nonce: int, key: int) -> tuple:
             return client.sign_cancel_all_orders(tif, when, ALL_MARKETS, nonce=nonce, api_key_index=key)
@@ -553,8 +557,7 @@ class TradingMixin(OrderConfirmation):
         market = self._market(symbol)
         lev = positive(leverage, "leverage")
         modes = {"cross": 0, "isolated": 1}
-        if margin_mode not in modes:
-            raise ValidationError(f"margin_mode must be 'cross' or 'isolated', got {margin_mode!r}")
+        choice_arg(margin_mode, modes, "margin_mode")
         fraction = int((Decimal(10000) / lev).to_integral_value(rounding=ROUND_DOWN))
         min_fraction = market.min_initial_margin_fraction
         if fraction < max(1, min_fraction) or fraction > 10000:
@@ -583,8 +586,7 @@ class TradingMixin(OrderConfirmation):
         market = self._market(symbol)
         amt = positive(amount, "amount")
         directions = {"remove": 0, "add": 1}
-        if direction not in directions:
-            raise ValidationError(f"direction must be 'add' or 'remove', got {direction!r}")
+        choice_arg(direction, directions, "direction")
         ticks = int(amt.scaleb(USDC_DECIMALS).to_integral_value(rounding=ROUND_DOWN))
         if ticks <= 0 or ticks > 2**63 - 1:
             raise ValidationError(f"amount {amt} USDC is outside 0.000001 .. 2^63-1 micro-USDC")

@@ -116,9 +116,11 @@ class TransfersMixin:
             if l1_private_key is None:
                 raise ValidationError(f"account {to} belongs to another L1 address: a transfer to it needs our "
                                       "L1 signature (pass l1_private_key)")
-            key = Secret(l1_private_key)
-            if not key.reveal():
-                raise ValidationError("l1_private_key is empty")
+            key = Secret(l1_private_key) if isinstance(l1_private_key, (str, Secret)) else None
+            raw = key.reveal().removeprefix("0x").removeprefix("0X") if key is not None else ""
+            if len(raw) != 64 or not all(c in "0123456789abcdefABCDEF" for c in raw):
+                # checked here: the SDK's signer would raise an untyped error (and never name the key)
+                raise ValidationError("l1_private_key must be 32 bytes of hex (64 characters, 0x optional)")
 
         def sign(client: Any, nonce: int, api_key: int) -> tuple:
             if key is None:

@@ -40,7 +40,7 @@ class Account:
         self.cost = self.fifo.cost
         self.realized += realized
         self.fees += fee
-        self.cash -= side.sign * size * price + fee
+        self.cash -= (size * price if side is Side.BUY else -size * price) + fee
         if abs(self.position) > self.max_abs_position:
             self.max_abs_position = abs(self.position)
         return realized

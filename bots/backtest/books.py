@@ -33,7 +33,8 @@ class FifoLots:
 
     def trade(self, side: Side, price: Decimal, size: Decimal) -> Decimal:
         """Book one trade; returns the PnL it realized (before fees)."""
-        signed = side.sign * size
+        sign = 1 if side is Side.BUY else -1
+        signed = size if sign == 1 else -size
         pos = self.position
         realized = ZERO
         left = size
@@ -52,7 +53,7 @@ class FifoLots:
                     lots[0] = (lot_price, lot_size - take)
         if left > 0:  # opens (or extends) a position in the trade's direction
             self.lots.append((price, left))
-            self.cost += side.sign * left * price
+            self.cost += sign * left * price
         self.position = pos + signed
         return realized
 

@@ -72,6 +72,7 @@ from bots.strategy import (
     PositionSnapshot,
     Side,
     Strategy,
+    TickLane,
 )
 from lighter_sync.errors import ValidationError
 
@@ -97,6 +98,9 @@ FEE_TIERS: dict[str, tuple[Decimal, Decimal]] = {
     "standard": (ZERO, ZERO),
     "premium": (Decimal("0.00004"), Decimal("0.00028")),
 }
+
+_GONE = frozenset(status for status in OrderStatus if status.is_done)
+_SIDE_VALUE = {True: Side.BUY.value, False: Side.SELL.value}  # by is_buy
 
 # event kinds of one segment walk, in the order they run at the same instant
 _CANCEL, _ARRIVE, _WAKE, _FUNDING, _FILL = 1, 2, 3, 4, 5
@@ -193,7 +197,7 @@ class _Order:
 
     __slots__ = ("coi", "desired", "key", "side", "is_buy", "price", "pu", "level", "touch", "lvl", "size",
                  "reduce_only", "post_only", "valid", "arrive_ms", "state", "filled", "cancel_ms", "replaced",
-                 "draw_bar", "draw_ok")
+                 "draw_bar", "draw_ok", "trig")
 
     def __init__(self, coi: int, d: DesiredOrder, pu: int, level: int, touch: int, valid: bool,
                  arrive_ms: int) -> None:
@@ -206,6 +210,8 @@ class _Order:
         self.pu = pu  # price in units
         self.level = level  # the path must reach this (units) for a sure fill
         self.touch = touch  # ... and this for a probabilistic touch
+        # the price the path must reach for any fill: the higher of the two for a buy, the lower for a sell
+        self.trig = (touch if touch > level else level) if self.is_buy else (touch if touch < level else level)
         self.lvl = pu * 2 + self.is_buy  # "one fill per level per bar" key
         self.size = d.size
         self.reduce_only = d.reduce_only
@@ -343,6 +349,7 @@ class BacktestEngine:
         # caches
         self._fund_i = 0
         self._has_band = callable(getattr(strategy, "quiet_band", None))
+        self._lane = _lane_of(strategy, self.tick)
         self._has_cap = hasattr(strategy, "cap_base") and hasattr(strategy, "unit")
         self._posf = 0.0  # float mirrors of the books for prefilters (exact tests follow)
         self._kf = float(self.cfg.capital)
@@ -352,8 +359,10 @@ class BacktestEngine:
         self._sband: tuple[int, int, int] | None = None  # strategy band in units; reset by every event
         self._seen: tuple[int, int] | None = None  # the (time, price) of the strategy's last book
         self._liq: tuple[int, int] | None = None  # prices (units) strictly between which no liquidation
-        self._trig: tuple[int, int] | None = None  # (highest buy level, lowest sell level) of fillable orders
-        self._fillable: list[_Order] = []  # open orders, resting or being canceled (rebuilt with _trig)
+        # (highest buy level, lowest sell level) of the fillable orders (None: to recompute), and those
+        # orders: every open one, resting or being canceled (kept as orders open and close)
+        self._trig: tuple[int, int] | None = (-NEVER, NEVER)
+        self._fillable: list[_Order] = []
         self._timed: int | None = None  # earliest cancel / arrival / wake / funding time
 
     # -- public ----------------------------------------------------------------------------
@@ -452,7 +461,7 @@ class BacktestEngine:
             u = self._units_cache[key] = int((price / self.tick).to_integral_value(rounding))
         return u
 
-    def _book(self, t: int, p: int) -> BookUpdate:
+    def _book_prices(self, p: int) -> tuple[Decimal, Decimal]:
         """The tightest book whose mid is the path price ``p`` (on the tick): one tick either side.
         The strategy sees it, and the venue's crossing test uses the same two prices."""
         prices = self._book_cache.get(p)
@@ -460,12 +469,14 @@ class BacktestEngine:
             if len(self._book_cache) > 100_000:
                 self._book_cache.clear()
             prices = self._book_cache[p] = (self._dec(p - 1), self._dec(p + 1))
+        return prices
+
+    def _book(self, t: int, p: int) -> BookUpdate:
+        """:meth:`_book_prices` as the event."""
+        prices = self._book_prices(p)
         return BookUpdate(t, prices[0], prices[1])
 
     # -- scan ------------------------------------------------------------------------------
-
-    def _busy(self) -> bool:
-        return bool(self.pending or self.canceling) or self._wake_at != NEVER
 
     def _skip_quiet(self, i: int, n: int) -> int:
         """Skip provably quiet bars from ``i``; return the next bar to process slowly (or ``n``).
@@ -480,8 +491,8 @@ class BacktestEngine:
         bar stays quiet under the liquidation price they move; otherwise the walk books them.
         With no position a funding is nothing and does not stop the scan.
         """
-        if self._busy():
-            return i
+        if self.pending or self.canceling or self._wake_at != NEVER:
+            return i  # something is in flight or waiting
         scan = self._scan()
         if scan is None:
             return i
@@ -493,6 +504,8 @@ class BacktestEngine:
         lo_f, hi_f = above(lo, pt), below(hi, pt)
         ts = self.bars.ts
         interval = self.bars.interval_ms
+        if not (lows[i] > lo_f and highs[i] < hi_f) or ts[i] + interval - 1 >= until:
+            return i  # the very first bar is not quiet (the usual case right after activity)
         limit = n
         if until - interval < ts[n - 1]:
             limit = bisect_right(ts, until - interval, i, n)  # bars whose last point is before `until`
@@ -586,24 +599,16 @@ class BacktestEngine:
         return (-NEVER, NEVER)
 
     def _triggers(self) -> tuple[int, int]:
-        """(highest buy fill level, lowest sell fill level) of the orders that can fill now; also
-        rebuilds the list of those orders (``_fillable``). Cached until an order changes."""
+        """(highest buy fill level, lowest sell fill level) of the orders that can fill now
+        (``_fillable``); recomputed only when an order that set one of them closed."""
         if self._trig is None:
             lo, hi = -NEVER, NEVER
-            fillable = self._fillable = []
-            for group in (self.orders.values(), self.canceling):
-                for o in group:
-                    if o.state != "open":
-                        continue
-                    fillable.append(o)
-                    if o.is_buy:
-                        lvl = o.touch if o.touch > o.level else o.level
-                        if lvl > lo:
-                            lo = lvl
-                    else:
-                        lvl = o.touch if o.touch < o.level else o.level
-                        if lvl < hi:
-                            hi = lvl
+            for o in self._fillable:
+                if o.is_buy:
+                    if o.trig > lo:
+                        lo = o.trig
+                elif o.trig < hi:
+                    hi = o.trig
             self._trig = (lo, hi)
         return self._trig
 
@@ -625,12 +630,18 @@ class BacktestEngine:
 
     def _strategy_band(self, now: int) -> tuple[int, int, int]:
         """The strategy's quiet band in units (``_NO_BAND`` when it makes no promise)."""
-        band = self.strategy.quiet_band(now) if self._has_band else None
-        if band is None:
-            return _NO_BAND
-        until = int(band[2]) if len(band) > 2 and band[2] is not None else NEVER
-        lo = self._units(Decimal(band[0]), ROUND_FLOOR)  # p > low  <=>  p_ticks > floor(low / tick)
-        hi = self._units(Decimal(band[1]), ROUND_CEILING)  # p < high <=>  p_ticks < ceil(high / tick)
+        if self._lane is not None:
+            tband = self._lane.lane_band(now)
+            if tband is None:
+                return _NO_BAND
+            lo, hi, until = tband
+        else:
+            band = self.strategy.quiet_band(now) if self._has_band else None
+            if band is None:
+                return _NO_BAND
+            until = int(band[2]) if len(band) > 2 and band[2] is not None else NEVER
+            lo = self._units(Decimal(band[0]), ROUND_FLOOR)  # p > low  <=>  p_ticks > floor(low / tick)
+            hi = self._units(Decimal(band[1]), ROUND_CEILING)  # p < high <=>  p_ticks < ceil(high / tick)
         # A band that does not hold the price the strategy last saw promises nothing: moving back
         # into it is a change (e.g. an order held back because it would have crossed).
         seen = self._seen
@@ -659,12 +670,15 @@ class BacktestEngine:
         self._vol_ready = False
         if self._filled_levels:
             self._filled_levels = set()
-        pts = self._points(i)
-        t_first, p_first = pts[0]
-        _, hi, lo, _ = self.tb.ohlc(i)
-        if self.fine is not None:
+        ohlc = self.tb.ohlc(i)
+        _, hi, lo, _ = ohlc
+        if self.fine is None:
+            pts = bar_path(self.bars.ts[i], *ohlc, self.bars.interval_ms)
+        else:
+            pts = self._points(i)
             lo = min(lo, min(p for _, p in pts))
             hi = max(hi, max(p for _, p in pts))
+        t_first, p_first = pts[0]
         prev = self.tb.close(i - 1) if i > 0 else p_first
         self._rlo, self._rhi = lo, hi  # what the bar traded
         self._glo, self._ghi = min(lo, prev), max(hi, prev)  # ... and at its open, the gap too
@@ -711,19 +725,35 @@ class BacktestEngine:
             kind = 0
             obj: _Order | None = None
             if (self._timed if self._timed is not None else self._next_timed()) <= tb:
-                # housekeeping due on this segment, in the order it runs at one instant
-                due: list[tuple[int, int, _Order | None]] = [
-                    (o.cancel_ms, _CANCEL, o) for o in self.canceling if o.cancel_ms is not None]
-                due += [(o.arrive_ms, _ARRIVE, o) for o in self.pending]
-                due.append((self._wake_at, _WAKE, None))
-                if self._fund_i < nf:
-                    due.append((fts[self._fund_i], _FUNDING, None))
-                for t, k, o in due:
+                # housekeeping due on this segment, in the order it runs at one instant: cancels,
+                # arrivals (each in sending order), the driver's wake-up, funding
+                for o in self.canceling:
+                    t = o.cancel_ms
+                    if t is not None and t <= tb:
+                        if t < cur_t:
+                            t = cur_t
+                        if t < best_t:
+                            best_t, kind, obj = t, _CANCEL, o
+                for o in self.pending:
+                    t = o.arrive_ms
                     if t <= tb:
                         if t < cur_t:
                             t = cur_t
                         if t < best_t:
-                            best_t, kind, obj = t, k, o
+                            best_t, kind, obj = t, _ARRIVE, o
+                t = self._wake_at
+                if t <= tb:
+                    if t < cur_t:
+                        t = cur_t
+                    if t < best_t:
+                        best_t, kind, obj = t, _WAKE, None
+                if self._fund_i < nf:
+                    t = fts[self._fund_i]
+                    if t <= tb:
+                        if t < cur_t:
+                            t = cur_t
+                        if t < best_t:
+                            best_t, kind, obj = t, _FUNDING, None
             trig = self._trig if self._trig is not None else self._triggers()
             if seg_lo <= trig[0] or seg_hi >= trig[1]:
                 for o in self._fillable:
@@ -844,8 +874,19 @@ class BacktestEngine:
             if band[0] < p < band[1] and t < band[2]:
                 return
         self.counters["strategy_calls"] += 1
-        self._tell(self._book(t, p), t)
+        self._seen = (t, p)
+        self._sband = None
+        self._show_book(t, p)
         self._decide()
+
+    def _show_book(self, t: int, p: int) -> None:
+        """Deliver the book at path price ``p`` (one tick either side): through the strategy's tick
+        lane when it has one (:class:`bots.strategy.TickLane`), else as a :class:`BookUpdate`."""
+        if self._lane is not None:
+            prices = self._book_cache.get(p) or self._book_prices(p)
+            self._lane.lane_book(t, p - 1, p + 1, prices[0], prices[1])
+        else:
+            self.strategy.on_event(self._book(t, p), t)
 
     def _refresh_view(self, covered: bool = False) -> None:
         """Show the strategy the book at (now, path price) unless that is what it saw last."""
@@ -854,21 +895,25 @@ class BacktestEngine:
             self._seen = seen
             if not covered:
                 self._sband = None
-            self.strategy.on_event(self._book(self.now, self.last_p), self.now)
+            self._show_book(self.now, self.last_p)
 
-    def _tell(self, event: Any, now: int, *, covered: bool = False) -> None:
-        """Deliver one event. Before any other event the strategy first gets the book at that
-        moment (the path's price), as a live bot's stream would have shown it; this also makes the
-        fast path and the per-candle loop feed the strategy the same views.
+    def _before_event(self, covered: bool = False) -> None:
+        """Before any event other than a book the strategy first gets the book at that moment (the
+        path's price), as a live bot's stream would have shown it; this also makes the fast path and
+        the per-candle loop feed the strategy the same views.
 
         ``covered``: an order confirmation, which the strategy's quiet band (if the price is inside
         it) promises changes nothing; the cached band stays (the caller checks the price)."""
-        if not isinstance(event, BookUpdate):
-            self._refresh_view(covered)
-        else:
-            self._seen = (self.now, self.last_p)
+        seen = (self.now, self.last_p)
+        if self._seen != seen:
+            self._seen = seen
+            self._show_book(self.now, self.last_p)
         if not covered:
             self._sband = None
+
+    def _tell(self, event: Any, now: int) -> None:
+        """Deliver one event that is not a book (see :meth:`_before_event`)."""
+        self._before_event()
         self.strategy.on_event(event, now)
 
     # -- orders ----------------------------------------------------------------------------
@@ -988,9 +1033,8 @@ class BacktestEngine:
         (a confirmation, which a quiet band covers)."""
         self.pending.remove(o)
         self._timed = None
-        self._trig = None
         self.counters["orders_arrived"] += 1
-        lvl = self.levels.setdefault(o.key, {"placed": 0, "filled": 0, "rejected": 0})
+        lvl = self._level_counts(o.key)
         crosses = o.pu > price if o.is_buy else o.pu < price  # at or through the book's far side
         reason = self._reject_reason(o, price, crosses)
         if reason:
@@ -1005,8 +1049,8 @@ class BacktestEngine:
             self._notify(o, status, f"canceled-{reason.replace('_', '-')}")
             return False
         lvl["placed"] += 1
-        o.state = "open"
-        self.orders_log.append((self.now, o.key, o.side.value, float(o.price)))
+        self._set_open(o)
+        self.orders_log.append((self.now, o.key, _SIDE_VALUE[o.is_buy], float(o.price)))
         self._notify(o, OrderStatus.OPEN, covered=True)
         if crosses and o.lvl not in self._filled_levels:
             # not post-only (checked above): takes at the market, never worse than its limit
@@ -1016,6 +1060,13 @@ class BacktestEngine:
                 self._fill(o, self._dec(px), px, is_maker=False)
                 return False
         return True
+
+    def _level_counts(self, key: str) -> dict[str, int]:
+        """The per-key counters of the report (placed, filled, rejected)."""
+        counts = self.levels.get(key)
+        if counts is None:
+            counts = self.levels[key] = {"placed": 0, "filled": 0, "rejected": 0}
+        return counts
 
     def _taker_units(self, is_buy: bool, p: int) -> int | None:
         """A taker's price (ticks): the path's price, when the bar traded there (else None: it rests)."""
@@ -1028,7 +1079,7 @@ class BacktestEngine:
         if crosses and o.post_only:
             return "post_only"
         pos = self.acct.position
-        signed = o.side.sign * o.size
+        signed = o.size if o.is_buy else -o.size
         if o.reduce_only and (pos == 0 or (pos > 0) == (signed > 0)):
             return "reduce_only"
         after = abs(pos + signed)
@@ -1043,25 +1094,47 @@ class BacktestEngine:
                 return "margin"
         return ""
 
+    def _set_open(self, o: _Order) -> None:
+        """The order rests at the venue: it can fill from now on."""
+        o.state = "open"
+        self._fillable.append(o)
+        trig = self._trig
+        if trig is not None:
+            if o.is_buy:
+                if o.trig > trig[0]:
+                    self._trig = (o.trig, trig[1])
+            elif o.trig < trig[1]:
+                self._trig = (trig[0], o.trig)
+
+    def _set_done(self, o: _Order) -> None:
+        """The order is gone (filled, canceled): it can no longer fill."""
+        if o.state == "open":
+            self._fillable.remove(o)
+            trig = self._trig
+            if trig is not None and o.trig == (trig[0] if o.is_buy else trig[1]):
+                self._trig = None  # it set a trigger: recompute from the rest
+        o.state = "done"
+
     def _cancel_arrives(self, o: _Order) -> None:
         self.canceling.remove(o)
         self._timed = None
-        self._trig = None
         if o.state == "done":
             return
         was_void = o.state == "void"
-        o.state = "done"
+        self._set_done(o)
         if not was_void and not o.replaced and o.key not in self.orders:
             self._notify(o, OrderStatus.CANCELED, "canceled")
 
     def _notify(self, o: _Order, status: OrderStatus, reason: str = "", *, covered: bool = False) -> None:
         current = self.orders.get(o.key)
-        if current is not None and current is not o and status.is_done:
+        if current is not None and current is not o and status in _GONE:
             return  # a newer order holds this key (a modify): its state is what the strategy tracks
-        self._tell(
-            OrderUpdate(self.now, o.key, o.coi, status, o.side, o.price, o.size, o.filled, o.reduce_only, reason),
-            self.now, covered=covered,
-        )
+        self._before_event(covered)
+        if self._lane is not None:
+            self._lane.lane_order(self.now, o.key, status)
+        else:
+            self.strategy.on_event(OrderUpdate(self.now, o.key, o.coi, status, o.side, o.price, o.size, o.filled,
+                                               o.reduce_only, reason), self.now)
 
     # -- accounting ------------------------------------------------------------------------
 
@@ -1077,8 +1150,7 @@ class BacktestEngine:
         pos = self.acct.position
         if o.reduce_only:
             if pos == 0 or (pos > 0) == o.is_buy:
-                o.state = "done"  # would grow the position: the venue cancels a reduce-only order
-                self._trig = None
+                self._set_done(o)  # would grow the position: the venue cancels a reduce-only order
                 if self.orders.get(o.key) is o:
                     del self.orders[o.key]
                 self.counters["rejected_reduce_only"] += 1
@@ -1097,8 +1169,7 @@ class BacktestEngine:
         realized = self.acct.trade(o.side, price, size, fee)
         self._log_state()
         o.filled += size
-        lvl = self.levels.setdefault(o.key, {"placed": 0, "filled": 0, "rejected": 0})
-        lvl["filled"] += 1
+        self._level_counts(o.key)["filled"] += 1
         done = o.filled >= o.size or o.reduce_only and self.acct.position == 0
         if not done:
             self.counters["partial_fills"] += 1
@@ -1107,12 +1178,14 @@ class BacktestEngine:
         self.fills.append(rec)
         if self.on_fill is not None:
             self.on_fill(rec)
-        self._tell(
-            Fill(self.now, o.key, o.coi, o.side, price, size, fee, is_maker, f"bt-{len(self.fills)}"), self.now
-        )
+        self._before_event()
+        if self._lane is not None:
+            self._lane.lane_fill(self.now, o.key, o.side, price, size)
+        else:
+            self.strategy.on_event(Fill(self.now, o.key, o.coi, o.side, price, size, fee, is_maker,
+                                        f"bt-{len(self.fills)}"), self.now)
         if done:
-            o.state = "done"
-            self._trig = None
+            self._set_done(o)
             if self.orders.get(o.key) is o:
                 del self.orders[o.key]
             self._notify(o, OrderStatus.FILLED)
@@ -1148,9 +1221,11 @@ class BacktestEngine:
         strategy = self.strategy
         cap = strategy.cap_base  # type: ignore[attr-defined]
         unit = strategy.unit  # type: ignore[attr-defined]
+        sizing = self.sizing
+        if sizing and cap is sizing[-1][3] and unit is sizing[-1][2]:
+            return abs(self.acct.position) + unit > cap  # the sizing last recorded (so valid)
         if not isinstance(cap, Decimal) or not isinstance(unit, Decimal) or cap <= 0 or unit <= 0:
             return None
-        sizing = self.sizing
         if not sizing or sizing[-1][2] != unit or sizing[-1][3] != cap:
             ref = getattr(strategy, "reference", None)
             sizing.append((self.now, ref if isinstance(ref, Decimal) else ZERO, unit, cap))
@@ -1208,6 +1283,17 @@ class BacktestEngine:
             raise InvariantError(f"equity mismatch at {self.now}: {problem}")
         if len(self.orders) > self.cfg.max_open_orders + len(self.canceling) + 8:
             raise InvariantError(f"too many open orders: {len(self.orders)}")
+
+
+def _lane_of(strategy: Strategy, tick: Decimal) -> TickLane | None:
+    """The strategy's tick lane, when it has one that counts ``tick`` and its event methods are its
+    class's own (a wrapper that replaced one on the instance, e.g. to record events, must see them)."""
+    if not isinstance(strategy, TickLane) or strategy.lane_tick != tick:
+        return None
+    own = getattr(strategy, "__dict__", {})
+    if any(name in own for name in ("on_event", "desired_orders", "quiet_band")):
+        return None
+    return strategy
 
 
 def _before(o: _Order, other: _Order) -> bool:

@@ -46,7 +46,8 @@ class RequestBudget:
 
     def take(self, requests: int, now_ms: int) -> bool:
         """Spend ``requests`` if the bucket holds them."""
-        self._refill(now_ms)
+        if now_ms > self.last_ms:
+            self._refill(now_ms)
         need = requests * _PER_REQUEST
         if self.tokens >= need:
             self.tokens -= need

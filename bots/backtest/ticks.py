@@ -67,7 +67,10 @@ class TickBars:
         return o, h, lo, c
 
     def close(self, i: int) -> int:
-        return self.ohlc(i)[3]
+        """Bar ``i``'s close in ticks."""
+        if self._o[i] is None:
+            self.ohlc(i)
+        return self._c[i]
 
 
 def above(ticks: int, per_tick: float) -> float:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bots.grid.config import GridConfig
+from bots.grid.private import PrivateRotatingFileHandler
 from bots.grid.runner import Runner, RunnerConfig, RunSummary
 from bots.grid.store import GridStore, state_path
 from bots.grid.strategy import GridStrategy
@@ -178,7 +179,7 @@ def prepare(cfg: GridConfig, *, env: Callable[..., Any] | None = None) -> Mode:
     mode = resolve_mode(cfg, env=env)
     if mode.name == "sim":
         check_sim_market(cfg.symbol)
-    make_dir(cfg.state_path, flag="--state-dir", what="state folder")  # fails here, not after the banner
+    make_dir(cfg.state_path, flag="--state-dir", what="state folder", private=True)  # fails here, not after the banner
     return mode
 
 
@@ -196,8 +197,7 @@ def setup_logging(cfg: GridConfig, log_file: Path | None) -> None:
     console.setFormatter(fmt)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.handlers.RotatingFileHandler(
+        fh = PrivateRotatingFileHandler(  # the state dir 0700, every log file 0600 (bots.grid.private)
             log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
         fh.setLevel(logging.DEBUG)

@@ -72,6 +72,23 @@ def venue_order(o: Any) -> VenueOrder:
     )
 
 
+def _venue_fill(f: Any) -> VenueFill:
+    """A :class:`VenueFill` from a stream ``events.Fill`` or a REST ``models.Fill`` (same fields).
+
+    The journal key is ``"<trade id>:<side>"``: a self-trade is two fills of one trade."""
+    return VenueFill(
+        trade_id=f"{f.trade_id}:{f.side}",
+        coi=int(f.client_order_index or 0),
+        order_index=f.order_index or None,
+        side=Side(f.side),
+        price=f.price,
+        size=f.size,
+        fee=f.fee,
+        is_maker=f.is_maker,
+        ts_ms=f.timestamp_ms,
+    )
+
+
 class ClientVenue:
     """One market of one account through a ``LighterClient``; see the module docstring."""
 
@@ -127,17 +144,7 @@ class ClientVenue:
         if isinstance(raw, ev.Fill):
             if raw.market_id != self.market_id:
                 return None
-            return VenueFill(
-                trade_id=f"{raw.trade_id}:{raw.side}",
-                coi=int(raw.client_order_index or 0),
-                order_index=raw.order_index or None,
-                side=Side(raw.side),
-                price=raw.price,
-                size=raw.size,
-                fee=raw.fee,
-                is_maker=raw.is_maker,
-                ts_ms=raw.timestamp_ms,
-            )
+            return _venue_fill(raw)
         if isinstance(raw, ev.PositionUpdate):
             if raw.market_id != self.market_id:
                 return None
@@ -168,22 +175,10 @@ class ClientVenue:
         return PositionSnapshot(now, pos.size, pos.avg_entry_price)
 
     def recent_fills(self, limit: int) -> list[VenueFill]:
-        out = []
-        for f in self.client.fills(self.symbol, limit=limit):
-            out.append(
-                VenueFill(
-                    trade_id=f"{f.trade_id}:{f.side}",
-                    coi=int(f.client_order_index or 0),
-                    order_index=f.order_index or None,
-                    side=Side(f.side),
-                    price=f.price,
-                    size=f.size,
-                    fee=f.fee,
-                    is_maker=f.is_maker,
-                    ts_ms=f.timestamp_ms,
-                )
-            )
-        return out
+        return [_venue_fill(f) for f in self.client.fills(self.symbol, limit=limit)]
+
+    def fills_since(self, trade_number: int, limit: int) -> list[VenueFill]:
+        return [_venue_fill(f) for f in self.client.fills(self.symbol, limit=limit, since_trade_id=trade_number)]
 
     def reconcile(self, coi: int) -> VenueOrder | None:
         # The wait lets a transaction still in flight land. After one full wait, every older send

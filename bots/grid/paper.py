@@ -154,6 +154,9 @@ class PaperVenue:
     def recent_fills(self, limit: int) -> list[VenueFill]:
         return []  # paper fills are delivered synchronously; none can be missed
 
+    def fills_since(self, trade_number: int, limit: int) -> list[VenueFill]:
+        return []  # no paper order fills while the bot is down: they live in this process only
+
     def requests_per_action_batch(self, n: int) -> int:
         return 0  # paper orders cost no venue requests
 

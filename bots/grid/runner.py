@@ -25,6 +25,12 @@ Safety rules that do not depend on the strategy:
 * when the venue's position disagrees with the fills ledger, missed fills are first recovered
   through REST (journaled, so late stream copies are ignored); the venue's figure is adopted
   only if it still disagrees on a second look.
+
+The fills journal is the venue's truth: at every start and after every reconnect the runner reads
+the account's trades in this market since the newest journaled one (:meth:`Runner._missed_fills`,
+at most ``MAX_CATCH_UP_FILLS``) and journals each missing fill once, by trade id, with its fee.
+At a start the ledger is rebuilt from the position *before* those fills, so the fills that
+happened while the bot was down count in this run's fills, fees and realized PnL.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from bots.grid.venue import (
     Venue,
     VenueFill,
     VenueOrder,
+    trade_number,
 )
 from bots.strategy import (
     BookUpdate,
@@ -69,6 +76,9 @@ __all__ = ["Runner", "RunnerConfig", "RunSummary", "TxBudget", "Tracked"]
 
 log = logging.getLogger("bots.grid.runner")
 ZERO = Decimal(0)
+#: Fills one catch-up reads at most (100 per REST page). After a longer downtime the newest ones
+#: are journaled and a warning says that older ones may be missing from the journal.
+MAX_CATCH_UP_FILLS = 5_000
 
 
 def _wall_ms() -> int:
@@ -171,6 +181,7 @@ class Runner:
         self._awaiting_fills: dict[int, tuple[str, Decimal, int]] = {}
         self._session_fills = 0
         self._was_down = False
+        self._fills_catch_up_due = False
         self.last_tick_to_send_ms: float | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -182,9 +193,8 @@ class Runner:
         restore = getattr(self.strategy, "restore", None)
         if restore is not None:
             restore(self.store.get_meta("strategy_state", {}) or {})
-        snap = self.venue.position()
-        self.budget.force(1)
-        self.ledger.reset_position(snap.size, snap.avg_entry_price)
+        snap, missed = self._position_and_missed_fills()
+        self._journal_missed_fills(snap, missed, now)
         if snap.size != 0:
             log.warning(
                 "adopting existing position %s %s at avg entry %s",
@@ -201,6 +211,100 @@ class Runner:
             len(self.foreign_seen),
             "cancelled" if self.config.cancel_foreign else "left alone",
         )
+
+    # -- the fills journal catch-up -------------------------------------------------------
+
+    def _catch_up_start(self) -> int | None:
+        """The trade number a fills catch-up starts at: the newest journaled one (its other side
+        may be missing), or the floor a state file's first start recorded; None before that."""
+        floor = self.store.get_meta("trade_floor")
+        last = self.store.last_trade_number()
+        if floor is None and last == 0:
+            return None
+        return max(last, int(floor or 0))
+
+    def _missed_fills(self, since: int) -> list[VenueFill]:
+        """This account's fills in this market from trade ``since`` on that the journal lacks, oldest first."""
+        fills = self.venue.fills_since(since, MAX_CATCH_UP_FILLS)
+        self.budget.force(1 + len(fills) // 100)
+        if len(fills) >= MAX_CATCH_UP_FILLS:
+            log.warning(
+                "more than %d fills since trade %d: journaling the newest %d; older ones may be missing",
+                MAX_CATCH_UP_FILLS, since, MAX_CATCH_UP_FILLS,
+            )
+        fresh = [f for f in fills if not self.store.has_fill(f.trade_id)]
+        return sorted(fresh, key=lambda f: (trade_number(f.trade_id), f.ts_ms, f.trade_id))
+
+    def _newest_trade(self) -> int:
+        self.budget.force(1)
+        newest = self.venue.recent_fills(1)
+        return trade_number(newest[0].trade_id) if newest else 0
+
+    def _position_and_missed_fills(self) -> tuple[PositionSnapshot, list[VenueFill]]:
+        """The venue's position and the fills it includes that the journal lacks, read so that
+        they agree.
+
+        A state file's first start reads the position, then the newest trade: every trade up to
+        it is history (a trade between the two reads is not in the position, and the stream
+        delivers it). Later starts read the missed fills, the position, then the newest trade:
+        a trade newer than the fills read means the account traded in between (one of our
+        resting orders filled), so the three are read again (up to three times).
+        """
+        since = self._catch_up_start()
+        if since is None:
+            self.budget.force(1)
+            snap = self.venue.position()
+            self.store.set_meta("trade_floor", self._newest_trade() + 1)
+            return snap, []
+        for _ in range(3):
+            missed = self._missed_fills(since)
+            self.budget.force(1)
+            snap = self.venue.position()
+            known = max([trade_number(f.trade_id) for f in missed] + [since - 1])
+            if self._newest_trade() <= known:
+                break
+        return snap, missed
+
+    def _journal_missed_fills(self, snap: PositionSnapshot, missed: list[VenueFill], now: int) -> None:
+        """At a start: rebuild the ledger from the position before ``missed``, then journal and
+        apply each missed fill, so they count in this run's fills, fees and realized PnL."""
+        base = snap.size - sum((f.side.sign * f.size for f in missed), ZERO)
+        last = self.store.last_pnl()
+        base_avg = snap.avg_entry_price if not missed else ZERO
+        if missed and last is not None and Decimal(last["position"]) == base:
+            base_avg = Decimal(last["avg_entry"])  # the entry of the position we left
+        elif missed and base != 0:
+            base_avg = snap.avg_entry_price  # unknown: the venue's figure is the best guess
+        self.ledger.reset_position(base, base_avg)
+        if not missed:
+            return
+        self.strategy.on_event(PositionSnapshot(now, base, base_avg), now)
+        for fill in missed:
+            self._on_fill(fill, now)
+        log.warning(
+            "journaled %d fill(s) that happened while the bot was down (position %s -> %s)",
+            len(missed), base, self.ledger.position,
+        )
+        if self.ledger.position != snap.size:  # a gap in the journal: the venue's figure wins
+            log.warning("fills ledger %s differs from the venue's position %s: adopting it",
+                        self.ledger.position, snap.size)
+            self.ledger.reset_position(snap.size, snap.avg_entry_price)
+
+    def _catch_up_fills(self, now: int) -> None:
+        """After a reconnect: journal the fills the stream may have missed while it was down."""
+        self._fills_catch_up_due = False
+        since = self._catch_up_start()
+        if since is None:
+            return
+        try:
+            missed = self._missed_fills(since)
+        except Exception as exc:  # retried at the next reconnect; the position check still runs
+            log.warning("fills catch-up failed: %s", exc)
+            return
+        for fill in missed:
+            self._on_fill(fill, now)
+        if missed:
+            log.warning("journaled %d fill(s) from the venue's trade history after a reconnect", len(missed))
 
     def request_stop(self) -> None:
         """Ask the loop to finish after the current step (signal-handler safe)."""
@@ -294,6 +398,7 @@ class Runner:
                     self.reconnects += 1
                     # the stream replays snapshots; REST settles anything missed while down
                     self._next_reconcile_ms = min(self._next_reconcile_ms, now + 1_000)
+                    self._fills_catch_up_due = True
                 self._was_down = False
             else:
                 self._was_down = True
@@ -536,6 +641,8 @@ class Runner:
             self._next_reconcile_ms = now + 2_000
             return
         self._next_reconcile_ms = now + self.config.reconcile_every_ms
+        if self._fills_catch_up_due:
+            self._catch_up_fills(now)
         self.budget.take(1)
         try:
             snap = self.venue.position()

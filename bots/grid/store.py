@@ -22,6 +22,10 @@ One file per account and market in the state directory (:func:`state_path`). Tab
 * ``pnl``: periodic snapshots of position and PnL.
 
 WAL mode: a committed row survives the process being killed; readers never block the writer.
+
+A trading journal is private: the state directory is created readable by its owner only (0700)
+and every file in it (the database, its ``-wal``/``-shm`` companions, the log) is 0600, whatever
+the process umask (:mod:`bots.grid.private`). An existing directory keeps its mode.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from bots.grid.private import private_file
 
 __all__ = ["StoredOrder", "StoredFill", "GridStore", "state_path", "LIVE_STATES"]
 
@@ -130,7 +136,11 @@ class GridStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite creates the -wal and -shm files with the database file's mode: 0600 for all three
+        private_file(self.path)
+        for companion in (self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm")):
+            if companion.exists():
+                os.chmod(companion, 0o600)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -261,6 +271,16 @@ class GridStore:
         rows = self._db.execute("SELECT size FROM fills WHERE coi = ?", (coi,)).fetchall()
         return sum((Decimal(r[0]) for r in rows), Decimal(0))
 
+    def last_trade_number(self) -> int:
+        """The newest venue trade id in the journal (0 when none): where a fills catch-up starts.
+
+        Journal keys are ``"<trade id>:<side>"``; keys without a numeric trade id count as 0."""
+        row = self._db.execute(
+            "SELECT MAX(CAST(substr(trade_id, 1, instr(trade_id || ':', ':') - 1) AS INTEGER)) FROM fills"
+            " WHERE trade_id GLOB '[0-9]*'"
+        ).fetchone()
+        return int(row[0] or 0)
+
     def has_fill(self, trade_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,)).fetchone() is not None
 
@@ -290,6 +310,12 @@ class GridStore:
             "INSERT INTO pnl VALUES (?, ?, ?, ?, ?, ?, ?)",
             (ts_ms, str(position), str(avg_entry), str(realized), str(unrealized), str(fees), str(mark)),
         )
+
+    def last_pnl(self) -> Mapping[str, Any] | None:
+        """The newest PnL snapshot, or None."""
+        cur = self._db.execute("SELECT * FROM pnl ORDER BY ts_ms DESC, rowid DESC LIMIT 1")
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def pnl_rows(self) -> Iterator[Mapping[str, Any]]:
         cur = self._db.execute("SELECT * FROM pnl ORDER BY ts_ms")

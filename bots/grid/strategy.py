@@ -46,7 +46,11 @@ Assumptions
 * One-way net position per market (Lighter); no hedge mode. Position is signed, long > 0.
 * The driver reports every own fill once (``trade_id`` dedup here as a second guard) and sends
   an authoritative :class:`PositionSnapshot` at start and after reconciles.
-* Prices and sizes are :class:`Decimal`; all output is on the market's tick and step.
+* Prices and sizes are :class:`Decimal` at the edges (events in, orders and the quiet band out) and
+  integers inside: prices in ticks, sizes in quanta of the step (:mod:`bots.grid.units`), so every
+  decision is an exact integer compare, the same one the Decimal compare would make. The one
+  centring's ladder, unit and cap are a :class:`~bots.grid.lattice.Lattice`. The live bot and the
+  backtester run this same code.
 * The unit is fixed per centring (``order_size_usd / P``, raised to the market minimums at the
   lowest slot), so take-profits match entries in size.
 * Funding, fees and liquidation are the driver's / user's business: the grid does not stop on
@@ -59,15 +63,18 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
+from bots.grid.lattice import Lattice, level_key, slot_factors
+from bots.grid.units import PriceTicks, SizeQuanta
 from bots.strategy import (
     BaseStrategy,
     BookUpdate,
     DesiredOrder,
     Event,
     Fill,
+    OrderStatus,
     OrderUpdate,
     PositionSnapshot,
     Side,
@@ -80,6 +87,9 @@ __all__ = ["GridParams", "GridStrategy", "level_key", "level_of_key"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+FOREVER = 2**62  # quiet_band's "no timer pending"
+BUY, SELL = Side.BUY, Side.SELL
+_GONE = frozenset(status for status in OrderStatus if status.is_done)
 
 
 @dataclass(frozen=True)
@@ -120,122 +130,213 @@ class GridParams:
         return self.spacing / 2 if self.min_move is None else self.min_move
 
 
-def level_key(k: int) -> str:
-    """The order key of slot ``k``: ``"L-1"``, ``"L+0"``, ``"L+3"``."""
-    return f"L{k:+d}"
-
-
 def level_of_key(key: str) -> int:
     """Inverse of :func:`level_key`."""
     return int(key[1:])
 
 
 class GridStrategy(BaseStrategy):
-    """The neutral net-position grid described in the module docstring."""
+    """The neutral net-position grid described in the module docstring.
+
+    ``position``, ``anchor``, ``reference``, ``unit`` and ``cap_base`` are the Decimals a user
+    reads; the decisions use their integer images (``_pos``, ``_anchor``, ``_unit``, ``_cap`` in
+    size quanta; the book and the lattice in ticks).
+    """
 
     def __init__(self, context: StrategyContext, params: GridParams | None = None) -> None:
         super().__init__(context)
         self.params = params or GridParams()
         self.rules = context.rules
-        # market view
+        self._ticks = PriceTicks(self.rules.tick_size)
+        self._quanta = SizeQuanta(self.rules.step_size)
+        self._factors = slot_factors(self.params.spacing, self.params.levels)
+        # market view, as received and in ticks: floor of the bid, ceiling of the ask, and the
+        # floor and ceiling of m = 2 * mid / tick (equal for an on-tick book)
         self.best_bid: Decimal | None = None
         self.best_ask: Decimal | None = None
         self.last_book_ms: int | None = None
-        # position (signed base) and what the grid was centred with
+        self._bid: int | None = None
+        self._ask: int | None = None
+        self._m_lo: int | None = None
+        self._m_hi: int | None = None
+        # position (signed base) and the centring, in Decimal and in quanta
         self.position = ZERO
-        self.reference: Decimal | None = None
         self.anchor = ZERO
-        self.unit = ZERO
-        self.cap_base = ZERO
-        self._capped: set[Side] = set()  # sides where the inventory cap stopped entries (last _target)
-        self._sorted_prices: list[Decimal] = []
-        self._slot_by_price: dict[Decimal, int] = {}
+        self._pos = 0
+        self._anchor = 0
+        self._unit = 0
+        self._gap = 0  # the gap for (_pos, _anchor, _unit), kept by _regap whenever one of them changes
+        self._cap = 0  # floor(cap_base / quantum): a position of n quanta exceeds the cap iff n > _cap
+        self._lat: Lattice | None = None
+        # the last answer and what it was computed from
+        self._capped: frozenset[Side] = frozenset()  # sides where the inventory cap stopped entries
+        self._cooled: frozenset[int] = frozenset()  # slots left out only for their cooldown
         self._cache_key: tuple[object, ...] | None = None
         self._cache_out: list[DesiredOrder] = []
         # _target's answers by _target_key (its only inputs): a grid revisits the same few states
         self._targets: dict[tuple[object, ...], tuple[list[DesiredOrder], frozenset[Side], frozenset[int]]] = {}
-        self._cooled: frozenset[int] = frozenset()  # slots the last _target left out only for their cooldown
-        # per centring: the DesiredOrder of each (slot, side, reduce_only) and whether a slot is valid,
-        # made once and reused (a pure speed-up: equal answers, and equal answers are the same objects)
-        self._slot_orders: dict[tuple[int, Side, bool], DesiredOrder] = {}
-        self._slot_valid: dict[int, bool] = {}
+        # ... and their shapes, (slot, side, reduce-only) per order, across centrings
+        self._shapes: dict[tuple[object, ...], tuple[list[tuple[int, Side, bool]], frozenset[Side], frozenset[int]]] = {}
         self._hold_until: int | None = None  # when the last answer's re-price hysteresis ends (kept orders)
-        self._levels: dict[int, Decimal] = {}
+        self._quoted: dict[str, tuple[DesiredOrder, int, int]] = {}  # key -> (last answer, when quoted, its ticks)
+        self._quoted_edges: tuple[int | None, int | None] | None = None  # (highest buy, lowest sell) quoted, ticks
+        self._answered_ms: int | None = None  # when desired_orders last answered (quiet_band's reference)
+        self._answered_m: tuple[int, int] | None = None  # ... and the mid (as _m_lo, _m_hi) it answered for
         # timers and memory
         self._outside_since: int | None = None
         self._filled_at: dict[int, int] = {}  # slot -> last fill ms (cooldown)
-        self._quoted: dict[str, tuple[DesiredOrder, int]] = {}  # key -> (last answer, when quoted)
-        self._answered_ms: int | None = None  # when desired_orders last answered (quiet_band's reference)
-        self._answered_mid: Decimal | None = None  # ... and the mid it answered for
+        self._last_fill_ms = -FOREVER  # no later entry in _filled_at
         self._seen_trades: set[str] = set()
         self._seen_order: deque[str] = deque()
         self.fills = 0
         self.recenters = 0
+
+    # -- Decimal views ----------------------------------------------------------------------
+
+    @property
+    def reference(self) -> Decimal | None:
+        return self._lat.reference if self._lat is not None else None
+
+    @property
+    def unit(self) -> Decimal:
+        return self._lat.unit if self._lat is not None else ZERO
+
+    @property
+    def cap_base(self) -> Decimal:
+        return self._lat.cap_base if self._lat is not None else ZERO
+
+    def _size(self, size: Decimal) -> int:
+        """``size`` in quanta (refining the quantum, and every size held, when it is finer)."""
+        n = self._quanta.of(size)
+        if n is None:
+            self._quanta.refine(size)
+            self._requantize()
+            n = self._quanta.of(size)
+            assert n is not None
+        return n
+
+    def _requantize(self) -> None:
+        """Derive the integer sizes from the Decimals (after a centring or a finer quantum)."""
+        q = self._quanta
+        lat = self._lat
+        for amount in (self.position, self.anchor, lat.unit if lat is not None else ZERO):
+            q.refine(amount)
+        self._pos = q.of(self.position) or 0
+        self._anchor = q.of(self.anchor) or 0
+        self._unit = (q.of(lat.unit) or 0) if lat is not None else 0
+        self._regap()
+        self._cap = q.floor(lat.cap_base) if lat is not None else 0
+        self._targets.clear()
+        self._cache_key = None
 
     # -- events -------------------------------------------------------------------------
 
     def on_event(self, event: Event, now_ms: int) -> None:
         """Absorb one event (see :mod:`bots.strategy`)."""
         if isinstance(event, BookUpdate):
-            if event.best_bid is None and event.best_ask is None:
+            bid, ask = event.best_bid, event.best_ask
+            if bid is None and ask is None:
                 return
-            self.best_bid, self.best_ask = event.best_bid, event.best_ask
-            self.last_book_ms = now_ms
-            self._on_price(now_ms)
+            b, a, m_lo, m_hi = self._ticks.book(bid, ask)
+            self._on_book(now_ms, bid, ask, b, a, m_lo, m_hi)
         elif isinstance(event, Fill):
-            self._on_fill(event, now_ms)
+            if self._new_trade(event.trade_id):
+                self.lane_fill(now_ms, event.key, event.side, event.price, event.size)
         elif isinstance(event, OrderUpdate):
-            if event.status.is_done:
-                self._quoted.pop(event.key, None)
-                self._cache_key = None
+            self.lane_order(now_ms, event.key, event.status)
         elif isinstance(event, PositionSnapshot):
             self.position = event.size
+            self._pos = self._size(event.size)
+            self._regap()
         elif isinstance(event, Timer):
             self._on_price(now_ms)
         elif isinstance(event, TradeTick):
             pass  # the grid quotes off the book; trades only matter to fill simulators
 
-    def _on_fill(self, fill: Fill, now_ms: int) -> None:
-        if fill.trade_id:
-            if fill.trade_id in self._seen_trades:
-                return
-            self._seen_trades.add(fill.trade_id)
-            self._seen_order.append(fill.trade_id)
+    # -- the tick lane (bots.strategy.TickLane): the same events, as integers ---------------
+
+    @property
+    def lane_tick(self) -> Decimal:
+        return self.rules.tick_size
+
+    def lane_book(self, now_ms: int, bid: int, ask: int, bid_price: Decimal, ask_price: Decimal) -> None:
+        """A two-sided book on the tick, given in ticks and as Decimals."""
+        self.best_bid, self.best_ask = bid_price, ask_price
+        self._bid, self._ask = bid, ask
+        self._m_lo = self._m_hi = bid + ask
+        self.last_book_ms = now_ms
+        self._on_price(now_ms)
+
+    def lane_order(self, now_ms: int, key: str, status: OrderStatus) -> None:
+        """One of our orders changed state: one that is gone is no longer quoted."""
+        if status in _GONE:
+            self._quoted.pop(key, None)
+            self._quoted_edges = None
+            self._cache_key = None
+
+    def lane_band(self, now_ms: int) -> tuple[int, int, int] | None:
+        """:meth:`quiet_band` in ticks."""
+        return self._band()
+
+    def _on_book(self, now_ms: int, bid_price: Decimal | None, ask_price: Decimal | None, bid: int | None,
+                 ask: int | None, m_lo: int, m_hi: int) -> None:
+        self.best_bid, self.best_ask = bid_price, ask_price
+        self._bid, self._ask, self._m_lo, self._m_hi = bid, ask, m_lo, m_hi
+        self.last_book_ms = now_ms
+        self._on_price(now_ms)
+
+    def _new_trade(self, trade_id: str) -> bool:
+        """False for a trade seen before (the driver reports each once; this is a second guard)."""
+        if trade_id:
+            if trade_id in self._seen_trades:
+                return False
+            self._seen_trades.add(trade_id)
+            self._seen_order.append(trade_id)
             if len(self._seen_order) > 10_000:
                 self._seen_trades.discard(self._seen_order.popleft())
-        gap_before = self.gap
-        self.position += fill.side.sign * fill.size
+        return True
+
+    def lane_fill(self, now_ms: int, key: str | None, side: Side, price: Decimal, size: Decimal) -> None:
+        """One of our orders traded (a trade not seen before)."""
+        gap_before = self._gap
+        n = self._size(size)
+        self.position += side.sign * size
+        self._pos += n if side is BUY else -n
         self.fills += 1
-        slot = self._slot_by_price.get(fill.price)
-        if slot is not None and (
-            (fill.side is Side.BUY and slot < gap_before - 1)
-            or (fill.side is Side.SELL and slot > gap_before + 1)
-        ):
+        lat = self._lat
+        slot = lat.slot_of_price.get(price) if lat is not None else None
+        if slot is not None and ((side is BUY and slot < gap_before - 1) or (side is SELL and slot > gap_before + 1)):
             # The price jumped over levels whose orders never filled (held back, rejected as
             # post-only): put the gap where the fill happened, so the take-profit sits one level
             # above it and the filled level is not re-armed at the price that just traded.
             self.anchor = self.position + slot * self.unit
-        if fill.key is not None and fill.key.startswith("L"):
+            self._anchor = self._pos + slot * self._unit
+        self._regap()
+        if key is not None and key.startswith("L"):
             try:
-                self._filled_at[level_of_key(fill.key)] = now_ms
+                k = level_of_key(key)
             except ValueError:
-                pass
+                return
+            self._filled_at[k] = now_ms
+            if now_ms > self._last_fill_ms:
+                self._last_fill_ms = now_ms
 
     def _on_price(self, now_ms: int) -> None:
-        mid = self._mid()
-        if mid is None:
+        m_lo, m_hi = self._m_lo, self._m_hi
+        if m_lo is None or m_hi is None:
             return
-        if self.reference is None:
-            self._center(mid, now_ms)
+        lat = self._lat
+        if lat is None:
+            self._center(self._mid(), now_ms)  # type: ignore[arg-type]
             return
-        low, high = self._levels[-self.params.levels], self._levels[self.params.levels]
-        if low <= mid <= high:
+        low, high = lat.edge2
+        if low <= m_lo and m_hi <= high:
             self._outside_since = None
             return
         if self._outside_since is None:
             self._outside_since = now_ms
         if now_ms - self._outside_since >= self.params.recenter_after_ms and not self._stale(now_ms):
-            self._center(mid, now_ms)
+            self._center(self._mid(), now_ms)  # type: ignore[arg-type]
             self.recenters += 1
 
     def _mid(self) -> Decimal | None:
@@ -246,31 +347,12 @@ class GridStrategy(BaseStrategy):
     def _center(self, price: Decimal, now_ms: int) -> None:
         """(Re)build the lattice around ``price``; the current position becomes the anchor."""
         p = self.params
-        self.reference = price
+        self._lat = Lattice(price, self._factors, p.order_size_usd, p.max_position_usd, p.post_only, self.rules)
         self.anchor = self.position
-        step = ONE + p.spacing
-        self._levels = {}
-        for k in range(-p.levels - 1, p.levels + 2):
-            raw = price * step**k
-            side = Side.BUY if k < 0 else Side.SELL
-            self._levels[k] = self.rules.round_price(raw, side)
-        self._sorted_prices = [self._levels[k] for k in sorted(self._levels)]
-        self._slot_by_price = {v: k for k, v in self._levels.items() if abs(k) <= p.levels}
-        self._cache_key = None
-        self._targets.clear()
-        self._slot_orders.clear()
-        self._slot_valid.clear()
-        unit = self.rules.round_size(p.order_size_usd / price)
-        need = self.rules.min_size_at(self._levels[-p.levels - 1])
-        self.unit = max(unit, need)
-        # The cap in base units is fixed per centring (like the unit), so the intent never depends
-        # on where the price is inside the ladder. Default: exactly the grid's own levels.
-        if p.max_position_usd is None:
-            self.cap_base = self.unit * p.levels
-        else:
-            self.cap_base = p.max_position_usd / price
+        self._requantize()
         self._outside_since = None
         self._filled_at.clear()
+        self._last_fill_ms = -FOREVER
         self._cooled = frozenset()
         self._answered_ms = None  # the last answer was for the old lattice: no promise until the next
 
@@ -285,68 +367,96 @@ class GridStrategy(BaseStrategy):
     @property
     def gap(self) -> int:
         """The empty slot index derived from the position relative to the anchor."""
-        if self.unit <= 0:
-            return 0
-        units = ((self.position - self.anchor) / self.unit).to_integral_value(rounding=ROUND_HALF_EVEN)
-        return -int(units)
+        return self._gap
+
+    def _regap(self) -> None:
+        """``gap = -round_half_even((position - anchor) / unit)``, 0 without a unit."""
+        unit = self._unit
+        if unit <= 0:
+            self._gap = 0
+            return
+        q, r = divmod(self._pos - self._anchor, unit)
+        if 2 * r > unit or (2 * r == unit and q & 1):
+            q += 1
+        self._gap = -q
+
+    def _crosses(self, side: Side, ticks: int) -> bool:
+        """Whether an order at ``ticks`` would take: a buy at or above the ask, a sell at or below the bid."""
+        if side is BUY:
+            return self._ask is not None and ticks >= self._ask
+        return self._bid is not None and ticks <= self._bid
 
     def desired_orders(self, now_ms: int) -> list[DesiredOrder]:
         """The orders that should rest now; see the module docstring for the rules."""
         self._answered_ms = now_ms
-        self._answered_mid = self._mid()
-        if self.reference is None:
+        self._answered_m = (self._m_lo, self._m_hi) if self._m_lo is not None else None  # type: ignore[assignment]
+        if self._lat is None:
             return []
         if self._stale(now_ms):
             # Hold: keep what rests, place and re-price nothing.
-            return [order for order, _ in self._quoted.values()]
+            return [quote[0] for quote in self._quoted.values()]
         key = self._target_key(now_ms)
         if key == self._cache_key:
             return list(self._cache_out)  # same inputs, no hysteresis pending: same answer
         target = self._target_for(key, now_ms)
         out: list[DesiredOrder] = []
-        cooldown = self.params.cooldown_ms
-        min_move = self.params.min_move_fraction
+        answer: dict[str, tuple[DesiredOrder, int, int]] = {}  # the new quotes: (order, since, ticks)
+        quoted = self._quoted
         hold_until: int | None = None
+        settled = True  # no old order kept in place of its target (such an answer may change with time)
         for order in target:
-            prev = self._quoted.get(order.key)
+            prev = quoted.get(order.key)
             if prev is not None:
-                old, quoted_ms = prev
-                same_kind = old.side is order.side and old.reduce_only == order.reduce_only
-                if same_kind and old != order:
+                old, quoted_ms, old_ticks = prev
+                if old is order or old == order:
+                    out.append(old)
+                    answer[order.key] = prev
+                    continue
+                if old.side is order.side and old.reduce_only == order.reduce_only:
+                    cooldown = self.params.cooldown_ms
+                    min_move = self.params.min_move_fraction
                     small = abs(order.price - old.price) < min_move * old.price and old.size == order.size
                     recent = now_ms - quoted_ms < cooldown
-                    if (small or recent) and not self._crosses(old.side, old.price):
+                    if (small or recent) and not self._crosses(old.side, old_ticks):
                         if not small and (hold_until is None or quoted_ms + cooldown < hold_until):
                             hold_until = quoted_ms + cooldown  # kept only until its re-price cooldown ends
                         out.append(old)
+                        answer[order.key] = prev
+                        settled = False
                         continue
-                elif old == order:
-                    out.append(old)
-                    continue
             out.append(order)
-        quoted = self._quoted
-        self._quoted = {}
-        for o in out:
-            prev = quoted.get(o.key)
-            self._quoted[o.key] = (o, prev[1] if prev is not None and (prev[0] is o or prev[0] == o) else now_ms)
-        # Cache only a settled answer: one that kept no old order (those may change with time).
-        self._cache_key = key if out == target else None
+            answer[order.key] = (order, now_ms, self._lat.ticks_of_price[order.price])
+        self._quoted = answer
+        self._quoted_edges = None
+        self._cache_key = key if settled else None
         self._cache_out = out
         self._hold_until = hold_until
         return out
 
     def _target_key(self, now_ms: int) -> tuple[object, ...]:
-        """Everything :meth:`_target` depends on; book prices enter only as their rank in the lattice."""
+        """Everything :meth:`_target` depends on within one centring.
+
+        The book enters only as which of the slots it would consider cross: a buy at slot ``k``
+        crosses when its sorted index (``k + L + 1``) is at or above the ask's rank in the lattice,
+        a sell when its index is below the bid's rank; ranks beyond the slots that can hold a buy
+        (``-L .. g - 1``) or a sell (``g + 1 .. L``) are clamped, as they decide nothing more."""
         cooldown = self.params.cooldown_ms
-        active = (
-            tuple(sorted(k for k, t in self._filled_at.items() if now_ms - t < cooldown))
-            if self._filled_at
-            else ()
-        )
-        prices = self._sorted_prices
-        ask = bisect_left(prices, self.best_ask) if self.best_ask is not None else -1
-        bid = bisect_right(prices, self.best_bid) if self.best_bid is not None else -1
-        return (self.reference, self.position, self.anchor, self.unit, self.cap_base, active, ask, bid)
+        if now_ms - self._last_fill_ms < cooldown:
+            active: tuple[int, ...] = tuple(sorted(k for k, t in self._filled_at.items() if now_ms - t < cooldown))
+        else:
+            active = ()  # no cooldown can still run
+        ticks = self._lat.sorted_ticks  # type: ignore[union-attr]
+        L = self.params.levels
+        g = max(-L - 1, min(L + 1, self._gap)) + L + 1  # the gap's sorted index
+        ask = -1
+        if self._ask is not None:
+            ask = bisect_left(ticks, self._ask)
+            ask = 1 if ask < 1 else g if ask > g else ask
+        bid = -1
+        if self._bid is not None:
+            bid = bisect_right(ticks, self._bid)
+            bid = g + 1 if bid < g + 1 else 2 * L + 2 if bid > 2 * L + 2 else bid
+        return (self._pos, self._anchor, active, ask, bid)
 
     def _target_for(self, key: tuple[object, ...], now_ms: int) -> list[DesiredOrder]:
         """:meth:`_target`, remembered by ``key`` (:meth:`_target_key`: everything it depends on).
@@ -356,85 +466,84 @@ class GridStrategy(BaseStrategy):
         """
         hit = self._targets.get(key)
         if hit is not None:
-            self._capped = set(hit[1])
+            self._capped = hit[1]
             self._cooled = hit[2]
             return hit[0]
-        target = self._target(now_ms)
+        # The target's shape, (slot, side, reduce-only) per order, does not depend on the centring
+        # beyond the unit, the cap and which slots are valid: remember it across centrings too.
+        lat = self._lat
+        assert lat is not None
+        shape_key = (key, self._unit, self._cap, lat.valid_mask)
+        shape = self._shapes.get(shape_key)
+        if shape is None:
+            shape = (self._target(now_ms), self._capped, self._cooled)
+            if len(self._shapes) >= 4096:
+                self._shapes.clear()
+            self._shapes[shape_key] = shape
+        _, self._capped, self._cooled = shape
+        target = [lat.order(k, side, reduce_only) for k, side, reduce_only in shape[0]]
         if len(self._targets) >= 4096:
             self._targets.clear()
-        self._targets[key] = (target, frozenset(self._capped), self._cooled)
+        self._targets[key] = (target, self._capped, self._cooled)
         return target
 
-    def _crosses(self, side: Side, price: Decimal) -> bool:
-        if side is Side.BUY:
-            return self.best_ask is not None and price >= self.best_ask
-        return self.best_bid is not None and price <= self.best_bid
-
-    def _target(self, now_ms: int) -> list[DesiredOrder]:
-        """The ideal grid for the current position and book, before hysteresis."""
+    def _target(self, now_ms: int) -> list[tuple[int, Side, bool]]:
+        """The ideal grid for the current position and book, before hysteresis: (slot, side,
+        reduce-only) of each order, nearest the gap first on each side."""
         p = self.params
+        lat = self._lat
+        assert lat is not None
         L = p.levels
-        g = max(-L - 1, min(L + 1, self.gap))
-        unit = self.unit
-        cap_base = self.cap_base
-        buys = [k for k in range(g - 1, -L - 1, -1)]  # nearest first
-        sells = [k for k in range(g + 1, L + 1)]
-        out: list[tuple[int, DesiredOrder]] = []
+        g = max(-L - 1, min(L + 1, self._gap))
+        unit, cap, pos = self._unit, self._cap, self._pos
+        cooldown = p.cooldown_ms
+        filled_at = self._filled_at
+        ask, bid = self._ask, self._bid
+        ticks = lat.ticks
+        valid = lat.valid_mask  # by k + L
+        out: list[tuple[int, tuple[int, Side, bool]]] = []
         capped: set[Side] = set()
         cooled: set[int] = set()
-        for side, slots in ((Side.BUY, buys), (Side.SELL, sells)):
-            reducing = (side is Side.SELL and self.position > 0) or (side is Side.BUY and self.position < 0)
-            room = abs(self.position) if reducing else ZERO
-            projected = self.position
+        for side, sign, slots in ((BUY, 1, range(g - 1, -L - 1, -1)), (SELL, -1, range(g + 1, L + 1))):  # nearest first
+            reducing = pos < 0 if side is BUY else pos > 0
+            room = abs(pos) if reducing else 0
+            projected = pos
             held = False  # an order of this side is held back because it would cross
             for k in slots:
-                price = self._levels[k]
-                valid = self._slot_valid.get(k)
-                if valid is None:
-                    valid = self._slot_valid[k] = self.rules.is_valid(price, unit)
-                if not valid:
+                if not valid[k + L]:
                     continue
                 reduce_only = reducing and room >= unit
                 if reduce_only:
                     room -= unit
-                projected += side.sign * unit
+                projected += sign * unit
                 if not reduce_only:
-                    if abs(projected) > cap_base and abs(projected) > abs(projected - side.sign * unit):
+                    if abs(projected) > cap and abs(projected) > abs(projected - sign * unit):
                         if not held:
                             capped.add(side)  # this side is empty/complete because of the cap alone
                         break  # inventory cap: no more entries on this side
-                    if k in self._filled_at and now_ms - self._filled_at[k] < p.cooldown_ms:
+                    filled = filled_at.get(k)
+                    if filled is not None and now_ms - filled < cooldown:
                         cooled.add(k)
                         continue  # entry cooldown after this slot filled
-                if self._crosses(side, price):
+                if (ask is not None and ticks[k] >= ask) if side is BUY else (bid is not None and ticks[k] <= bid):
                     held = True
                     continue  # would take (post-only would be rejected): wait
-                order = self._slot_orders.get((k, side, reduce_only))
-                if order is None:
-                    order = self._slot_orders[(k, side, reduce_only)] = DesiredOrder(
-                        key=level_key(k),
-                        side=side,
-                        price=price,
-                        size=unit,
-                        reduce_only=reduce_only,
-                        post_only=p.post_only,
-                    )
-                out.append((abs(k - g), order))
-        self._capped = capped
+                out.append((abs(k - g), (k, side, reduce_only)))
+        self._capped = frozenset(capped)
         self._cooled = frozenset(cooled)
-        cap = self.context.max_open_orders
-        if len(out) > cap:
+        cap_orders = self.context.max_open_orders
+        if len(out) > cap_orders:
             out.sort(key=lambda item: item[0])
-            out = out[:cap]
-        return [order for _, order in out]
+            out = out[:cap_orders]
+        return [slot for _, slot in out]
 
     # -- optional hooks -------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """Reference, anchor and unit: enough to resume the same lattice after a restart."""
-        if self.reference is None:
+        if self._lat is None:
             return {}
-        return {"reference": str(self.reference), "anchor": str(self.anchor), "unit": str(self.unit)}
+        return {"reference": str(self._lat.reference), "anchor": str(self.anchor), "unit": str(self._lat.unit)}
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Resume the lattice of an earlier run (the position itself comes from the venue)."""
@@ -444,11 +553,25 @@ class GridStrategy(BaseStrategy):
         self.position = Decimal(state["anchor"])
         self._center(Decimal(state["reference"]), 0)
         self.position = position
-        self.unit = Decimal(state.get("unit", self.unit))
-        self._slot_orders.clear()
-        self._slot_valid.clear()
-        if self.params.max_position_usd is None:
-            self.cap_base = self.unit * self.params.levels
+        lat = self._lat
+        assert lat is not None
+        lat.set_unit(Decimal(state.get("unit", lat.unit)), cap_follows=self.params.max_position_usd is None)
+        self._requantize()
+
+    def _quoted_prices(self) -> tuple[int | None, int | None]:
+        """(highest buy, lowest sell) of the last answer's orders in ticks (None: none on that side)."""
+        edges = self._quoted_edges
+        if edges is None:
+            top: int | None = None
+            bottom: int | None = None
+            for order, _, t in self._quoted.values():
+                if order.side is BUY:
+                    if top is None or t > top:
+                        top = t
+                elif bottom is None or t < bottom:
+                    bottom = t
+            edges = self._quoted_edges = (top, bottom)
+        return edges
 
     def quiet_band(self, now_ms: int) -> tuple[Decimal, Decimal, int] | None:
         """The promise of :meth:`BaseStrategy.quiet_band` for the grid.
@@ -468,42 +591,55 @@ class GridStrategy(BaseStrategy):
         answer may already differ, so the driver must ask. Likewise the mid the last answer saw
         must be inside the band (an order it held back for crossing may be wanted inside it).
         """
+        band = self._band()
+        if band is None:
+            return None
+        tick = self.rules.tick_size
+        return (band[0] * tick, band[1] * tick, band[2])
+
+    def _band(self) -> tuple[int, int, int] | None:
+        """:meth:`quiet_band` with the prices in ticks."""
         answered = self._answered_ms
-        if answered is None or self.reference is None:
+        lat = self._lat
+        if answered is None or lat is None:
             return None
         if self._stale(answered):
             return None  # a book update would end the pause: that is a change
-        mid = self._mid()
-        answered_mid = self._answered_mid
-        if mid is None or answered_mid is None:
+        m_lo, m_hi = self._m_lo, self._m_hi
+        answered_m = self._answered_m
+        if m_lo is None or m_hi is None or answered_m is None:
             return None
         L = self.params.levels
-        quoted = [order for order, _ in self._quoted.values()]
+        ticks = lat.ticks
+        top_buy, bottom_sell = self._quoted_prices()
         deadlines: list[int] = []
         if self._outside_since is not None:
             # Outside the ladder, waiting to re-centre: every order on the far side would cross
             # and is held back, nothing else moves until the re-centre (or the price comes back).
-            if mid < self._levels[-L]:
-                low, high = ZERO, self._levels[-L]
+            if m_lo < 2 * ticks[-L]:
+                low, high = 0, ticks[-L]
             else:
-                low, high = self._levels[L], self._levels[L] * 1_000_000
+                low, high = ticks[L], ticks[L] * 1_000_000
             recentre = self._outside_since + self.params.recenter_after_ms
             if recentre <= answered:
                 return None  # due already: the next book update re-centres
             deadlines.append(recentre)
         else:
-            g = max(-L, min(L, self.gap))
-            low = max(self._levels[g - 1], self._levels[-L])
-            high = min(self._levels[g + 1], self._levels[L])
-            if Side.BUY in self._capped and not any(o.side is Side.BUY for o in quoted):
-                low = self._levels[-L]
-            if Side.SELL in self._capped and not any(o.side is Side.SELL for o in quoted):
-                high = self._levels[L]
+            g = max(-L, min(L, self._gap))
+            low = max(ticks[g - 1], ticks[-L])
+            high = min(ticks[g + 1], ticks[L])
+            if BUY in self._capped and top_buy is None:
+                low = ticks[-L]
+            if SELL in self._capped and bottom_sell is None:
+                high = ticks[L]
         # the orders of the last answer (on the lattice or kept off it by hysteresis) bound the band:
         # beyond one of them it would cross and be held back
-        low = max([low, *(o.price for o in quoted if o.side is Side.BUY)])
-        high = min([high, *(o.price for o in quoted if o.side is Side.SELL)])
-        if not low < mid < high or not low < answered_mid < high:
+        if top_buy is not None and top_buy > low:
+            low = top_buy
+        if bottom_sell is not None and bottom_sell < high:
+            high = bottom_sell
+        # low < mid < high, with m = 2 * mid / tick known by its floor and ceiling
+        if not (2 * low < m_hi and m_lo < 2 * high and 2 * low < answered_m[1] and answered_m[0] < 2 * high):
             return None  # the promise is "the same answer as the last": that answer must be in the band too
         cooldown = self.params.cooldown_ms
         deadlines += [self._filled_at[k] + cooldown for k in self._cooled]
@@ -512,7 +648,7 @@ class GridStrategy(BaseStrategy):
         if self.params.stale_after_ms is not None and self.last_book_ms is not None:
             deadlines.append(self.last_book_ms + self.params.stale_after_ms + 1)
         pending = [t for t in deadlines if t > answered]  # earlier ones are in the answer already
-        return (low, high, min(pending) if pending else 2**62)
+        return (low, high, min(pending) if pending else FOREVER)
 
     def summary(self) -> dict[str, str]:
         return {
@@ -524,4 +660,4 @@ class GridStrategy(BaseStrategy):
 
     def levels(self) -> dict[int, Decimal]:
         """The lattice prices by slot (for status and plots)."""
-        return {k: v for k, v in self._levels.items() if abs(k) <= self.params.levels}
+        return self._lat.levels_by_slot() if self._lat is not None else {}

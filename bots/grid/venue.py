@@ -38,6 +38,7 @@ __all__ = [
     "Outcome",
     "Venue",
     "VenueEvent",
+    "trade_number",
 ]
 
 ZERO = Decimal(0)
@@ -71,6 +72,15 @@ class VenueFill:
     fee: Decimal
     is_maker: bool
     ts_ms: int
+
+
+def trade_number(trade_id: str) -> int:
+    """The venue's trade id in a fill's ``trade_id`` (``"1234:buy"`` -> 1234; 0 if it has none).
+
+    Trade ids grow with time on Lighter, so the newest journaled one is where a catch-up starts.
+    """
+    head = trade_id.split(":", 1)[0]
+    return int(head) if head.isascii() and head.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,11 @@ class Venue(Protocol):
 
     def recent_fills(self, limit: int) -> list[VenueFill]:
         """REST: the account's latest fills in this market (to recover fills the stream missed)."""
+        ...
+
+    def fills_since(self, trade_number: int, limit: int) -> list[VenueFill]:
+        """REST: the account's fills in this market whose trade number (see :func:`trade_number`)
+        is ``trade_number`` or newer, newest first, at most ``limit`` (paged by the venue)."""
         ...
 
     def requests_per_action_batch(self, n: int) -> int:

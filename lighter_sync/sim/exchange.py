@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lighter_sync.errors import ConfigError
+from lighter_sync.sim import params as P
 from lighter_sync.sim.faults import Faults
 from lighter_sync.sim.server_clock import ManualClock, SimClock, WallClock
 
@@ -60,6 +61,12 @@ SIM_CHAIN_ID = 300
 DEMO_API_KEY_INDEX = 4
 DEFAULT_COLLATERAL = Decimal("100000")
 _MAX_PRICE_LAG_MS = 86_400_000  # an explicit price process may start at most a day before the clock
+# Admin limits: far beyond any real use, small enough that no value can hang or break the simulator.
+_MAX_USDC = Decimal(10**13)  # one deposit / account; the ledger-wide cap is params.MAX_COLLATERAL_MICRO
+_MAX_PRICE = Decimal(10**12)
+_MAX_FAULT_MS = 600_000  # a delayed/held answer or a stalled socket: at most 10 minutes
+_MAX_CHURN = 1_000_000  # order-book diffs per /sim/book/churn call
+_MAX_ADVANCE_MS = 366 * 86_400_000  # a manual clock moves at most a year per call
 
 _KEY_POOL: list[tuple[str, str]] = []
 _KEY_LOCK = threading.Lock()
@@ -477,15 +484,26 @@ class SimExchange:
     def create_account(self, collateral: Decimal | int | str = DEFAULT_COLLATERAL, *, tier: str = "standard",
                        api_key_index: int = DEMO_API_KEY_INDEX) -> DemoAccount:
         """Create and fund a new account with a registered API key (a new demo account)."""
+        value = P.decimal_param({"collateral": collateral}, "collateral", lo=Decimal(0), hi=_MAX_USDC)
         _return_key(new_api_key())  # warm the pool outside the loop: the first call may import the SDK
-        account = self.call(self._create_account, Decimal(collateral), tier, api_key_index)
+
+        def create() -> DemoAccount:
+            P.usdc_micro(value, "collateral", held_now=self._held_micro(), allow_zero=True)
+            return self._create_account(value, tier, api_key_index)
+
+        account = self.call(create)
         self.accounts.append(account)
         return account
 
     def fund(self, account_index: int, amount: Decimal | int | str) -> None:
-        """Deposit ``amount`` USDC into an account."""
-        micro = int(Decimal(amount) * 1_000_000)
-        self.call(self._with_events, self.engine.deposit, account_index, micro)
+        """Deposit ``amount`` USDC into an account (positive, within what the ledger can hold)."""
+        value = P.decimal_param({"amount": amount}, "amount", lo=Decimal(0), hi=_MAX_USDC)
+
+        def deposit() -> None:
+            self._with_events(self.engine.deposit, account_index,
+                              P.usdc_micro(value, "amount", held_now=self._held_micro()))
+
+        self.call(deposit)
 
     def register_api_key(self, account_index: int, api_key_index: int, public_key: str) -> None:
         """Register (or replace) an API key directly, without a ChangePubKey tx."""
@@ -501,7 +519,14 @@ class SimExchange:
 
     def set_price(self, symbol: str | int, price: Decimal | int | str) -> None:
         """Move a market's index and mark price to ``price`` now (the price path continues from there)."""
-        self.call(lambda: self.core.set_market_price(self._market_id(symbol), Decimal(str(price))))
+        value = P.decimal_param({"price": price}, "price", lo=Decimal(0), hi=_MAX_PRICE)
+
+        def move() -> None:
+            market_id = self._market_id(symbol)
+            self._check_price(self.core.specs[market_id], value)
+            self.core.set_market_price(market_id, value)
+
+        self.call(move)
 
     def jump_price(self, symbol: str | int, percent: Decimal | float | str) -> Decimal:
         """Jump a market's price by ``percent`` (e.g. -10); returns the new price."""
@@ -509,8 +534,9 @@ class SimExchange:
             market_id = self._market_id(symbol)
             return self.core.specs[market_id].price_decimal(self.engine.index_price(market_id))
 
+        pct = P.decimal_param({"percent": percent}, "percent", lo=Decimal(-100), hi=Decimal(10**6))
         spec_decimals = self.call(lambda: self.core.specs[self._market_id(symbol)].price_decimals)
-        new = (self.call(current) * (1 + Decimal(str(percent)) / 100)).quantize(Decimal(1).scaleb(-spec_decimals))
+        new = (self.call(current) * (1 + pct / 100)).quantize(Decimal(1).scaleb(-spec_decimals))
         self.set_price(symbol, new)
         return new
 
@@ -535,9 +561,9 @@ class SimExchange:
 
     # -- /sim admin API ---------------------------------------------------------------------------
     async def admin_call(self, method: str, tail: str, params: dict[str, Any]) -> Any:
-        """Dispatch ``/sim/<tail>`` (runs on the loop thread). Raises KeyError for unknown paths."""
+        """Dispatch ``/sim/<tail>`` (runs on the loop thread). Raises KeyError for unknown paths and
+        :class:`~lighter_sync.sim.params.ParamError` (a ValueError: HTTP 400) for a bad value."""
         f = self.faults
-        get = params.get
         if tail == "info" and method == "GET":
             return self.ready_info()
         if tail == "ledger" and method == "GET":
@@ -547,33 +573,40 @@ class SimExchange:
         if tail == "faults":
             if method == "DELETE":
                 f.clear()
+            elif method != "GET":
+                raise KeyError(tail)
             return {"faults": f.snapshot()}
         if tail == "faults/clear":
             f.clear()
             return {"faults": f.snapshot()}
         if tail == "faults/rest":
-            f.fail_rest(str(get("kind", "5xx")), float(get("share", 1.0)),
-                        status=int(get("status")) if get("status") is not None else None,
-                        delay_ms=int(get("delay_ms", 0)), path_prefix=str(get("path_prefix", "")),
-                        count=int(get("count")) if get("count") is not None else None)
+            status = P.int_param(params, "status", 0, lo=0, hi=599) or None
+            count = P.int_param(params, "count", 0, lo=0, hi=10**9) or None
+            f.fail_rest(P.choice_param(params, "kind", ("5xx", "429", "timeout", "delay"), "5xx"),
+                        P.float_param(params, "share", 1.0, lo=0.0, hi=1.0), status=status,
+                        delay_ms=P.int_param(params, "delay_ms", 0, lo=0, hi=_MAX_FAULT_MS),
+                        path_prefix=P.str_param(params, "path_prefix", ""), count=count)
             return {"faults": f.snapshot()}
         if tail == "faults/tx":
-            f.reject_next_tx(int(get("count", 1)), int(get("code", 21501)),
-                             str(get("message", "rejected by fault injection")))
+            f.reject_next_tx(P.int_param(params, "count", 1, lo=0, hi=10**9),
+                             P.int_param(params, "code", 21501, lo=1, hi=99_999),
+                             P.str_param(params, "message", "rejected by fault injection"))
             return {"faults": f.snapshot()}
         if tail == "faults/ws/drop":
-            sid = get("session_id")
-            return {"dropped": self.server.hub.drop(str(sid) if sid else None)}
+            sid = P.str_param(params, "session_id", "")
+            return {"dropped": self.server.hub.drop(sid or None)}
         if tail == "faults/ws/stall":
-            sid = get("session_id")
-            f.stall_ws(float(get("seconds", 5)), str(sid) if sid else None)
+            sid = P.str_param(params, "session_id", "")
+            f.stall_ws(P.float_param(params, "seconds", 5.0, lo=0.0, hi=_MAX_FAULT_MS / 1000), sid or None)
             return {"faults": f.snapshot()}
         if tail == "faults/ws/gap":
-            f.gap_order_book(int(get("market_id", 0)), int(get("count", 1)))
+            f.gap_order_book(self._admin_market(params, "market_id", 0),
+                             P.int_param(params, "count", 1, lo=1, hi=10**6))
             return {"faults": f.snapshot()}
         if tail == "book/churn":
-            market_id, total = int(get("market_id", 0)), int(get("count", 1000))
-            through_engine = str(get("through_engine", "true")).lower() in ("1", "true", "yes")
+            market_id = self._admin_market(params, "market_id", 0)
+            total = P.int_param(params, "count", 1000, lo=0, hi=_MAX_CHURN)
+            through_engine = P.bool_param(params, "through_engine", True)
             done = 0
             while done < total:  # in chunks, so the writers flush while we generate
                 step = min(500, total - done)
@@ -581,48 +614,80 @@ class SimExchange:
                 await asyncio.sleep(0)
             return {"diffs": done}
         if tail == "ratelimit":
-            self.server.ratelimit.enabled = bool(get("enabled", True))
+            self.server.ratelimit.enabled = P.bool_param(params, "enabled", True)
             self.server.ratelimit.reset()
             return {"enabled": self.server.ratelimit.enabled}
         if tail == "clock/advance":
             if not self.clock.manual:
-                raise ValueError("the simulator does not run a manual clock")
-            self.core.run_until(self.clock.now_ms() + int(get("ms", 0)))
+                raise P.ParamError("the simulator does not run a manual clock")
+            self.core.run_until(self.clock.now_ms() + P.int_param(params, "ms", 0, lo=0, hi=_MAX_ADVANCE_MS))
             return {"now_ms": self.clock.now_ms()}
         if tail in ("price", "price/jump"):
-            symbol = get("symbol", get("market_id"))
-            if symbol is None:
-                raise ValueError("symbol is required")
-            market_id = self._market_id(symbol if not str(symbol).isdigit() else int(symbol))
+            market_id = self._admin_market(params, "symbol" if "symbol" in params else "market_id")
             spec = self.core.specs[market_id]
             if tail == "price":
-                price = Decimal(str(get("price")))
+                price = P.decimal_param(params, "price", lo=Decimal(0), hi=_MAX_PRICE)
             else:
+                percent = P.decimal_param(params, "percent", 0, lo=Decimal(-100), hi=Decimal(10**6))
                 old = spec.price_decimal(self.engine.index_price(market_id))
-                price = (old * (1 + Decimal(str(get("percent", 0))) / 100)).quantize(Decimal(1).scaleb(-spec.price_decimals))
+                price = (old * (1 + percent / 100)).quantize(Decimal(1).scaleb(-spec.price_decimals))
+            self._check_price(spec, price)
             self.core.set_market_price(market_id, price)
             return {"symbol": spec.symbol, "price": f"{price:f}"}
         if tail == "accounts":
+            collateral = P.decimal_param(params, "collateral", DEFAULT_COLLATERAL, lo=Decimal(0), hi=_MAX_USDC)
+            tier = P.choice_param(params, "tier", ("standard", "premium"), "standard")
+            key_index = P.int_param(params, "api_key_index", DEMO_API_KEY_INDEX, lo=0, hi=254)
+            P.usdc_micro(collateral, "collateral", held_now=self._held_micro(), allow_zero=True)
             loop = asyncio.get_running_loop()
             _return_key(await loop.run_in_executor(None, new_api_key))
-            account = self._create_account(Decimal(str(get("collateral", DEFAULT_COLLATERAL))),
-                                           str(get("tier", "standard")), int(get("api_key_index", DEMO_API_KEY_INDEX)))
+            account = self._create_account(collateral, tier, key_index)
             self.accounts.append(account)
             return {"account": account.as_dict()}
         parts = tail.split("/")
-        if len(parts) == 3 and parts[0] == "accounts" and parts[1].isdigit():
-            account_index = int(parts[1])
+        if len(parts) == 3 and parts[0] == "accounts" and parts[1].isascii() and parts[1].isdigit():
+            account_index = P.int_param({"account_index": parts[1]}, "account_index", lo=0, hi=2**63 - 1)
             if parts[2] == "fund":
-                self.engine.deposit(account_index, int(Decimal(str(get("amount"))) * 1_000_000))
+                amount = P.decimal_param(params, "amount", lo=Decimal(0), hi=_MAX_USDC)
+                self.engine.deposit(account_index, P.usdc_micro(amount, "amount", held_now=self._held_micro()))
                 self.core.process_events()
                 return {"account_index": account_index}
             if parts[2] == "apikeys":
-                self.engine.register_api_key(account_index, int(get("api_key_index")),
-                                             str(get("public_key")).removeprefix("0x"))
+                public_key = P.str_param(params, "public_key").removeprefix("0x")
+                if len(public_key) != 80 or not all(c in "0123456789abcdefABCDEF" for c in public_key):
+                    raise P.ParamError("public_key must be 40 bytes of hex (80 characters)")
+                self.engine.register_api_key(account_index, P.int_param(params, "api_key_index", lo=0, hi=254),
+                                             public_key)
                 return {"account_index": account_index}
             if parts[2] == "tier":
                 from lighter_sync.sim.engine_types import AccountTier
 
-                self.engine.set_tier(account_index, AccountTier(str(get("tier"))))
+                self.engine.set_tier(account_index, AccountTier(P.choice_param(params, "tier", ("standard", "premium"))))
                 return {"account_index": account_index}
         raise KeyError(tail)
+
+    def _admin_market(self, params: Mapping[str, Any], name: str, default: Any = None) -> int:
+        """A market id from a symbol or id parameter; ParamError if it names no market."""
+        raw = params.get(name, default)
+        if raw is None:
+            raise P.ParamError(f"{name} is required")
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+            raise P.ParamError(f"{name} must be a market symbol or id, got {raw!r}")
+        from lighter_sync.sim.engine_types import EngineError
+
+        key: str | int = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 10 \
+            else raw
+        try:
+            return self._market_id(key)
+        except (EngineError, ValueError) as exc:
+            raise P.ParamError(f"{name} {raw!r} is not a market of this simulator") from exc
+
+    def _held_micro(self) -> int:
+        """Collateral of every account together (micro-USDC)."""
+        return sum(max(0, a.collateral) for a in self.engine.accounts())
+
+    @staticmethod
+    def _check_price(spec: Any, price: Decimal) -> None:
+        ticks = int(price.scaleb(spec.price_decimals))
+        if not 0 < ticks <= P.MAX_PRICE_TICKS:
+            raise P.ParamError(f"price {price} is outside the market's range (1 .. {P.MAX_PRICE_TICKS} ticks)")

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from lighter_sync.sim import engine_types as et
 from lighter_sync.sim.auth import AuthFailure, check_token_deadline, parse_auth_token
+from lighter_sync.sim.params import json_object
 from lighter_sync.sim.server_core import SimCore, tx_json
 from lighter_sync.sim.server_market import RESOLUTION_MS, candle_numbers
 from lighter_sync.sim.server_ratelimit import RateLimiter
@@ -190,6 +191,9 @@ class SimServer:
             return _json(error_body(29404, "not found"), 404)
         except web.HTTPMethodNotAllowed:
             return _json(error_body(29404, "not found"), 405)
+        except Exception:  # a bug, not bad input (every handler checks its input): keep Lighter's shape
+            log.exception("%s %s failed", request.method, path)
+            return _json(error_body(29500, "internal server error"), 500)
 
     def _limit_tx(self, path: str, account_index: int, remote: str | None) -> None:
         """Rate-limit a transaction by its account's L1 address (Lighter limits sendTx per L1 address)."""
@@ -681,8 +685,13 @@ class SimServer:
     async def _form(self, request: web.Request) -> dict[str, Any]:
         ctype = request.content_type
         if ctype.startswith("multipart/"):
-            data = await request.post()
-            return {k: (v if isinstance(v, str) else v.file.read().decode()) for k, v in data.items()}
+            try:
+                data = await request.post()
+                return {k: (v if isinstance(v, str) else v.file.read().decode()) for k, v in data.items()}
+            except TxError:
+                raise
+            except Exception as exc:  # aiohttp's multipart reader: no boundary, broken parts, bad bytes
+                raise TxError(21501, "invalid tx info: malformed multipart body") from exc
         return parse_form(ctype, await request.read())
 
     async def send_tx(self, request: web.Request) -> web.Response:
@@ -716,12 +725,7 @@ class SimServer:
             # sendTx over WS shares the REST tx bucket (Lighter)
             self._limit_tx("/api/v1/sendTx", txs[0].account_index, None)
             result = self.core.accept(txs)
-        except ApiError as exc:
-            reply = {"error": {"code": exc.code, "message": exc.message}}
-            if req_id is not None:
-                reply["id"] = req_id
-            return reply
-        except TxError as exc:
+        except (ApiError, TxError, AuthFailure, et.EngineError) as exc:
             reply: dict[str, Any] = {"error": {"code": exc.code, "message": exc.message}}
             if req_id is not None:
                 reply["id"] = req_id
@@ -863,20 +867,13 @@ class SimServer:
         if self.admin is None:
             raise ApiError(404, 29404, "not found")
         tail = request.match_info["tail"].strip("/")
-        body: dict[str, Any] = {}
-        if request.can_read_body:
-            raw = await request.read()
-            if raw:
-                try:
-                    body = orjson.loads(raw)
-                except orjson.JSONDecodeError as exc:
-                    raise ApiError(400, 20001, "invalid param : body must be JSON") from exc
-        params = {**dict(request.query), **body}
         try:
+            body = json_object(await request.read()) if request.can_read_body else {}
+            params = {**dict(request.query), **body}
             result = await self.admin.admin_call(request.method, tail, params)
         except KeyError as exc:
             raise ApiError(404, 29404, f"unknown admin endpoint /sim/{tail}") from exc
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # ParamError and the faults' own checks
             raise ApiError(400, 20001, f"invalid param : {exc}") from exc
         return _json(ok(**result) if isinstance(result, dict) else ok(result=result))
 

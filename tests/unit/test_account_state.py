@@ -278,8 +278,10 @@ def test_first_fills_subscription_takes_the_trade_floor_and_position_base_once()
     assert rest.calls[0] == ("/api/v1/trades", {"account_index": 1, "sort_by": "trade_id", "sort_dir": "desc",
                                                 "limit": 1}, "tok", 7.0)
     assert rest.calls[1][:3] == ("/api/v1/account", {"by": "index", "value": 1}, None)
+    # the newest trade again: no trade between the reads, so the base includes exactly trades <= 900
+    assert rest.calls[2] == rest.calls[0] and acc.position_trade_id == 900
     h._init_account(["account_all_trades/1"])
-    assert len(rest.calls) == 2 and h.routed == []  # once only; history is never emitted
+    assert len(rest.calls) == 3 and h.routed == []  # once only; history is never emitted
 
 
 def test_a_failed_floor_or_base_read_is_retried_next_time():

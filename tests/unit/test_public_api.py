@@ -41,7 +41,8 @@ EXPECTED_CLIENT = {
     'create_sub_account': "(self, *, timeout: 'float | None' = None, wait_timeout: 'float' = 10.0) -> 'Account'",
     'create_twap_order': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', duration: 'timedelta | float', *, worst_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = False, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'exchange_stats': "(self) -> 'ExchangeStats'",
-    'fills': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100) -> 'list[Fill]'",
+    # since_trade_id: the grid bot's catch-up of fills made while it was down (issue 11)
+    'fills': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100, since_trade_id: 'int | None' = None) -> 'list[Fill]'",
     'from_env': "classmethod (env_file: 'str | None' = '.env', **overrides: 'Any') -> 'LighterClient'",
     'funding_rate': "(self, symbol: 'str | int') -> 'FundingRate | None'",
     'funding_rates': "(self, exchange: 'str | None' = 'lighter') -> 'list[FundingRate]'",
@@ -78,7 +79,8 @@ EXPECTED_CLIENT = {
     'subscribe_ticker': "(self, symbol: 'str | int') -> 'Subscription'",
     'subscribe_trades': "(self, symbol: 'str | int') -> 'Subscription'",
     'take_profit': "(self, symbol: 'str | int', side: 'str', size: 'Decimal | int | str', trigger_price: 'Decimal | int | str', *, limit_price: 'Decimal | int | str | None' = None, max_slippage: 'Decimal | str' = Decimal('0.01'), reduce_only: 'bool' = True, expiry: 'int | datetime | timedelta | None' = None, client_order_index: 'int | None' = None, wait: 'bool' = False, wait_timeout: 'float | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
-    'trades': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100) -> 'list[Trade]'",
+    # since_trade_id: the grid bot's catch-up of fills made while it was down (issue 11)
+    'trades': "(self, symbol: 'str | int | None' = None, *, limit: 'int' = 100, since_trade_id: 'int | None' = None) -> 'list[Trade]'",
     'transactions': "(self, *, limit: 'int' = 100) -> 'list[Tx]'",
     'transfer': "(self, to_account_index: 'int', amount: 'Decimal | int | str', *, fee: 'Decimal | int | str | None' = None, memo: 'bytes | str | None' = None, l1_private_key: 'str | Secret | None' = None, timeout: 'float | None' = None) -> 'TxResult'",
     'transfer_fee': "(self, to_account_index: 'int', *, timeout: 'float | None' = None) -> 'Decimal'",

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -320,21 +321,18 @@ def test_several_keys_rotate_and_each_keeps_its_own_nonces(make_signer, venue):
 
 def test_busy_key_is_skipped_for_an_idle_one(make_signer, venue):
     s = make_signer({4: KEY4, 5: KEY5})
-    slot4 = s._slot(4)
-    slot4.lock.acquire()
+    slot4 = s._acquire_slot(4, time.monotonic() + 1)
     try:
         rs = [s.send(order_fn(i)) for i in range(1, 4)]
     finally:
-        slot4.lock.release()
+        s._release_slot(slot4)
     assert {r.api_key_index for r in rs} == {5}
     assert s.send(order_fn(9), api_key_index=4).api_key_index == 4
 
 
 def test_waiting_send_takes_whichever_key_frees_first(make_signer, venue):
     s = make_signer({4: KEY4, 5: KEY5})
-    slot4, slot5 = s._slot(4), s._slot(5)
-    slot4.lock.acquire()
-    slot5.lock.acquire()
+    slot4, slot5 = s._acquire_slot(4, time.monotonic() + 1), s._acquire_slot(5, time.monotonic() + 1)
     done: list = []
     sender = threading.Thread(target=lambda: done.append(s.send(order_fn(1), timeout=5)))
     sender.start()
@@ -351,7 +349,7 @@ def test_busy_keys_until_timeout_send_nothing(make_signer, venue):
     from lighter_sync.errors import RetryableError
 
     s = make_signer()
-    s._slot(4).lock.acquire()
+    s._acquire_slot(4, time.monotonic() + 1)
     try:
         with pytest.raises(RetryableError, match="nothing was sent"):
             s.send(order_fn(1), timeout=0.05)

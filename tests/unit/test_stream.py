@@ -384,6 +384,12 @@ def test_stream_config_refuses_nonsense():
         {"backoff_initial": 5, "backoff_max": 1},
         {"max_in_flight": 60},
         {"max_messages_per_minute": -1},
+        {"ping_interval": float("nan")},
+        {"backoff_max": float("inf")},
+        {"rest_timeout": True},
+        {"reconcile": "no"},
+        {"trades_backlog": 1.5},
+        {"connect_timeout": "5"},
     ):
         with pytest.raises(ConfigError):
             StreamConfig(**bad)
@@ -766,10 +772,12 @@ def test_reconnect_reconciles_orders_fills_positions_exactly_once(venue):
         got_orders = []
         while (o := orders.get(0.2)) is not None:
             got_orders.append((o.order_index, o.status, o.source))
+        # The REST catch-up runs once the venue confirmed the resubscription, so order 3 comes
+        # with the new orders snapshot and REST adds what the snapshot cannot show.
         assert sorted(got_orders) == [
             (1, "filled", "reconcile"),
             (2, "canceled", "reconcile"),
-            (3, "open", "reconcile"),
+            (3, "open", "snapshot"),
         ]
         assert s.positions() == {0: Decimal("2.0000")}  # REST truth 1.5 + trade 502 (0.5) after it
         auth1 = {m["auth"] for m in venue.messages("subscribe", session=1)}
@@ -780,6 +788,152 @@ def test_reconnect_reconciles_orders_fills_positions_exactly_once(venue):
         assert all(c[2] for c in rest.calls if c[0] != "/api/v1/account")  # private reads carry the token
     finally:
         s.close()
+
+
+def test_catch_up_reads_rest_only_after_the_venue_confirmed_the_resubscription(venue):
+    """A REST read before the subscription is live leaves a window in which a fill is on neither
+    path (issue 11): the catch-up waits for the confirming snapshot."""
+    snap = {"channel": "account_all_trades:7", "trades": {}, "type": "subscribed/account_all_trades"}
+    venue.account_snapshots["account_all_trades/7"] = snap
+    rest = FakeRest()
+    s = make_stream(venue, account_index=7, token_provider=Tokens(), rest=rest)
+    try:
+        s.attach(Subscription(s.hub, "fills", RELIABLE, channels=("account_all_trades/7",)))
+        s.start()
+        eventually(lambda: s.subscribed("account_all_trades/7") and rest.calls)
+        del venue.account_snapshots["account_all_trades/7"]  # the next subscribe is not confirmed yet
+        before = len(rest.calls)
+        venue.drop()
+        eventually(lambda: s.stats().reconnects == 1 and venue.messages("subscribe", session=2))
+        time.sleep(0.3)  # the window the old code read REST in; nothing may be read yet
+        assert rest.calls[before:] == []
+        venue.send(snap)  # the venue confirms
+        eventually(lambda: any(c[0] == "/api/v1/trades" for c in rest.calls[before:]))
+    finally:
+        s.close()
+
+
+def test_a_live_fill_handled_before_the_catch_up_does_not_hide_an_older_missed_one(venue):
+    """The catch-up reads every trade newer than the newest seen *before the drop*: a newer fill
+    the new connection delivers first must not raise that floor (chaos test, issue 11)."""
+    venue.account_snapshots["account_all_trades/7"] = {
+        "channel": "account_all_trades:7", "trades": {}, "type": "subscribed/account_all_trades"}
+    rest = FakeRest()
+    s = make_stream(venue, account_index=7, token_provider=Tokens(), rest=rest)
+    try:
+        fills = s.attach(Subscription(s.hub, "fills", RELIABLE, channels=("account_all_trades/7",)))
+        s.start()
+        eventually(lambda: s.subscribed("account_all_trades/7") and rest.calls)
+        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(500)]},
+                    "type": "update/account_all_trades"})
+        assert collect(fills, lambda e: isinstance(e, Fill)).trade_id == 500
+        del venue.account_snapshots["account_all_trades/7"]  # the resubscription is confirmed by ...
+        venue.drop()
+        eventually(lambda: s.stats().reconnects == 1 and venue.messages("subscribe", session=2))
+        rest.trades = [trade_json(500), trade_json(501), trade_json(502)]  # 501 filled while down
+        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(502)]},
+                    "type": "update/account_all_trades"})  # ... a live fill, handled before the catch-up
+        got = []
+        while (f := fills.get(1.0)) is not None:
+            got.append((f.trade_id, f.source))
+        assert sorted(got) == [(501, "reconcile"), (502, "stream")]
+    finally:
+        s.close()
+
+
+def test_a_fill_the_rest_position_read_already_includes_is_not_counted_twice(venue):
+    venue.account_snapshots["account_all_trades/7"] = {
+        "channel": "account_all_trades:7", "trades": {}, "type": "subscribed/account_all_trades"}
+    rest = FakeRest()
+    rest.trades = [trade_json(500)]
+    rest.positions = [{"market_id": 0, "position": "0.5000", "sign": 1}]
+    s = make_stream(venue, account_index=7, token_provider=Tokens(), rest=rest)
+    try:
+        fills = s.attach(Subscription(s.hub, "fills", RELIABLE, channels=("account_all_trades/7",)))
+        s.start()
+        eventually(lambda: s.subscribed("account_all_trades/7"))
+        eventually(lambda: s.positions() == {0: Decimal("0.5000")})
+        # Trade 501 happens after the catch-up read the trades but before the positions are read
+        # (they include it); its frame is handled after that: a new fill the position already counts.
+        catch_up_read = rest.get
+
+        def get(path, params=None, **kw):
+            if path == "/api/v1/trades" and (params or {}).get("limit") != 1:
+                rest.trades = [trade_json(500)]  # the catch-up's read: 501 has not happened yet
+            else:
+                rest.trades = [trade_json(500), trade_json(501)]
+            return catch_up_read(path, params, **kw)
+
+        rest.get = get
+        rest.positions = [{"market_id": 0, "position": "1.0000", "sign": 1}]
+        venue.drop()
+        eventually(lambda: s.stats().reconnects == 1 and s.subscribed("account_all_trades/7"))
+        eventually(lambda: s.positions() == {0: Decimal("1.0000")})
+        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(501)], },
+                    "type": "update/account_all_trades"})
+        venue.send({"channel": "account_all_trades:7", "trades": {"0": [trade_json(502)]},
+                    "type": "update/account_all_trades"})
+        assert collect(fills, lambda e: isinstance(e, Fill) and e.trade_id == 502)
+        assert s.positions() == {0: Decimal("1.5000")}  # 1.0 (includes 501) + 502, never 2.0
+    finally:
+        s.close()
+
+
+def test_position_read_is_kept_only_when_no_trade_came_in_between():
+    """Positions are read between two reads of the newest trade id and used only if they agree."""
+    from lighter_sync.stream_account import AccountHandlers, AccountState
+
+    class Handlers(AccountHandlers):
+        def __init__(self, newest_ids):
+            self.account = AccountState(7)
+            self.config = StreamConfig()
+            self._rest = object()
+            self.ids = iter(newest_ids)
+            self.reads = []
+
+        def _current_token(self):
+            return "t"
+
+        def _symbol(self, market_id):
+            return "ETH"
+
+        def _rest_get(self, path, params, auth):
+            self.reads.append(path)
+            if path == "/api/v1/trades":
+                return {"trades": [{"trade_id": next(self.ids)}]}
+            return {"accounts": [{"positions": [{"market_id": 0, "position": "2", "sign": 1}]}]}
+
+    h = Handlers([5, 6, 6, 6])  # a trade (6) came in during the first read: read again
+    positions, newest = h._position_snapshot()
+    assert newest == 6 and positions[0].size == 2 and h.reads.count("/api/v1/account") == 2
+    assert Handlers([1, 2, 3, 4, 5, 6])._position_snapshot() is None  # never quiet: keep the fills view
+
+
+def test_reconnect_plan_backs_off_failures_but_not_drops_of_confirmed_connections():
+    import random
+
+    from lighter_sync.stream import reconnect_plan
+
+    cfg = StreamConfig(backoff_initial=0.25, backoff_max=30.0, healthy_after=5.0)
+    rng = random.Random(3)
+    attempt, delays = 0, []
+    for _ in range(8):  # connections that fail before the venue confirms anything
+        attempt, delay = reconnect_plan(attempt, cfg, reached_live=False, confirmed=False, lasted=0.1, rng=rng)
+        delays.append(delay)
+    assert delays[-1] >= 15.0 and attempt == 8
+    # A connection whose subscriptions were confirmed drops after 3 s: reconnect at once.
+    attempt, delay = reconnect_plan(attempt, cfg, reached_live=True, confirmed=True, lasted=3.0, rng=rng)
+    assert attempt == 1 and delay <= 0.25
+    # ... even after many such drops in a row (drops every 3 s used to escalate toward 30 s).
+    for _ in range(10):
+        attempt, delay = reconnect_plan(attempt, cfg, reached_live=True, confirmed=True, lasted=3.0, rng=rng)
+    assert attempt == 1 and delay <= 0.25
+    # A venue that drops right after confirming gets at most about one connection a second.
+    _, delay = reconnect_plan(attempt, cfg, reached_live=True, confirmed=True, lasted=0.05, rng=rng)
+    assert 0.9 <= delay <= 1.0
+    # Live but never confirmed, and short: still a failure.
+    attempt, delay = reconnect_plan(3, cfg, reached_live=True, confirmed=False, lasted=1.0, rng=rng)
+    assert attempt == 4 and delay >= 1.0
 
 
 # -- shutdown --------------------------------------------------------------------------------------

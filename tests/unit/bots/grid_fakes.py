@@ -74,6 +74,7 @@ class FakeVenue:
         self.all_fills: list[VenueFill] = []
         self.drop_fills = False  # the stream loses fills (REST still has them)
         self.held_fills: list[object] = []
+        self.fills_since_calls: list[int] = []
 
     # -- controls ----------------------------------------------------------------------
 
@@ -244,6 +245,10 @@ class FakeVenue:
 
     def recent_fills(self, limit: int) -> list[VenueFill]:
         return list(reversed(self.all_fills))[:limit]
+
+    def fills_since(self, trade_number: int, limit: int) -> list[VenueFill]:
+        self.fills_since_calls.append(trade_number)
+        return [f for f in reversed(self.all_fills) if int(f.trade_id) >= trade_number][:limit]
 
     def requests_per_action_batch(self, n: int) -> int:
         return 1 if n else 0

@@ -222,6 +222,82 @@ def test_restart_after_a_crash_places_no_duplicates(env, tmp_path):
     store2.close()
 
 
+def _journal_matches_the_venue(store: GridStore, venue: FakeVenue) -> None:
+    """journal = venue fills = position, fill by fill."""
+    journal = {f.trade_id: (f.side, f.price, f.size, f.coi) for f in store.fills()}
+    venue_fills = {f.trade_id: (f.side.value, f.price, f.size, f.coi) for f in venue.all_fills}
+    assert journal == venue_fills
+    assert sum(Side(f.side).sign * f.size for f in store.fills()) == venue.position_size
+
+
+def test_fills_while_the_bot_is_down_are_journaled_on_restart_and_counted(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    runner._snapshot(clock())  # the PnL snapshot a running bot takes every minute
+    # "kill -9", then three buy levels fill while nobody listens (no stream replays them)
+    venue.set_price(D("1.9935"), D("1.9939"))
+    venue.events.clear()
+    assert len(venue.all_fills) == 3 and store.fills() == []
+    store2 = GridStore(store.path)
+    runner2 = make_runner(venue, store2, clock)
+    runner2.start()
+    _journal_matches_the_venue(store2, venue)
+    assert runner2.ledger.position == venue.position_size > 0
+    assert runner2.ledger.avg_entry == venue.avg_entry
+    summary = runner2.summary()
+    assert summary.fills == 3 and summary.position == venue.position_size
+    # the take-profit of the lowest level fills normally: realized PnL is exact, fills counted once
+    venue.set_price(D("2.0003"), D("2.0005"))
+    run_steps(runner2, clock, 5)
+    _journal_matches_the_venue(store2, venue)
+    assert runner2.ledger.position == venue.position_size
+    # a third start finds nothing new
+    store3 = GridStore(store.path)
+    runner3 = make_runner(venue, store3, clock)
+    venue.events.clear()
+    runner3.start()
+    assert runner3.summary().fills == 0 and len(store3.fills()) == len(venue.all_fills)
+    for st in (store2, store3):
+        st.close()
+
+
+def test_first_start_takes_the_accounts_past_trades_as_history(env):
+    clock, venue, store = env
+    old = make_runner(venue, GridStore(store.path.with_name("other.sqlite")), clock)
+    old.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(old, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # another bot's fill in this account's history
+    venue.events.clear()
+    assert venue.all_fills
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    assert store.fills() == [] and runner.summary().fills == 0
+    assert runner.ledger.position == venue.position_size  # adopted as before
+
+
+def test_fills_the_stream_lost_during_a_disconnect_are_journaled_after_the_reconnect(env):
+    from bots.grid.venue import ConnectionEvent
+
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, position_grace_ms=10**9)  # only the catch-up may find it
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.events.append(ConnectionEvent(False, "drop"))
+    venue.drop_fills = True  # the fill happens while the stream is down
+    venue.set_price(D("1.9975"), D("1.9979"))
+    venue.drop_fills = False
+    venue.events.append(ConnectionEvent(True, "back"))
+    run_steps(runner, clock, 15, ms=100)
+    assert venue.fills_since_calls  # the catch-up read the trades since the newest journaled one
+    _journal_matches_the_venue(store, venue)
+    assert runner.ledger.position == venue.position_size > 0 and runner.summary().fills == 1
+
+
 def test_crash_between_intent_and_send_is_settled_on_restart(env):
     clock, venue, store = env
     runner = make_runner(venue, store, clock)

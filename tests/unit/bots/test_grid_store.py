@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from decimal import Decimal
 
 import pytest
@@ -138,3 +139,79 @@ def test_status_subcommand_reports_the_state_files(tmp_path, capsys):
     assert "1 journaled, volume 11.94 USD, fees 0.010000" in out
     assert main(["status", "--state-dir", str(tmp_path), "--symbol", "ETH"]) == 0
     assert "no state files" in capsys.readouterr().out
+
+
+def _mode(path) -> int:
+    import stat
+
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def loose_umask():
+    """The usual 022 umask, under which files would be world-readable by default."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_state_dir_is_created_0700_and_every_file_in_it_0600(tmp_path, loose_umask):
+    import logging
+
+    from bots.grid.app import setup_logging
+    from bots.grid.config import GridConfig
+
+    state_dir = tmp_path / "new" / "state"
+    store = GridStore(state_dir / "grid-sim-1-TON.sqlite")
+    store.set_meta("x", 1)  # a write: the -wal and -shm files exist now
+    files = sorted(state_dir.iterdir())
+    assert {f.name for f in files} >= {"grid-sim-1-TON.sqlite", "grid-sim-1-TON.sqlite-wal", "grid-sim-1-TON.sqlite-shm"}
+    assert _mode(state_dir) == 0o700
+    assert all(_mode(f) == 0o600 for f in files), {f.name: oct(_mode(f)) for f in files}
+    store.close()
+
+    log_dir = tmp_path / "logs"
+    setup_logging(GridConfig(), log_dir / "grid.log")
+    try:
+        logging.getLogger("bots.grid").warning("hello")
+        assert _mode(log_dir) == 0o700 and _mode(log_dir / "grid.log") == 0o600
+    finally:
+        setup_logging(GridConfig(), None)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_rotated_logs_and_the_cli_state_folder_are_private_too(tmp_path, loose_umask):
+    import logging
+
+    from bots.grid.private import PrivateRotatingFileHandler
+    from lighter_sync.cli import make_dir
+
+    make_dir(tmp_path / "made" / "state", flag="--state-dir", private=True)
+    assert _mode(tmp_path / "made" / "state") == 0o700
+    make_dir(tmp_path / "other", flag="--out")
+    assert _mode(tmp_path / "other") == 0o755  # only the state folder is private
+
+    handler = PrivateRotatingFileHandler(tmp_path / "made" / "state" / "grid.log", maxBytes=200, backupCount=2)
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "x" * 100, None, None)
+    for _ in range(10):
+        handler.emit(record)  # rolls over several times
+    handler.close()
+    logs = sorted((tmp_path / "made" / "state").glob("grid.log*"))
+    assert len(logs) == 3 and all(_mode(f) == 0o600 for f in logs), {f.name: oct(_mode(f)) for f in logs}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_existing_state_files_are_tightened_and_kept(tmp_path, loose_umask):
+    path = tmp_path / "grid-sim-1-TON.sqlite"
+    store = GridStore(path)
+    store.set_meta("kept", "yes")
+    store.close()
+    path.chmod(0o644)
+    store = GridStore(path)
+    assert _mode(path) == 0o600 and store.get_meta("kept") == "yes"
+    store.close()

@@ -426,8 +426,9 @@ def test_quiet_band_makes_no_promise_while_the_price_is_stale():
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_remembered_answers_equal_fresh_ones(seed):
-    """The grid remembers _target's answers per state and its orders per centring (speed-ups for
-    the backtester): a twin that forgets everything before each answer must answer the same."""
+    """The grid remembers _target's answers per state, their shapes across centrings and its orders
+    per centring (speed-ups for the backtester): a twin that forgets everything before each answer
+    must answer the same."""
     import random
 
     rng = random.Random(seed)
@@ -450,8 +451,9 @@ def test_remembered_answers_equal_fresh_ones(seed):
         for s in (kept, fresh):
             s.on_event(BookUpdate(now, price - D("0.0001"), price + D("0.0001")), now)
         fresh._targets.clear()
-        fresh._slot_orders.clear()
-        fresh._slot_valid.clear()
+        fresh._shapes.clear()
+        fresh._lat._orders.clear()
+        fresh._quoted_edges = None
         fresh._cache_key = None
         answer = kept.desired_orders(now)
         assert answer == fresh.desired_orders(now)

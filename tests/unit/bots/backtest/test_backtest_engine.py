@@ -415,3 +415,18 @@ def test_nothing_happens_after_a_liquidation_in_a_gap(fast):
     assert r.liquidated and r.fills[-1].kind == "liquidation" and r.liquidation_ts == T0 + 2 * 60_000
     assert [f.key for f in r.fills] == ["b", "c", None]
     assert max(strat.asked) < r.liquidation_ts
+
+
+def test_the_tick_lane_is_taken_only_when_it_says_the_same_events():
+    """The grid's tick lane skips building events; the engine takes it only for a strategy whose
+    event methods are its class's own and whose ticks are the engine's."""
+    bars = walk_bars(50)
+    assert BacktestEngine(grid(), TON, bars)._lane is not None
+    observed = grid()
+    seen = []
+    inner = observed.on_event
+    observed.on_event = lambda event, now: (seen.append(event), inner(event, now))  # type: ignore[method-assign]
+    result = BacktestEngine(observed, TON, bars).run()
+    assert result.fills and sum(type(e).__name__ == "Fill" for e in seen) == len(result.fills)
+    other_tick = GridStrategy(StrategyContext(replace(TON, tick_size=Decimal("0.0001")), 8), GridParams())
+    assert BacktestEngine(other_tick, TON, bars)._lane is None

@@ -52,10 +52,24 @@ def cases(draw: st.DrawFn) -> tuple:
     return grid, bars, fund, config
 
 
-def run(case: tuple, fast: bool) -> BacktestResult:
+class EventsOnly:
+    """The grid without its tick lane: the engine must drive it through events, as any strategy."""
+
+    def __init__(self, grid: GridStrategy) -> None:
+        self._grid = grid
+
+    def __getattr__(self, name: str):
+        if name.startswith("lane_"):
+            raise AttributeError(name)
+        return getattr(self._grid, name)
+
+
+def run(case: tuple, fast: bool, *, lane: bool = True) -> BacktestResult:
     grid, bars, fund, config = case
     strategy = GridStrategy(StrategyContext(RULES, 2 * grid["levels"]), GridParams(**grid))
-    return BacktestEngine(strategy, RULES, bars, config, fundings=fund, fast=fast).run()
+    engine = BacktestEngine(strategy if lane else EventsOnly(strategy), RULES, bars, config, fundings=fund, fast=fast)
+    assert (engine._lane is not None) == lane
+    return engine.run()
 
 
 def answer(result: BacktestResult, out: Path) -> dict[str, object]:
@@ -80,6 +94,18 @@ def test_fast_path_gives_the_per_candle_answer(case, tmp_path_factory):
     slow = answer(run(case, False), out / "slow")
     for key in fast:
         assert fast[key] == slow[key], f"fast and per-candle runs differ in {key}"
+
+
+@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=cases(), fast=st.booleans())
+def test_the_tick_lane_gives_the_answer_of_the_events(case, fast, tmp_path_factory):
+    """The grid's tick lane (bots.strategy.TickLane) is only a faster way to say the same events."""
+    out = tmp_path_factory.mktemp("run")
+    by_lane = answer(run(case, fast), out / "lane")
+    by_events = answer(run(case, fast, lane=False), out / "events")
+    for key in by_lane:
+        assert by_lane[key] == by_events[key], f"the tick lane and the events differ in {key}"
 
 
 def test_the_drawn_cases_exercise_what_they_claim():

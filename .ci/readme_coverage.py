@@ -7,8 +7,8 @@ collapsed, Markdown links reduced to their text, heading marks dropped) and look
 the new text. What is not found verbatim is listed with the closest passage, so a reviewer can
 see whether it was reworded on purpose or lost.
 
-    python tools/readme_coverage.py --rev main          # the README of a git revision
-    python tools/readme_coverage.py old-README.md       # or a file
+    python .ci/readme_coverage.py --rev main          # the README of a git revision
+    python .ci/readme_coverage.py old-README.md       # or a file
 
 Exit status 0 when every block is found, 1 otherwise (`--allow N` tolerates N reviewed misses).
 """

@@ -1,2 +1,0 @@
-def on_post_page(output, page, config):
-    return output
