@@ -44,3 +44,13 @@ def test_every_mapped_code_and_every_simulator_code_has_a_row():
     sim = simulator_codes()
     assert {21104, 21120, 21728, 30005} <= sim  # the scan finds the codes it is meant to find
     assert sim <= documented, sorted(sim - documented)
+
+
+def test_the_stated_fallback_ranges_are_the_code_s():
+    """Codes without a row fall back by range, as the page's introduction states."""
+    intro = " ".join(section("client/errors.md", "Lighter's error codes").split())
+    assert "21600-21799 `InvalidOrderError`, other 2xxxx and 30xxx codes `RequestError`" in intro
+    unlisted = [c for c in range(20000, 30100) if c not in errors._EXACT]
+    for code in unlisted:
+        expected = errors.InvalidOrderError if 21600 <= code <= 21799 else errors.RequestError
+        assert errors.error_class_for_code(code) is expected, code

@@ -6,12 +6,19 @@ simulator: each page's blocks run in order in one namespace that starts with ``c
 same simulator, so ``LighterClient.from_env()`` reaches it too, and a block that starts its own
 ``SimExchange(...)`` gets an in-process one unless it names a transport. Blocks marked
 ``<!-- docs-test: skip: <reason> -->`` (a real venue, a file only the reader has) do not run; they
-must say why, and stay few. Shell blocks are checked for commands and flags (see test_commands.py).
+must say why, and stay few. A block that loops until the reader presses Ctrl-C is marked
+``<!-- docs-test: interrupt: after N s, <why> -->``: it runs, and after N seconds gets the
+KeyboardInterrupt that Ctrl-C would raise; it passes if that ends it (or it ended before) and
+fails on any other exception. Shell blocks are checked for commands and flags (see test_commands.py).
 """
 
 from __future__ import annotations
 
+import _thread
 import os
+import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +33,8 @@ from tests.docs.snippets import Block, python_blocks
 MAX_SKIPPED = 4
 
 BLOCKS = python_blocks()
-RUN = [b for b in BLOCKS if b.marker is None]
+RUN = [b for b in BLOCKS if b.marker in (None, "interrupt")]
+_AFTER = re.compile(r"^after (\d+(?:\.\d+)?) s\b")
 
 
 class _InProcessByDefault(exchange.SimExchange):
@@ -65,7 +73,41 @@ def namespaces() -> dict[Path, tuple[dict[str, Any], list[Block]]]:
 
 def _run(block: Block, ns: dict[str, Any], sim: Any, client: LighterClient) -> None:
     ns.update(sim=sim, client=client)  # a block may have rebound (and closed) them
-    exec(compile(block.code, block.where, "exec"), ns)  # noqa: S102 - the manual's own examples
+    code = compile(block.code, block.where, "exec")
+    if block.marker != "interrupt":
+        exec(code, ns)  # noqa: S102 - the manual's own examples
+        return
+    match = _AFTER.match(block.reason or "")
+    assert match, f"{block.where}: an interrupt marker says 'after N s, <why>'"
+    _exec_until_ctrl_c(code, ns, float(match.group(1)))
+
+
+def _exec_until_ctrl_c(code: Any, ns: dict[str, Any], seconds: float) -> None:
+    """Run a loop-forever example as a reader would: Ctrl-C (KeyboardInterrupt in the main thread)
+    after ``seconds``. The interrupt is sent only while the block runs, and awaited if it was sent
+    just as the block ended, so it can never escape into pytest."""
+    lock = threading.Lock()
+    state = {"done": False, "sent": False}
+
+    def ctrl_c() -> None:
+        with lock:
+            if not state["done"]:
+                state["sent"] = True
+                _thread.interrupt_main()
+
+    timer = threading.Timer(seconds, ctrl_c)
+    try:
+        timer.start()
+        exec(code, ns)  # noqa: S102 - the manual's own examples
+        with lock:
+            state["done"] = True
+        deadline = time.monotonic() + 5
+        while state["sent"] and time.monotonic() < deadline:  # sent as the block ended: let it land here
+            time.sleep(0.01)
+    except KeyboardInterrupt:
+        assert state["sent"], "a KeyboardInterrupt the test did not send"
+    finally:
+        timer.cancel()
 
 
 @pytest.mark.parametrize("block", RUN, ids=[b.where for b in RUN])
@@ -83,6 +125,8 @@ def test_the_manual_has_examples_and_few_of_them_are_exempt() -> None:
     assert len(RUN) >= 15, [b.where for b in RUN]
     skipped = [b for b in BLOCKS if b.marker is not None]
     for b in skipped:
+        assert b.reason, f"{b.where}: a marked example must say why"
+    skipped = [b for b in skipped if b.marker != "interrupt"]
+    for b in skipped:
         assert b.marker == "skip", f"{b.where}: unknown docs-test marker {b.marker!r}"
-        assert b.reason, f"{b.where}: a skipped example must say why"
     assert len(skipped) <= MAX_SKIPPED, [b.where for b in skipped]
