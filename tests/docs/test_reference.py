@@ -3,7 +3,7 @@
 An entry is a mkdocstrings block, ``::: dotted.path``, which renders the object's docstring and
 signature at build time (``mkdocs build --strict`` in .ci/run fails on a path that no longer
 resolves). This test holds the other direction: every name in the ``__all__`` of ``lighter_sync``,
-``bots.strategy`` and ``lighter_sync.sim`` has an entry, under its exported path or where it is
+``lighter_sync.errors``, ``bots.strategy`` and ``lighter_sync.sim`` has an entry, under its exported path or where it is
 defined, and every entry resolves to an object of the project.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 from tests.docs.pages import DOCS
 
-PACKAGES = ("lighter_sync", "bots.strategy", "lighter_sync.sim")
+PACKAGES = ("lighter_sync", "lighter_sync.errors", "bots.strategy", "lighter_sync.sim")
 ENTRY = re.compile(r"^:::\s+([\w.]+)\s*$", re.M)
 
 
