@@ -800,6 +800,7 @@ class Runner:
         if tracked is None:
             return
         if isinstance(action, Cancel):
+            tracked.cancel_unsure = not outcome.ok  # see bots.grid.diff: it may still rest, so it serves its key
             if not outcome.ok and not outcome.unknown:
                 # typically "order is inactive": it is gone already; the stream/reconcile will say how
                 tracked.cancel_sent_ms = now
