@@ -415,7 +415,8 @@ class AccountHandlers:
         dropped = acc.disconnected_at_us + offset
         if acc.disconnected_venue_us:
             dropped = min(dropped, acc.disconnected_venue_us)
-        cutoff = max(acc.orders_since_us + offset, dropped - 5_000_000)
+        # ... and never past the last venue time seen before the drop: what ended after it was missed
+        cutoff = min(max(acc.orders_since_us + offset, dropped - 5_000_000), dropped)
         cursor = None
         for _ in range(10):
             params: dict[str, Any] = {"account_index": idx, "limit": 100}

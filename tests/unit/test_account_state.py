@@ -370,6 +370,17 @@ def test_the_inactive_orders_cutoff_never_passes_the_last_venue_time_seen_before
     h = CatchUp(acc, rest, offset_us=offset)
     h._reconcile_orders("account_all_orders/1")
     assert [e.order_index for _w, e in h.routed] == [50]
+    # subscribed moments before the drop: the subscription floor, moved by the same extrapolation, may
+    # not pass that bound either
+    acc3 = AccountState(1)
+    acc3.disconnected_venue_us = last_seen
+    acc3.disconnected_at_us = T
+    acc3.orders_since_us = T - 1_000_000  # by the extrapolation: 19 s after the last venue time seen
+    rest3 = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}], "/api/v1/accountInactiveOrders": [
+        {"orders": [wire_order(54, 154, "filled", tt=last_seen + 500_000)]}]})
+    h3 = CatchUp(acc3, rest3, offset_us=offset)
+    h3._reconcile_orders("account_all_orders/1")
+    assert [e.order_index for _w, e in h3.routed] == [54]
     # a venue clock that ran on as ours did: the extrapolation is the earlier bound and is kept
     acc2 = AccountState(1)
     acc2.disconnected_at_us = T
