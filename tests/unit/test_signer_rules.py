@@ -406,3 +406,86 @@ def test_sdk_messages_are_scrubbed_of_the_key_with_or_without_its_prefix(venue, 
         assert s._scrub(f"bad {key} here") in ("bad *** here", "bad 0x*** here", "bad 0X*** here")
     finally:
         s.close()
+
+
+def test_a_batch_keeps_its_key_and_timeout(make_signer, venue):
+    s = make_signer({4: KEY4, 5: KEY5}, settings_timeout=30.0)
+    r = s.send_batch([order_fn(1), order_fn(2)], api_key_index=5, timeout=2.0)
+    assert r.api_key_index == 5 and r.nonces == (5, 6)
+    assert all(t is not None and 0 < t <= 2.0 for t in venue.get_timeouts + venue.post_timeouts)
+
+
+def test_sign_waits_at_most_its_own_timeout(make_signer):
+    s = make_signer(settings_timeout=30.0)
+    release = threading.Event()
+    try:
+        with pytest.raises(SignerError, match="did not answer") as info:
+            s.sign(lambda c, n, k: release.wait(10), nonce=1, api_key_index=4, timeout=0.2)
+    finally:
+        release.set()
+    assert float(re.search(r"within ([0-9.]+) s", str(info.value)).group(1)) == 0.2
+
+
+def test_an_auth_token_waits_at_most_its_own_timeout(make_signer):
+    s = make_signer(settings_timeout=30.0)
+    release = threading.Event()
+    s.sdk.create_auth_token_with_expiry = lambda *a, **k: release.wait(10)
+    try:
+        with pytest.raises(SignerError, match="did not answer") as info:
+            s.auth_token(timeout=0.2)
+    finally:
+        release.set()
+    assert float(re.search(r"within ([0-9.]+) s", str(info.value)).group(1)) == 0.2
+
+
+def test_invalidating_one_key_keeps_the_others_and_an_unknown_key_is_harmless(make_signer):
+    s = make_signer({4: KEY4, 5: KEY5})
+    t4, t5 = s.auth_token(4), s.auth_token(5)
+    s.invalidate_auth_token(9)  # never minted: nothing happens
+    s.invalidate_auth_token(4)
+    assert s.auth_token(5) == t5 and s.auth_token(4) != t4
+
+
+def test_sdk_refusal_and_messages_are_worded_for_the_user(make_signer, venue):
+    s = make_signer()
+    s.sdk.fail_with = "order expired"
+    with pytest.raises(SignerError, match="the SDK signer refused the transaction: order expired"):
+        s.send(order_fn(1))
+    with pytest.raises(SignerError, match="the SDK signer returned an unexpected result"):
+        s.sign(lambda c, n, k: None, nonce=1, api_key_index=4)
+    with pytest.raises(SignerError, match="the SDK signer returned no transaction"):
+        s.sign(lambda c, n, k: (14, None, "h", None), nonce=1, api_key_index=4)
+    venue_get = venue.get
+    venue.get = lambda *a, **k: {}  # type: ignore[method-assign]
+    with pytest.raises(SignerError, match="nextNonce returned no integer nonce"):
+        s.fetch_next_nonce()
+    venue.get = venue_get  # type: ignore[method-assign]
+
+
+def test_read_only_settings_are_refused_by_name(venue):
+    from lighter_sync.config import Settings
+    from lighter_sync.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="signing needs an API private key"):
+        SignerThread(Settings.create("sim", account_index=1), venue, client_factory=FakeSdk)
+
+
+def test_the_remaining_time_at_the_deadline_itself_is_refused(monkeypatch):
+    import lighter_sync.signer as signer
+
+    monkeypatch.setattr(signer.time, "monotonic", lambda: 50.0)
+    with pytest.raises(RetryableError, match="nothing was sent"):
+        _remaining(50.0)
+    assert _remaining(50.5) == 0.5
+
+
+def test_the_sdk_signer_is_built_for_the_profiles_chain(venue, monkeypatch):
+    """The chain id is passed explicitly: the SDK would guess 304 for a URL it does not know."""
+    import lighter
+
+    from lighter_sync.signer import _make_sdk_client
+
+    seen: dict = {}
+    monkeypatch.setattr(lighter, "SignerClient", lambda **kw: seen.update(kw) or "client")
+    assert _make_sdk_client(make_settings()) == "client"
+    assert seen["chain_id"] == 300 and seen["account_index"] == 7 and seen["api_private_keys"] == {4: KEY4}
