@@ -458,3 +458,41 @@ def test_remembered_answers_equal_fresh_ones(seed):
         answer = kept.desired_orders(now)
         assert answer == fresh.desired_orders(now)
     assert trade > 50 and kept.recenters > 0
+
+
+@pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
+def test_an_order_exactly_at_the_far_touch_would_take_and_is_held_back(side):
+    """A buy at the ask (a sell at the bid) would cross: held back; one tick short of it rests."""
+    s = make()
+    s.desired_orders(T0)
+    tick = RULES.tick_size
+    k = -1 if side is Side.BUY else 1
+    price = s.levels()[k]
+    book = (price - tick, price) if side is Side.BUY else (price, price + tick)
+    s.on_event(BookUpdate(T0 + 1, *book), T0 + 1)
+    assert level_key(k) not in by_key(s.desired_orders(T0 + 1))
+    away = (price - tick, price + tick)  # the far touch one tick beyond the order: it rests again
+    s.on_event(BookUpdate(T0 + 2, *away), T0 + 2)
+    again = by_key(s.desired_orders(T0 + 2))
+    assert again[level_key(k)].price == price and again[level_key(k)].side is side
+
+
+def test_fills_are_counted_and_a_repeated_trade_is_ignored():
+    s = make(GridParams(cooldown_ms=0))
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1")
+    fill(s, "L+0", Side.SELL, T0 + 2, "t2")
+    assert s.fills == 2 and s.position == 0
+    s.on_event(Fill(T0 + 3, "L+0", 1, Side.SELL, s.levels()[0], s.unit, trade_id="t2"), T0 + 3)
+    assert s.fills == 2 and s.position == 0
+
+
+def test_remembered_trade_ids_are_bounded_and_forget_the_oldest_first():
+    s = make()
+    for i in range(10_000):
+        assert s._new_trade(f"t{i}")
+    assert not s._new_trade("t0") and len(s._seen_trades) == 10_000  # all 10,000 still known
+    assert s._new_trade("t10000")  # the 10,001st pushes the oldest out ...
+    assert len(s._seen_trades) == 10_000 and "t0" not in s._seen_trades and "t1" in s._seen_trades
+    assert s._new_trade("t0")  # ... which then counts as new
+    assert not s._new_trade("t2") and not s._new_trade("t10000")

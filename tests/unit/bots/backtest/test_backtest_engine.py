@@ -430,3 +430,18 @@ def test_the_tick_lane_is_taken_only_when_it_says_the_same_events():
     assert result.fills and sum(type(e).__name__ == "Fill" for e in seen) == len(result.fills)
     other_tick = GridStrategy(StrategyContext(replace(TON, tick_size=Decimal("0.0001")), 8), GridParams())
     assert BacktestEngine(other_tick, TON, bars)._lane is None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_order_canceled_before_it_arrives_never_rests_nor_fills(fast):
+    # sent at the open, canceled at +20 s (the next path point) with a 30 s latency: the order would
+    # arrive at +30 s and the cancel at +50 s, and the path dips through 99 at about +32 s. Sends on
+    # one connection are serialised, so the cancel that follows an order still in flight voids it.
+    rows = [(100.0, 100.5, 98.0, 100.0), FLAT]
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=30_000), check_invariants=True)
+    strat = CancelAt([buy("b", "99.00")], at=T0 + 1)
+    r = BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+    assert r.fills == []
+    assert r.counters["cancels"] == 1 and r.counters["modifies"] == 0
+    assert r.counters["orders_sent"] == 1
+    assert not any(getattr(e, "status", None) is not None and e.status.name == "OPEN" for e in strat.events)

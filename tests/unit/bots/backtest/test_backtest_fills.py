@@ -236,3 +236,40 @@ def test_funding_at_an_instant_comes_before_the_fills_of_that_instant():
                        BacktestConfig(check_invariants=True), fundings=fund).run()
     assert [f.ts_ms for f in r.fills] == [T0 + 120_000]
     assert r.fundings == [] and r.funding == 0
+
+
+def test_a_zero_length_segment_reaches_every_level_between_its_ends_and_no_other():
+    # the jump at a bar's open, either way: a level between (or at) the two ends is reached at once
+    for pa, pb in ((100, 105), (105, 100)):
+        assert first_at_or_above(10, pa, 10, pb, 10, 103) == 10
+        assert first_at_or_above(10, pa, 10, pb, 10, 105) == 10
+        assert first_at_or_above(10, pa, 10, pb, 10, 106) is None
+        assert first_at_or_below(10, pa, 10, pb, 10, 102) == 10
+        assert first_at_or_below(10, pa, 10, pb, 10, 100) == 10
+        assert first_at_or_below(10, pa, 10, pb, 10, 99) is None
+
+
+def test_simultaneous_fills_are_ordered_best_price_first_then_by_sending_order():
+    from types import SimpleNamespace
+
+    from bots.backtest.engine import _before
+
+    def order(coi, pu, is_buy):
+        return SimpleNamespace(coi=coi, pu=pu, is_buy=is_buy)
+
+    # buys: the highest first, whatever was sent first; equal prices: the first sent
+    assert _before(order(2, 101, True), order(1, 100, True))
+    assert not _before(order(1, 100, True), order(2, 101, True))
+    assert _before(order(1, 100, True), order(2, 100, True))
+    assert not _before(order(2, 100, True), order(1, 100, True))
+    assert not _before(order(1, 100, True), order(1, 100, True))  # strict: an order is not before itself
+    # sells: the lowest first
+    assert _before(order(2, 99, False), order(1, 100, False))
+    assert not _before(order(1, 100, False), order(2, 99, False))
+    assert _before(order(1, 100, False), order(2, 100, False))
+    assert not _before(order(2, 100, False), order(1, 100, False))
+    assert not _before(order(1, 100, False), order(1, 100, False))
+    # a buy and a sell at one instant: sending order, not price
+    assert _before(order(1, 90, True), order(2, 110, False)) and not _before(order(2, 110, False), order(1, 90, True))
+    assert _before(order(1, 110, False), order(2, 90, True)) and not _before(order(2, 90, True), order(1, 110, False))
+    assert _before(order(1, 120, True), order(2, 80, False)) and not _before(order(2, 80, False), order(1, 120, True))
