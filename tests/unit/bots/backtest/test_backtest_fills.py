@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.fills import (
@@ -273,3 +275,25 @@ def test_simultaneous_fills_are_ordered_best_price_first_then_by_sending_order()
     assert _before(order(1, 90, True), order(2, 110, False)) and not _before(order(2, 110, False), order(1, 90, True))
     assert _before(order(1, 110, False), order(2, 90, True)) and not _before(order(2, 90, True), order(1, 110, False))
     assert _before(order(1, 120, True), order(2, 80, False)) and not _before(order(2, 80, False), order(1, 120, True))
+
+
+def _first_by_scan(ta, pa, tb, pb, t_from, level, reached):
+    """The first integer millisecond in [t_from, tb] at which the exact line satisfies ``reached``."""
+    from fractions import Fraction
+
+    for t in range(max(t_from, ta), tb + 1):
+        if reached(Fraction(pa) + Fraction((pb - pa) * (t - ta), tb - ta), level):
+            return t
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 5), st.integers(90, 110), st.integers(1, 40), st.integers(90, 110),
+       st.integers(0, 45), st.integers(88, 112))
+def test_first_crossing_times_equal_a_scan_of_the_exact_line(ta, pa, dt, pb, dfrom, level):
+    tb = ta + dt
+    t_from = min(ta + dfrom, tb)
+    assert first_at_or_above(ta, pa, tb, pb, t_from, level) == _first_by_scan(
+        ta, pa, tb, pb, t_from, level, lambda p, lv: p >= lv)
+    assert first_at_or_below(ta, pa, tb, pb, t_from, level) == _first_by_scan(
+        ta, pa, tb, pb, t_from, level, lambda p, lv: p <= lv)
