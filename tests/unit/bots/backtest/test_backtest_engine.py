@@ -445,3 +445,56 @@ def test_an_order_canceled_before_it_arrives_never_rests_nor_fills(fast):
     assert r.counters["cancels"] == 1 and r.counters["modifies"] == 0
     assert r.counters["orders_sent"] == 1
     assert not any(getattr(e, "status", None) is not None and e.status.name == "OPEN" for e in strat.events)
+
+
+class MoveAt(FixedOrders):
+    """Rests its orders until ``at`` (ms), then wants the same keys one tick lower (a modify)."""
+
+    def __init__(self, orders, at):
+        super().__init__(orders)
+        self.at = at
+        self.later = [replace(o, price=o.price - RULES.tick_size) for o in orders]
+
+    def desired_orders(self, now_ms):
+        return self.later if now_ms >= self.at else super().desired_orders(now_ms)
+
+    def quiet_band(self, now_ms):
+        return (Decimal("0.0001"), Decimal("1e12"), self.at) if now_ms < self.at else None
+
+
+def statuses(strategy, key):
+    from bots.strategy import OrderUpdate
+
+    return [(e.status.name, e.ts_ms) for e in strategy.events if isinstance(e, OrderUpdate) and e.key == key]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_resting_order_is_reported_canceled_once_when_the_cancel_arrives(fast):
+    rows = [FLAT, FLAT, FLAT]
+    strat = CancelAt([buy("b", "99.00"), buy("c", "98.00")], at=T0 + 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    seen = statuses(strat, "b")
+    assert [s for s, _ in seen] == ["OPEN", "CANCELED"]
+    assert seen[1][1] == T0 + 60_000 + 200  # the decision at the bar's open, plus the maker latency
+    assert [s for s, _ in statuses(strat, "c")] == ["OPEN", "CANCELED"]
+    assert r.counters["cancels"] == 2 and r.counters["modifies"] == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_order_that_filled_before_its_cancel_arrived_is_not_reported_canceled(fast):
+    rows = [FLAT, FLAT, (100.0, 102.0, 98.0, 100.0), FLAT]
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=30_000), check_invariants=True)
+    strat = CancelAt([buy("b", "99.00")], at=T0 + 2 * 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+    assert len(r.fills) == 1
+    assert [s for s, _ in statuses(strat, "b")] == ["OPEN", "FILLED"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_modified_order_is_not_reported_canceled(fast):
+    rows = [FLAT, FLAT, FLAT]
+    strat = MoveAt([buy("b", "99.00")], at=T0 + 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [s for s, _ in statuses(strat, "b")] == ["OPEN", "OPEN"]  # the replacement rests; no CANCELED
+    assert r.counters["modifies"] == 1 and r.counters["cancels"] == 0
+    assert r.counters["orders_sent"] == 2
