@@ -496,3 +496,22 @@ def test_remembered_trade_ids_are_bounded_and_forget_the_oldest_first():
     assert len(s._seen_trades) == 10_000 and "t0" not in s._seen_trades and "t1" in s._seen_trades
     assert s._new_trade("t0")  # ... which then counts as new
     assert not s._new_trade("t2") and not s._new_trade("t10000")
+
+
+@pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
+def test_a_quote_kept_for_its_cooldown_is_replaced_once_it_would_take(side):
+    """Re-pricing waits for the cooldown, unless the old price now sits at the far touch: a re-centre
+    that leaves the old buy exactly at the ask (the old sell at the bid) replaces it at once."""
+    s = make(GridParams(levels=1, recenter_after_ms=0, cooldown_ms=10_000))
+    k = -1 if side is Side.BUY else 1
+    old = by_key(s.desired_orders(T0))[level_key(k)].price
+    tick = RULES.tick_size
+    book = (old - tick, old) if side is Side.BUY else (old, old + tick)
+    s.on_event(BookUpdate(T0 + 1, *book), T0 + 1)
+    assert s.recenters == 1
+    now = by_key(s.desired_orders(T0 + 1))
+    assert now[level_key(k)].side is side and now[level_key(k)].price != old
+    if side is Side.BUY:
+        assert now[level_key(k)].price < book[1]
+    else:
+        assert now[level_key(k)].price > book[0]
