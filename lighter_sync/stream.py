@@ -596,6 +596,9 @@ class Stream(MarketDataHandlers, AccountHandlers):
             self.account.orders_live = False
             if was:
                 self.account.disconnected_at_us = int(time.time() * 1_000_000)
+                ts = self._venue_ms
+                known = isinstance(ts, (int, float)) and not isinstance(ts, bool) and ts > 0
+                self.account.disconnected_venue_us = int(ts * 1000) if known else 0
         for st in list(self._books.values()):
             st.book.invalidate()
             st.awaiting = True

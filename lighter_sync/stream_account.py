@@ -81,6 +81,10 @@ class AccountState:
         self.fills_since_ms = 0
         self.orders_since_us = 0
         self.disconnected_at_us = 0  # wall clock of the last connection loss
+        # The venue's clock in the newest frame before that loss (0: none had a timestamp). The
+        # order catch-up never starts later than this: a venue clock that stood still or ran slow
+        # would otherwise be extrapolated past orders that ended while we were away.
+        self.disconnected_venue_us = 0
         self.positions: dict[int, Decimal] = {}
         self.position_base_taken = False  # positions were read once; fills keep them current
         # The newest trade id the last REST position read includes: a fill at or below it is in
@@ -406,7 +410,11 @@ class AccountHandlers:
                 found.append((order_from_json(d, self._symbol, "reconcile"), d))
         # Newest first; stop at orders last touched before the connection was lost. Our wall
         # clock is moved onto the venue's (a simulator's clock may run at another speed).
-        cutoff = max(acc.orders_since_us, acc.disconnected_at_us - 5_000_000) + self._venue_offset_us()
+        offset = self._venue_offset_us()
+        dropped = acc.disconnected_at_us + offset
+        if acc.disconnected_venue_us:
+            dropped = min(dropped, acc.disconnected_venue_us)
+        cutoff = max(acc.orders_since_us + offset, dropped - 5_000_000)
         cursor = None
         for _ in range(10):
             params: dict[str, Any] = {"account_index": idx, "limit": 100}

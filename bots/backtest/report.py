@@ -27,7 +27,7 @@ Definitions
 
 Nothing is cut: ``fills.csv`` holds every fill (streamed to disk while the run goes, see
 :class:`FillsWriter`). Only the path statistics sample the equity curve (``max_samples`` closes) and
-the charts thin their points, both documented above and in the README.
+the charts thin their points, both documented above and in docs/backtesting.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every example with ``--sim`` prints real data on a fresh, embedded simulator (in-process).
 
-The README promises that ``--sim`` needs no setup; on a just-started simulator the market data
+The manual promises (docs/getting-started.md, "Examples") that ``--sim`` needs no setup; on a just-started simulator the market data
 example must still show trades and candles, not empty sections.
 """
 

@@ -2,7 +2,7 @@
 consistent ledger afterwards.
 
 Every route of the server's route table (``SimServer.routes``), every ``/sim/...`` admin endpoint
-(``ADMIN`` below, the README's table) and the ``/stream`` socket get requests built from hostile
+(``ADMIN`` below, the table in docs/simulator/admin.md) and the ``/stream`` socket get requests built from hostile
 query strings, headers, bodies (random bytes, broken multipart, JSON of any shape, forms whose
 ``tx_info`` is a JSON object with Lighter's field names and hostile values). Any 5xx, any error
 logged by the server, a WebSocket session that stops answering pings, or a ledger whose totals no
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from lighter_sync.sim import SimExchange
 
-#: The admin endpoints (method, tail), as documented in the README's admin table.
+#: The admin endpoints (method, tail), as documented in the admin table of docs/simulator/admin.md.
 ADMIN = [("GET", "info"), ("GET", "ledger"), ("GET", "faults"), ("DELETE", "faults"), ("POST", "faults/clear"),
          ("POST", "accounts"), ("POST", "accounts/1/fund"), ("POST", "accounts/1/apikeys"),
          ("POST", "accounts/1/tier"), ("POST", "accounts/999/fund"), ("POST", "price"), ("POST", "price/jump"),

@@ -1,4 +1,4 @@
-"""The simulator's documented rate limits (README "What it checks, like Lighter"), over real sockets:
+"""The simulator's documented rate limits (docs/simulator/checks.md), over real sockets:
 
 * 500 subscriptions per WebSocket connection, the 501st refused with 23001;
 * transactions count per L1 address, and REST ``sendTx`` and WebSocket ``jsonapi/sendtx`` take

@@ -1,5 +1,5 @@
 """The examples TRADE owns run: ``--help`` always, and for real against a running simulator
-(through ``--sim-ready``, as the README documents). One example runs in its own process (as a
+(through ``--sim-ready``, as docs/getting-started.md documents). One example runs in its own process (as a
 user runs it); the rest run in-process through ``runpy`` to keep the suite fast."""
 
 from __future__ import annotations

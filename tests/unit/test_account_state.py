@@ -355,6 +355,32 @@ def test_the_inactive_orders_cutoff_moves_onto_the_venue_clock():
         "account_index": 1, "limit": 100}  # one page: the older order ended the walk
 
 
+def test_the_inactive_orders_cutoff_never_passes_the_last_venue_time_seen_before_the_drop():
+    """A venue clock that stood still (a manual-clock simulator) or ran slower than ours: extrapolating
+    it from the last frame would put the drop after an order that really happened while we were away.
+    The cutoff stays at or before the newest venue time seen before the drop (minus the 5 s slack)."""
+    acc = AccountState(1)
+    last_seen = T - 86_400 * 1_000_000  # the newest frame's venue time before the drop
+    acc.disconnected_venue_us = last_seen
+    acc.disconnected_at_us = T
+    offset = -86_400 * 1_000_000 + 20_000_000  # extrapolated: the venue looks 20 s further on than it was
+    rest = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}], "/api/v1/accountInactiveOrders": [
+        {"orders": [wire_order(50, 150, "filled", tt=last_seen + 500_000),  # while away, by the venue's clock
+                    wire_order(51, 151, "filled", tt=last_seen - 6_000_000)]}]})  # before it, past the slack
+    h = CatchUp(acc, rest, offset_us=offset)
+    h._reconcile_orders("account_all_orders/1")
+    assert [e.order_index for _w, e in h.routed] == [50]
+    # a venue clock that ran on as ours did: the extrapolation is the earlier bound and is kept
+    acc2 = AccountState(1)
+    acc2.disconnected_at_us = T
+    acc2.disconnected_venue_us = T + 60_000_000
+    rest2 = FakeRest({"/api/v1/accountActiveOrders": [{"orders": []}], "/api/v1/accountInactiveOrders": [
+        {"orders": [wire_order(52, 152, "filled", tt=T - 4_000_000), wire_order(53, 153, "filled", tt=T - 6_000_000)]}]})
+    h2 = CatchUp(acc2, rest2)
+    h2._reconcile_orders("account_all_orders/1")
+    assert [e.order_index for _w, e in h2.routed] == [52]
+
+
 def test_catch_up_of_fills_walks_back_to_the_floor_and_emits_oldest_first():
     acc = AccountState(1)
     acc.trade_floor_taken, acc.max_trade_id = True, 101
@@ -501,7 +527,8 @@ def test_a_position_carries_sign_size_and_prices():
 def test_a_new_account_state_knows_nothing_yet():
     acc = AccountState(9)
     assert (acc.account_index, acc.max_trade_id, acc.fills_since_ms, acc.orders_since_us) == (9, 0, 0, 0)
-    assert acc.disconnected_at_us == 0 and acc.positions == {} and acc.orders == {}
+    assert acc.disconnected_at_us == 0 and acc.disconnected_venue_us == 0
+    assert acc.positions == {} and acc.orders == {}
     assert acc.position_base_taken is False and acc.trade_floor_taken is False and acc.orders_live is False
 
 

@@ -1,7 +1,7 @@
-"""The stream's documented defaults and the never-dropped queue's warning (README "Streaming").
+"""The stream's documented defaults and the never-dropped queue's warning (docs/streaming.md).
 
-The README states the defaults in prose (and may state them in a table); both are checked
-against :class:`StreamConfig`, so neither can drift from the code.
+The manual's Streaming page states the defaults in prose (and may state them in a table); both are
+checked against :class:`StreamConfig`, so neither can drift from the code.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import fields
-from pathlib import Path
 
 import pytest
 
 from lighter_sync.stream import StreamConfig
 from lighter_sync.subscriptions import BOUNDED, RELIABLE, EventHub, Subscription
+from tests.docs.pages import page
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+STREAMING = page("streaming.md")
 
-# (a sentence of the README, the StreamConfig fields it states, their documented values)
+# (a sentence of the Streaming page, the StreamConfig fields it states, their documented values)
 PROSE = [
     ("a ping goes out every 20 s", {"ping_interval": 20.0}),
     ("than the watchdog (60 s by default", {"silence_timeout": 60.0}),
@@ -30,21 +30,21 @@ PROSE = [
 
 @pytest.mark.parametrize(("sentence", "values"), PROSE, ids=[next(iter(v)) for _s, v in PROSE])
 def test_the_documented_defaults_are_the_dataclass_defaults(sentence, values):
-    assert sentence in " ".join(README.split()), f"the README no longer says {sentence!r}: update this test"
+    assert sentence in " ".join(STREAMING.split()), f"docs/streaming.md no longer says {sentence!r}: update this test"
     defaults = StreamConfig()
     assert {k: getattr(defaults, k) for k in values} == values
 
 
-def test_pacing_stays_under_the_venue_limits_the_readme_names():
-    assert "subscribe (paced: <200 msgs/min, <50 in flight)" in README
+def test_pacing_stays_under_the_venue_limits_the_docs_name():
+    assert "subscribe (paced: <200 msgs/min, <50 in flight)" in STREAMING
     d = StreamConfig()
     assert d.max_messages_per_minute < 200 and d.max_in_flight < 50
 
 
-def test_a_readme_table_of_stream_config_defaults_matches_the_dataclass():
-    """Any README table row ``| `field` | default | ...`` naming a StreamConfig field must agree."""
+def test_a_docs_table_of_stream_config_defaults_matches_the_dataclass():
+    """Any table row of docs/streaming.md ``| `field` | default | ...`` naming a StreamConfig field must agree."""
     defaults = {f.name: f.default for f in fields(StreamConfig)}
-    rows = re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*`?([^|`]+?)`?\s*\|", README, flags=re.M)
+    rows = re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*`?([^|`]+?)`?\s*\|", STREAMING, flags=re.M)
     for name, text in rows:
         if name not in defaults:
             continue

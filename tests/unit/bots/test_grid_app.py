@@ -1,4 +1,4 @@
-"""What the README promises about running the grid bot, held by fast tests (bots.grid.app, runner).
+"""What the manual (docs/grid-bot.md) promises about running the grid bot, held by fast tests (bots.grid.app, runner).
 
 * an unexpected error is an emergency stop: the bot's orders are cancelled, a CRITICAL line is
   logged and the process exits with status 1;
@@ -108,7 +108,7 @@ def test_an_unexpected_error_is_an_emergency_stop_exit_1_logged_critical(bot, ca
     foreign = venue.add_foreign(Side.BUY, D("1.5"), D("10"), coi=99)
     with caplog.at_level(logging.INFO):
         code, out = run(explode_on_the_third_step)
-    assert code == 1  # the README's exit status, not just the constant
+    assert code == 1  # the documented exit status (README, docs/going-live.md), not just the constant
     assert app.EXIT_EMERGENCY == 1
     critical = [r for r in caplog.records if r.levelno == logging.CRITICAL and r.name == "bots.grid"]
     assert any("stopped after an unexpected error: strategy bug" in r.getMessage() for r in critical), critical

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from lighter_sync.config import ENV_VARS, Settings
+from tests.docs.pages import page, section
 
 ROOT = Path(__file__).resolve().parents[3]
 NAME = re.compile(r"\b(LIGHTER_[A-Z0-9_]*[A-Z0-9]|API_KEY_INDEX)\b")
@@ -39,12 +40,12 @@ def test_env_example_holds_no_secret_and_loads(monkeypatch, tmp_path):
 
 
 
-def test_readme_documents_every_variable_and_the_demo_speed():
+def test_the_docs_document_every_variable_and_the_demo_speed():
     from bots.grid.config import DEMO_SIM_SPEED
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    config = readme[readme.index("## Configuration"):readme.index("## Market data")]
+    configuration = page("client/configuration.md")
+    configuration = configuration[:configuration.index("## Rate limits")]  # the Configuration section
     for name in variables_in_example() - {"API_KEY_INDEX", "LIGHTER_SECRET", "LIGHTER_KEY"}:
-        assert f"`{name}`" in config, name
-    flags = readme[readme.index("### Flags"):readme.index("### From simulator to dry run to live")]
+        assert f"`{name}`" in configuration, name
+    flags = section("grid-bot.md", "Flags")
     assert f"`{DEMO_SIM_SPEED:g}`, `1`" in flags and f"{DEMO_SIM_SPEED:g}x real time" in flags

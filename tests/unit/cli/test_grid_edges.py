@@ -149,10 +149,9 @@ def test_the_log_file_rotates_and_stays_bounded(tmp_path, monkeypatch):
                 h.close()
 
 
-def test_readme_documents_the_log_rotation():
-    from pathlib import Path
-
+def test_the_docs_document_the_log_rotation():
     from bots.grid import app
+    from tests.docs.pages import page
 
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
-    assert f"{app.LOG_MAX_BYTES // 2**20} MB" in readme and f"{app.LOG_BACKUPS} older" in readme
+    grid = " ".join(page("grid-bot.md").split())
+    assert f"rotates at {app.LOG_MAX_BYTES // 2**20} MB and keeps {app.LOG_BACKUPS} older files" in grid

@@ -1,12 +1,12 @@
 """The venue rule, table-driven over every combination of LIGHTER_* variables, ./.env, --env-file and
---network (README "Safety first"):
+--network (docs/going-live.md "Safety first"):
 
 * ``--network sim`` is the built-in simulator; so is *nothing configured at all*;
 * anything present is used and must be complete: a missing or broken env file, keys without a
   network, a malformed key or an unknown network is an error, never a fallback to the simulator;
 * keys + network trade live; a read-only configuration cannot trade live (``--dry-run`` can).
 
-``expected()`` below is the rule as the README states it, not a copy of the implementation.
+``expected()`` below is the rule as the manual states it, not a copy of the implementation.
 """
 
 from __future__ import annotations
