@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, walk_bars
+from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell, walk_bars
 
 from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine
@@ -498,3 +498,27 @@ def test_a_modified_order_is_not_reported_canceled(fast):
     assert [s for s, _ in statuses(strat, "b")] == ["OPEN", "OPEN"]  # the replacement rests; no CANCELED
     assert r.counters["modifies"] == 1 and r.counters["cancels"] == 0
     assert r.counters["orders_sent"] == 2
+
+
+class ThenReduceOnly(FixedOrders):
+    """Buys once; after its fill, asks for a reduce-only buy and a reduce-only sell."""
+
+    def desired_orders(self, now_ms):
+        if not self.fills:
+            return super().desired_orders(now_ms)
+        return [buy("rb", "98.00", reduce_only=True), sell("rs", "102.00", reduce_only=True)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_reduce_only_is_refused_when_flat_and_on_the_side_of_the_position(fast):
+    flat = FixedOrders([buy("rb", "99.00", reduce_only=True), sell("rs", "101.00", reduce_only=True)])
+    r = BacktestEngine(flat, RULES, bars_from([FLAT, FLAT]), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert {(x.key, x.reason) for x in r.rejections} == {("rb", "reduce_only"), ("rs", "reduce_only")}
+    assert r.fills == []
+    rows = [FLAT, (100.0, 100.5, 98.0, 100.0), FLAT, FLAT]
+    long = ThenReduceOnly([buy("b", "99.00")])
+    r = BacktestEngine(long, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [f.key for f in r.fills] == ["b"]
+    # the buy would grow the long: refused (and retried after its back-off); the sell rests
+    assert {(x.key, x.reason) for x in r.rejections} == {("rb", "reduce_only")}
+    assert r.counters["rejected_reduce_only"] == len(r.rejections) >= 1
