@@ -515,3 +515,18 @@ def test_a_quote_kept_for_its_cooldown_is_replaced_once_it_would_take(side):
         assert now[level_key(k)].price < book[1]
     else:
         assert now[level_key(k)].price > book[0]
+
+
+@pytest.mark.parametrize("move, kept", [("0.0075", True), ("0.0125", False)])
+def test_a_re_centre_re_prices_a_resting_order_only_for_a_move_of_min_move_or_more(move, kept):
+    """``min_move`` is a fraction of the price: 1 % keeps a quote through a 0.75 % move, not a 1.25 % one."""
+    s = make(GridParams(levels=1, recenter_after_ms=0, cooldown_ms=0, min_move=D("0.01")))
+    old = by_key(s.desired_orders(T0))["L-1"]
+    mid = D("2.0001") * (1 + D(move))
+    tick = RULES.tick_size
+    s.on_event(BookUpdate(T0 + 1, mid - tick, mid + tick), T0 + 1)
+    assert s.recenters == 1
+    now = by_key(s.desired_orders(T0 + 1))["L-1"]
+    assert (now == old) is kept
+    if not kept:
+        assert now.price > old.price
