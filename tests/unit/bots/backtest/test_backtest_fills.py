@@ -297,3 +297,13 @@ def test_first_crossing_times_equal_a_scan_of_the_exact_line(ta, pa, dt, pb, dfr
         ta, pa, tb, pb, t_from, level, lambda p, lv: p >= lv)
     assert first_at_or_below(ta, pa, tb, pb, t_from, level) == _first_by_scan(
         ta, pa, tb, pb, t_from, level, lambda p, lv: p <= lv)
+
+
+def test_fill_config_bounds_are_inclusive_and_refusals_say_what_is_allowed():
+    assert FillConfig(volume_share=1.0, touch_probability=1.0).volume_share == 1.0  # all of the volume
+    with pytest.raises(ValidationError, match=r"volume_share must be in \(0, 1\]; got 1.5"):
+        FillConfig(volume_share=1.5)
+    with pytest.raises(ValidationError, match="fill mode must be one of pessimistic, touch, probabilistic"):
+        FillConfig(mode="optimistic")
+    with pytest.raises(ValidationError, match=r"touch_probability must be in \[0, 1\]; got -0.1"):
+        FillConfig(touch_probability=-0.1)
