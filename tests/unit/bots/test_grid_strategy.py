@@ -530,3 +530,12 @@ def test_a_re_centre_re_prices_a_resting_order_only_for_a_move_of_min_move_or_mo
     assert (now == old) is kept
     if not kept:
         assert now.price > old.price
+
+
+@pytest.mark.parametrize("units, gap", [("0.5", 0), ("1.5", -2), ("2.5", -2), ("3.5", -4)])
+def test_the_gap_rounds_a_partial_position_half_to_even(units, gap):
+    s = make()
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1", size=s.unit * D(units))
+    assert s.position == s.unit * D(units)
+    assert s.gap == gap
