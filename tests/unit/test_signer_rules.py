@@ -21,12 +21,8 @@ from lighter_sync.errors import (
     SignerError,
 )
 from lighter_sync.signer import SignerThread, _remaining
+from tests.unit.test_signer import order_fn
 from tests.unit.trade_fakes import KEY4, KEY5, FakeSdk, FakeVenue, make_settings
-
-
-def order_fn(coi: int, base: int = 100):
-    return lambda c, nonce, key: c.sign_create_order(0, coi, base, 300000, 0, 0, 1, 0, 0, -1,
-                                                     nonce=nonce, api_key_index=key)
 
 
 class RecordingVenue(FakeVenue):

@@ -447,19 +447,15 @@ def test_an_order_canceled_before_it_arrives_never_rests_nor_fills(fast):
     assert statuses(strat, "b") == []  # never at the venue: neither open nor canceled there
 
 
-class MoveAt(FixedOrders):
+class MoveAt(CancelAt):
     """Rests its orders until ``at`` (ms), then wants the same keys one tick lower (a modify)."""
 
     def __init__(self, orders, at):
-        super().__init__(orders)
-        self.at = at
+        super().__init__(orders, at)
         self.later = [replace(o, price=o.price - RULES.tick_size) for o in orders]
 
     def desired_orders(self, now_ms):
         return self.later if now_ms >= self.at else super().desired_orders(now_ms)
-
-    def quiet_band(self, now_ms):
-        return (Decimal("0.0001"), Decimal("1e12"), self.at) if now_ms < self.at else None
 
 
 def statuses(strategy, key):
