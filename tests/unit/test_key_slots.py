@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -99,7 +100,8 @@ def test_a_waiter_waits_the_time_left_by_the_pools_clock_and_says_which_keys(mon
             waits.append(timeout)
             return False  # nobody hands the slot over
 
-    monkeypatch.setattr(key_slots.threading, "Event", RecordingEvent)
+    # only this module's view of threading changes: no other thread of the process sees the fake
+    monkeypatch.setattr(key_slots, "threading", SimpleNamespace(Event=RecordingEvent, Lock=threading.Lock))
     pool = KeySlotPool([4, 5], clock=lambda: 100.0)
     pool.acquire(4, 0)
     pool.acquire(5, 0)
