@@ -467,9 +467,11 @@ def test_read_only_settings_are_refused_by_name(venue):
 
 
 def test_the_remaining_time_at_the_deadline_itself_is_refused(monkeypatch):
+    from types import SimpleNamespace
+
     import lighter_sync.signer as signer
 
-    monkeypatch.setattr(signer.time, "monotonic", lambda: 50.0)
+    monkeypatch.setattr(signer, "time", SimpleNamespace(monotonic=lambda: 50.0))  # this module's clock only
     with pytest.raises(RetryableError, match="nothing was sent"):
         _remaining(50.0)
     assert _remaining(50.5) == 0.5
