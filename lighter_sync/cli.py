@@ -24,7 +24,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import AuthError, ConfigError, LighterError, NetworkError, RequestError, RetryableError
@@ -158,11 +158,11 @@ def error_line(exc: BaseException, prog: str) -> tuple[int, str]:
 def _one_line(text: Any, limit: int = 400) -> str:
     """``text`` on one printable line: whitespace runs become one space, control characters are
     escaped (a typed value can hold anything), and it is cut at ``limit`` characters."""
-    text = " ".join(str(text).split())
-    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text.removeprefix("error: ")
+    line = " ".join(str(text).split())
+    line = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in line)
+    if len(line) > limit:
+        line = line[: limit - 3] + "..."
+    return line.removeprefix("error: ")
 
 
 def _network_host(exc: BaseException) -> str | None:
@@ -188,6 +188,9 @@ def _network_host(exc: BaseException) -> str | None:
 # -- argparse types ------------------------------------------------------------------------------
 
 
+_N = TypeVar("_N", int, float, Decimal)
+
+
 def _bounds_text(low: Any, high: Any, low_open: bool) -> str:
     if low is not None and high is not None:
         return f"> {low} and <= {high}" if low_open else f"between {low} and {high}"
@@ -198,7 +201,7 @@ def _bounds_text(low: Any, high: Any, low_open: bool) -> str:
     return "finite"
 
 
-def _checked(value: Any, text: str, what: str, low: Any, high: Any, low_open: bool) -> Any:
+def _checked(value: _N, text: str, what: str, low: Any, high: Any, low_open: bool) -> _N:
     bad = (low is not None and (value < low or (low_open and value == low))) or (high is not None and value > high)
     if bad:
         raise argparse.ArgumentTypeError(f"{what} must be {_bounds_text(low, high, low_open)}, got {text!r}")
@@ -248,7 +251,7 @@ def decimal_arg(
             raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
         if not value.is_finite():
             raise argparse.ArgumentTypeError(f"{what} must be a finite number, got {text!r}")
-        return _checked(value, text, what, low, high, low_open)  # type: ignore[no-any-return]
+        return _checked(value, text, what, low, high, low_open)
 
     return convert
 

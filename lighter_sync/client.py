@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .args import account_index_arg, choice_arg, time_ms_arg
 from .config import NetworkProfile, Secret, Settings
@@ -51,6 +51,9 @@ from .rest import RestClient
 from .streaming import StreamingMixin
 from .trading import TradingMixin
 from .transfers import TransfersMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .signer import SignerThread
 
 __all__ = ["LighterClient", "RESOLUTIONS_MS"]
 
@@ -126,7 +129,7 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
             limiter=RateLimiter.from_setting(settings.rate_limit),
         )
         self._markets = MarketCatalog(self._rest)
-        self._signer: Any = None
+        self._signer: SignerThread | None = None
         self._signer_lock = threading.Lock()
         self._account_lock = threading.Lock()
         self._account_index: int | None = settings.account_index
@@ -214,7 +217,7 @@ class LighterClient(StreamingMixin, GroupedOrdersMixin, TwapMixin, TransfersMixi
         log.info("resolved account index %d from L1 address %s", index, l1)
         return index
 
-    def _get_signer(self) -> Any:
+    def _get_signer(self) -> SignerThread:
         """The signer thread (TRADE's ``SignerThread``), created on first use; loads the SDK."""
         self._check_open()
         if self._settings.read_only:

@@ -96,7 +96,7 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | Secret) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
         if not isinstance(value, str):
@@ -427,7 +427,7 @@ def lighter_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
 def _where(exc: ConfigError, env_file: str | None) -> ConfigError:
     """Tag a configuration error with where the settings came from (for one-line CLI errors)."""
     if getattr(exc, "where", None) is None:
-        exc.where = "environment" + (  # type: ignore[attr-defined]
+        exc.where = "environment" + (
             f" and {env_file}" if env_file and os.path.isfile(env_file) else ""
         )
     return exc
@@ -455,7 +455,7 @@ def _parse_env_file(path: str) -> dict[str, str]:
 
     def fail(message: str, where: str) -> ConfigError:
         err = ConfigError(message)
-        err.where = where  # type: ignore[attr-defined]
+        err.where = where
         return err
 
     if not os.path.exists(path):

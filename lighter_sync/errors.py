@@ -206,6 +206,9 @@ class InvalidSignatureError(AuthError):
 class ConfigError(FatalError, ValueError):
     """Settings are missing or inconsistent (network, account index, API key)."""
 
+    #: Where the bad setting came from (a flag, a file, "environment"), for one-line CLI errors.
+    where: str | None = None
+
 
 class SignerError(FatalError):
     """The SDK signer refused to sign (bad key, out-of-range field) or could not be loaded."""
@@ -224,6 +227,13 @@ class OutcomeUnknownError(LighterError):
     Never re-sign and resend blindly: call ``reconcile_order(client_order_index)`` (or look
     the ``tx_hash`` up) to learn whether it was applied.
     """
+
+    # Set on a batch's error: every order's client order index and tx hash, the API key and the
+    # batch's first nonce (reconcile_order fences with them).
+    client_order_indexes: list[int] | None = None
+    tx_hashes: list[str] | None = None
+    api_key_index: int | None = None
+    nonce: int | None = None
 
     def __init__(
         self,

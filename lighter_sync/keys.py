@@ -33,6 +33,8 @@ from .config import RESERVED_API_KEY_INDEXES, NetworkProfile, Secret, Settings
 from .errors import AccountNotFoundError, ConfigError, LighterError, ReadTimeoutError, SignerError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
+
     from .rest import RestClient
 
 __all__ = [
@@ -163,7 +165,7 @@ def register_api_key(
         l1_key = eth_private_key.reveal().strip()
         pub = "0x" + public
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_change_api_key(l1_key, pub, nonce=nonce, api_key_index=key)
 
         receipt = signer.send(sign, timeout=min(timeout, 30.0))

@@ -506,8 +506,10 @@ class MarketCatalog:
         return [m.symbol for m in self.all()]
 
     def __contains__(self, key: object) -> bool:
+        if not isinstance(key, (str, int, Market)):
+            return False  # get() refuses it the same way (UnknownMarketError)
         try:
-            self.get(key)  # type: ignore[arg-type]
+            self.get(key)
         except UnknownMarketError:
             return False
         return True

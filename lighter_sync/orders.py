@@ -15,13 +15,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .args import timeout_arg
 from .errors import ValidationError
 from .ids import validate_client_order_index
 from .markets import DEFAULT_ORDER_EXPIRY, IOC_ORDER_EXPIRY, Market, to_decimal, validate_order_expiry
 from .signer import SignFn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
 
 __all__ = [
     "ORDER_TYPE",
@@ -150,7 +153,7 @@ class OrderPlan:
         """The signing function the signer thread calls with (client, nonce, api_key_index)."""
         p = self
 
-        def sign(client: Any, nonce: int, api_key_index: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, api_key_index: int) -> tuple[Any, ...]:
             return client.sign_create_order(
                 p.market.market_id, p.client_order_index, p.size_ticks, p.price_ticks, int(p.is_ask),
                 p.order_type, p.time_in_force, int(p.reduce_only), p.trigger_price_ticks, p.expiry_ms,

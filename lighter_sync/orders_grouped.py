@@ -21,11 +21,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ReadTimeoutError, ValidationError
 from .ids import validate_client_order_index
-from .markets import Market
+from .markets import Market, to_decimal
 from .orders import (
     ORDER_TYPE,
     TIME_IN_FORCE,
@@ -37,6 +37,10 @@ from .orders import (
     slippage_arg,
     timeout_arg,
 )
+from .trading import TradingMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
 
 __all__ = ["Exit", "GroupResult", "GroupedOrdersMixin", "GROUPING"]
 
@@ -109,7 +113,9 @@ class _Leg:
 def _as_exit(value: Any, name: str) -> Exit | None:
     if value is None or isinstance(value, Exit):
         return value
-    if isinstance(value, (Decimal, int, str, float)) and not isinstance(value, bool):
+    if isinstance(value, float):  # through its shortest repr, as every price (to_decimal)
+        return Exit(trigger_price=to_decimal(value, name))
+    if isinstance(value, (Decimal, int, str)) and not isinstance(value, bool):
         return Exit(trigger_price=value)
     raise ValidationError(f"{name} must be an Exit or a trigger price, got {type(value).__name__}")
 
@@ -152,7 +158,7 @@ def _check_exit_sides(market: Market, exit_is_ask: bool, tp: _Leg | None, sl: _L
                                   f"{fmt(entry_price_ticks)}")
 
 
-class GroupedOrdersMixin:
+class GroupedOrdersMixin(TradingMixin):
     """``create_grouped_orders`` and ``create_oco_order`` for LighterClient (see the module docstring).
 
     Uses the TradingMixin helpers (``_market``, ``_coi``, ``_plan_order``, ``_best_price``, ``_send``,
@@ -194,6 +200,7 @@ class GroupedOrdersMixin:
             raise ValidationError("an order cannot be both post_only and ioc")
         expiry_ms = _group_expiry(expiry)
         size_dec = positive(size, "size")
+        entry_price: Decimal | int | str
         if price is None:
             if post_only:
                 raise ValidationError("a market entry cannot be post_only")
@@ -290,7 +297,7 @@ class GroupedOrdersMixin:
         for leg in ordered:
             self._remember_order(leg.client_order_index, mid, leg.is_ask)
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_create_grouped_orders(gtype, [leg.tx_req(mid) for leg in ordered], nonce=nonce,
                                                      api_key_index=key)
 

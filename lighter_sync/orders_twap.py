@@ -22,6 +22,7 @@ from .errors import ValidationError
 from .markets import MAX_ORDER_EXPIRY_MS, MIN_ORDER_EXPIRY_MS
 from .orders import ORDER_TYPE, TIME_IN_FORCE, flag, parse_side, positive, slippage_arg, timeout_arg
 from .results import TxResult
+from .trading import TradingMixin
 
 __all__ = ["TwapMixin", "TWAP_SLICE_MS", "TWAP_ORDER_TYPE"]
 
@@ -45,7 +46,7 @@ def _duration_ms(duration: Any) -> int:
     return ms
 
 
-class TwapMixin:
+class TwapMixin(TradingMixin):
     """``create_twap_order`` for LighterClient (uses the TradingMixin helpers)."""
 
     def create_twap_order(

@@ -32,10 +32,13 @@ from .errors import (
     ValidationError,
 )
 from .ids import validate_client_order_index
+from .mixin_host import ClientHost
 from .orders import attr, timeout_arg
 from .results import Reconciliation
 
 if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
+
     from .models import Order
     from .signer import SignerThread
 
@@ -68,22 +71,20 @@ class PendingSend:
         return cls(coi, tx_hash, market_id, key, None if nonce is None else nonce + offset, batch)
 
 
-class OrderConfirmation:
+class OrderConfirmation(ClientHost):
     """order_status / wait_for_order / reconcile_order, and the record of unknown outcomes."""
-
-    _rest: Any
 
     def _get_signer(self) -> SignerThread:  # pragma: no cover - provided by LighterClient
         raise NotImplementedError
 
-    def _stream_order_state(self, client_order_index: int) -> Any:
+    def _stream_order_state(self, client_order_index: int) -> Order | None:
         """The order's latest state from the account stream, or None (StreamingMixin overrides)."""
         return None
 
     # -- the record of unknown outcomes -------------------------------------------------------
 
     def _unknown_sends(self) -> dict[int, PendingSend]:
-        sends = self.__dict__.get("_trading_unknown")
+        sends: dict[int, PendingSend] | None = self.__dict__.get("_trading_unknown")
         if sends is None:
             with _STATE_LOCK:
                 sends = self.__dict__.setdefault("_trading_unknown", {})
@@ -272,7 +273,7 @@ class OrderConfirmation:
             )
         mid = pending.market_id if pending.market_id is not None else 0
 
-        def fence(client: Any, n: int, k: int) -> tuple:
+        def fence(client: SignerClient, n: int, k: int) -> tuple[Any, ...]:
             return client.sign_cancel_order(mid, coi, nonce=n, api_key_index=k)
 
         try:

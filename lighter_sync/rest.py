@@ -150,7 +150,7 @@ class RestClient:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            expo = min(self.backoff_max, self.backoff * (2 ** (state.attempt_number - 1)))
+            expo = min(self.backoff_max, self.backoff * (2.0 ** (state.attempt_number - 1)))
             delay = expo / 2 + _jitter(expo / 2)
             if exc is not None:
                 delay = max(delay, _retry_after(exc))

@@ -85,7 +85,7 @@ MAX_BATCH = 50
 
 #: ``sign(sdk_client, nonce, api_key_index) -> (tx_type, tx_info, tx_hash, error)``,
 #: i.e. one of the SDK's ``sign_*`` methods with its arguments bound.
-SignFn = Callable[[Any, int, int], tuple]
+SignFn = Callable[[Any, int, int], tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,8 @@ class SignerThread:
         self._nonce_retries = max(0, int(nonce_retries))
         self._factory = client_factory or _make_sdk_client
         primary = settings.api_key_index
+        if primary is None:  # Settings names the primary key whenever keys are given
+            raise ConfigError("signing needs an API key index (LIGHTER_API_KEY_INDEX)")
         order = [primary] + sorted(k for k in settings.api_private_keys if k != primary)
         self._slots = KeySlotPool(order)
         self._stats = {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
@@ -427,7 +429,8 @@ class SignerThread:
             raise SignerError("an empty batch cannot be sent")
         if len(sign_fns) > MAX_BATCH:
             raise SignerError(f"a batch holds at most {MAX_BATCH} transactions, got {len(sign_fns)}")
-        cois = list(client_order_indexes) if client_order_indexes is not None else [None] * len(sign_fns)
+        cois: list[int | None] = (list(client_order_indexes) if client_order_indexes is not None
+                                  else [None] * len(sign_fns))
         return self._send_many(list(sign_fns), timeout=timeout, client_order_indexes=cois,
                                api_key_index=api_key_index, batch=True)
 
@@ -481,10 +484,10 @@ class SignerThread:
                         code=exc.code,
                         status=exc.status,
                     )
-                    err.client_order_indexes = cois  # type: ignore[attr-defined]
-                    err.tx_hashes = [s.tx_hash for s in signed]  # type: ignore[attr-defined]
-                    err.api_key_index = slot.index  # type: ignore[attr-defined]
-                    err.nonce = first  # type: ignore[attr-defined]
+                    err.client_order_indexes = cois
+                    err.tx_hashes = [s.tx_hash for s in signed]
+                    err.api_key_index = slot.index
+                    err.nonce = first
                     raise err from exc
                 except InvalidSignatureError as exc:
                     self._count("rejected")

@@ -58,7 +58,7 @@ from .events import (
 )
 from .inprocess import is_inprocess_url
 from .stream_account import AccountHandlers, AccountState
-from .stream_conn import Connection, drain_socket, open_pipe, open_socket
+from .stream_conn import Connection, Frames, drain_socket, open_pipe, open_socket
 from .stream_frames import OP_BINARY, OP_CLOSE, OP_PING, OP_TEXT, FrameProtocolError
 from .stream_market import MarketDataHandlers, MarketRef, _BookState
 from .subscriptions import BOUNDED, EventHub, Subscription
@@ -166,8 +166,8 @@ def reconnect_plan(
 
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: ``min(cap, initial * 2**attempt)`` scaled by 0.5..1."""
-    base = min(cap, initial * (2 ** min(attempt, 30)))
-    return base * (0.5 + 0.5 * (rng or random).random())
+    base = min(cap, initial * (2.0 ** min(attempt, 30)))
+    return base * (0.5 + 0.5 * (rng.random() if rng is not None else random.random()))
 
 
 @dataclass(frozen=True)
@@ -614,7 +614,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
         watch = [self._wake_r] if sock is None else [sock, self._wake_r]
         greet_deadline = time.monotonic() + cfg.connect_timeout
         session_id = ""
-        early: list[tuple[int, bytearray]] = []  # frames that came right behind the greeting
+        early: Frames = []  # frames that came right behind the greeting
         while not session_id:  # GREETING
             left = greet_deadline - time.monotonic()
             if left <= 0:
@@ -722,7 +722,7 @@ class Stream(MarketDataHandlers, AccountHandlers):
             return "closed by server"
         return None
 
-    def _dispatch(self, conn: Connection, frames: list[tuple[int, bytearray]] | list[tuple[int, bytes]]) -> bool:
+    def _dispatch(self, conn: Connection, frames: Frames) -> bool:
         """Handle data frames, answer protocol pings; True if the server closed the connection."""
         handle = self._handle_frame
         for opcode, data in frames:
@@ -905,7 +905,8 @@ class Stream(MarketDataHandlers, AccountHandlers):
             cs[1] = self._last_recv
             if self._unacked and ch in self._unacked:
                 self._ack(ch.replace(":", "/"))
-        handler = self._handlers.get(msg.get("type"))  # type: ignore[arg-type]
+        kind = msg.get("type")
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None  # a list would be unhashable
         if handler is not None:
             try:
                 handler(msg)

@@ -22,6 +22,7 @@ from .events import AccountUpdate, Fill, OrderUpdate, PositionUpdate, dec
 from .models import trade_fee
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .rest import RestClient
     from .stream import StreamConfig
     from .subscriptions import Subscription
 
@@ -214,7 +215,7 @@ class AccountHandlers:
     # Provided by Stream.
     account: AccountState | None
     config: StreamConfig
-    _rest: Any
+    _rest: RestClient | None
     _out: list[tuple[Subscription, Any, Any]]
 
     if TYPE_CHECKING:  # pragma: no cover - provided by Stream / MarketDataHandlers

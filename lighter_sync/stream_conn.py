@@ -21,16 +21,20 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlparse
 
 import websocket
 
+from .errors import NetworkError
 from .inprocess import OP_CLOSE as PIPE_CLOSE
 from .inprocess import WsPipe, venue_for
 from .stream_frames import OP_CLOSE, FrameReader
 
 __all__ = ["SocketConnection", "PipeConnection", "Connection", "open_socket", "open_pipe", "drain_socket"]
+
+#: What a connection's ``read`` returns: (opcode, payload) per complete message.
+Frames = Sequence[tuple[int, bytes | bytearray]]
 
 _CONNECT_IN_PROGRESS = (
     0,
@@ -46,11 +50,14 @@ class SocketConnection:
     """A ``websocket-client`` connection; incoming frames are read in bulk by a FrameReader."""
 
     def __init__(self, ws: websocket.WebSocket) -> None:
+        sock = ws.sock
+        if sock is None:  # websocket-client clears it on close: a connection needs a live socket
+            raise NetworkError("the WebSocket has no socket (not connected, or already closed)")
         self.ws = ws
-        self.selectable: socket.socket | None = ws.sock
-        self._reader = FrameReader(ws.sock)
+        self.selectable: socket.socket | None = sock
+        self._reader = FrameReader(sock)
 
-    def read(self) -> list[tuple[int, bytearray]] | None:
+    def read(self) -> Frames | None:
         if not self._reader.read():
             return None
         return self._reader.frames()
@@ -81,7 +88,7 @@ class PipeConnection:
     def __init__(self, pipe: WsPipe) -> None:
         self.pipe = pipe
 
-    def read(self) -> list[tuple[int, bytes]] | None:
+    def read(self) -> Frames | None:
         frames = self.pipe.read()
         if self.pipe.closed and not frames:
             return None

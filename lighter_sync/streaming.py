@@ -24,14 +24,18 @@ from __future__ import annotations
 import logging
 import threading
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .args import choice_arg, seconds_arg
 from .book import OrderBook
 from .errors import ClosedError, ConfigError
 from .events import Event
+from .mixin_host import ClientHost
 from .stream import MarketRef, Stream, StreamConfig, StreamStats
 from .subscriptions import BOUNDED, CONFLATE, RELIABLE, EventHub, Subscription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import Order
 
 __all__ = ["StreamingMixin", "BookSubscription", "CANDLE_RESOLUTIONS"]
 
@@ -47,7 +51,7 @@ class BookSubscription(Subscription):
     book: OrderBook
 
 
-class StreamingMixin:
+class StreamingMixin(ClientHost):
     """Streaming methods mixed into LighterClient."""
 
     _stream_obj: Stream | None = None
@@ -76,7 +80,7 @@ class StreamingMixin:
             if self._stream_obj is None:
                 if self._stream_closed:
                     raise ClosedError("the client is closed")
-                settings = self._settings  # type: ignore[attr-defined]
+                settings = self._settings
                 hub = EventHub()
                 account_index = getattr(settings, "account_index", None)
                 stream = Stream(
@@ -95,13 +99,13 @@ class StreamingMixin:
             return self._stream_obj
 
     def _stream_can_auth(self) -> bool:
-        settings = self._settings  # type: ignore[attr-defined]
+        settings = self._settings
         return getattr(settings, "account_index", None) is not None and not getattr(
             settings, "read_only", True
         )
 
     def _stream_token(self) -> str:
-        return self._auth_token()  # type: ignore[attr-defined]
+        return self._auth_token()
 
     def _stream_token_invalidate(self) -> None:
         signer = getattr(self, "_signer", None)
@@ -109,7 +113,7 @@ class StreamingMixin:
             signer.invalidate_auth_token()
 
     def _stream_market_ref(self, symbol_or_id: str | int) -> MarketRef:
-        m = self._markets.get(symbol_or_id)  # type: ignore[attr-defined]
+        m = self._markets.get(symbol_or_id)
         return MarketRef(m.symbol, m.market_id, m.price_decimals, m.size_decimals)
 
     def _stream_subscribe(
@@ -136,7 +140,8 @@ class StreamingMixin:
         return stream.attach(sub)
 
     def _stream_account(self) -> int:
-        if not self._stream_can_auth():
+        index = self._settings.account_index if self._stream_can_auth() else None
+        if index is None:
             raise ConfigError(
                 "account streams need an account index and an API private key (LIGHTER_ACCOUNT_INDEX, "
                 "LIGHTER_API_PRIVATE_KEY) for the auth token"
@@ -144,8 +149,8 @@ class StreamingMixin:
         # Mint the auth token here, on the caller's thread: the first one starts the signer (it
         # imports the SDK, about a second) which must not stall the stream thread's market data,
         # and a key the signer refuses fails here, as a typed error, not as a silent dead channel.
-        self._auth_token()  # type: ignore[attr-defined]
-        return int(self._settings.account_index)  # type: ignore[attr-defined]
+        self._auth_token()
+        return int(index)
 
     def _stream_market_id(self, symbol: str | int | None) -> int | None:
         if symbol is None:
@@ -160,13 +165,13 @@ class StreamingMixin:
         :class:`~lighter_sync.events.Resynced` after a gap or reconnect."""
         stream = self._stream()
         ref = stream.market(symbol)
-        sub = self._stream_subscribe(
+        sub = cast(BookSubscription, self._stream_subscribe(  # built by cls=BookSubscription
             f"order_book:{ref.symbol}", CONFLATE, (f"order_book/{ref.market_id}",), cls=BookSubscription
-        )
+        ))
         book = stream.book(ref.market_id)
         assert book is not None
-        sub.book = book  # type: ignore[attr-defined]
-        return sub  # type: ignore[return-value]
+        sub.book = book
+        return sub
 
     def subscribe_ticker(self, symbol: str | int) -> Subscription:
         """Best bid/offer of ``symbol`` as :class:`~lighter_sync.events.Ticker` (conflated)."""
@@ -260,7 +265,8 @@ class StreamingMixin:
             if timeout:
                 threading.Event().wait(timeout)
             return None
-        return hub.poll(timeout)
+        event: Event | None = hub.poll(timeout)
+        return event
 
     def stream_stats(self) -> StreamStats | None:
         """Frames, bytes, drops, queue depths, reconnects and per-channel message ages
@@ -280,7 +286,7 @@ class StreamingMixin:
 
     # -- hooks used by the client and by TradingMixin ----------------------------------------------
 
-    def _stream_order_state(self, client_order_index: int) -> Any:
+    def _stream_order_state(self, client_order_index: int) -> Order | None:
         """The order's latest state (a :class:`~lighter_sync.models.Order`, as REST would give)
         from the account order stream, or ``None`` when there is no live stream to vouch for it
         (then the caller asks REST). Once a stream runs, the orders channel is kept subscribed

@@ -24,7 +24,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .args import choice_arg
 from .batch import BatchBuilder
@@ -54,7 +54,10 @@ from .orders import (
 )
 from .reconcile import OrderConfirmation
 from .results import BatchResult, Reconciliation, TxResult
-from .signer import SendReceipt, SignFn
+from .signer import SendReceipt, SignerThread, SignFn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
 
 __all__ = [
     "TradingMixin",
@@ -95,10 +98,6 @@ class _TradeState:
 class TradingMixin(OrderConfirmation):
     """Trading methods mixed into LighterClient (see the module docstring)."""
 
-    _rest: Any
-    _markets: Any
-    _settings: Any
-
     # state -----------------------------------------------------------------------------
 
     def _trade_state(self) -> _TradeState:
@@ -127,7 +126,7 @@ class TradingMixin(OrderConfirmation):
     def signer_stats(self) -> dict[str, int]:
         """Signing/sending counters (accepted transactions, batches, invalid-nonce answers, nonce
         reads, outcome-unknown sends, rejections); all zero before the first signed call."""
-        signer = self.__dict__.get("_signer")
+        signer: SignerThread | None = self.__dict__.get("_signer")
         if signer is None:
             return {"transactions": 0, "batches": 0, "invalid_nonce": 0, "nonce_reads": 0,
                     "outcome_unknown": 0, "rejected": 0}
@@ -437,7 +436,7 @@ class TradingMixin(OrderConfirmation):
             raise ValidationError("with an explicit side, amount must be positive")
         size = abs(amount_dec)
         if take_profit is not None or stop_loss is not None:
-            return self.create_grouped_orders(symbol, side, size, price, take_profit=take_profit,  # type: ignore[attr-defined]
+            return self.create_grouped_orders(symbol, side, size, price, take_profit=take_profit,  # type: ignore[attr-defined]  # GroupedOrdersMixin, in LighterClient
                                               stop_loss=stop_loss, **kwargs)
         if price is None:
             return self.create_market_order(symbol, side, size, **kwargs)
@@ -474,7 +473,7 @@ class TradingMixin(OrderConfirmation):
         timeout = timeout_arg(timeout)
         mid = market.market_id
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             if version:
                 return client.sign_modify_order(mid, index, size_ticks, price_ticks, trigger_ticks,
                                                 order_version=version, nonce=nonce, api_key_index=key)
@@ -505,7 +504,7 @@ class TradingMixin(OrderConfirmation):
         timeout = timeout_arg(timeout)
         mid = market.market_id
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_cancel_order(mid, index, nonce=nonce, api_key_index=key)
 
         receipt = self._send(sign, timeout=timeout)
@@ -517,7 +516,7 @@ class TradingMixin(OrderConfirmation):
         timeout = timeout_arg(timeout)
         mid = market.market_id if market else ALL_MARKETS
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_cancel_all_orders(CANCEL_ALL_IMMEDIATE, 0, mid, nonce=nonce, api_key_index=key)
 
         return self._result(self._send(sign, timeout=timeout), None, market)
@@ -538,7 +537,7 @@ class TradingMixin(OrderConfirmation):
                 raise ValidationError(f"after: a scheduled cancel-all must be 5 minutes .. 15 days ahead, got {seconds} s")
             tif, when = CANCEL_ALL_SCHEDULED, int(time.time() * 1000) + int(seconds * 1000)
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_cancel_all_orders(tif, when, ALL_MARKETS, nonce=nonce, api_key_index=key)
 
         return self._result(self._send(sign, timeout=timeout), None, None)
@@ -569,7 +568,7 @@ class TradingMixin(OrderConfirmation):
         timeout = timeout_arg(timeout)
         mid, mode = market.market_id, modes[margin_mode]
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_update_leverage(mid, fraction, mode, nonce=nonce, api_key_index=key)
 
         return self._result(self._send(sign, timeout=timeout), None, market)
@@ -593,7 +592,7 @@ class TradingMixin(OrderConfirmation):
         timeout = timeout_arg(timeout)
         mid, way = market.market_id, directions[direction]
 
-        def sign(client: Any, nonce: int, key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, key: int) -> tuple[Any, ...]:
             return client.sign_update_margin(mid, ticks, way, nonce=nonce, api_key_index=key)
 
         return self._result(self._send(sign, timeout=timeout), None, market)

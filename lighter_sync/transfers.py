@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import MAX_ACCOUNT_INDEX, Secret
 from .errors import ReadTimeoutError, ValidationError
@@ -25,6 +25,10 @@ from .markets import to_decimal
 from .models import Account
 from .orders import timeout_arg
 from .results import TxResult
+from .trading import TradingMixin
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lighter.signer_client import SignerClient
 
 __all__ = ["TransfersMixin", "USDC_ASSET_ID", "PERP_ROUTE"]
 
@@ -72,7 +76,7 @@ def _account_index_arg(value: Any, name: str) -> int:
     return value
 
 
-class TransfersMixin:
+class TransfersMixin(TradingMixin):
     """Money movements and sub-accounts for LighterClient (uses its REST and signer helpers)."""
 
     def transfer_fee(self, to_account_index: int, *, timeout: float | None = None) -> Decimal:
@@ -122,7 +126,7 @@ class TransfersMixin:
                 # checked here: the SDK's signer would raise an untyped error (and never name the key)
                 raise ValidationError("l1_private_key must be 32 bytes of hex (64 characters, 0x optional)")
 
-        def sign(client: Any, nonce: int, api_key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, api_key: int) -> tuple[Any, ...]:
             if key is None:
                 return client.sign_transfer_same_master_account(to, USDC_ASSET_ID, PERP_ROUTE, PERP_ROUTE, micro,
                                                                 fee_micro, memo_hex, nonce=nonce, api_key_index=api_key)
@@ -136,7 +140,7 @@ class TransfersMixin:
         once Lighter releases it)."""
         micro = usdc_micro(amount, "amount")
 
-        def sign(client: Any, nonce: int, api_key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, api_key: int) -> tuple[Any, ...]:
             return client.sign_withdraw(USDC_ASSET_ID, PERP_ROUTE, micro, nonce=nonce, api_key_index=api_key)
 
         return self._result(self._send(sign, timeout=timeout_arg(timeout)), None, None)
@@ -157,7 +161,7 @@ class TransfersMixin:
         before = {a.account_index for a in self.sub_accounts()}
         budget = timeout_arg(wait_timeout) or 10.0
 
-        def sign(client: Any, nonce: int, api_key: int) -> tuple:
+        def sign(client: SignerClient, nonce: int, api_key: int) -> tuple[Any, ...]:
             return client.sign_create_sub_account(nonce=nonce, api_key_index=api_key)
 
         self._send(sign, timeout=timeout_arg(timeout))

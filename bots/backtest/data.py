@@ -231,7 +231,7 @@ class DataFileError(ValidationError):
         self.where = where
 
 
-def _at(name: str, line: int | None = None, column: int | None = None) -> str:
+def _at(name: str | Path, line: int | None = None, column: int | None = None) -> str:
     """``"ton.csv, line 3, column 2"`` (only the parts that are known)."""
     parts = [str(name)]
     if line is not None:
@@ -334,7 +334,7 @@ def _column_indexes(header: list[str], name: str) -> tuple[int, int, int, int, i
     if missing:
         raise DataFileError(f"the header lacks column(s) {', '.join(missing)}; it has {', '.join(header)[:200]}",
                             _at(name, 1))
-    return its, io_, ih, il, ic, iv  # type: ignore[return-value]
+    return its, io_, ih, il, ic, iv  # type: ignore[return-value]  # None refused above
 
 
 def _load_parquet(p: Path) -> Bars:
@@ -380,7 +380,7 @@ def _bars_from_json(doc: Any, name: str = "<json>") -> Bars:
         for key in keys[1:]:
             raw = r.get(key, 0.0 if key in ("v", "volume", "volume0") else None)
             try:
-                value = float(raw)  # type: ignore[arg-type]
+                value = float(raw)  # type: ignore[arg-type]  # any cell: refused below
             except (TypeError, ValueError):
                 raise DataFileError(f"not a number: {str(raw)[:40]!r}", f"{where}, field {key!r}") from None
             if not math.isfinite(value):

@@ -48,7 +48,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 from bots.backtest.account import Account
 from bots.backtest.data import Bars, FundingSeries
@@ -92,6 +92,13 @@ __all__ = [
 ZERO = Decimal(0)
 NEVER = 1 << 62  # a time (ms) or price (units) beyond anything real
 _NO_BAND = (NEVER, -NEVER, -1)
+
+
+class _QuietBand(Protocol):
+    """A strategy with the optional ``quiet_band`` hook (:meth:`bots.strategy.BaseStrategy.quiet_band`)."""
+
+    def quiet_band(self, now_ms: int) -> Sequence[Any] | None: ...
+
 
 #: Lighter fee tiers as fractions of notional: (maker, taker).
 FEE_TIERS: dict[str, tuple[Decimal, Decimal]] = {
@@ -636,7 +643,7 @@ class BacktestEngine:
                 return _NO_BAND
             lo, hi, until = tband
         else:
-            band = self.strategy.quiet_band(now) if self._has_band else None
+            band = cast(_QuietBand, self.strategy).quiet_band(now) if self._has_band else None
             if band is None:
                 return _NO_BAND
             until = int(band[2]) if len(band) > 2 and band[2] is not None else NEVER
@@ -1219,8 +1226,8 @@ class BacktestEngine:
         """Whether one more entry unit would exceed the strategy's cap (``cap_base``/``unit`` in base,
         as the grid exposes them); None for a strategy without them. Also records what was traded."""
         strategy = self.strategy
-        cap = strategy.cap_base  # type: ignore[attr-defined]
-        unit = strategy.unit  # type: ignore[attr-defined]
+        cap = strategy.cap_base  # type: ignore[attr-defined]  # _has_cap checked it
+        unit = strategy.unit  # type: ignore[attr-defined]  # _has_cap checked it
         sizing = self.sizing
         if sizing and cap is sizing[-1][3] and unit is sizing[-1][2]:
             return abs(self.acct.position) + unit > cap  # the sizing last recorded (so valid)
@@ -1314,7 +1321,7 @@ def bar_range(bars: Bars, i: int) -> tuple[float, float]:
     return lo, hi
 
 
-def _skip(lows: list[int], highs: list[int], i: int, n: int, lo: int, hi: int) -> int:
+def _skip(lows: list[float], highs: list[float], i: int, n: int, lo: float, hi: float) -> int:
     """First index in ``[i, n)`` whose bar leaves ``(lo, hi)``, or ``n``; blocks via C-level min/max."""
     block = 64
     while i < n:

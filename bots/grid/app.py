@@ -208,7 +208,7 @@ def setup_logging(cfg: GridConfig, log_file: Path | None) -> None:
             root.removeHandler(h)
             h.close()
     for h in handlers:
-        h._grid_handler = True  # type: ignore[attr-defined]
+        h._grid_handler = True  # type: ignore[attr-defined]  # our marker on the handler
         root.addHandler(h)
     root.setLevel(min(level, logging.DEBUG if log_file is not None else level))
     logging.getLogger("lighter_sync").setLevel(max(level, logging.INFO))

@@ -6,6 +6,9 @@ Pure: no I/O, no clock of its own. Orders are matched by the strategy's key. Rul
   cancelled (a changed price alone is a modify, which keeps the order's client index);
 * an order whose send outcome is not settled yet (``intent``, ``unknown``) or that was just sent
   and not yet seen serves its key: nothing else is placed for that key meanwhile;
+* an order whose cancel was accepted does not serve its key (the venue sequences that cancel before
+  any later create, so its replacement may go at once); one whose cancel outcome is unknown does,
+  until it is seen gone or a cancel is accepted: it may still rest;
 * a second live order for a key that is already served is cancelled (a late-landing duplicate);
 * creates never take the number of orders that may rest (including those being cancelled)
   above ``max_open_orders``.
@@ -45,6 +48,7 @@ class Tracked:
     cancel_sent_ms: int | None = None
     modify_sent_ms: int | None = None
     replace: bool = False  # a modify was refused: cancel and create instead
+    cancel_unsure: bool = False  # the last cancel's outcome is unknown: it may still rest
 
 
 def plan_actions(
@@ -76,6 +80,8 @@ def plan_actions(
             if tracked.cancel_sent_ms is not None:
                 if now - tracked.cancel_sent_ms > RETRY_CANCEL_MS and tracked.state == "open":
                     cancels.append(Cancel(tracked.coi, tracked.order_index))
+                if tracked.cancel_unsure:
+                    served.add(key)  # it may still rest: nothing else for its key until that is known
                 continue
             if tracked.state in ("intent", "unknown"):
                 served.add(key)  # unsettled: it may rest; do not place another

@@ -86,7 +86,7 @@ class PaperVenue:
     def poll(self, timeout: float) -> VenueEvent | None:
         if self._pending:
             return self._pending.popleft()
-        event = self.feed.poll(timeout)
+        event: VenueEvent | None = self.feed.poll(timeout)
         if isinstance(event, BookUpdate):
             self.bid, self.ask = event.best_bid, event.best_ask
             self._match_book()

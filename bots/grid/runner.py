@@ -723,7 +723,7 @@ class Runner:
         cost = self.venue.requests_per_action_batch(len(actions))
         if not self.budget.take(cost):
             # out of budget: send cancels alone if they fit (they only ever reduce risk)
-            cancels = [a for a in actions if isinstance(a, Cancel)]
+            cancels: list[Action] = [a for a in actions if isinstance(a, Cancel)]
             if not cancels or not self.budget.take(self.venue.requests_per_action_batch(len(cancels))):
                 return 0
             actions = cancels
@@ -800,6 +800,7 @@ class Runner:
         if tracked is None:
             return
         if isinstance(action, Cancel):
+            tracked.cancel_unsure = not outcome.ok  # see bots.grid.diff: it may still rest, so it serves its key
             if not outcome.ok and not outcome.unknown:
                 # typically "order is inactive": it is gone already; the stream/reconcile will say how
                 tracked.cancel_sent_ms = now

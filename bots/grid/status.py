@@ -69,7 +69,7 @@ def describe_state(path: str | os.PathLike[str]) -> str:
         return _describe(path)
     except sqlite3.DatabaseError as exc:
         err = ConfigError(f"not a readable grid state file: {exc}")
-        err.where = str(path)  # type: ignore[attr-defined]
+        err.where = str(path)
         raise err from None
 
 

@@ -327,7 +327,7 @@ class GridStrategy(BaseStrategy):
             return
         lat = self._lat
         if lat is None:
-            self._center(self._mid(), now_ms)  # type: ignore[arg-type]
+            self._center(self._mid(), now_ms)  # type: ignore[arg-type]  # _m_lo set: a bid or ask exists
             return
         low, high = lat.edge2
         if low <= m_lo and m_hi <= high:
@@ -336,7 +336,7 @@ class GridStrategy(BaseStrategy):
         if self._outside_since is None:
             self._outside_since = now_ms
         if now_ms - self._outside_since >= self.params.recenter_after_ms and not self._stale(now_ms):
-            self._center(self._mid(), now_ms)  # type: ignore[arg-type]
+            self._center(self._mid(), now_ms)  # type: ignore[arg-type]  # _m_lo set: a bid or ask exists
             self.recenters += 1
 
     def _mid(self) -> Decimal | None:
@@ -389,7 +389,7 @@ class GridStrategy(BaseStrategy):
     def desired_orders(self, now_ms: int) -> list[DesiredOrder]:
         """The orders that should rest now; see the module docstring for the rules."""
         self._answered_ms = now_ms
-        self._answered_m = (self._m_lo, self._m_hi) if self._m_lo is not None else None  # type: ignore[assignment]
+        self._answered_m = (self._m_lo, self._m_hi) if self._m_lo is not None else None  # type: ignore[assignment]  # set with _m_lo
         if self._lat is None:
             return []
         if self._stale(now_ms):
@@ -445,7 +445,7 @@ class GridStrategy(BaseStrategy):
             active: tuple[int, ...] = tuple(sorted(k for k, t in self._filled_at.items() if now_ms - t < cooldown))
         else:
             active = ()  # no cooldown can still run
-        ticks = self._lat.sorted_ticks  # type: ignore[union-attr]
+        ticks = self._lat.sorted_ticks  # type: ignore[union-attr]  # desired_orders checked _lat
         L = self.params.levels
         g = max(-L - 1, min(L + 1, self._gap)) + L + 1  # the gap's sorted index
         ask = -1

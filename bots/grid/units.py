@@ -66,14 +66,15 @@ class PriceTicks:
         if hit is None:
             b = self.bounds(bid) if bid is not None else None
             a = self.bounds(ask) if ask is not None else None
-            if b is not None and a is not None:
-                if b[0] == b[1] and a[0] == a[1]:
-                    m = (b[0] + a[0], b[0] + a[0])
-                else:
-                    m = self.bounds(bid + ask)  # type: ignore[operator]
+            if b is not None and a is not None and b[0] == b[1] and a[0] == a[1]:
+                m = (b[0] + a[0], b[0] + a[0])
+            elif bid is not None and ask is not None:
+                m = self.bounds(bid + ask)
             else:
                 side = bid if bid is not None else ask
-                m = self.bounds(2 * side)  # type: ignore[operator]
+                if side is None:
+                    raise ValueError("a top of book needs a bid or an ask")
+                m = self.bounds(2 * side)
             hit = (b[0] if b is not None else None, a[1] if a is not None else None, m[0], m[1])
             if len(self._books) >= _CACHE_LIMIT:
                 self._books.clear()

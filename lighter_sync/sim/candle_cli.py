@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lighter_sync.cli import (
     ArgumentParser,
@@ -22,6 +23,9 @@ from lighter_sync.cli import (
     out_path_arg,
     run,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lighter_sync.sim.specs import MarketProfile
 
 __all__ = ["main", "build_parser", "prepare", "PROG"]
 
@@ -79,7 +83,7 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def prepare(argv: Sequence[str]) -> tuple[argparse.Namespace, object, int, int]:
+def prepare(argv: Sequence[str]) -> tuple[argparse.Namespace, MarketProfile, int, int]:
     """Parsed and checked arguments: ``(args, market profile, start ms, end ms)``; computes nothing."""
     from lighter_sync.sim.prices import parse_resolution
     from lighter_sync.sim.specs import market_profile
@@ -104,7 +108,7 @@ def _main(argv: list[str]) -> int:
     resolution_ms = parse_resolution(args.resolution)
     process = make_process(
         args.model,
-        start_price=args.price if args.price is not None else profile.start_price,
+        start_price=args.price if args.price is not None else float(profile.start_price),
         vol=args.vol if args.vol is not None else profile.volatility,
         drift=args.drift,
         seed=args.seed,

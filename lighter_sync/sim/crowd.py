@@ -265,14 +265,14 @@ class Crowd:
         #    above the fair price by at least band 0's distance, so step 2 and 3 cannot self-trade.
         for side in (0, 1):
             for order in close[side]:
-                band = missing[side].pop() if missing[side] else None
-                self._requote(m, fair, bounds, side, band, order, kept)
+                target = missing[side].pop() if missing[side] else None
+                self._requote(m, fair, bounds, side, target, order, kept)
         # 2. Spare quotes (beyond the last band, duplicates, random refreshes) fill the other empty
         #    bands, inner first; 3. new orders fill what is left.
         for side in (0, 1):
             for order in spare[side]:
-                band = missing[side].pop(0) if missing[side] else None
-                self._requote(m, fair, bounds, side, band, order, kept)
+                target = missing[side].pop(0) if missing[side] else None
+                self._requote(m, fair, bounds, side, target, order, kept)
             for band in missing[side]:
                 self._requote(m, fair, bounds, side, band, None, kept)
         m.last_fair = fair

@@ -21,6 +21,8 @@ exits once the order that matched is done (``EngineOrders._activate``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from lighter_sync.sim.engine_base import EngineBase, order_info
 from lighter_sync.sim.engine_types import (
     MAX_CLIENT_ORDER_INDEX,
@@ -108,7 +110,7 @@ class EngineGroups(EngineBase):
         tx = self._open_tx(TxType.CREATE_GROUPED_ORDERS, acct, meta)
         result = TxResult(tx)
         grouping = GroupingType(req.grouping)
-        head = {"m": market, "g": int(grouping)}
+        head: dict[str, Any] = {"m": market, "g": int(grouping)}
         if any(o.client_order_index and o.client_order_index in acct.client_orders for o in req.orders):
             self._close_tx(tx, head, 21728, "client order index already exists")
             return result

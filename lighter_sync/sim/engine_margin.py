@@ -8,6 +8,8 @@ fund, which also receives the liquidation fee.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lighter_sync.sim.engine_base import EngineBase, ceil_div
 from lighter_sync.sim.engine_types import (
     FEE_ACCOUNT_INDEX,
@@ -183,7 +185,7 @@ class EngineMargin(EngineBase):
             mark = self.mark_price(m)
             size = pos.size
             self._order_nonce += 1
-            common = dict(client_order_index=0, market_id=m, type=OrderType.LIQUIDATION,
+            common: dict[str, Any] = dict(client_order_index=0, market_id=m, type=OrderType.LIQUIDATION,
                           time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL, reduce_only=False, price=mark,
                           initial_base=abs(size), remaining_base=abs(size), created_at_ms=self._now,
                           updated_at_ms=self._now, tx_hash=tx.tx_hash, nonce=self._order_nonce)

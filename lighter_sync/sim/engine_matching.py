@@ -169,7 +169,7 @@ class EngineMatching(EngineBase):
         for order, acct, rate in ((taker, t_acct, taker.integrator_taker_fee), (maker, m_acct, maker.integrator_maker_fee)):
             collector = self._accounts.get(order.integrator_account_index) if order.integrator_account_index else None
             fee = notional * rate // FEE_TICK_SCALE if collector is not None and kind == "trade" else 0
-            if fee:
+            if fee and collector is not None:
                 acct.total_fees_paid += fee
                 self._change_collateral(acct, -fee, "integrator_fee")
                 self._change_collateral(collector, fee, "integrator_fee")

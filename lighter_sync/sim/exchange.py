@@ -356,8 +356,7 @@ class SimExchange:
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
         try:
             await site.start()
-            sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-            self.port = sockets[0].getsockname()[1]
+            self.port = runner.addresses[0][1]  # the bound port (``port=0`` asks the OS for a free one)
             host = self.host if ":" not in self.host else f"[{self.host}]"
             self.url = f"http://{host}:{self.port}"
             self.ws_url = f"ws://{host}:{self.port}/stream"
@@ -405,7 +404,7 @@ class SimExchange:
                 due = core.next_due_ms()
                 if due is not None:
                     nxt = min(nxt, due)
-                delay = clock.wall_seconds_until(nxt)  # type: ignore[attr-defined]
+                delay = clock.wall_seconds_until(nxt)
                 if delay > 0:
                     self._wake.clear()
                     try:

@@ -411,7 +411,7 @@ class StochasticPrice(PriceProcess):
                 volume += vol_unit * (0.5 + abs(z)) * (4.0 if jumped else 1.0)
                 left -= 1
                 if not left:
-                    out.append(OHLCV(bar_t, exp(bar_o), exp(hi), exp(lo), exp(x), volume))  # type: ignore[union-attr]
+                    out.append(OHLCV(bar_t, exp(bar_o), exp(hi), exp(lo), exp(x), volume))  # type: ignore[union-attr]  # emit: out is a list
                     left = group
                     bar_t, bar_o, hi, lo, volume = t, x, x, x, 0.0
             if t >= next_change:
@@ -732,7 +732,7 @@ def _to_ms(value: object, where: str) -> int:
 
 def _number(value: object, where: str) -> float:
     try:
-        out = float(value)  # type: ignore[arg-type]
+        out = float(value)  # type: ignore[arg-type]  # any object: refused below
     except (TypeError, ValueError):
         raise ValidationError(f"{where}: not a number: {value!r}") from None
     if not math.isfinite(out):

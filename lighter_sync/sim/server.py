@@ -46,6 +46,16 @@ ASSETS = {
 TX_PATHS = ("/api/v1/sendTx", "/api/v1/sendTxBatch")
 
 
+def _part_text(value: str | bytes | bytearray | web.FileField) -> str:
+    """A multipart field as text: aiohttp gives str for text parts, bytes for other value parts
+    (``Content-Type: application/octet-stream``) and a FileField for file parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode()
+    return value.file.read().decode()
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
@@ -130,7 +140,8 @@ class SimServer:
             "positionFunding": self.position_funding, "currentHeight": self.current_height,
             "assetDetails": self.asset_details,
         }
-        routes = {("GET", "/"): self.status, ("GET", "/info"): self.info}
+        routes: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.Response]]] = {
+            ("GET", "/"): self.status, ("GET", "/info"): self.info}
         routes.update({("GET", v1 + name): handler for name, handler in gets.items()})
         from lighter_sync.sim.server_history import HistoryRoutes  # imports this module: bound lazily
 
@@ -149,7 +160,7 @@ class SimServer:
             if any(p == path for _, p in self.routes):
                 return _json(error_body(29404, "not found"), 405)
             return _json(error_body(29404, "not found"), 404)
-        return await self._middleware(request, handler)  # type: ignore[return-value]
+        return await self._middleware(request, handler)  # type: ignore[return-value]  # handlers return Response
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -687,7 +698,7 @@ class SimServer:
         if ctype.startswith("multipart/"):
             try:
                 data = await request.post()
-                return {k: (v if isinstance(v, str) else v.file.read().decode()) for k, v in data.items()}
+                return {k: _part_text(v) for k, v in data.items()}
             except TxError:
                 raise
             except Exception as exc:  # aiohttp's multipart reader: no boundary, broken parts, bad bytes

@@ -22,6 +22,13 @@ class SimClock:
     def now_ms(self) -> int:  # pragma: no cover - interface
         raise NotImplementedError
 
+    # what the exchange calls on a real-time clock (manual False) and on a manual one (manual True)
+    def wall_seconds_until(self, sim_ms: int) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def set(self, now_ms: int) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
 
 class WallClock(SimClock):
     """Simulated time starting at the wall time of creation and running ``speed`` times faster."""

@@ -215,7 +215,7 @@ class Hub:
         The same session machinery as :meth:`handle` (writer, watchdog, faults, fan-out); the
         client's messages arrive through :meth:`PipeSocket.receive` instead of a socket.
         """
-        session = Session(self._new_session_id(), sock)  # type: ignore[arg-type]
+        session = Session(self._new_session_id(), sock)  # type: ignore[arg-type]  # PipeSocket mimics the WebSocket
         self.sessions[session.id] = session
         self.send(session, {"session_id": session.id, "type": "connected"})
         asyncio.ensure_future(self._serve_local(session, sock))

@@ -96,7 +96,7 @@ def order_json(o: Any, spec: Any, *, block_height: int = 0, snapshot: bool = Tru
     updated_s = (o.updated_at_ms or o.created_at_ms) // 1000
     collector = getattr(o, "integrator_account_index", 0)
     parent = getattr(o, "parent_order_index", 0)
-    children = getattr(o, "children", ())
+    children: tuple[int, ...] = getattr(o, "children", ())
     if collector:
         integ_index = str(collector)
         integ_taker, integ_maker = str(o.integrator_taker_fee), str(o.integrator_maker_fee)

@@ -22,7 +22,7 @@ from tests.docs.snippets import Block, commands, shell_blocks
 #: The project's command-line tools (``python -m <module>``).
 PROJECT_TOOLS = {"bots.grid", "bots.backtest", "lighter_sync", "lighter_sync.sim", "lighter_sync.sim.prices"}
 #: Other modules the manual runs with ``python -m``.
-OTHER_TOOLS = {"pip", "pytest"}
+OTHER_TOOLS = {"pip", "pytest", "mypy"}  # mypy: the type check ([dev] installs it)
 
 BLOCKS = [b for b in shell_blocks() if commands(b)]
 

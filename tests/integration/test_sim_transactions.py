@@ -56,9 +56,9 @@ def live(sim, cid):
     return o is not None and o.is_live
 
 
-@pytest.mark.parametrize("encoding", ["urlencoded", "multipart", "json"])
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart", "multipart-binary", "json"])
 def test_send_tx_accepts_every_body_encoding(sim, signer, encoding):
-    cid = {"urlencoded": 11, "multipart": 12, "json": 13}[encoding]
+    cid = {"urlencoded": 11, "multipart": 12, "multipart-binary": 14, "json": 13}[encoding]
     tx_type, info = sign_order(sim, signer, cid, next_nonce(sim))
     fields = {"tx_type": str(tx_type), "tx_info": info, "price_protection": "True"}
     url = f"{sim.url}/api/v1/sendTx"
@@ -66,6 +66,8 @@ def test_send_tx_accepts_every_body_encoding(sim, signer, encoding):
         r = requests.post(url, data=fields)
     elif encoding == "multipart":
         r = requests.post(url, files={k: (None, v) for k, v in fields.items()})
+    elif encoding == "multipart-binary":  # parts with a non-text type: aiohttp hands them over as bytes
+        r = requests.post(url, files={k: (None, v.encode(), "application/octet-stream") for k, v in fields.items()})
     else:
         r = requests.post(url, json={"tx_type": tx_type, "tx_info": info, "price_protection": True})
     assert r.status_code == 200, r.text

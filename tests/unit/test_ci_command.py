@@ -51,3 +51,41 @@ def test_the_readme_quickstart_states_the_two_commands():
     lines = [line.split("#", 1)[0].strip() for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()]
     assert "python -m bots.grid --symbol TON" in lines
     assert documented_test_commands("README.md")[0] in ci_lines()
+
+
+def _pyproject() -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the backport ([dev] installs it)
+        import tomli as tomllib
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_ci_type_checks_after_the_tests():
+    lines = ci_lines()
+    pytest_line = next(i for i, line in enumerate(lines) if "python -m pytest" in line)
+    assert "python -m mypy" in lines, ".ci/run must run the type checker (configured in pyproject.toml)"
+    assert lines.index("python -m mypy") > pytest_line
+    page = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
+    assert re.search(r"^python -m mypy\b", page, flags=re.M), "the Development page names the command"
+    dev = _pyproject()["project"]["optional-dependencies"]["dev"]
+    assert any(re.match(r"mypy[<>=]", d) for d in dev), "[dev] installs the pinned mypy CI runs"
+
+
+def test_mypy_covers_both_packages_strictly_on_the_client():
+    tool = _pyproject()["tool"]["mypy"]
+    assert sorted(tool["files"]) == ["bots", "lighter_sync"]
+    for rule in ("check_untyped_defs", "disallow_untyped_defs", "disallow_incomplete_defs", "no_implicit_optional",
+                 "warn_unused_ignores", "warn_redundant_casts"):
+        assert tool.get(rule) is True, f"[tool.mypy] {rule} must stay on"
+    assert "ignore-without-code" in tool["enable_error_code"]
+    assert not tool.get("ignore_missing_imports"), "missing stubs are ignored per named module, never globally"
+    overrides = tool["overrides"]
+    assert not any(o.get("ignore_errors") for o in overrides), "no module is exempt from the checker"
+    strict = [o for o in overrides if "lighter_sync.*" in o["module"]]
+    assert strict and all(strict[0].get(r) is True
+                          for r in ("warn_return_any", "disallow_any_generics", "disallow_untyped_calls"))
+    assert {"lighter_sync", "bots.strategy", "bots.grid.*"} <= set(strict[0]["module"])
+    for o in overrides:
+        if o.get("ignore_missing_imports"):
+            assert not any(m.startswith(("lighter_sync", "bots")) for m in o["module"])

@@ -544,6 +544,8 @@ def test_unknown_and_non_object_frames_are_ignored(venue):
         venue.send('"heartbeat"')
         venue.send("not json")
         venue.send({"type": "update/something_new", "channel": "x:1"})
+        venue.send({"type": ["update/order_book"], "channel": "order_book:0"})  # unhashable: not a dict key
+        venue.send({"type": {"nested": 1}})
         venue.send({"error": {"code": 30005, "message": "Invalid Channel:  (marketId)"}})
         venue.send(
             {"channel": "order_book:0", "type": "update/order_book", "order_book": {"asks": "garbage"}}
@@ -554,6 +556,7 @@ def test_unknown_and_non_object_frames_are_ignored(venue):
         assert s.connected and s.stats().reconnects == 0
     finally:
         s.close()
+
 
 
 def _drain(s: Stream) -> list[Any]:

@@ -235,7 +235,7 @@ def from_le_bytes(data: bytes) -> Fp5:
     """40 little-endian bytes (five 8-byte limbs) as an element; limbs are reduced mod p."""
     if len(data) != 40:
         raise ValueError(f"an extension element is 40 bytes, got {len(data)}")
-    return tuple(int.from_bytes(data[i:i + 8], "little") % P for i in range(0, 40, 8))  # type: ignore[return-value]
+    return tuple(int.from_bytes(data[i:i + 8], "little") % P for i in range(0, 40, 8))  # type: ignore[return-value]  # five limbs
 
 
 def to_le_bytes(a: Fp5) -> bytes:

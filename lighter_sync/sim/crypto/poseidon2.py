@@ -74,8 +74,8 @@ def permute(state: Sequence[int]) -> list[int]:
     rest = [v % p for v in s[1:]]
     d0 = _DIAG[0]
     diag = _DIAG[1:]
-    for i, rc in enumerate(_RC_P):
-        x = (s0 + rc) % p
+    for i, rc_p in enumerate(_RC_P):
+        x = (s0 + rc_p) % p
         y = x * x * x % p
         x = y * y * x % p
         total = x + sum(rest)

@@ -214,6 +214,9 @@ class FakeVenue:
                 else:
                     self._land(action)
             elif isinstance(action, Cancel):
+                if unknown and not self.unknown_lands:
+                    out.append(Outcome(ok=False, unknown=True, error=TimeoutError("lost")))
+                    continue  # lost on the way: the order still rests
                 key = action.coi or action.order_index
                 order = self.orders.pop(key, None)
                 if order is None:

@@ -80,6 +80,18 @@ def test_a_cancel_is_resent_only_after_the_retry_time_and_only_if_it_still_rests
     assert plan([want("L-2")], [live(1, cancel_sent_ms=NOW)], cap=1) == []
 
 
+def test_an_order_whose_cancel_outcome_is_unknown_still_serves_its_key():
+    """A cancel that failed with an unknown outcome (a 5xx) may not have landed: the order may still
+    rest, so no second order is placed for its key until it is seen gone or a cancel is accepted.
+    (An accepted cancel is sequenced before any later create, so that one may be replaced at once.)"""
+    unsure = live(1, size="5", cancel_sent_ms=NOW, cancel_unsure=True)
+    assert plan([want()], [unsure]) == []
+    assert plan([want()], [live(1, size="5", cancel_sent_ms=NOW)]) == [Create(0, want())]
+    # past the retry time the cancel is sent again, and still nothing else for the key
+    old = live(1, size="5", cancel_sent_ms=NOW - RETRY_CANCEL_MS - 1, cancel_unsure=True)
+    assert plan([want()], [old]) == [Cancel(1, 1001)]
+
+
 def test_creates_fill_the_room_left_by_everything_that_may_rest():
     desired = [want(f"L-{i}", price=f"1.9{i}") for i in range(1, 5)]
     assert plan(desired, [], cap=3) == [Create(0, d) for d in desired[:3]]

@@ -155,6 +155,28 @@ def test_unknown_outcome_that_never_landed_is_settled_and_replaced_once(env):
     assert all(n == 1 for n in venue.creates_by_key.values())
 
 
+def test_a_cancel_lost_with_an_unknown_outcome_never_leaves_two_orders_on_one_level(env):
+    """A replacement batch (cancel + create) fails with an unknown outcome and nothing landed: the new
+    order is settled as never landed, the old one still rests. No second order may go to that level
+    until the old one is known gone; the cancel is retried and then the level is re-placed once."""
+    clock, venue, store = env
+    # room under the cap (as while a level waits out its cooldown), so the cap alone does not hold it back
+    runner = make_runner(venue, store, clock, settle_after_ms=1000, max_open_orders=10)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 5)
+    assert len(venue.bot_open()) == 8
+    victim = next(t for t in runner.live.values() if t.state == "open")
+    victim.replace = True  # as after a refused modify: the next plan cancels it and creates anew
+    venue.unknown_next, venue.unknown_lands = 1, False
+    for _ in range(80):  # past the cancel's retry time (10 s)
+        run_steps(runner, clock, 1, ms=200)
+        keys = [store.order(o.coi).key for o in venue.bot_open()]
+        assert len(keys) == len(set(keys)), f"two orders for one level: {sorted(keys)}"
+    assert victim.coi not in {o.coi for o in venue.bot_open()}
+    assert len(venue.bot_open()) == 8 and victim.key in {store.order(o.coi).key for o in venue.bot_open()}
+
+
 def test_unknown_outcome_that_landed_is_adopted_not_duplicated(env):
     clock, venue, store = env
     runner = make_runner(venue, store, clock, settle_after_ms=1000)
