@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -86,3 +87,27 @@ def test_idle_keys_rotate_and_unknown_keys_and_double_release_are_refused():
         pool.acquire(9, time.monotonic())
     with pytest.raises(RuntimeError, match="not held"):
         pool.release(pool.slot(4))
+
+
+def test_a_waiter_waits_the_time_left_by_the_pools_clock_and_says_which_keys(monkeypatch):
+    """The wait is ``deadline - clock()``, never more; a passed deadline does not wait at all."""
+    import lighter_sync.key_slots as key_slots
+
+    waits: list[float] = []
+
+    class RecordingEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return False  # nobody hands the slot over
+
+    # only this module's view of threading changes: no other thread of the process sees the fake
+    monkeypatch.setattr(key_slots, "threading", SimpleNamespace(Event=RecordingEvent, Lock=threading.Lock))
+    pool = KeySlotPool([4, 5], clock=lambda: 100.0)
+    pool.acquire(4, 0)
+    pool.acquire(5, 0)
+    with pytest.raises(RetryableError, match="all API keys stayed busy until the call's timeout"):
+        pool.acquire(None, 100.25)
+    with pytest.raises(RetryableError, match="API key 5 stayed busy"):
+        pool.acquire(5, 99.0)
+    assert waits == [0.25, 0.0]
+    assert pool.waiting() == 0

@@ -458,3 +458,84 @@ def test_remembered_answers_equal_fresh_ones(seed):
         answer = kept.desired_orders(now)
         assert answer == fresh.desired_orders(now)
     assert trade > 50 and kept.recenters > 0
+
+
+@pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
+def test_an_order_exactly_at_the_far_touch_would_take_and_is_held_back(side):
+    """A buy at the ask (a sell at the bid) would cross: held back; one tick short of it rests."""
+    s = make()
+    s.desired_orders(T0)
+    tick = RULES.tick_size
+    k = -1 if side is Side.BUY else 1
+    price = s.levels()[k]
+    book = (price - tick, price) if side is Side.BUY else (price, price + tick)
+    s.on_event(BookUpdate(T0 + 1, *book), T0 + 1)
+    assert level_key(k) not in by_key(s.desired_orders(T0 + 1))
+    away = (price - tick, price + tick)  # the far touch one tick beyond the order: it rests again
+    s.on_event(BookUpdate(T0 + 2, *away), T0 + 2)
+    again = by_key(s.desired_orders(T0 + 2))
+    assert again[level_key(k)].price == price and again[level_key(k)].side is side
+
+
+def test_fills_are_counted_and_a_repeated_trade_is_ignored():
+    s = make(GridParams(cooldown_ms=0))
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1")
+    fill(s, "L+0", Side.SELL, T0 + 2, "t2")
+    assert s.fills == 2 and s.position == 0
+    s.on_event(Fill(T0 + 3, "L+0", 1, Side.SELL, s.levels()[0], s.unit, trade_id="t2"), T0 + 3)
+    assert s.fills == 2 and s.position == 0
+
+
+def test_remembered_trade_ids_are_bounded_and_forget_the_oldest_first():
+    s = make()
+    for i in range(10_000):
+        assert s._new_trade(f"t{i}")
+    assert not s._new_trade("t0") and len(s._seen_trades) == 10_000  # all 10,000 still known
+    assert s._new_trade("t10000")  # the 10,001st pushes the oldest out ...
+    assert len(s._seen_trades) == 10_000 and "t0" not in s._seen_trades and "t1" in s._seen_trades
+    assert s._new_trade("t0")  # ... which then counts as new
+    assert not s._new_trade("t2") and not s._new_trade("t10000")
+
+
+@pytest.mark.parametrize("side", [Side.BUY, Side.SELL])
+def test_a_quote_kept_for_its_cooldown_is_replaced_once_it_would_take(side):
+    """Re-pricing waits for the cooldown, unless the old price now sits at the far touch: a re-centre
+    that leaves the old buy exactly at the ask (the old sell at the bid) replaces it at once."""
+    s = make(GridParams(levels=1, recenter_after_ms=0, cooldown_ms=10_000))
+    k = -1 if side is Side.BUY else 1
+    old = by_key(s.desired_orders(T0))[level_key(k)].price
+    tick = RULES.tick_size
+    book = (old - tick, old) if side is Side.BUY else (old, old + tick)
+    s.on_event(BookUpdate(T0 + 1, *book), T0 + 1)
+    assert s.recenters == 1
+    now = by_key(s.desired_orders(T0 + 1))
+    assert now[level_key(k)].side is side and now[level_key(k)].price != old
+    if side is Side.BUY:
+        assert now[level_key(k)].price < book[1]
+    else:
+        assert now[level_key(k)].price > book[0]
+
+
+@pytest.mark.parametrize("move, kept", [("0.0075", True), ("0.0125", False)])
+def test_a_re_centre_re_prices_a_resting_order_only_for_a_move_of_min_move_or_more(move, kept):
+    """``min_move`` is a fraction of the price: 1 % keeps a quote through a 0.75 % move, not a 1.25 % one."""
+    s = make(GridParams(levels=1, recenter_after_ms=0, cooldown_ms=0, min_move=D("0.01")))
+    old = by_key(s.desired_orders(T0))["L-1"]
+    mid = D("2.0001") * (1 + D(move))
+    tick = RULES.tick_size
+    s.on_event(BookUpdate(T0 + 1, mid - tick, mid + tick), T0 + 1)
+    assert s.recenters == 1
+    now = by_key(s.desired_orders(T0 + 1))["L-1"]
+    assert (now == old) is kept
+    if not kept:
+        assert now.price > old.price
+
+
+@pytest.mark.parametrize("units, gap", [("0.5", 0), ("1.5", -2), ("2.5", -2), ("3.5", -4)])
+def test_the_gap_rounds_a_partial_position_half_to_even(units, gap):
+    s = make()
+    s.desired_orders(T0)
+    fill(s, "L-1", Side.BUY, T0 + 1, "t1", size=s.unit * D(units))
+    assert s.position == s.unit * D(units)
+    assert s.gap == gap

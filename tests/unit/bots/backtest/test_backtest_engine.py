@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, walk_bars
+from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell, walk_bars
 
 from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine
@@ -430,3 +430,91 @@ def test_the_tick_lane_is_taken_only_when_it_says_the_same_events():
     assert result.fills and sum(type(e).__name__ == "Fill" for e in seen) == len(result.fills)
     other_tick = GridStrategy(StrategyContext(replace(TON, tick_size=Decimal("0.0001")), 8), GridParams())
     assert BacktestEngine(other_tick, TON, bars)._lane is None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_order_canceled_before_it_arrives_never_rests_nor_fills(fast):
+    # sent at the open, canceled at +20 s (the next path point) with a 30 s latency: the order would
+    # arrive at +30 s and the cancel at +50 s, and the path dips through 99 at about +32 s. Sends on
+    # one connection are serialised, so the cancel that follows an order still in flight voids it.
+    rows = [(100.0, 100.5, 98.0, 100.0), FLAT]
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=30_000), check_invariants=True)
+    strat = CancelAt([buy("b", "99.00")], at=T0 + 1)
+    r = BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+    assert r.fills == []
+    assert r.counters["cancels"] == 1 and r.counters["modifies"] == 0
+    assert r.counters["orders_sent"] == 1
+    assert statuses(strat, "b") == []  # never at the venue: neither open nor canceled there
+
+
+class MoveAt(CancelAt):
+    """Rests its orders until ``at`` (ms), then wants the same keys one tick lower (a modify)."""
+
+    def __init__(self, orders, at):
+        super().__init__(orders, at)
+        self.later = [replace(o, price=o.price - RULES.tick_size) for o in orders]
+
+    def desired_orders(self, now_ms):
+        return self.later if now_ms >= self.at else super().desired_orders(now_ms)
+
+
+def statuses(strategy, key):
+    from bots.strategy import OrderUpdate
+
+    return [(e.status.name, e.ts_ms) for e in strategy.events if isinstance(e, OrderUpdate) and e.key == key]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_resting_order_is_reported_canceled_once_when_the_cancel_arrives(fast):
+    rows = [FLAT, FLAT, FLAT]
+    strat = CancelAt([buy("b", "99.00"), buy("c", "98.00")], at=T0 + 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    seen = statuses(strat, "b")
+    assert [s for s, _ in seen] == ["OPEN", "CANCELED"]
+    assert seen[1][1] == T0 + 60_000 + 200  # the decision at the bar's open, plus the maker latency
+    assert [s for s, _ in statuses(strat, "c")] == ["OPEN", "CANCELED"]
+    assert r.counters["cancels"] == 2 and r.counters["modifies"] == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_order_that_filled_before_its_cancel_arrived_is_not_reported_canceled(fast):
+    rows = [FLAT, FLAT, (100.0, 102.0, 98.0, 100.0), FLAT]
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=30_000), check_invariants=True)
+    strat = CancelAt([buy("b", "99.00")], at=T0 + 2 * 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+    assert len(r.fills) == 1
+    assert [s for s, _ in statuses(strat, "b")] == ["OPEN", "FILLED"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_modified_order_is_not_reported_canceled(fast):
+    rows = [FLAT, FLAT, FLAT]
+    strat = MoveAt([buy("b", "99.00")], at=T0 + 60_000)
+    r = BacktestEngine(strat, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [s for s, _ in statuses(strat, "b")] == ["OPEN", "OPEN"]  # the replacement rests; no CANCELED
+    assert r.counters["modifies"] == 1 and r.counters["cancels"] == 0
+    assert r.counters["orders_sent"] == 2
+
+
+class ThenReduceOnly(FixedOrders):
+    """Buys once; after its fill, asks for a reduce-only buy and a reduce-only sell."""
+
+    def desired_orders(self, now_ms):
+        if not self.fills:
+            return super().desired_orders(now_ms)
+        return [buy("rb", "98.00", reduce_only=True), sell("rs", "102.00", reduce_only=True)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_reduce_only_is_refused_when_flat_and_on_the_side_of_the_position(fast):
+    flat = FixedOrders([buy("rb", "99.00", reduce_only=True), sell("rs", "101.00", reduce_only=True)])
+    r = BacktestEngine(flat, RULES, bars_from([FLAT, FLAT]), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert {(x.key, x.reason) for x in r.rejections} == {("rb", "reduce_only"), ("rs", "reduce_only")}
+    assert r.fills == []
+    rows = [FLAT, (100.0, 100.5, 98.0, 100.0), FLAT, FLAT]
+    long = ThenReduceOnly([buy("b", "99.00")])
+    r = BacktestEngine(long, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fast=fast).run()
+    assert [f.key for f in r.fills] == ["b"]
+    # the buy would grow the long: refused (and retried after its back-off); the sell rests
+    assert {(x.key, x.reason) for x in r.rejections} == {("rb", "reduce_only")}
+    assert r.counters["rejected_reduce_only"] == len(r.rejections) >= 1

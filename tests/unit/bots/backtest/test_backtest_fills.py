@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from backtest_helpers import RULES, FixedOrders, bars_from, buy, sell
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.fills import (
@@ -236,3 +238,72 @@ def test_funding_at_an_instant_comes_before_the_fills_of_that_instant():
                        BacktestConfig(check_invariants=True), fundings=fund).run()
     assert [f.ts_ms for f in r.fills] == [T0 + 120_000]
     assert r.fundings == [] and r.funding == 0
+
+
+def test_a_zero_length_segment_reaches_every_level_between_its_ends_and_no_other():
+    # the jump at a bar's open, either way: a level between (or at) the two ends is reached at once
+    for pa, pb in ((100, 105), (105, 100)):
+        assert first_at_or_above(10, pa, 10, pb, 10, 103) == 10
+        assert first_at_or_above(10, pa, 10, pb, 10, 105) == 10
+        assert first_at_or_above(10, pa, 10, pb, 10, 106) is None
+        assert first_at_or_below(10, pa, 10, pb, 10, 102) == 10
+        assert first_at_or_below(10, pa, 10, pb, 10, 100) == 10
+        assert first_at_or_below(10, pa, 10, pb, 10, 99) is None
+
+
+def test_simultaneous_fills_are_ordered_best_price_first_then_by_sending_order():
+    from types import SimpleNamespace
+
+    from bots.backtest.engine import _before
+
+    def order(coi, pu, is_buy):
+        return SimpleNamespace(coi=coi, pu=pu, is_buy=is_buy)
+
+    # buys: the highest first, whatever was sent first; equal prices: the first sent
+    assert _before(order(2, 101, True), order(1, 100, True))
+    assert not _before(order(1, 100, True), order(2, 101, True))
+    assert _before(order(1, 100, True), order(2, 100, True))
+    assert not _before(order(2, 100, True), order(1, 100, True))
+    assert not _before(order(1, 100, True), order(1, 100, True))  # strict: an order is not before itself
+    # sells: the lowest first
+    assert _before(order(2, 99, False), order(1, 100, False))
+    assert not _before(order(1, 100, False), order(2, 99, False))
+    assert _before(order(1, 100, False), order(2, 100, False))
+    assert not _before(order(2, 100, False), order(1, 100, False))
+    assert not _before(order(1, 100, False), order(1, 100, False))
+    # a buy and a sell at one instant: sending order, not price
+    assert _before(order(1, 90, True), order(2, 110, False)) and not _before(order(2, 110, False), order(1, 90, True))
+    assert _before(order(1, 110, False), order(2, 90, True)) and not _before(order(2, 90, True), order(1, 110, False))
+    assert _before(order(1, 120, True), order(2, 80, False)) and not _before(order(2, 80, False), order(1, 120, True))
+
+
+def _first_by_scan(ta, pa, tb, pb, t_from, level, reached):
+    """The first integer millisecond in [t_from, tb] at which the exact line satisfies ``reached``."""
+    from fractions import Fraction
+
+    for t in range(max(t_from, ta), tb + 1):
+        if reached(Fraction(pa) + Fraction((pb - pa) * (t - ta), tb - ta), level):
+            return t
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 5), st.integers(90, 110), st.integers(1, 40), st.integers(90, 110),
+       st.integers(0, 45), st.integers(88, 112))
+def test_first_crossing_times_equal_a_scan_of_the_exact_line(ta, pa, dt, pb, dfrom, level):
+    tb = ta + dt
+    t_from = min(ta + dfrom, tb)
+    assert first_at_or_above(ta, pa, tb, pb, t_from, level) == _first_by_scan(
+        ta, pa, tb, pb, t_from, level, lambda p, lv: p >= lv)
+    assert first_at_or_below(ta, pa, tb, pb, t_from, level) == _first_by_scan(
+        ta, pa, tb, pb, t_from, level, lambda p, lv: p <= lv)
+
+
+def test_fill_config_bounds_are_inclusive_and_refusals_say_what_is_allowed():
+    assert FillConfig(volume_share=1.0, touch_probability=1.0).volume_share == 1.0  # all of the volume
+    with pytest.raises(ValidationError, match=r"volume_share must be in \(0, 1\]; got 1.5"):
+        FillConfig(volume_share=1.5)
+    with pytest.raises(ValidationError, match="fill mode must be one of pessimistic, touch, probabilistic"):
+        FillConfig(mode="optimistic")
+    with pytest.raises(ValidationError, match=r"touch_probability must be in \[0, 1\]; got -0.1"):
+        FillConfig(touch_probability=-0.1)
