@@ -39,7 +39,6 @@ fill until the cancel arrives.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from lighter_sync.errors import ValidationError
@@ -77,9 +76,6 @@ class FillConfig:
             raise ValidationError(f"volume_share must be in (0, 1]; got {self.volume_share}")
         if self.maker_latency_ms < 0 or self.taker_latency_ms < 0:
             raise ValidationError("latencies must be >= 0 ms")
-
-    def rng(self) -> random.Random:
-        return random.Random(self.seed)
 
     def through_ticks(self) -> int:
         """How many ticks past the price the path must go for a sure fill (1 pessimistic, 0 touch)."""
