@@ -518,3 +518,28 @@ def test_reduce_only_is_refused_when_flat_and_on_the_side_of_the_position(fast):
     # the buy would grow the long: refused (and retried after its back-off); the sell rests
     assert {(x.key, x.reason) for x in r.rejections} == {("rb", "reduce_only")}
     assert r.counters["rejected_reduce_only"] == len(r.rejections) >= 1
+
+
+class _ThenMore(FixedOrders):
+    """Rest ``first``; once it has filled, rest ``then`` (an order that adds to the position)."""
+
+    def __init__(self, first, then):
+        super().__init__([first, then])
+
+    def desired_orders(self, now_ms):
+        return [self.orders[1]] if self.fills else [self.orders[0]]
+
+
+@pytest.mark.parametrize(("first", "then", "rows"), [
+    # long 40 at 99 (margin 792 of 1000), then a buy taking it to 60 at 98: 1176 needed
+    (buy("a", "99.00", size="40"), buy("b", "98.00", size="20"),
+     [FLAT, (100.0, 100.0, 98.9, 99.0), (99.0, 99.0, 99.0, 99.0), (99.0, 99.0, 97.0, 97.5)]),
+    # short 40 at 101, then a sell taking it to 60 at 102: 1224 needed
+    (sell("a", "101.00", size="40"), sell("b", "102.00", size="20"),
+     [FLAT, (100.0, 101.1, 100.0, 101.0), (101.0, 101.0, 101.0, 101.0), (101.0, 103.0, 101.0, 102.5)]),
+])
+def test_the_margin_check_counts_the_position_already_held_either_side(first, then, rows):
+    cfg = BacktestConfig(leverage=Decimal(5), check_invariants=True)
+    r = BacktestEngine(_ThenMore(first, then), RULES, bars_from(rows), cfg).run()
+    assert abs(r.position) == Decimal("40") and r.counters["rejected_margin"] >= 1
+    assert [f.key for f in r.fills] == ["a"]
