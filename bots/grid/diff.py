@@ -7,8 +7,8 @@ Pure: no I/O, no clock of its own. Orders are matched by the strategy's key. Rul
 * an order whose send outcome is not settled yet (``intent``, ``unknown``) or that was just sent
   and not yet seen serves its key: nothing else is placed for that key meanwhile;
 * an order whose cancel was accepted does not serve its key (the venue sequences that cancel before
-  any later create, so its replacement may go at once); one whose cancel outcome is unknown does,
-  until it is seen gone or a cancel is accepted: it may still rest;
+  any later create, so its replacement may go at once); one whose cancel failed (outcome unknown,
+  or refused) does, until it is seen gone or a cancel is accepted: it may still rest;
 * a second live order for a key that is already served is cancelled (a late-landing duplicate);
 * creates never take the number of orders that may rest (including those being cancelled)
   above ``max_open_orders``.
@@ -48,7 +48,7 @@ class Tracked:
     cancel_sent_ms: int | None = None
     modify_sent_ms: int | None = None
     replace: bool = False  # a modify was refused: cancel and create instead
-    cancel_unsure: bool = False  # the last cancel's outcome is unknown: it may still rest
+    cancel_unsure: bool = False  # the last cancel was not accepted (unknown or refused): it may still rest
 
 
 def plan_actions(
