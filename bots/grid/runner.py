@@ -794,8 +794,7 @@ class Runner:
                 )
             else:
                 log.warning("create %s coi=%d rejected: %s", action.order.key, action.coi, outcome.error)
-                self._finish(tracked, OrderStatus.REJECTED, str(outcome.error), now)
-                self._back_off(action.order.key, now)
+                self._finish(tracked, OrderStatus.REJECTED, str(outcome.error), now)  # backs its key off
             return
         if tracked is None:
             return

@@ -4,9 +4,10 @@ tick, books, and size quanta that refine themselves for finer sizes."""
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,3 +46,52 @@ def test_size_quanta_refine_for_a_finer_size():
     q.refine(D("0.05"))
     assert q.of(D("0.05")) == 5 and q.of(D("5.0")) == 500
     assert q.floor(D("4.999")) == 499  # n quanta exceed 4.999 exactly when n > 499
+
+
+@pytest.mark.parametrize("tick", ["0.0001", "0.0003", "0.25"])
+@pytest.mark.parametrize("bid_off, ask_off", [(True, False), (False, True), (False, False), (True, True)])
+def test_a_book_with_one_side_on_the_tick_and_one_off_it(tick, bid_off, ask_off):
+    """Random prices are almost never on the tick: this pins each mix of on/off-tick sides."""
+    t = D(tick)
+    bid = 100 * t + (t / 3 if bid_off else 0)
+    ask = 103 * t + (t / 3 if ask_off else 0)
+    fb, ca, m_lo, m_hi = PriceTicks(t).book(bid, ask)
+    m = (Fraction(bid) + Fraction(ask)) / Fraction(t)
+    assert (fb, ca, m_lo, m_hi) == (math.floor(Fraction(bid) / Fraction(t)), math.ceil(Fraction(ask) / Fraction(t)),
+                                    math.floor(m), math.ceil(m))
+
+
+def test_a_book_needs_a_side_and_a_size_must_be_finite():
+    with pytest.raises(ValueError, match="bid or an ask"):
+        PriceTicks(D("0.01")).book(None, None)
+    with pytest.raises(ValueError, match="finite"):
+        SizeQuanta(D("0.1")).refine(D("NaN"))
+
+
+@pytest.mark.parametrize("step", ["1E+1", "1E+3", "1", "10"])
+def test_whole_sizes_never_need_a_finer_quantum_whatever_the_steps_spelling(step):
+    """The quantum starts no coarser than 1, also for a step written with a positive exponent
+    (``Decimal.normalize()`` writes 10 as ``1E+1``)."""
+    q = SizeQuanta(D(step))
+    assert q.of(D("25")) == 25 * q.of(D("1")) and q.of(D("1")) >= 1
+    assert q.floor(D("25.5")) == q.of(D("25"))
+
+
+@pytest.mark.parametrize("tick", ["0.0003", "0.0001", "7"])
+@pytest.mark.parametrize("offset", ["-1E-30", "1E-30", "0"])
+def test_bounds_are_exact_a_hair_from_a_tick_where_the_division_rounds(tick, offset):
+    """``price / tick`` is rounded to 28 digits: a price 1e-30 below a tick multiple divides to the
+    multiple itself, and the floor must still be one less."""
+    t = D(tick)
+    with localcontext() as ctx:
+        ctx.prec = 60  # build the price exactly
+        price = 12345 * t + D(offset)
+    assert (price == 12345 * t) == (offset == "0")
+    exact = Fraction(price) / Fraction(t)
+    assert PriceTicks(t).bounds(price) == (math.floor(exact), math.ceil(exact))
+
+
+def test_a_tick_must_be_positive():
+    for tick in ("0", "-0.01"):
+        with pytest.raises(ValueError, match="tick must be > 0"):
+            PriceTicks(D(tick))
