@@ -631,9 +631,12 @@ def test_a_fill_of_an_order_the_bot_did_not_place_moves_the_position_without_a_k
     assert runner.ledger.position == -5
 
 
-def test_an_order_update_that_overtakes_its_fills_holds_the_level_until_they_arrive_not_longer(env):
+@pytest.mark.parametrize("size", ["6", "0.5"])
+def test_an_order_update_that_overtakes_its_fills_holds_the_level_until_they_arrive_not_longer(env, size):
     clock, venue, store = env
-    runner, strategy = one_order_runner(venue, store, clock)
+    strategy = OneOrder(D("1.9000"), D(size))
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=10**9, reconcile_every_ms=10**9),
+                    clock_ms=clock)
     runner.start()
     run_steps(runner, clock, 2)
     (order,) = venue.bot_open()
@@ -642,9 +645,29 @@ def test_an_order_update_that_overtakes_its_fills_holds_the_level_until_they_arr
                                    OrderStatus.FILLED, reason="filled"))
     run_steps(runner, clock, 5)
     assert not venue.bot_open()  # the position is stale until the fills arrive: the level stays served
-    venue.events.append(_fill_of(order, "5:buy", str(order.size), "0", True, clock()))
+    venue.events.append(_fill_of(order, "5:buy", size, "0", True, clock()))
     runner.step()  # the fills are in: the next plan re-places the level at once
     assert len(venue.bot_open()) == 1 and runner.ledger.position == order.size
+
+
+def test_fills_that_never_follow_their_order_update_trigger_a_reconcile_after_5_s(tmp_path):
+    clock = ManualClock()
+    venue = CountingVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.orders.pop(order.coi)
+    venue.events.append(VenueOrder(order.coi, order.order_index, order.side, order.price, order.size, order.size,
+                                   OrderStatus.FILLED, reason="filled"))
+    reads = len(venue.position_reads)
+    run_steps(runner, clock, 1)
+    seen_at = clock() - 100
+    run_steps(runner, clock, 60)
+    assert [t - seen_at for t in venue.position_reads[reads:]][:1] == [5_000]
+    assert len(venue.bot_open()) == 1  # and the level is free again
+    store.close()
 
 
 class RefusingVenue(FakeVenue):
@@ -1083,3 +1106,115 @@ def test_run_stops_at_the_end_of_its_duration_then_shuts_down(env):
     timers = strategy.seen(Timer)
     assert timers[-1].ts_ms == start + 1_000 and len(timers) == 1_000 // 50  # no step after the deadline
     assert summary.open_bot_orders == 0 and not timed.bot_open()
+
+
+def test_a_foreign_orders_final_update_is_not_a_foreign_order_to_cancel(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, cancel_foreign=True)
+    runner.start()
+    for status in (OrderStatus.CANCELED, OrderStatus.FILLED):
+        venue.events.append(VenueOrder(0, 2**40, Side.BUY, D("1.5"), D("1"), D(0), status))
+    run_steps(runner, clock, 2)
+    assert not runner.foreign_seen and not venue.executed
+
+
+def test_a_foreign_order_without_a_client_index_is_cancelled_by_its_order_index(env):
+    clock, venue, store = env
+    foreign = venue.add_foreign(Side.BUY, D("1.5"), D("10"))  # placed in the web UI: coi 0
+    runner = make_runner(venue, store, clock, cancel_foreign=True)
+    spent = runner.budget.spent
+    runner.start()
+    assert venue.executed == [[Cancel(0, foreign.order_index)]] and foreign.order_index not in venue.orders
+    assert runner.budget.spent - spent == 4  # position, newest trade, open orders, and the cancel
+
+
+class LaggingOpenOrders(FakeVenue):
+    """REST open orders that lag: the next ``lag`` reads miss every order."""
+
+    lag = 0
+    fail_reconcile = 0
+
+    def open_orders(self):
+        if self.lag:
+            self.lag -= 1
+            return []
+        return super().open_orders()
+
+    def reconcile(self, coi):
+        if self.fail_reconcile:
+            self.fail_reconcile -= 1
+            raise ConnectionError("lookup failed")
+        return super().reconcile(coi)
+
+
+def test_a_restart_adopts_an_order_rest_open_orders_missed_when_its_lookup_finds_it_open(tmp_path):
+    clock = ManualClock()
+    venue = LaggingOpenOrders(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.lag = 1
+    runner2, strategy2 = one_order_runner(venue, GridStore(store.path), clock)
+    runner2.start()
+    assert set(runner2.live) == {order.coi} and runner2.live[order.coi].state == "open"
+    run_steps(runner2, clock, 3)
+    assert venue.bot_open() == [order] and runner2.orders_sent == 0
+    runner2.store.close()
+    store.close()
+
+
+def test_a_failed_lookup_leaves_the_order_unsettled_and_its_level_served_until_it_succeeds(tmp_path):
+    clock = ManualClock()
+    venue = LaggingOpenOrders(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=1000, reconcile_every_ms=5_000)
+    venue.unknown_next, venue.unknown_lands = 1, False  # the create is lost
+    venue.fail_reconcile = 1
+    runner.start()
+    run_steps(runner, clock, 1)
+    (coi,) = runner.live
+    run_steps(runner, clock, 15)  # the first lookup fails: still unknown, nothing else placed
+    assert runner.live[coi].state == "unknown" and not venue.bot_open() and len(venue.executed) == 1
+    run_steps(runner, clock, 80)  # retried at the next periodic reconcile
+    assert store.order(coi).reason == "never landed" and len(venue.bot_open()) == 1
+    store.close()
+
+
+def test_an_unknown_send_that_landed_and_filled_is_settled_as_filled(env):
+    clock, venue, store = env
+    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=1000)
+    venue.unknown_next, venue.unknown_lands = 1, True
+    venue.drop_fills = True
+    venue.hold_events = True  # it lands and fills; the stream says nothing
+    runner.start()
+    run_steps(runner, clock, 1)
+    (coi,) = runner.live
+    venue.set_price(D("1.8990"), D("1.8995"))
+    assert venue.done[coi].status is OrderStatus.FILLED
+    run_steps(runner, clock, 15)
+    updates = [u for u in strategy.seen(OrderUpdate) if u.client_order_index == coi]
+    assert [(u.status, u.filled) for u in updates] == [(OrderStatus.FILLED, venue.done[coi].filled)]
+    assert store.order(coi).reason == "filled" and store.order(coi).filled == venue.done[coi].filled
+
+
+class UnbatchedVenue(FakeVenue):
+    def requests_per_action_batch(self, n):
+        return n  # one request per action
+
+
+def test_out_of_budget_the_cancels_go_alone(tmp_path):
+    clock = ManualClock()
+    venue = UnbatchedVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (first,) = venue.bot_open()
+    strategy.reduce_only = True  # needs a cancel and a create: 2 requests
+    runner.budget.force(int(runner.budget.available()) - 1)  # room for one
+    venue.executed.clear()
+    run_steps(runner, clock, 1)
+    assert venue.executed == [[Cancel(first.coi, first.order_index)]]
+    store.close()

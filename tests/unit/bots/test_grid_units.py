@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bots.grid.units import PriceTicks, SizeQuanta
+from bots.grid.units import _CACHE_LIMIT, PriceTicks, SizeQuanta
 
 D = Decimal
 TICKS = st.sampled_from(("0.00001", "0.0001", "0.01", "0.0005", "0.25", "3", "0.0003"))
@@ -62,9 +62,9 @@ def test_a_book_with_one_side_on_the_tick_and_one_off_it(tick, bid_off, ask_off)
 
 
 def test_a_book_needs_a_side_and_a_size_must_be_finite():
-    with pytest.raises(ValueError, match="bid or an ask"):
+    with pytest.raises(ValueError, match="^a top of book needs a bid or an ask$"):
         PriceTicks(D("0.01")).book(None, None)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="^size must be finite, got NaN$"):
         SizeQuanta(D("0.1")).refine(D("NaN"))
 
 
@@ -93,5 +93,14 @@ def test_bounds_are_exact_a_hair_from_a_tick_where_the_division_rounds(tick, off
 
 def test_a_tick_must_be_positive():
     for tick in ("0", "-0.01"):
-        with pytest.raises(ValueError, match="tick must be > 0"):
+        with pytest.raises(ValueError, match=f"^tick must be > 0, got {tick}$"):
             PriceTicks(D(tick))
+
+
+def test_remembered_prices_and_books_stay_bounded():
+    """The memo of a long run stays bounded (a market repeats its prices; a long run sees many)."""
+    ticks = PriceTicks(D("0.0001"))
+    for i in range(_CACHE_LIMIT + 10):
+        price = D(i).scaleb(-4)
+        assert ticks.book(price, price + 1) == (i, i + 10_000, 2 * i + 10_000, 2 * i + 10_000)
+        assert len(ticks._bounds) <= _CACHE_LIMIT and len(ticks._books) <= _CACHE_LIMIT
