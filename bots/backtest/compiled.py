@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lighter_sync.errors import ConfigError
@@ -89,9 +89,9 @@ def key() -> str:
     return h.hexdigest()[:20]
 
 
-def cache_root() -> Path:
-    """Where compiled trees are kept (one folder per :func:`key`)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where compiled trees are kept (one folder per :func:`key`), for ``environ`` (default: this process's)."""
+    base = (os.environ if environ is None else environ).get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "lighter-sync" / "compiled"
 
 

@@ -71,8 +71,7 @@ def _cli(args: list[str], cache: Path, tmp: Path, path: str | None = None) -> su
 def test_the_flag_runs_the_compiled_tree_with_the_same_outputs(tree, tmp_path):
     # the CLI builds at level 3 under the user's cache; give it this module's build under that name
     cache = tmp_path / "cache"
-    root = compiled.cache_root().relative_to(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
-    shutil.copytree(tree, cache / root / tree.name.replace("-O0", "-O3"))
+    shutil.copytree(tree, compiled.cache_root({"XDG_CACHE_HOME": str(cache)}) / tree.name.replace("-O0", "-O3"))
     run = ["--days", "2", "--seed", "3", "--spacing", "0.2"]
     pure = _cli([*run, "--no-progress", "--out", "pure"], cache, tmp_path)
     fast = _cli([*run, "--no-progress", "--out", "fast", "--compiled"], cache, tmp_path)
