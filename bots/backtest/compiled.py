@@ -148,7 +148,8 @@ def build(root: Path | None = None, *, opt_level: int = 3, log: Callable[[str], 
         if done.returncode != 0:
             tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
             raise CompileError(f"mypyc failed: {tail}")
-        shutil.rmtree(tmp / "build", ignore_errors=True)  # the generated C and objects
+        for scratch in ("build", ".mypy_cache"):  # the generated C, objects and type cache
+            shutil.rmtree(tmp / scratch, ignore_errors=True)
         (tmp / _DONE).write_text("\n".join(MODULES) + "\n", encoding="utf-8")
         try:
             tmp.rename(final)
@@ -157,7 +158,16 @@ def build(root: Path | None = None, *, opt_level: int = 3, log: Callable[[str], 
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _prune(root, keep=final)
     return final
+
+
+def _prune(root: Path, *, keep: Path, newest: int = 3) -> None:
+    """Drop all but the ``newest`` complete builds (each source edit makes one; they are a few MB)."""
+    builds = sorted((p for p in root.iterdir() if p != keep and (p / _DONE).exists()),
+                    key=lambda p: (p / _DONE).stat().st_mtime, reverse=True)
+    for old in builds[newest - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def child_command(tree: Path, module: str, argv: Sequence[str]) -> list[str]:
