@@ -2,8 +2,9 @@
 pure-Python one does, and the flag runs it.
 
 The tree is built once for the module at C optimisation level 0 (a fraction of the build time; the
-C compiler's level cannot change what Python code computes). Cases are drawn by Hypothesis here and
-run in both builds (see ``compiled_answers``); every fill, funding, rejection, counter, log and output
+C compiler's level cannot change what Python code computes). Cases are drawn by Hypothesis here (as many
+as the equivalence test draws: ``BACKTEST_EQUIVALENCE_EXAMPLES``, default 40) and run in both builds
+(see ``compiled_answers``); every fill, funding, rejection, counter, log and output
 file must match byte for byte, in the fast path and in the per-candle loop.
 """
 
@@ -26,7 +27,7 @@ HELPERS = Path(__file__).resolve().parents[1] / "unit" / "bots" / "backtest"
 sys.path.insert(0, str(HELPERS))
 
 from compiled_answers import digests, save_cases  # noqa: E402
-from test_backtest_equivalence import cases  # noqa: E402
+from test_backtest_equivalence import EXAMPLES, cases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 _CC = (sysconfig.get_config_var("CC") or "cc").split()[0]
@@ -96,7 +97,7 @@ def test_drawn_cases_give_the_same_answer_compiled(tree, tmp_path):
     drawn: list[tuple] = []
 
     @seed(20261207)
-    @settings(max_examples=30, deadline=None, database=None, phases=[Phase.generate],
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=cases())
     def collect(case):
