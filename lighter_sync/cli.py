@@ -71,7 +71,10 @@ class ArgumentParser(argparse.ArgumentParser):
 
     _argv: list[str] | None = None
 
-    def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # noqa: D102
+    # one signature for argparse's overloads (same behaviour): remember what is parsed, for error()
+    def parse_known_args(  # type: ignore[override]  # noqa: D102
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> Any:
         self._argv = None if args is None else [str(a) for a in args]
         return super().parse_known_args(args, namespace)
 
