@@ -609,6 +609,8 @@ def test_fills_are_journaled_once_passed_on_whole_and_the_last_one_finishes_the_
                    fee=f.fee, is_maker=f.is_maker, ts_ms=f.ts_ms) for f in fills]
     assert (runner.ledger.position, runner.ledger.fees) == (order.size, first.fee + last.fee)
     assert runner.summary().fills == 2
+    lines = dict(line.split("=", 1) for line in runner.summary().lines())
+    assert D(lines["net_pnl"]) == runner.ledger.realized - runner.ledger.fees and D(lines["fees"]) != 0
     (done,) = strategy.seen(OrderUpdate)
     assert done == OrderUpdate(ts_ms=clock() - 100, key="only", client_order_index=order.coi,
                                status=OrderStatus.FILLED, side=order.side, price=order.price, size=order.size,
@@ -1218,3 +1220,20 @@ def test_out_of_budget_the_cancels_go_alone(tmp_path):
     run_steps(runner, clock, 1)
     assert venue.executed == [[Cancel(first.coi, first.order_index)]]
     store.close()
+
+
+def test_the_pnl_snapshot_holds_the_ledgers_figures_at_the_mark(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, pnl_every_ms=1_000)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # a buy fills; the mark is now below its entry
+    run_steps(runner, clock, 11)
+    row = store.last_pnl()
+    ledger = runner.ledger
+    assert runner.mark is not None
+    assert {k: D(row[k]) for k in ("position", "avg_entry", "realized", "unrealized", "fees", "mark")} == {
+        "position": ledger.position, "avg_entry": ledger.avg_entry, "realized": ledger.realized,
+        "unrealized": ledger.unrealized(runner.mark), "fees": ledger.fees, "mark": runner.mark}
+    assert ledger.unrealized(runner.mark) != 0 and ledger.position != 0
