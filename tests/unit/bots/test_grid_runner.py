@@ -582,6 +582,25 @@ def one_order_runner(venue: FakeVenue, store: GridStore, clock: ManualClock, pri
     return Runner(venue, strategy, store, config, clock_ms=clock), strategy
 
 
+@pytest.fixture()
+def one_order(tmp_path):
+    """``one_order(VenueClass, **config)``: a started one-order runner on a fresh venue and state file."""
+    stores: list[GridStore] = []
+
+    def make(venue_cls: type[FakeVenue] = FakeVenue, **cfg):
+        clock = ManualClock()
+        venue = venue_cls(clock)
+        store = GridStore(tmp_path / f"s{len(stores)}.sqlite")
+        stores.append(store)
+        runner, strategy = one_order_runner(venue, store, clock, **cfg)
+        runner.start()
+        return clock, venue, store, runner, strategy
+
+    yield make
+    for store in stores:
+        store.close()
+
+
 def _fill_of(order: VenueOrder, trade_id: str, size: str, fee: str, is_maker: bool, ts_ms: int) -> VenueFill:
     return VenueFill(trade_id, order.coi, order.order_index, order.side, order.price, D(size), D(fee), is_maker, ts_ms)
 
@@ -652,12 +671,8 @@ def test_an_order_update_that_overtakes_its_fills_holds_the_level_until_they_arr
     assert len(venue.bot_open()) == 1 and runner.ledger.position == order.size
 
 
-def test_fills_that_never_follow_their_order_update_trigger_a_reconcile_after_5_s(tmp_path):
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
+def test_fills_that_never_follow_their_order_update_trigger_a_reconcile_after_5_s(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue)
     run_steps(runner, clock, 2)
     (order,) = venue.bot_open()
     venue.orders.pop(order.coi)
@@ -726,15 +741,11 @@ class CountingVenue(FakeVenue):
         return super().recent_fills(limit)
 
 
-def test_a_position_no_fill_explains_is_adopted_on_the_second_look_only(tmp_path):
+def test_a_position_no_fill_explains_is_adopted_on_the_second_look_only(one_order):
     """A trade made by hand (no fill of the bot's orders explains it): the first look after the grace
     period may be racing a fill, so only a second look adopts the venue's figure, and the strategy
     is told. Each look reads the position and one page of fills."""
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, position_grace_ms=1_000)
-    runner.start()
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
     run_steps(runner, clock, 2)
     venue.position_size, venue.avg_entry = D("-3"), D("2.05")
     venue.events.append(venue.position())
@@ -751,12 +762,8 @@ def test_a_position_no_fill_explains_is_adopted_on_the_second_look_only(tmp_path
     store.close()
 
 
-def test_a_failed_position_look_is_retried_without_a_new_event(tmp_path):
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, position_grace_ms=1_000)
-    runner.start()
+def test_a_failed_position_look_is_retried_without_a_new_event(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
     run_steps(runner, clock, 2)
     (order,) = venue.bot_open()
     venue.drop_fills = True
@@ -768,12 +775,8 @@ def test_a_failed_position_look_is_retried_without_a_new_event(tmp_path):
     store.close()
 
 
-def test_fills_recovered_by_a_look_are_applied_oldest_first_and_the_venue_figure_is_not_adopted(tmp_path):
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, position_grace_ms=1_000)
-    runner.start()
+def test_fills_recovered_by_a_look_are_applied_oldest_first_and_the_venue_figure_is_not_adopted(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
     run_steps(runner, clock, 2)
     (order,) = venue.bot_open()
     venue.drop_fills = True
@@ -925,12 +928,8 @@ class ModifyRefusingVenue(FakeVenue):
         return super().execute(actions)
 
 
-def test_a_refused_modify_is_replaced_by_cancel_and_create_after_the_keys_back_off(tmp_path):
-    clock = ManualClock()
-    venue = ModifyRefusingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
+def test_a_refused_modify_is_replaced_by_cancel_and_create_after_the_keys_back_off(one_order):
+    clock, venue, store, runner, strategy = one_order(ModifyRefusingVenue)
     run_steps(runner, clock, 2)
     (first,) = venue.bot_open()
     strategy.price = D("1.9100")
@@ -978,12 +977,8 @@ def test_an_accepted_modify_moves_the_order_in_the_state_file_too(env):
     assert store.order(first.coi).price == D("1.9100") == runner.live[first.coi].price
 
 
-def test_reconnects_are_counted_after_a_drop_only_and_trigger_a_reconcile_within_a_second(tmp_path):
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
+def test_reconnects_are_counted_after_a_drop_only_and_trigger_a_reconcile_within_a_second(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue)
     venue.events.append(ConnectionEvent(True, "first connect"))
     run_steps(runner, clock, 20)
     assert runner.reconnects == 0 and not venue.fills_since_calls
@@ -1001,12 +996,8 @@ def test_reconnects_are_counted_after_a_drop_only_and_trigger_a_reconcile_within
     store.close()
 
 
-def test_a_failed_periodic_read_is_retried_after_5_s_not_a_full_period(tmp_path):
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, reconcile_every_ms=20_000)
-    runner.start()
+def test_a_failed_periodic_read_is_retried_after_5_s_not_a_full_period(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, reconcile_every_ms=20_000)
     start, reads = clock(), len(venue.position_reads)
     venue.fail_positions = 1
     run_steps(runner, clock, 300)  # 30 s
@@ -1024,12 +1015,8 @@ class FailingOpenOrders(CountingVenue):
         return super().open_orders()
 
 
-def test_a_failed_open_orders_read_is_retried_after_5_s(tmp_path):
-    clock = ManualClock()
-    venue = FailingOpenOrders(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, reconcile_every_ms=20_000)
-    runner.start()
+def test_a_failed_open_orders_read_is_retried_after_5_s(one_order):
+    clock, venue, store, runner, strategy = one_order(FailingOpenOrders, reconcile_every_ms=20_000)
     start, reads = clock(), len(venue.position_reads)
     venue.fail_open_orders = 1
     run_steps(runner, clock, 300)
@@ -1037,13 +1024,9 @@ def test_a_failed_open_orders_read_is_retried_after_5_s(tmp_path):
     store.close()
 
 
-def test_a_reconcile_waits_for_budget_for_its_reads(tmp_path):
+def test_a_reconcile_waits_for_budget_for_its_reads(one_order):
     """Below 3 requests of budget the periodic reconcile is put off by 2 s, not skipped for a period."""
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, reconcile_every_ms=20_000, requests_per_minute=60)
-    runner.start()
+    clock, venue, store, runner, strategy = one_order(CountingVenue, reconcile_every_ms=20_000, requests_per_minute=60)
     start, reads = clock(), len(venue.position_reads)
     run_steps(runner, clock, 195)  # 19.5 s
     runner.budget.force(int(runner.budget.available()) - 1)  # 1 request left at 20 s, one more each second
@@ -1149,12 +1132,8 @@ class LaggingOpenOrders(FakeVenue):
         return super().reconcile(coi)
 
 
-def test_a_restart_adopts_an_order_rest_open_orders_missed_when_its_lookup_finds_it_open(tmp_path):
-    clock = ManualClock()
-    venue = LaggingOpenOrders(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
+def test_a_restart_adopts_an_order_rest_open_orders_missed_when_its_lookup_finds_it_open(one_order):
+    clock, venue, store, runner, strategy = one_order(LaggingOpenOrders)
     run_steps(runner, clock, 2)
     (order,) = venue.bot_open()
     venue.lag = 1
@@ -1206,12 +1185,8 @@ class UnbatchedVenue(FakeVenue):
         return n  # one request per action
 
 
-def test_out_of_budget_the_cancels_go_alone(tmp_path):
-    clock = ManualClock()
-    venue = UnbatchedVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
+def test_out_of_budget_the_cancels_go_alone(one_order):
+    clock, venue, store, runner, strategy = one_order(UnbatchedVenue)
     run_steps(runner, clock, 2)
     (first,) = venue.bot_open()
     strategy.reduce_only = True  # needs a cancel and a create: 2 requests
