@@ -696,12 +696,12 @@ class RefusingVenue(FakeVenue):
                 else Outcome.accepted() for a in actions]
 
 
-def test_a_refused_create_backs_its_key_off_doubling_from_2_s_up_to_2_minutes():
+def test_a_refused_create_backs_its_key_off_doubling_from_2_s_up_to_2_minutes(tmp_path):
     """The rule: a key whose create the venue refuses is not asked again for 2 s, then 4 s, 8 s, ...,
     at most 2 minutes, so a strategy that keeps asking for an impossible order cannot burn the budget."""
     clock = ManualClock()
     venue = RefusingVenue(clock)
-    store = GridStore(":memory:")
+    store = GridStore(tmp_path / "state.sqlite")
     runner, strategy = one_order_runner(venue, store, clock, requests_per_minute=10**6)
     runner.start()
     sent_at = []
