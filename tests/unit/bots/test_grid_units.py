@@ -91,8 +91,20 @@ def test_bounds_are_exact_a_hair_from_a_tick_where_the_division_rounds(tick, off
     assert PriceTicks(t).bounds(price) == (math.floor(exact), math.ceil(exact))
 
 
+@given(tick=st.decimals(min_value=D("1E-12"), max_value=D("1000"), allow_nan=False, allow_infinity=False),
+       digits=st.integers(20, 60), seed=st.integers(0, 10**80), offset=st.sampled_from((-1, 0, 1)))
+def test_bounds_are_exact_for_quotients_beyond_decimals_28_digits(tick, digits, seed, offset):
+    """Any tick, any price: 30- to 60-digit quotients (Decimal's own division and multiplication would
+    round them to 28 digits)."""
+    with localcontext() as ctx:
+        ctx.prec = 200  # build the price exactly: n ticks, or a hair either side
+        price = (seed % 10**digits) * tick + offset * D("1E-40")
+    exact = Fraction(price) / Fraction(tick)
+    assert PriceTicks(tick).bounds(price) == (math.floor(exact), math.ceil(exact))
+
+
 def test_a_tick_must_be_positive():
-    for tick in ("0", "-0.01"):
+    for tick in ("0", "-0.01", "Infinity", "NaN"):
         with pytest.raises(ValueError, match=f"^tick must be > 0, got {tick}$"):
             PriceTicks(D(tick))
 
