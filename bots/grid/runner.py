@@ -260,7 +260,9 @@ class Runner:
             missed = self._missed_fills(since)
             self.budget.force(1)
             snap = self.venue.position()
-            known = max([trade_number(f.trade_id) for f in missed] + [since - 1])
+            # known: the newest trade these reads cover (a journaled one is covered too; the
+            # floor of a first start, ``since``, may not exist yet)
+            known = max([trade_number(f.trade_id) for f in missed] + [since - 1, self.store.last_trade_number()])
             if self._newest_trade() <= known:
                 break
         return snap, missed

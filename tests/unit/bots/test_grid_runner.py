@@ -1212,3 +1212,170 @@ def test_the_pnl_snapshot_holds_the_ledgers_figures_at_the_mark(env):
         "position": ledger.position, "avg_entry": ledger.avg_entry, "realized": ledger.realized,
         "unrealized": ledger.unrealized(runner.mark), "fees": ledger.fees, "mark": runner.mark}
     assert ledger.unrealized(runner.mark) != 0 and ledger.position != 0
+
+
+# -- restarts: what happened while the bot was down, counted once and from the right starting point --
+
+
+class RecordingGrid(GridStrategy):
+    """The grid strategy, recording every event the runner hands it."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.events: list[object] = []
+
+    def on_event(self, event, now_ms):
+        self.events.append(event)
+        super().on_event(event, now_ms)
+
+
+def restart(venue: FakeVenue, store: GridStore, clock: ManualClock, venue_cls=None) -> tuple[Runner, RecordingGrid]:
+    """A new process on the same state file (the old runner dropped without shutdown: kill -9)."""
+    strategy = RecordingGrid(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
+    runner = Runner(venue, strategy, GridStore(store.path),
+                    RunnerConfig(requests_per_minute=1000, status_every_ms=10**9), clock_ms=clock)
+    venue.events.clear()  # nobody listened: the stream does not replay what happened meanwhile
+    runner.start()
+    return runner, strategy
+
+
+def test_a_take_profit_filled_while_down_realizes_pnl_from_the_entry_the_bot_left(env):
+    """Killed holding a position; its take-profit fills while the bot is down. On restart the
+    strategy is first told the position the bot left (size and entry), then the fill; realized PnL
+    is the take-profit's gain over that entry, and the fill is counted once in this run."""
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # the bot buys L-1
+    run_steps(runner, clock, 3)
+    left = (runner.ledger.position, runner.ledger.avg_entry)
+    assert left[0] > 0 and len(venue.all_fills) == 1
+    runner._snapshot(clock())  # the minute's PnL snapshot
+    venue.set_price(D("2.0003"), D("2.0005"))  # the take-profit fills while nobody listens
+    (buy, tp) = venue.all_fills
+    assert venue.position_size == 0
+    runner2, strategy = restart(venue, store, clock)
+    told = [e for e in strategy.events if isinstance(e, PositionSnapshot)]
+    assert (told[0].ts_ms, told[0].size, told[0].avg_entry_price) == (clock(), *left)
+    assert [e.trade_id for e in strategy.events if isinstance(e, Fill)] == [tp.trade_id]
+    assert runner2.ledger.realized == (tp.price - buy.price) * tp.size > 0
+    assert runner2.ledger.position == 0 and runner2.summary().fills == 1
+    runner2.store.close()
+
+
+def test_a_restart_with_nothing_missed_adopts_the_venues_entry_and_reads_once(tmp_path):
+    clock = ManualClock()
+    venue = CountingVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9955"), D("1.9959"))  # two buys fill, the stream delivers them
+    run_steps(runner, clock, 3)
+    assert venue.position_size > 0 and len(store.fills()) == 2
+    reads = len(venue.position_reads)
+    runner2, strategy = restart(venue, store, clock)
+    assert len(venue.position_reads) == reads + 1  # no trade raced the reads: one look
+    assert (runner2.ledger.position, runner2.ledger.avg_entry) == (venue.position_size, venue.avg_entry)
+    assert runner2.summary().fills == 0 and len(runner2.store.fills()) == 2
+    runner2.store.close()
+    store.close()
+
+
+def test_missed_fills_on_top_of_an_unsnapshotted_position_take_the_venues_entry_as_the_guess(env):
+    """The bot journaled a buy after its last PnL snapshot, then was killed; another level fills
+    while down. The entry of the position it left is unknown: the venue's is the best guess."""
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # L-1 fills (journaled; no snapshot since)
+    run_steps(runner, clock, 3)
+    left = runner.ledger.position
+    venue.set_price(D("1.9955"), D("1.9959"))  # L-2 fills while down
+    runner2, strategy = restart(venue, store, clock)
+    told = [e for e in strategy.events if isinstance(e, PositionSnapshot)]
+    assert (told[0].size, told[0].avg_entry_price) == (left, venue.avg_entry)
+    assert runner2.ledger.position == venue.position_size and runner2.summary().fills == 1
+    _journal_matches_the_venue(runner2.store, venue)
+    runner2.store.close()
+
+
+class RepeatingPages(FakeVenue):
+    """REST trade pages that overlap: the oldest fill of a catch-up is listed twice."""
+
+    def fills_since(self, trade_number, limit):
+        fills = super().fills_since(trade_number, limit)
+        return fills + fills[-1:]
+
+
+def test_a_fill_listed_twice_by_the_catch_up_is_counted_once_and_the_venues_position_wins(tmp_path):
+    clock = ManualClock()
+    venue = RepeatingPages(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9935"), D("1.9939"))  # three levels fill while down
+    runner2, strategy = restart(venue, store, clock)
+    _journal_matches_the_venue(runner2.store, venue)
+    assert (runner2.ledger.position, runner2.ledger.avg_entry) == (venue.position_size, venue.avg_entry)
+    assert runner2.summary().fills == 3
+    runner2.store.close()
+    store.close()
+
+
+def test_a_second_start_after_a_first_one_keeps_the_accounts_past_trades_as_history(env):
+    clock, venue, store = env
+    other = GridStore(store.path.with_name("other.sqlite"))
+    old = make_runner(venue, other, clock)
+    old.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(old, clock, 3)
+    venue.set_price(D("1.9935"), D("1.9939"))  # three trades of another bot in the history
+    venue.events.clear()
+    first, _ = restart(venue, store, clock)
+    second, _ = restart(venue, store, clock)
+    assert first.store.fills() == [] == second.store.fills() and second.summary().fills == 0
+    assert second.ledger.position == venue.position_size
+    for st in (first.store, second.store, other):
+        st.close()
+
+
+class RacingVenue(FakeVenue):
+    """A resting order fills between the runner's fills read and its position read (once)."""
+
+    race_price: Decimal | None = None
+
+    def position(self):
+        if self.race_price is not None:
+            price, self.race_price = self.race_price, None
+            self.set_price(price)
+        return super().position()
+
+
+def test_a_fill_racing_the_restart_reads_is_counted_once(tmp_path):
+    clock = ManualClock()
+    venue = RacingVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner = make_runner(venue, store, clock)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.race_price = D("1.9975")  # L-1 fills while the new process reads the account
+    strategy = RecordingGrid(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
+    runner2 = Runner(venue, strategy, GridStore(store.path),
+                     RunnerConfig(requests_per_minute=1000, status_every_ms=10**9), clock_ms=clock)
+    venue.events.clear()
+    runner2.start()  # the stream delivers that fill too: it must not count twice
+    run_steps(runner2, clock, 3)
+    assert len(venue.all_fills) == 1
+    _journal_matches_the_venue(runner2.store, venue)
+    assert runner2.ledger.position == venue.position_size > 0 and runner2.summary().fills == 1
+    runner2.store.close()
+    store.close()
