@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from decimal import Decimal
 from itertools import pairwise
 from types import SimpleNamespace
@@ -1379,3 +1380,131 @@ def test_a_fill_racing_the_restart_reads_is_counted_once(tmp_path):
     assert runner2.ledger.position == venue.position_size > 0 and runner2.summary().fills == 1
     runner2.store.close()
     store.close()
+
+
+# -- order updates: what the stream says about an order reaches the state file and the live table --
+
+
+def _venue_ends(venue: FakeVenue, coi: int, status: OrderStatus, reason: str, emit: bool = True) -> VenueOrder:
+    """The venue ends a resting order by itself (expiry, self-trade prevention, ...)."""
+    order = venue.orders.pop(coi)
+    done = replace(order, status=status, reason=reason)
+    venue.done[coi] = done
+    if emit:
+        venue.events.append(done)
+    return done
+
+
+def test_a_final_update_of_an_order_only_the_state_file_holds_is_recorded_with_its_reason(one_order):
+    """A restart could not place an order of the state file (REST missed it, its lookup failed);
+    the venue then ends it: the state file says so, with the venue's reason, and nothing is adopted."""
+    clock, venue, store, runner, strategy = one_order(LaggingOpenOrders)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.lag, venue.fail_reconcile = 1, 1
+    runner2, strategy2 = one_order_runner(venue, GridStore(store.path), clock)
+    venue.events.clear()
+    runner2.start()
+    assert order.coi not in runner2.live and runner2.store.order(order.coi).state == "open"
+    clock.advance(100)
+    _venue_ends(venue, order.coi, OrderStatus.CANCELED, "canceled-expired")
+    runner2.step()
+    row = runner2.store.order(order.coi)
+    assert (row.state, row.reason, row.updated_ms) == ("done", "canceled-expired", clock())
+    assert order.coi not in runner2.live and not strategy2.seen(OrderUpdate)
+    runner2.store.close()
+    store.close()
+
+
+def test_a_partly_filled_order_the_venue_ends_frees_its_level_after_the_back_off_only(one_order):
+    """Its fills arrived before the venue's final update: nothing to wait for beyond the key's
+    back-off (2 s); the state file keeps the venue's reason and the filled size."""
+    clock, venue, store, runner, strategy = one_order()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    part = order.size / 3
+    venue.events.append(_fill_of(order, "7:buy", str(part), "0", True, clock()))
+    venue.orders[order.coi] = replace(order, filled=part)
+    _venue_ends(venue, order.coi, OrderStatus.CANCELED, "canceled-expired")
+    run_steps(runner, clock, 1)
+    ended = clock() - 100
+    row = store.order(order.coi)
+    assert (row.state, row.reason, row.filled) == ("done", "canceled-expired", part)
+    created = {}
+    for _ in range(40):
+        if venue.bot_open() and not created:
+            created["at"] = clock() - 100
+        run_steps(runner, clock, 1)
+    assert 2_000 <= created["at"] - ended < 2_000 + 200  # re-placed once the back-off is over
+    store.close()
+
+
+def test_the_last_fill_finishes_an_adopted_partly_filled_order_when_its_final_update_is_lost(one_order):
+    clock, venue, store, runner, strategy = one_order()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    part = order.size / 3
+    venue.orders[order.coi] = replace(order, filled=part)  # partly filled while the bot was down
+    runner2, strategy2 = one_order_runner(venue, GridStore(store.path), clock)
+    venue.events.clear()
+    runner2.start()
+    assert runner2.live[order.coi].filled == part
+    venue.events.append(_fill_of(order, "8:buy", str(order.size - part), "0", True, clock()))
+    _venue_ends(venue, order.coi, OrderStatus.FILLED, "filled", emit=False)  # the update is lost
+    runner2.step()
+    assert order.coi not in runner2.live and runner2.store.order(order.coi).state == "done"
+    assert [(u.status, u.filled) for u in strategy2.seen(OrderUpdate)] == [(OrderStatus.FILLED, order.size)]
+    runner2.store.close()
+    store.close()
+
+
+def test_the_streams_updates_of_a_resting_order_reach_the_state_file(one_order):
+    """A modify whose outcome was lost but which landed, then a partial fill: what a restart reads
+    (price, filled size) follows the venue's updates."""
+    clock, venue, store, runner, strategy = one_order()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    strategy.price = D("1.9100")
+    venue.unknown_next = 1  # the modify lands, its outcome is lost; the stream reports the move
+    run_steps(runner, clock, 2)
+    assert venue.bot_open()[0].price == D("1.9100") == store.order(order.coi).price
+    part = order.size / 3
+    venue.orders[order.coi] = moved = replace(venue.orders[order.coi], filled=part)
+    venue.events.append(moved)
+    run_steps(runner, clock, 1)
+    assert store.order(order.coi).filled == part == runner.live[order.coi].filled
+    store.close()
+
+
+class PendingThenGone(FakeVenue):
+    """Acknowledges each create as pending, then drops it (refused after the fact) without a word."""
+
+    def _land(self, action):
+        o = action.order
+        self.events.append(VenueOrder(action.coi, None, o.side, o.price, o.size, D(0), OrderStatus.PENDING))
+        self._land = super()._land  # the next one lands normally
+
+
+def test_a_pending_order_never_seen_resting_is_settled_and_replaced(one_order):
+    clock, venue, store, runner, strategy = one_order(PendingThenGone, settle_after_ms=1_000)
+    run_steps(runner, clock, 2)
+    (coi,) = runner.live
+    assert runner.live[coi].state == "sent" and not venue.bot_open()
+    run_steps(runner, clock, 60)  # settled after 2 x 1 s, re-placed after the key's 2 s back-off
+    assert store.order(coi).reason == "never landed" and len(venue.bot_open()) == 1
+    store.close()
+
+
+def test_shutdown_handles_every_confirmation_of_a_wait_at_once(shutdown_env):
+    runner, venue, store = shutdown_env
+    assert runner.cancel_bot_orders() == 0 and not venue.bot_open() and not store.live_orders()
+    assert venue.mono == pytest.approx(0.1)  # one wait of the loop: all eight confirmations drained
+
+
+def test_a_short_shutdown_deadline_still_asks_rest_after_its_first_round(shutdown_env):
+    runner, venue, store = shutdown_env
+    clock = venue.clock
+    clock.advance(runner.config.settle_after_ms)  # orders placed a while ago (REST settles those only)
+    venue.hold_events = True  # the cancels land, the stream says nothing
+    assert runner.cancel_bot_orders(timeout_s=2.0) == 0 and not venue.bot_open()
+    assert venue.cancels_at == [0] and 1 <= venue.rest_reads_at[0] < 1.2  # at half of 2 s, one round sent
