@@ -1489,8 +1489,12 @@ def test_a_pending_order_never_seen_resting_is_settled_and_replaced(one_order):
     clock, venue, store, runner, strategy = one_order(PendingThenGone, settle_after_ms=1_000)
     run_steps(runner, clock, 2)
     (coi,) = runner.live
+    sent_at = runner.live[coi].sent_ms
     assert runner.live[coi].state == "sent" and not venue.bot_open()
-    run_steps(runner, clock, 60)  # settled after 2 x 1 s, re-placed after the key's 2 s back-off
+    while store.order(coi).state != "done":  # a pending acknowledgement is not "resting"
+        run_steps(runner, clock, 1)
+    assert 2 * 1_000 < store.order(coi).updated_ms - sent_at <= 2 * 1_000 + 100  # settled after 2 x settle_after
+    run_steps(runner, clock, 40)  # settled after 2 x 1 s, re-placed after the key's 2 s back-off
     assert store.order(coi).reason == "never landed" and len(venue.bot_open()) == 1
     store.close()
 
@@ -1508,3 +1512,135 @@ def test_a_short_shutdown_deadline_still_asks_rest_after_its_first_round(shutdow
     venue.hold_events = True  # the cancels land, the stream says nothing
     assert runner.cancel_bot_orders(timeout_s=2.0) == 0 and not venue.bot_open()
     assert venue.cancels_at == [0] and 1 <= venue.rest_reads_at[0] < 1.2  # at half of 2 s, one round sent
+
+
+class LookupVenue(FakeVenue):
+    """Counts order lookups; ``defer_landing``: accepted creates land only when ``land_deferred()``."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock)
+        self.lookups: list[int] = []
+        self.defer_landing = False
+        self.deferred: list[Create] = []
+
+    def reconcile(self, coi):
+        self.lookups.append(coi)
+        return super().reconcile(coi)
+
+    def _land(self, action):
+        if self.defer_landing:
+            self.deferred.append(action)
+        else:
+            super()._land(action)
+
+    def land_deferred(self):
+        for action in self.deferred:
+            super()._land(action)
+        self.deferred.clear()
+
+
+def test_a_restart_looks_up_no_order_rest_lists_and_calls_none_of_them_foreign(tmp_path):
+    clock = ManualClock()
+    venue = LookupVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner = make_runner(venue, store, clock, cancel_foreign=True)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    placed = {o.coi for o in venue.bot_open()}
+    runner2 = make_runner(venue, GridStore(store.path), clock, cancel_foreign=True)
+    venue.events.clear()
+    runner2.start()
+    assert set(runner2.live) == placed and not venue.lookups and not runner2.foreign_seen
+    assert {o.coi for o in venue.bot_open()} == placed
+    runner2.store.close()
+    store.close()
+
+
+def test_an_order_still_on_its_way_is_not_looked_up_before_settle_after(tmp_path):
+    """The periodic reconcile runs while a send is accepted but not yet listed: it is not given up
+    (nor looked up) before ``settle_after_ms``, and is adopted, not duplicated, when it lands."""
+    clock = ManualClock()
+    venue = LookupVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=2_000, reconcile_every_ms=300)
+    runner.start()
+    venue.defer_landing = True
+    run_steps(runner, clock, 15)  # 1.5 s, five periodic reconciles
+    (coi,) = runner.live
+    assert not venue.lookups and runner.live[coi].state == "sent" and store.order(coi).state == "sent"
+    venue.defer_landing = False
+    venue.land_deferred()
+    run_steps(runner, clock, 30)
+    assert [o.coi for o in venue.bot_open()] == [coi] and runner.orders_sent == 1 and not venue.lookups
+    store.close()
+
+
+def test_settled_orders_keep_the_venues_reason_running_and_at_a_restart(tmp_path):
+    clock = ManualClock()
+    venue = LookupVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock, reconcile_every_ms=1_000, settle_after_ms=500)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (first,) = venue.bot_open()
+    _venue_ends(venue, first.coi, OrderStatus.CANCELED, "canceled-expired", emit=False)  # the stream loses it
+    run_steps(runner, clock, 12)  # the periodic reconcile settles it
+    assert venue.lookups == [first.coi] and store.order(first.coi).reason == "canceled-expired"
+    updates = [u for u in strategy.seen(OrderUpdate) if u.client_order_index == first.coi]
+    assert [(u.status, u.reason) for u in updates] == [(OrderStatus.CANCELED, "canceled-expired")]
+    run_steps(runner, clock, 30)  # re-placed after its key's back-off
+    (second,) = venue.bot_open()
+    _venue_ends(venue, second.coi, OrderStatus.CANCELED, "canceled-self-trade", emit=False)  # while down
+    runner2, _ = one_order_runner(venue, GridStore(store.path), clock)
+    venue.events.clear()
+    runner2.start()
+    assert runner2.store.order(second.coi).reason == "canceled-self-trade" and second.coi not in runner2.live
+    runner2.store.close()
+    store.close()
+
+
+def test_a_refused_create_tells_the_strategy_nothing_filled(tmp_path):
+    clock = ManualClock()
+    venue = RefusingVenue(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 1)
+    (update,) = strategy.seen(OrderUpdate)
+    assert (update.status, update.filled, update.reason) == (OrderStatus.REJECTED, 0, "invalid price")
+    store.close()
+
+
+def test_without_a_reconnect_the_periodic_reconcile_reads_no_trade_history(one_order):
+    clock, venue, store, runner, strategy = one_order(reconcile_every_ms=500)
+    runner2, _ = one_order_runner(venue, GridStore(store.path), clock, reconcile_every_ms=500)
+    runner2.start()  # a second start: it catches up from the trade floor once
+    calls = len(venue.fills_since_calls)
+    assert calls == 1
+    venue.events.extend([ConnectionEvent(True, "connected"), ConnectionEvent(True, "resubscribed")])
+    run_steps(runner2, clock, 20)  # four periodic reconciles, no drop
+    assert len(venue.fills_since_calls) == calls and runner2.reconnects == 0
+    runner2.store.close()
+
+
+def test_the_summarys_net_pnl_is_realized_minus_fees(one_order):
+    clock, venue, store, runner, strategy = one_order()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.events.append(_fill_of(order, "5:buy", "2", "0.013", False, clock()))
+    run_steps(runner, clock, 1)
+    s = runner.summary()
+    assert s.fees > 0 and dict(line.split("=", 1) for line in s.lines())["net_pnl"] == f"{s.realized_pnl - s.fees:.6f}"
+    store.close()
+
+
+def test_an_emergency_stop_says_which_error_stopped_the_bot(env):
+    clock, venue, store = env
+    strategy = OneOrder(D("1.9000"))
+    boom = RuntimeError("strategy bug")
+    strategy.desired_orders = lambda now_ms: (_ for _ in ()).throw(boom)
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=10**9), clock_ms=clock)
+    with pytest.raises(RuntimeError):
+        runner.run(duration_s=1)
+    assert runner.errors == [f"emergency stop: {boom!r}"]
