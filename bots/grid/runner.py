@@ -582,6 +582,7 @@ class Runner:
     def _on_position(self, snap: PositionSnapshot, now: int) -> None:
         if snap.size == self.ledger.position:
             self._position_mismatch = None
+            self._resync_attempts = 0  # a later disagreement is a new one: two looks again
             return
         if self._position_mismatch is None or self._position_mismatch[0] != snap.size:
             self._position_mismatch = (snap.size, snap.avg_entry_price, now)

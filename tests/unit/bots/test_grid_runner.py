@@ -1644,3 +1644,42 @@ def test_an_emergency_stop_says_which_error_stopped_the_bot(env):
     with pytest.raises(RuntimeError):
         runner.run(duration_s=1)
     assert runner.errors == [f"emergency stop: {boom!r}"]
+
+
+def _trade_by_hand(venue: FakeVenue, size: str, avg: str) -> None:
+    """The account's position changes with no fill of the bot's (a trade in the web UI)."""
+    venue.position_size, venue.avg_entry = D(size), D(avg)
+    venue.events.append(venue.position())
+
+
+def _looks_until_adopted(runner: Runner, venue: CountingVenue, clock: ManualClock) -> int:
+    reads = len(venue.position_reads)
+    while runner.ledger.position != venue.position_size:
+        run_steps(runner, clock, 1)
+    return len(venue.position_reads) - reads
+
+
+@pytest.mark.parametrize("between", ["adopted", "agreed by the stream", "explained by a fill"])
+def test_every_new_disagreement_gets_two_looks_before_the_venue_figure_is_adopted(one_order, between):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    if between == "adopted":
+        _trade_by_hand(venue, "-3", "2.05")
+        assert _looks_until_adopted(runner, venue, clock) == 2
+    elif between == "agreed by the stream":
+        _trade_by_hand(venue, "-3", "2.05")
+        run_steps(runner, clock, 11)  # the first look: not adopted
+        assert runner.ledger.position == 0
+        _trade_by_hand(venue, "0", "0")  # closed by hand again: the figures agree
+        run_steps(runner, clock, 20)
+    else:
+        venue.delay_fills = True
+        venue.set_price(order.price - 2 * RULES.tick_size)  # fills; its fill comes late
+        run_steps(runner, clock, 11)  # the first look recovers the fill from REST: they agree
+        venue.release_fills()
+        run_steps(runner, clock, 20)
+    assert runner.ledger.position == venue.position_size
+    _trade_by_hand(venue, str(venue.position_size - 5), "2.10")  # a new disagreement
+    assert _looks_until_adopted(runner, venue, clock) == 2
+    store.close()
