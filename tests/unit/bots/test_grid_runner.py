@@ -1491,7 +1491,9 @@ def test_a_pending_order_never_seen_resting_is_settled_and_replaced(one_order):
     (coi,) = runner.live
     sent_at = runner.live[coi].sent_ms
     assert runner.live[coi].state == "sent" and not venue.bot_open()
-    while store.order(coi).state != "done":  # a pending acknowledgement is not "resting"
+    for _ in range(100):  # a pending acknowledgement is not "resting"
+        if store.order(coi).state == "done":
+            break
         run_steps(runner, clock, 1)
     assert 2 * 1_000 < store.order(coi).updated_ms - sent_at <= 2 * 1_000 + 100  # settled after 2 x settle_after
     run_steps(runner, clock, 40)  # settled after 2 x 1 s, re-placed after the key's 2 s back-off
@@ -1654,9 +1656,11 @@ def _trade_by_hand(venue: FakeVenue, size: str, avg: str) -> None:
 
 def _looks_until_adopted(runner: Runner, venue: CountingVenue, clock: ManualClock) -> int:
     reads = len(venue.position_reads)
-    while runner.ledger.position != venue.position_size:
+    for _ in range(100):
+        if runner.ledger.position == venue.position_size:
+            return len(venue.position_reads) - reads
         run_steps(runner, clock, 1)
-    return len(venue.position_reads) - reads
+    raise AssertionError("the venue's position was never adopted")
 
 
 @pytest.mark.parametrize("between", ["adopted", "agreed by the stream", "explained by a fill"])
