@@ -1687,3 +1687,26 @@ def test_every_new_disagreement_gets_two_looks_before_the_venue_figure_is_adopte
     _trade_by_hand(venue, str(venue.position_size - 5), "2.10")  # a new disagreement
     assert _looks_until_adopted(runner, venue, clock) == 2
     store.close()
+
+
+def test_a_restart_with_nothing_missed_takes_the_venues_entry_not_an_older_snapshots(env):
+    """The last PnL snapshot has the same size as the position at the restart but an older entry
+    (two buys and a take-profit since, all journaled): the entry is the venue's."""
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, pnl_every_ms=10**9)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # L-1 buys
+    run_steps(runner, clock, 3)
+    runner._snapshot(clock())
+    snapped = store.last_pnl()
+    venue.set_price(D("1.9955"), D("1.9959"))  # L-2 buys
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9983"), D("1.9985"))  # L-2's take-profit sells
+    run_steps(runner, clock, 3)
+    assert D(snapped["position"]) == venue.position_size and D(snapped["avg_entry"]) != venue.avg_entry
+    runner2, _ = restart(venue, store, clock)
+    assert (runner2.ledger.position, runner2.ledger.avg_entry) == (venue.position_size, venue.avg_entry)
+    assert runner2.summary().fills == 0
+    runner2.store.close()
