@@ -1,0 +1,331 @@
+"""The backtest engine's fill and cancel rules, one case each (issue 16: mutation testing).
+
+Each test builds the smallest run (or engine state) in which one rule of ``docs/backtesting.md`` decides
+the outcome, with the expected numbers worked out by hand from that rule: a touch that fills only on
+a lucky draw, the gap at a bar's open, a taker arriving at the open, the volume share, the latency of a
+modify's cancel, the self-checks of every fill, the exact margin check and what the fast path skips.
+The mutants they kill are listed in ``tests/mutation/SURVIVORS.md`` ("Fourth run").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_FLOOR, Decimal
+
+import pytest
+from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
+
+from bots.backtest.engine import BacktestConfig, BacktestEngine, InvariantError
+from bots.backtest.fills import FillConfig, touch_draw
+from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
+from lighter_sync.models import FINAL_ORDER_STATUSES
+
+FLAT = (100.0, 100.0, 100.0, 100.0)
+MIN = 60_000
+TICK = RULES.tick_size
+
+
+class Plan(FixedOrders):
+    """Wants the orders of the last step whose time has come; an order that filled is not re-armed
+    (unless ``once=False``). Its quiet band is honest: it ends when the next step begins."""
+
+    def __init__(self, *steps, once=True, band=True):
+        super().__init__([], once=once, band=band)
+        self.steps = sorted(steps, key=lambda s: s[0])
+
+    def desired_orders(self, now_ms):
+        current = [orders for t, orders in self.steps if t <= now_ms]
+        return [o for o in (current[-1] if current else []) if o.key not in self.done]
+
+    def quiet_band(self, now_ms):
+        if not self.band:
+            return None
+        later = [t for t, _ in self.steps if t > now_ms]
+        return (Decimal("0.0001"), Decimal("1e12"), min(later) if later else 2**62)
+
+
+def run(strategy, rows, fast=True, volume=1e9, **fill):
+    cfg = BacktestConfig(fill=FillConfig(**fill), check_invariants=True)
+    return BacktestEngine(strategy, RULES, bars_from(rows, volume=volume), cfg, fast=fast).run()
+
+
+def fills(result):
+    return [(f.bar, f.ts_ms, f.key, f.price, f.size, f.is_maker) for f in result.fills]
+
+
+def statuses(strategy, key):
+    return [e.status for e in strategy.events if isinstance(e, OrderUpdate) and e.key == key]
+
+
+# -- the probabilistic touch -----------------------------------------------------------------
+
+# bar 1 walks 100 -> 99 (+20 s) -> 101 (+40 s) -> 100 (high and low equally far: the low first); a buy
+# at 99 and a sell at 101 are touched there, never traded through
+TOUCHED = [FLAT, (100.0, 101.0, 99.0, 100.0)]
+TOUCH_AT = {"buy": T0 + MIN + 20_000, "sell": T0 + MIN + 40_000}
+
+
+def seeds_by_luck(probability):
+    """A seed whose draw for the first order (coi 1) in bar 1 is lucky, and one where it is not."""
+    lucky = next(s for s in range(1000) if touch_draw(s, 1, 1) < probability)
+    unlucky = next(s for s in range(1000) if touch_draw(s, 1, 1) >= probability)
+    return lucky, unlucky
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_touch_fills_exactly_when_the_seeded_draw_is_lucky(side, fast):
+    order = buy("o", "99.00") if side == "buy" else sell("o", "101.00")
+    lucky, unlucky = seeds_by_luck(0.5)
+    r = run(FixedOrders([order]), TOUCHED, fast, mode="probabilistic", touch_probability=0.5, seed=lucky)
+    assert fills(r) == [(1, TOUCH_AT[side], "o", order.price, order.size, True)]
+    r = run(FixedOrders([order]), TOUCHED, fast, mode="probabilistic", touch_probability=0.5, seed=unlucky)
+    assert fills(r) == []
+    # probability 1: every touch is lucky; 0: none is (a touch alone never fills)
+    r = run(FixedOrders([order]), TOUCHED, fast, mode="probabilistic", touch_probability=1.0)
+    assert fills(r) == [(1, TOUCH_AT[side], "o", order.price, order.size, True)]
+    assert run(FixedOrders([order]), TOUCHED, fast, mode="probabilistic", touch_probability=0.0).fills == []
+    assert run(FixedOrders([order]), TOUCHED, fast).fills == []  # pessimistic: a touch proves nothing
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(("order", "rows", "through"), [
+    # a gap from 100 down to 97 goes through the buy at 99: sure, at the instant it passes 98.99
+    (buy("o", "99.00"), [FLAT, (97.0, 97.5, 96.5, 97.0)], Decimal("98.99")),
+    (sell("o", "101.00"), [FLAT, (103.0, 103.5, 102.5, 103.0)], Decimal("101.01")),
+])
+def test_a_trade_through_in_the_gap_is_the_pessimistic_fill_whatever_the_draw(order, rows, through, fast):
+    # "through fills surely": probabilistic mode (every touch lucky) and pessimistic mode give the
+    # strategy the same events, the book at the fill included (the path where it went through)
+    runs = []
+    for fill in ({}, {"mode": "probabilistic", "touch_probability": 1.0}):
+        strat = FixedOrders([order])
+        result = run(strat, rows, fast, **fill)
+        assert fills(result) == [(1, T0 + MIN, "o", order.price, order.size, True)]
+        runs.append(strat.events)
+    assert runs[0] == runs[1]
+    k = next(i for i, e in enumerate(runs[1]) if isinstance(e, Fill))
+    book = runs[1][k - 1]
+    assert isinstance(book, BookUpdate) and (book.best_bid, book.best_ask) == (through - TICK, through + TICK)
+
+
+# -- the gap at a bar's open -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(("order", "rows"), [
+    # bar 1: 100 -> 100 -> 99 (+40 s, the buy fills) -> closes at 99; the re-armed buy rests at 99 (its
+    # level is used up in bar 1); bar 2 opens at 99.50: the gap starts at 99, the buy's price
+    (buy("o", "99.00"), [FLAT, (100.0, 100.0, 99.0, 99.0), (99.5, 100.0, 99.5, 99.8)]),
+    # the mirror: the sell fills at 101 (+40 s), bar 1 closes there, bar 2 opens at 100.50
+    (sell("o", "101.00"), [FLAT, (100.0, 101.0, 100.0, 101.0), (100.5, 100.5, 100.0, 100.2)]),
+])
+def test_an_order_at_the_far_end_of_the_gap_fills_at_the_open(order, rows, fast):
+    # touch mode: the path reaches the re-armed order again only where bar 2's gap starts (the previous
+    # close), which counts at bar 2's open instant
+    r = run(FixedOrders([order], once=False), rows, fast, mode="touch")
+    assert fills(r) == [(1, T0 + MIN + 40_000, "o", order.price, order.size, True),
+                        (2, T0 + 2 * MIN, "o", order.price, order.size, True)]
+
+
+class WantFrom(FixedOrders):
+    """Wants nothing before ``at`` (ms), then its orders; no quiet band (asked at every point)."""
+
+    def __init__(self, orders, at):
+        super().__init__(orders, band=False)
+        self.at = at
+
+    def desired_orders(self, now_ms):
+        return super().desired_orders(now_ms) if now_ms >= self.at else []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_taker_arriving_at_the_open_takes_the_price_before_the_gap(fast):
+    # At bar 0's last point (100) the strategy wants a buy at 100.50, which crosses the book: a taker,
+    # 1 ms away, so it arrives at bar 1's open instant, before the jump to 101 (at a bar's open the
+    # path is still at the previous close, as for funding). It takes at 100.00, not worse than its limit;
+    # the gap from 100 to 101 is what bar 1 traded at that instant.
+    strat = WantFrom([buy("o", "100.50", post_only=False)], at=T0 + MIN - 1)
+    r = run(strat, [FLAT, (101.0, 101.5, 100.8, 101.0)], fast, taker_latency_ms=1)
+    assert fills(r) == [(1, T0 + MIN, "o", Decimal("100.00"), Decimal("1"), False)]
+
+
+# -- the volume share ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_volume_share_caps_a_fill_at_exactly_one_step(fast):
+    # 10 % of a volume of 1.0 is 0.1, exactly one step: one step fills (a partial fill)
+    r = run(FixedOrders([buy("o", "99.00", size="1")]), [FLAT, (100.0, 100.0, 98.0, 99.0)], fast, volume=1.0)
+    assert [(f.bar, f.size) for f in r.fills] == [(1, RULES.step_size)]
+    assert r.counters["partial_fills"] == 1 and r.counters["volume_capped"] == 1
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_bar_without_volume_caps_nothing(fast):
+    r = run(FixedOrders([buy("o", "99.00", size="7")]), [FLAT, (100.0, 100.0, 98.0, 99.0)], fast,
+            volume=math.nan)
+    assert [(f.bar, f.size) for f in r.fills] == [(1, Decimal("7"))]
+    assert r.counters["partial_fills"] == r.counters["volume_capped"] == 0
+
+
+# -- cancels and modifies --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_modified_order_can_fill_until_the_cancel_half_arrives(fast):
+    # At bar 2's open the strategy moves its buy from 99.00 to 98.99 (a modify: cancel + create), with
+    # a 30 s latency. Bar 2 walks 100 -> 98 (+20 s) -> 102 -> 100: the old buy is traded through at
+    # 98.99 at +10.1 s (100 - 2 * t / 20 s = 98.99), before its cancel lands; the new one arrives at
+    # +30 s (price 100 again) and never fills.
+    at = T0 + 2 * MIN
+    strat = Plan((T0, [buy("b", "99.00")]), (at, [buy("b", "98.99")]))
+    r = run(strat, [FLAT, FLAT, (100.0, 102.0, 98.0, 100.0), FLAT], fast, maker_latency_ms=30_000)
+    assert fills(r) == [(2, at + 10_100, "b", Decimal("99.00"), Decimal("1"), True)]
+    assert r.counters["modifies"] == 1
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_modify_whose_new_order_filled_first_reports_no_cancel(fast):
+    # At bar 1's open the buy at 99 is moved to 100.01, at the ask: a taker (300 ms) that arrives
+    # before the modify's cancel (30 s), takes at the path price 100.00 and fills. When the cancel of
+    # the old order lands, the strategy hears nothing: the old order was replaced, not canceled.
+    at = T0 + MIN
+    strat = Plan((T0, [buy("b", "99.00")]), (at, [buy("b", "100.01", post_only=False)]), band=False)
+    r = run(strat, [FLAT, FLAT, FLAT], fast, maker_latency_ms=30_000, taker_latency_ms=300)
+    assert fills(r) == [(1, at + 300, "b", Decimal("100.00"), Decimal("1"), False)]
+    assert statuses(strat, "b") == [OrderStatus.OPEN, OrderStatus.OPEN, OrderStatus.FILLED]
+    assert r.counters["modifies"] == 1 and r.counters["cancels"] == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_cancel_is_reported_with_the_venues_status_text(fast):
+    strat = Plan((T0, [buy("b", "99.00")]), (T0 + MIN, []))
+    run(strat, [FLAT, FLAT, FLAT], fast)
+    (update,) = [e for e in strat.events if isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED]
+    assert update.ts_ms == T0 + MIN + 200  # decided at bar 1's open, plus the maker latency
+    assert update.reason == OrderStatus.CANCELED.value and update.reason in FINAL_ORDER_STATUSES
+
+
+def test_the_cancel_of_an_order_still_in_flight_lands_and_the_fast_path_resumes():
+    # sent at the open with 30 s latency, canceled at +20 s: the cancel follows the order and voids it
+    # (lands at +50 s). Then nothing is in flight, so the 20 quiet bars after are skipped.
+    strat = Plan((T0, [buy("b", "99.00")]), (T0 + 1, []))
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=30_000), check_invariants=True)
+    engine = BacktestEngine(strat, RULES, bars_from([(100.0, 100.5, 98.0, 100.0)] + [FLAT] * 20), cfg)
+    r = engine.run()
+    assert r.fills == [] and r.counters["cancels"] == 1
+    assert engine.pending == [] and engine.canceling == []
+    assert r.bars_skipped == 20
+
+
+# -- what the fast path skips ----------------------------------------------------------------
+
+
+def test_quiet_bars_between_a_resting_buy_and_sell_are_skipped():
+    # a buy at 99 and a sell at 101 rest from bar 0; 50 bars trade inside 99.50..100.50, strictly
+    # between their fill levels (98.99 and 101.01): nothing can happen, so the fast path skips them all
+    rows = [FLAT] + [(100.0, 100.5, 99.5, 100.0)] * 50
+    r = run(FixedOrders([buy("b", "99.00"), sell("s", "101.00")]), rows)
+    assert r.fills == [] and r.bars_processed == 1 and r.bars_skipped == 50
+
+
+@pytest.mark.parametrize("order", [buy("o", "99.00"), sell("o", "101.00")])
+def test_an_order_that_filled_no_longer_stops_the_fast_path(order):
+    # the order fills in bar 1 and is not re-armed; the 30 bars after trade across its old price,
+    # which no longer matters: all are skipped
+    mid = float(order.price)
+    rows = [FLAT, (100.0, 101.5, 98.5, 100.0)] + [(mid, mid + 0.5, mid - 0.5, mid)] * 30
+    r = run(FixedOrders([order]), rows)
+    assert [f.bar for f in r.fills] == [1]
+    assert r.bars_skipped == 30
+
+
+# -- the self-checks of every fill (a broken engine state must trip them) -------------------------
+
+
+def engine_at_bar_1(mode="pessimistic"):
+    """An engine at the open of bar 1, whose gap reached down to 98.00 and which then traded
+    99.00..101.00 (prices in ticks of 0.01), the path at 100.00."""
+    engine = BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT, FLAT]),
+                            BacktestConfig(fill=FillConfig(mode=mode)))
+    engine._bar, engine._t_open = 1, T0 + MIN
+    engine._rlo, engine._rhi, engine._glo, engine._ghi = 9900, 10100, 9800, 10100
+    engine.now, engine.last_p = T0 + MIN, 10000
+    return engine
+
+
+def order_in(engine, desired):
+    engine._create(desired)
+    return engine.orders[desired.key]
+
+
+def test_a_fill_outside_its_bars_range_raises_and_names_the_range():
+    engine = engine_at_bar_1()
+    o = order_in(engine, buy("b", "98.50"))
+    engine._check_fill(o, False, o.price, o.pu)  # at the open instant the gap counts: fine
+    engine.now = T0 + MIN + 1_000
+    with pytest.raises(InvariantError, match=re.escape(
+            f"fill of b at 98.50 outside bar 1's range [99.00, 101.00] at {T0 + MIN + 1_000}")):
+        engine._check_fill(o, False, o.price, o.pu)
+    engine.now = T0 + MIN
+    low = order_in(engine, buy("c", "97.50"))
+    with pytest.raises(InvariantError, match=re.escape("outside bar 1's range [98.00, 101.00]")):
+        engine._check_fill(low, False, low.price, low.pu)
+
+
+@pytest.mark.parametrize(("mode", "desired", "ok", "bad"), [
+    # pessimistic: a maker fill needs the path through the price by a tick
+    ("pessimistic", buy("b", "99.00"), 9899, 9900),
+    ("pessimistic", sell("s", "101.00"), 10101, 10100),
+    # probabilistic: a touch is enough (a lucky draw), but the path must be there
+    ("probabilistic", buy("b", "99.00"), 9900, 9901),
+    ("probabilistic", sell("s", "101.00"), 10100, 10099),
+])
+def test_a_maker_fill_where_the_path_never_reached_raises(mode, desired, ok, bad):
+    engine = engine_at_bar_1(mode)
+    o = order_in(engine, desired)
+    engine.now = T0 + MIN + 1_000
+    engine.last_p = ok
+    engine._check_fill(o, True, o.price, o.pu)
+    engine.last_p = bad
+    path = f"{Decimal(bad) * TICK}"
+    with pytest.raises(InvariantError, match=re.escape(
+            f"maker fill of {desired.key} at {desired.price} but the path was at {path} at {T0 + MIN + 1_000} (bar 1)")):
+        engine._check_fill(o, True, o.price, o.pu)
+
+
+# -- the margin check is exact ---------------------------------------------------------------
+
+
+def margin_verdict(capital, desired, *, held=None, at=None):
+    """What the margin rule says about ``desired`` arriving at price ``at`` (default: its own price)
+    with ``capital`` and, optionally, ``held = (side, price, size)`` already filled (leverage 5)."""
+    cfg = BacktestConfig(capital=Decimal(capital), leverage=Decimal(5))
+    engine = BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT]), cfg)
+    if held is not None:
+        engine.acct.trade(held[0], Decimal(held[1]), Decimal(held[2]), Decimal(0))
+        engine._log_state()
+    engine.last_p = 1
+    o = order_in(engine, desired)
+    return engine._reject_reason(o, engine._units(Decimal(at or desired.price), ROUND_FLOOR), False)
+
+
+@pytest.mark.parametrize(("price", "need"), [("100.00", "20.00"), ("1.00", "0.20")])
+def test_the_margin_check_is_exact_at_the_boundary(price, need):
+    # leverage 5: 1 unit at the price needs a fifth of it; equity exactly that is enough, a hair
+    # less (1e-10 or 1e-13 USD, far below float resolution of the estimate) is not
+    assert Decimal(price) / 5 == Decimal(need)
+    assert margin_verdict(need, buy("b", price)) == ""
+    hair = Decimal("1e-10") if Decimal(need) > 1 else Decimal("1e-13")
+    assert margin_verdict(Decimal(need) - hair, buy("b", price)) == "margin"
+
+
+def test_an_order_that_does_not_grow_the_position_needs_no_margin():
+    # long 40 at 99 on 1000: at 90 the equity is 1000 + 40 * (90 - 99) = 640. A sell of 50 leaves a
+    # long 10 (smaller): accepted. A sell of 81 leaves a short of 41 (bigger): 41 * 90 / 5 = 738 > 640.
+    held = (Side.BUY, "99.00", "40")
+    assert margin_verdict(1000, sell("s", "90.00", size="50"), held=held) == ""
+    assert margin_verdict(1000, sell("s", "90.00", size="81"), held=held) == "margin"
+    assert margin_verdict(1000, buy("b", "90.00", size="1"), held=held) == "margin"  # 41 * 90 / 5 = 738
