@@ -89,6 +89,24 @@ def test_a_touch_fills_exactly_when_the_seeded_draw_is_lucky(side, fast):
     assert run(FixedOrders([order]), TOUCHED, fast).fills == []  # pessimistic: a touch proves nothing
 
 
+def seed_drawing_zero(order_id, bar):
+    """The seed whose draw for (order, bar) is exactly 0.0: splitmix64's finaliser maps 0 to 0, so the
+    seed that makes the hash's input ``seed * G + order * M1 + bar * M2`` vanish mod 2**64."""
+    g, m1, m2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # splitmix64's constants
+    return (-(order_id * m1 + bar * m2) * pow(g, -1, 2**64)) % 2**64
+
+
+def test_probability_zero_never_fills_a_touch_not_even_on_a_draw_of_zero():
+    # the draw is uniform on [0, 1): a touch fills when draw < probability, so 0 means never
+    seed = seed_drawing_zero(1, 1)
+    assert touch_draw(seed, 1, 1) == 0.0
+    order = buy("o", "99.00")
+    r = run(FixedOrders([order]), TOUCHED, mode="probabilistic", touch_probability=0.0, seed=seed)
+    assert r.fills == []
+    r = run(FixedOrders([order]), TOUCHED, mode="probabilistic", touch_probability=1e-9, seed=seed)
+    assert fills(r) == [(1, TOUCH_AT["buy"], "o", order.price, order.size, True)]
+
+
 @pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize(("order", "rows", "through"), [
     # a gap from 100 down to 97 goes through the buy at 99: sure, at the instant it passes 98.99
@@ -323,9 +341,65 @@ def test_the_margin_check_is_exact_at_the_boundary(price, need):
 
 
 def test_an_order_that_does_not_grow_the_position_needs_no_margin():
-    # long 40 at 99 on 1000: at 90 the equity is 1000 + 40 * (90 - 99) = 640. A sell of 50 leaves a
-    # long 10 (smaller): accepted. A sell of 81 leaves a short of 41 (bigger): 41 * 90 / 5 = 738 > 640.
+    # Orders that lower or keep the requirement always pass (as in the simulator's model of Lighter,
+    # lighter_sync/sim/engine_margin.py). Long 40 at 99 on 1000: at 90 the equity is
+    # 1000 + 40 * (90 - 99) = 640. A sell of 50 leaves a long 10 (smaller) and a sell of 80 a short 40
+    # (the same size): both pass, though a short 40 at 90 alone would need 40 * 90 / 5 = 720 > 640.
+    # A sell of 81 leaves a short of 41 (bigger): 41 * 90 / 5 = 738 > 640, refused.
     held = (Side.BUY, "99.00", "40")
     assert margin_verdict(1000, sell("s", "90.00", size="50"), held=held) == ""
+    assert margin_verdict(1000, sell("s", "90.00", size="80"), held=held) == ""
     assert margin_verdict(1000, sell("s", "90.00", size="81"), held=held) == "margin"
     assert margin_verdict(1000, buy("b", "90.00", size="1"), held=held) == "margin"  # 41 * 90 / 5 = 738
+
+
+# -- liquidation -----------------------------------------------------------------------------
+
+
+def liquidation_run(first, rows, capital="1000", tier="standard", fast=True):
+    cfg = BacktestConfig(capital=Decimal(capital), tier=tier, leverage=Decimal(5),
+                         maintenance_margin_fraction=Decimal("0.03"), liquidation_fee=Decimal("0.01"),
+                         check_invariants=True)
+    strat = FixedOrders([first], band=False)
+    return strat, BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_short_is_liquidated_by_a_buy_with_the_taker_and_liquidation_fees(fast):
+    # premium: the sell of 45 fills at 101 (maker fee 0.4 bp); bar 2 opens at 121. Equity there:
+    # 1000 + 45 * (101 - 121) - 0.1818 = 99.8182 < maintenance 0.03 * 45 * 121 = 163.35: a buy of 45 at
+    # 121 closes the short, fee 121 * 45 * (2.8 bp + 1 %) = 55.9746
+    rows = [FLAT, (100.0, 101.1, 100.0, 101.0), (121.0, 121.5, 120.5, 121.0)]
+    _, r = liquidation_run(sell("s", "101.00", size="45"), rows, tier="premium", fast=fast)
+    assert r.liquidated and r.liquidation_ts == T0 + 2 * MIN and r.position == 0
+    liq = r.fills[-1]
+    assert (liq.kind, liq.side, liq.price, liq.size, liq.is_maker) == ("liquidation", Side.BUY, Decimal("121.00"),
+                                                                       Decimal("45"), False)
+    assert liq.fee == Decimal("121.00") * 45 * (Decimal("0.00028") + Decimal("0.01")) == Decimal("55.9746")
+    assert liq.realized == 45 * (Decimal("101.00") - Decimal("121.00"))
+    assert r.equity == Decimal(1000) - 900 - Decimal("101.00") * 45 * Decimal("0.00004") - liq.fee
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_long_of_one_unit_is_liquidated_by_a_sell(fast):
+    # 20 USD carry a long 1 at 99 (margin 19.80). Liquidation below 20 + (p - 99) = 0.03 p, p < 81.44:
+    # bar 2 opens at 80, where a sell of 1 closes it (fee 1 % of 80)
+    rows = [FLAT, (100.0, 100.0, 98.9, 99.0), (80.0, 80.5, 79.5, 80.0)]
+    _, r = liquidation_run(buy("b", "99.00", size="1"), rows, capital="20", fast=fast)
+    assert r.liquidated and r.position == 0
+    liq = r.fills[-1]
+    assert (liq.kind, liq.side, liq.price, liq.size, liq.fee) == ("liquidation", Side.SELL, Decimal("80.00"),
+                                                                  Decimal("1"), Decimal("0.8000"))
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_near_the_liquidation_price_the_strategy_still_sees_the_book(fast):
+    # long 45 at 99 on 1000: equity 45 p - 3455 against maintenance 1.35 p, so liquidation below
+    # p = 3455 / 43.65 = 79.1523...: at 79.16 the account survives (107.2 >= 106.866) and the strategy
+    # is shown that book; at 79.15 (106.75 < 106.8525) it is liquidated, at that bar's open
+    rows = [FLAT, (100.0, 100.0, 98.9, 99.0), (79.16, 79.16, 79.16, 79.16), (79.15, 79.15, 79.15, 79.15)]
+    strat, r = liquidation_run(buy("b", "99.00", size="45"), rows, fast=fast)
+    books = {(e.ts_ms, e.best_bid, e.best_ask) for e in strat.events if isinstance(e, BookUpdate)}
+    assert (T0 + 2 * MIN, Decimal("79.15"), Decimal("79.17")) in books
+    assert r.liquidated and r.liquidation_ts == T0 + 3 * MIN
+    assert r.fills[-1].price == Decimal("79.15") and r.fills[-1].kind == "liquidation"
