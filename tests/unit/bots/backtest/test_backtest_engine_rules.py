@@ -16,6 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 import pytest
 from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
 
+from bots.backtest.data import Bars
 from bots.backtest.engine import BacktestConfig, BacktestEngine, InvariantError
 from bots.backtest.fills import FillConfig, touch_draw
 from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
@@ -186,6 +187,33 @@ def test_a_bar_without_volume_caps_nothing(fast):
             volume=math.nan)
     assert [(f.bar, f.size) for f in r.fills] == [(1, Decimal("7"))]
     assert r.counters["partial_fills"] == r.counters["volume_capped"] == 0
+
+
+def run_with_volumes(strategy, rows, volumes, fast=True):
+    bars = Bars.from_rows([(T0 + i * MIN, *row, v) for i, (row, v) in enumerate(zip(rows, volumes, strict=True))], MIN)
+    return BacktestEngine(strategy, RULES, bars, BacktestConfig(check_invariants=True), fast=fast).run()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_partial_fill_leaves_the_rest_for_the_next_bar(fast):
+    # bar 1 (volume 3: 0.3 at a 10 % share) fills 0.3 of the buy of 1; bar 2 trades through it again
+    # with volume to spare: the remaining 0.7 fills (the strategy keeps the order; the level, used in bar 2,
+    # takes no second fill there)
+    rows = [FLAT, (100.0, 100.0, 98.0, 99.0), (99.0, 99.5, 98.0, 99.0)]
+    r = run_with_volumes(FixedOrders([buy("o", "99.00", size="1")], once=False), rows, [1e9, 3.0, 1e9], fast)
+    assert [(f.bar, f.size) for f in r.fills] == [(1, Decimal("0.3")), (2, Decimal("0.7"))]
+    assert r.position == 1 and r.counters["partial_fills"] == 1
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_taker_gets_its_own_bars_volume_not_what_the_last_bar_left(fast):
+    # bar 1's volume (10: 1 unit) is used up by the maker buy; at bar 2's open the strategy sends a
+    # crossing buy (taker, 300 ms): bar 2 has volume to spare, so all of it fills there
+    strat = Plan((T0, [buy("b", "99.00")]), (T0 + 2 * MIN, [buy("t", "100.50", post_only=False)]), band=False)
+    rows = [FLAT, (100.0, 100.0, 98.0, 100.0), FLAT]
+    r = run_with_volumes(strat, rows, [1e9, 10.0, 1e9], fast)
+    assert [(f.bar, f.key, f.price, f.size, f.is_maker) for f in r.fills] == [
+        (1, "b", Decimal("99.00"), Decimal("1"), True), (2, "t", Decimal("100.00"), Decimal("1"), False)]
 
 
 # -- cancels and modifies --------------------------------------------------------------------
@@ -377,6 +405,7 @@ def test_a_short_is_liquidated_by_a_buy_with_the_taker_and_liquidation_fees(fast
                                                                        Decimal("45"), False)
     assert liq.fee == Decimal("121.00") * 45 * (Decimal("0.00028") + Decimal("0.01")) == Decimal("55.9746")
     assert liq.realized == 45 * (Decimal("101.00") - Decimal("121.00"))
+    assert (liq.ts_ms, liq.bar, liq.key, liq.position) == (T0 + 2 * MIN, 2, None, 0)
     assert r.equity == Decimal(1000) - 900 - Decimal("101.00") * 45 * Decimal("0.00004") - liq.fee
 
 
