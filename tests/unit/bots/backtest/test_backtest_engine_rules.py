@@ -195,14 +195,15 @@ def run_with_volumes(strategy, rows, volumes, fast=True):
 
 
 @pytest.mark.parametrize("fast", [True, False])
-def test_a_partial_fill_leaves_the_rest_for_the_next_bar(fast):
-    # bar 1 (volume 3: 0.3 at a 10 % share) fills 0.3 of the buy of 1; bar 2 trades through it again
-    # with volume to spare: the remaining 0.7 fills (the strategy keeps the order; the level, used in bar 2,
-    # takes no second fill there)
-    rows = [FLAT, (100.0, 100.0, 98.0, 99.0), (99.0, 99.5, 98.0, 99.0)]
-    r = run_with_volumes(FixedOrders([buy("o", "99.00", size="1")], once=False), rows, [1e9, 3.0, 1e9], fast)
-    assert [(f.bar, f.size) for f in r.fills] == [(1, Decimal("0.3")), (2, Decimal("0.7"))]
-    assert r.position == 1 and r.counters["partial_fills"] == 1
+def test_a_partial_fill_leaves_the_rest_for_the_next_bars(fast):
+    # bars 1 and 2 (volume 3.6: 0.36 at a 10 % share, rounded down to the step: 0.3) each fill 0.3 of
+    # the buy of 1; bar 3 trades through it again with volume to spare: the remaining 0.4 fills (the
+    # strategy keeps the order; a level fills once per bar)
+    dip = (99.0, 99.5, 98.0, 99.0)
+    rows = [FLAT, (100.0, 100.0, 98.0, 99.0), dip, dip]
+    r = run_with_volumes(FixedOrders([buy("o", "99.00", size="1")], once=False), rows, [1e9, 3.6, 3.6, 1e9], fast)
+    assert [(f.bar, f.size) for f in r.fills] == [(1, Decimal("0.3")), (2, Decimal("0.3")), (3, Decimal("0.4"))]
+    assert r.position == 1 and r.counters["partial_fills"] == r.counters["volume_capped"] == 2
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -432,3 +433,52 @@ def test_near_the_liquidation_price_the_strategy_still_sees_the_book(fast):
     assert (T0 + 2 * MIN, Decimal("79.15"), Decimal("79.17")) in books
     assert r.liquidated and r.liquidation_ts == T0 + 3 * MIN
     assert r.fills[-1].price == Decimal("79.15") and r.fills[-1].kind == "liquidation"
+
+
+# -- reduce-only at fill time ----------------------------------------------------------------
+
+
+class ThenReduce(FixedOrders):
+    """Rests ``first``; after its fill, ``then`` (one order or more); drops a key the venue canceled."""
+
+    def __init__(self, first, *then):
+        super().__init__([first, *then])
+        self.gone = set()
+
+    def on_event(self, event, now_ms):
+        super().on_event(event, now_ms)
+        if isinstance(event, OrderUpdate) and event.status is OrderStatus.CANCELED:
+            self.gone.add(event.key)
+
+    def desired_orders(self, now_ms):
+        wanted = self.orders[1:] if self.fills else self.orders[:1]
+        return [o for o in wanted if o.key not in self.done | self.gone]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_reduce_only_order_reached_when_flat_is_canceled_by_the_venue(fast):
+    # short 1 (the sell at 101 fills in bar 1); then a reduce-only buy at 99 and a plain buy at 100
+    # rest. Bar 2 falls from 101.20 to 98.50: the buy at 100 fills first (flat), then the path goes
+    # through 99, where the reduce-only buy would open a long: the venue cancels it instead
+    strat = ThenReduce(sell("s", "101.00"), buy("r", "99.00", reduce_only=True), buy("c", "100.00"))
+    rows = [FLAT, (100.0, 101.5, 100.0, 101.2), (101.2, 101.2, 98.5, 98.6)]
+    r = run(strat, rows, fast)
+    assert [f.key for f in r.fills] == ["s", "c"] and r.position == 0
+    assert [(x.key, x.reason) for x in r.rejections] == [("r", "reduce_only")]
+    assert statuses(strat, "r") == [OrderStatus.OPEN, OrderStatus.CANCELED]
+    (update,) = [e for e in strat.events if isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED]
+    assert update.reason == "canceled-reduce-only" and update.reason in FINAL_ORDER_STATUSES
+    # the venue's cancel took it off the book: no cancel of ours follows
+    assert r.counters["rejected_reduce_only"] == 1 and r.counters["cancels"] == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_reduce_only_order_fills_at_most_the_position(fast):
+    # long 1 (the buy at 99 fills in bar 1); a reduce-only sell of 2 at 101 fills only 1 in bar 2 and
+    # is then done: the position is closed, not flipped
+    strat = ThenReduce(buy("b", "99.00"), sell("r", "101.00", size="2", reduce_only=True))
+    rows = [FLAT, (100.0, 100.0, 98.0, 100.0), (100.0, 101.5, 100.0, 101.2)]
+    r = run(strat, rows, fast)
+    assert [(f.key, f.size) for f in r.fills] == [("b", Decimal("1")), ("r", Decimal("1"))] and r.position == 0
+    assert statuses(strat, "r") == [OrderStatus.OPEN, OrderStatus.FILLED]
+    assert r.rejections == [] and r.counters["partial_fills"] == 0
