@@ -390,7 +390,12 @@ def liquidation_run(first, rows, capital="1000", tier="standard", fast=True):
                          maintenance_margin_fraction=Decimal("0.03"), liquidation_fee=Decimal("0.01"),
                          check_invariants=True)
     strat = FixedOrders([first], band=False)
-    return strat, BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast).run()
+    streamed = []
+    r = BacktestEngine(strat, RULES, bars_from(rows), cfg, fast=fast, on_fill=streamed.append).run()
+    assert streamed == r.fills  # every fill, the liquidation too, is streamed as it is booked
+    if r.liquidated:  # the run ends at the liquidation: the strategy hears nothing more, not even then
+        assert max(e.ts_ms for e in strat.events) < r.liquidation_ts
+    return strat, r
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -439,44 +444,48 @@ def test_near_the_liquidation_price_the_strategy_still_sees_the_book(fast):
 
 
 class ThenReduce(FixedOrders):
-    """Rests ``first``; after its fill, ``then`` (one order or more); drops a key the venue canceled."""
+    """Wants ``first`` until something fills, then ``then``; drops a key the venue canceled or refused."""
 
-    def __init__(self, first, *then):
-        super().__init__([first, *then])
+    def __init__(self, first, then):
+        super().__init__([*first, *then])
+        self.first, self.then = first, then
         self.gone = set()
 
     def on_event(self, event, now_ms):
         super().on_event(event, now_ms)
-        if isinstance(event, OrderUpdate) and event.status is OrderStatus.CANCELED:
+        if isinstance(event, OrderUpdate) and event.status in (OrderStatus.CANCELED, OrderStatus.REJECTED):
             self.gone.add(event.key)
 
     def desired_orders(self, now_ms):
-        wanted = self.orders[1:] if self.fills else self.orders[:1]
-        return [o for o in wanted if o.key not in self.done | self.gone]
+        return [o for o in (self.then if self.fills else self.first) if o.key not in self.done | self.gone]
 
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_reduce_only_order_reached_when_flat_is_canceled_by_the_venue(fast):
-    # short 1 (the sell at 101 fills in bar 1); then a reduce-only buy at 99 and a plain buy at 100
-    # rest. Bar 2 falls from 101.20 to 98.50: the buy at 100 fills first (flat), then the path goes
-    # through 99, where the reduce-only buy would open a long: the venue cancels it instead
-    strat = ThenReduce(sell("s", "101.00"), buy("r", "99.00", reduce_only=True), buy("c", "100.00"))
+    # A reduce-only buy sent while flat is refused on arrival. Then short 1 (the sell at 101 fills in
+    # bar 1); a reduce-only buy at 99 and a plain buy at 100 rest. Bar 2 falls from 101.20 to 98.50:
+    # the buy at 100 fills first (flat), then the path goes through 99, where the reduce-only buy would
+    # open a long: the venue cancels it instead
+    strat = ThenReduce([sell("s", "101.00"), buy("x", "98.00", reduce_only=True)],
+                       [buy("r", "99.00", reduce_only=True), buy("c", "100.00")])
     rows = [FLAT, (100.0, 101.5, 100.0, 101.2), (101.2, 101.2, 98.5, 98.6)]
     r = run(strat, rows, fast)
     assert [f.key for f in r.fills] == ["s", "c"] and r.position == 0
-    assert [(x.key, x.reason) for x in r.rejections] == [("r", "reduce_only")]
+    assert [(x.key, x.reason) for x in r.rejections] == [("x", "reduce_only"), ("r", "reduce_only")]
+    # the path falls from 101.20 (+20 s) to 98.50 (+40 s), through 98.99 at +20 s + ceil(20 s * 2.21 / 2.70)
+    assert r.rejections[1] == (T0 + 2 * MIN + 36_371, "r", Side.BUY, Decimal("99.00"), "reduce_only")
     assert statuses(strat, "r") == [OrderStatus.OPEN, OrderStatus.CANCELED]
     (update,) = [e for e in strat.events if isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED]
     assert update.reason == "canceled-reduce-only" and update.reason in FINAL_ORDER_STATUSES
     # the venue's cancel took it off the book: no cancel of ours follows
-    assert r.counters["rejected_reduce_only"] == 1 and r.counters["cancels"] == 0
+    assert r.counters["rejected_reduce_only"] == 2 and r.counters["cancels"] == 0
 
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_reduce_only_order_fills_at_most_the_position(fast):
     # long 1 (the buy at 99 fills in bar 1); a reduce-only sell of 2 at 101 fills only 1 in bar 2 and
     # is then done: the position is closed, not flipped
-    strat = ThenReduce(buy("b", "99.00"), sell("r", "101.00", size="2", reduce_only=True))
+    strat = ThenReduce([buy("b", "99.00")], [sell("r", "101.00", size="2", reduce_only=True)])
     rows = [FLAT, (100.0, 100.0, 98.0, 100.0), (100.0, 101.5, 100.0, 101.2)]
     r = run(strat, rows, fast)
     assert [(f.key, f.size) for f in r.fills] == [("b", Decimal("1")), ("r", Decimal("1"))] and r.position == 0
