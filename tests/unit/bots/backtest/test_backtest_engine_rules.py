@@ -202,8 +202,11 @@ def test_a_partial_fill_leaves_the_rest_for_the_next_bars(fast):
     dip = (99.0, 99.5, 98.0, 99.0)
     rows = [FLAT, (100.0, 100.0, 98.0, 99.0), dip, dip]
     r = run_with_volumes(FixedOrders([buy("o", "99.00", size="1")], once=False), rows, [1e9, 3.6, 3.6, 1e9], fast)
-    assert [(f.bar, f.size) for f in r.fills] == [(1, Decimal("0.3")), (2, Decimal("0.3")), (3, Decimal("0.4"))]
+    assert [(f.bar, f.size, f.position, f.realized) for f in r.fills] == [
+        (1, Decimal("0.3"), Decimal("0.3"), 0), (2, Decimal("0.3"), Decimal("0.6"), 0), (3, Decimal("0.4"), 1, 0)]
     assert r.position == 1 and r.counters["partial_fills"] == r.counters["volume_capped"] == 2
+    assert (r.levels["o"]["placed"], r.levels["o"]["filled"]) == (1, 3)  # (the re-armed order is refused:
+    # bar 3 closes through its price, so it would cross)
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -215,6 +218,17 @@ def test_a_taker_gets_its_own_bars_volume_not_what_the_last_bar_left(fast):
     r = run_with_volumes(strat, rows, [1e9, 10.0, 1e9], fast)
     assert [(f.bar, f.key, f.price, f.size, f.is_maker) for f in r.fills] == [
         (1, "b", Decimal("99.00"), Decimal("1"), True), (2, "t", Decimal("100.00"), Decimal("1"), False)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_taker_arriving_after_the_bars_volume_is_used_up_gets_no_fill_there(fast):
+    # bar 1 walks 100 -> 100 (+20 s) -> 98 (+40 s) -> 100; its volume (10: 1 unit) goes to the maker buy
+    # at 99 (through 98.99 at +30.1 s); the crossing buy sent then arrives 300 ms later: nothing is left
+    # for it in bar 1, and no empty fill is booked
+    strat = ThenReduce([buy("b", "99.00")], [buy("t", "100.50", post_only=False)])
+    r = run_with_volumes(strat, [FLAT, (100.0, 100.0, 98.0, 100.0)], [1e9, 10.0], fast)
+    assert [(f.ts_ms, f.key, f.size) for f in r.fills] == [(T0 + MIN + 30_100, "b", Decimal("1"))]
+    assert not [e for e in strat.events if isinstance(e, Fill) and e.key == "t"]
 
 
 # -- cancels and modifies --------------------------------------------------------------------
@@ -488,6 +502,69 @@ def test_a_reduce_only_order_fills_at_most_the_position(fast):
     strat = ThenReduce([buy("b", "99.00")], [sell("r", "101.00", size="2", reduce_only=True)])
     rows = [FLAT, (100.0, 100.0, 98.0, 100.0), (100.0, 101.5, 100.0, 101.2)]
     r = run(strat, rows, fast)
-    assert [(f.key, f.size) for f in r.fills] == [("b", Decimal("1")), ("r", Decimal("1"))] and r.position == 0
-    assert statuses(strat, "r") == [OrderStatus.OPEN, OrderStatus.FILLED]
+    assert [(f.key, f.size, f.realized) for f in r.fills] == [("b", Decimal("1"), 0), ("r", Decimal("1"), 2)]
+    assert r.position == 0 and statuses(strat, "r") == [OrderStatus.OPEN, OrderStatus.FILLED]
     assert r.rejections == [] and r.counters["partial_fills"] == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_reduce_only_order_capped_by_volume_stays_open_for_the_rest(fast):
+    # long 1; the reduce-only sell of 1 gets 0.3 in bar 2 (volume 3.6: 0.36 rounded down to the step)
+    # and stays open with the position still long 0.7; bar 3 fills the rest
+    strat = ThenReduce([buy("b", "99.00")], [sell("r", "101.00", reduce_only=True)])
+    strat.once = False  # the strategy keeps the partly filled order
+    rows = [FLAT, (100.0, 100.0, 98.0, 100.0), (100.0, 101.5, 100.0, 101.2), (101.2, 101.5, 100.5, 101.2)]
+    r = run_with_volumes(strat, rows, [1e9, 1e9, 3.6, 1e9], fast)
+    assert [(f.bar, f.key, f.size, f.position) for f in r.fills] == [
+        (1, "b", Decimal("1"), 1), (2, "r", Decimal("0.3"), Decimal("0.7")), (3, "r", Decimal("0.7"), 0)]
+    assert statuses(strat, "r")[:3] == [OrderStatus.OPEN, OrderStatus.OPEN, OrderStatus.FILLED]
+
+
+class KeepWanting(ThenReduce):
+    """As :class:`ThenReduce`, but keeps asking for a key the venue canceled or refused."""
+
+    def desired_orders(self, now_ms):
+        self.gone.clear()
+        return super().desired_orders(now_ms)
+
+
+def test_the_venues_reduce_only_cancel_backs_the_key_off_like_a_refusal():
+    # as above, the reduce-only buy is canceled by the venue at +36.371 s of bar 2; the strategy still
+    # wants it: the key is held back 2 s (docs: "The live bot's traffic rules"), then sent again, and
+    # 200 ms later the venue refuses it (the path, at ~98.5, is through its price: post-only)
+    strat = KeepWanting([sell("s", "101.00")], [buy("r", "99.00", reduce_only=True), buy("c", "100.00")])
+    r = run(strat, [FLAT, (100.0, 101.5, 100.0, 101.2), (101.2, 101.2, 98.5, 98.6)])
+    cancel_at = T0 + 2 * MIN + 36_371
+    assert [(x.ts_ms, x.key, x.reason) for x in r.rejections[:2]] == [
+        (cancel_at, "r", "reduce_only"), (cancel_at + 2_000 + 200, "r", "post_only")]
+
+
+# -- the tick lane ---------------------------------------------------------------------------
+
+
+def test_the_grids_tick_lane_and_its_events_run_the_same_backtest():
+    # The engine feeds the grid through its tick lane (no event objects) unless an event method was
+    # replaced on the instance; both must drive it the same: same fills, same state after the run.
+    # A steep walk with gaps between bars: the grid sees fills beyond its next level and cooldowns.
+    from backtest_helpers import walk_bars
+
+    from bots.grid.strategy import GridParams, GridStrategy
+    from bots.strategy import MarketRules, StrategyContext
+
+    ton = MarketRules("TON", 12, Decimal("0.00001"), Decimal("0.1"), Decimal("5.0"), Decimal("10"))
+    smooth = walk_bars(720, seed=8, vol=3.0)
+    gapped = Bars([*smooth.ts], [o * (1.003 if i % 7 == 0 else 1.0) for i, o in enumerate(smooth.open)],
+                  [h * (1.003 if i % 7 == 0 else 1.0) for i, h in enumerate(smooth.high)], smooth.low, smooth.close,
+                  smooth.volume, smooth.interval_ms)
+    runs = []
+    for lane in (True, False):
+        grid = GridStrategy(StrategyContext(ton, 8), GridParams(spacing=Decimal("0.002"), stale_after_ms=None,
+                                                               cooldown_ms=120_000))
+        if not lane:
+            grid.on_event = grid.on_event  # an instance attribute: the engine falls back to events
+        engine = BacktestEngine(grid, ton, gapped, BacktestConfig(check_invariants=True))
+        assert (engine._lane is not None) == lane
+        result = engine.run()
+        runs.append(([(f.ts_ms, f.key, f.side, f.price, f.size) for f in result.fills], grid.summary()))
+    assert len(runs[0][0]) > 20
+    assert runs[0] == runs[1]
