@@ -189,9 +189,9 @@ def test_a_bar_without_volume_caps_nothing(fast):
     assert r.counters["partial_fills"] == r.counters["volume_capped"] == 0
 
 
-def run_with_volumes(strategy, rows, volumes, fast=True):
+def run_with_volumes(strategy, rows, volumes, fast=True, tier="standard"):
     bars = Bars.from_rows([(T0 + i * MIN, *row, v) for i, (row, v) in enumerate(zip(rows, volumes, strict=True))], MIN)
-    return BacktestEngine(strategy, RULES, bars, BacktestConfig(check_invariants=True), fast=fast).run()
+    return BacktestEngine(strategy, RULES, bars, BacktestConfig(tier=tier, check_invariants=True), fast=fast).run()
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -218,6 +218,21 @@ def test_a_taker_gets_its_own_bars_volume_not_what_the_last_bar_left(fast):
     r = run_with_volumes(strat, rows, [1e9, 10.0, 1e9], fast)
     assert [(f.bar, f.key, f.price, f.size, f.is_maker) for f in r.fills] == [
         (1, "b", Decimal("99.00"), Decimal("1"), True), (2, "t", Decimal("100.00"), Decimal("1"), False)]
+
+
+def test_the_strategy_is_told_each_fill_as_booked():
+    # a maker fill (bar 1, premium 0.4 bp of 99) and a taker fill (bar 2, 2.8 bp of 100): each Fill
+    # event carries what was booked, the order's client index and a trade id of its own
+    strat = Plan((T0, [buy("b", "99.00")]), (T0 + 2 * MIN, [buy("t", "100.50", post_only=False)]), band=False)
+    r = run_with_volumes(strat, [FLAT, (100.0, 100.0, 98.0, 100.0), FLAT], [1e9, 10.0, 1e9], tier="premium")
+    told = [e for e in strat.events if isinstance(e, Fill)]
+    assert [(e.ts_ms, e.key, e.side, e.price, e.size, e.fee, e.is_maker) for e in told] == [
+        (f.ts_ms, f.key, f.side, f.price, f.size, f.fee, f.is_maker) for f in r.fills]
+    assert [e.fee for e in told] == [Decimal("99.00") * Decimal("0.00004"), Decimal("100.00") * Decimal("0.00028")]
+    assert [e.is_maker for e in told] == [True, False]
+    opened = {e.key: e.client_order_index for e in strat.events if isinstance(e, OrderUpdate)}
+    assert [e.client_order_index for e in told] == [opened["b"], opened["t"]] == [1, 2]
+    assert all(e.trade_id for e in told) and len({e.trade_id for e in told}) == 2
 
 
 @pytest.mark.parametrize("fast", [True, False])
