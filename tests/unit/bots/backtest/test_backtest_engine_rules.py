@@ -170,6 +170,16 @@ def test_a_taker_arriving_at_the_open_takes_the_price_before_the_gap(fast):
     assert fills(r) == [(1, T0 + MIN, "o", Decimal("100.00"), Decimal("1"), False)]
 
 
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("order", [buy("t", "100.50", post_only=False), sell("t", "99.50", post_only=False)])
+def test_a_crossing_order_takes_at_the_path_price_never_worse_than_its_limit(order, fast):
+    # at bar 1's open (100) the strategy sends an order through the book; 300 ms later it arrives with
+    # the path still at 100: it takes there, a better price than its limit, as a taker
+    strat = Plan((T0 + MIN, [order]), band=False)
+    r = run(strat, [FLAT, FLAT, FLAT], fast)
+    assert fills(r) == [(1, T0 + MIN + 300, "t", Decimal("100.00"), Decimal("1"), False)]
+
+
 # -- the volume share ------------------------------------------------------------------------
 
 
@@ -272,6 +282,7 @@ def test_a_modify_whose_new_order_filled_first_reports_no_cancel(fast):
     r = run(strat, [FLAT, FLAT, FLAT], fast, maker_latency_ms=30_000, taker_latency_ms=300)
     assert fills(r) == [(1, at + 300, "b", Decimal("100.00"), Decimal("1"), False)]
     assert statuses(strat, "b") == [OrderStatus.OPEN, OrderStatus.OPEN, OrderStatus.FILLED]
+    assert r.levels["b"] == {"placed": 2, "filled": 1, "rejected": 0}  # the old order and its replacement
     assert r.counters["modifies"] == 1 and r.counters["cancels"] == 0
 
 
@@ -502,7 +513,11 @@ def test_a_reduce_only_order_reached_when_flat_is_canceled_by_the_venue(fast):
     assert [f.key for f in r.fills] == ["s", "c"] and r.position == 0
     assert [(x.key, x.reason) for x in r.rejections] == [("x", "reduce_only"), ("r", "reduce_only")]
     # the path falls from 101.20 (+20 s) to 98.50 (+40 s), through 98.99 at +20 s + ceil(20 s * 2.21 / 2.70)
+    assert r.rejections[0] == (T0 + 200, "x", Side.BUY, Decimal("98.00"), "reduce_only")  # on arrival
     assert r.rejections[1] == (T0 + 2 * MIN + 36_371, "r", Side.BUY, Decimal("99.00"), "reduce_only")
+    (refused,) = [e for e in strat.events if isinstance(e, OrderUpdate) and e.key == "x"]
+    assert (refused.status, refused.reason) == (OrderStatus.REJECTED, "canceled-reduce-only")
+    assert r.levels["x"] == {"placed": 0, "filled": 0, "rejected": 1}
     assert statuses(strat, "r") == [OrderStatus.OPEN, OrderStatus.CANCELED]
     (update,) = [e for e in strat.events if isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED]
     assert update.reason == "canceled-reduce-only" and update.reason in FINAL_ORDER_STATUSES
@@ -552,6 +567,12 @@ def test_the_venues_reduce_only_cancel_backs_the_key_off_like_a_refusal():
     cancel_at = T0 + 2 * MIN + 36_371
     assert [(x.ts_ms, x.key, x.reason) for x in r.rejections[:2]] == [
         (cancel_at, "r", "reduce_only"), (cancel_at + 2_000 + 200, "r", "post_only")]
+    # a post-only order that would cross is canceled by the venue, as on Lighter ("canceled-post-only")
+    refused = [e for e in strat.events if isinstance(e, OrderUpdate) and e.key == "r"][2]
+    assert (refused.ts_ms, refused.status, refused.reason) == (cancel_at + 2_200, OrderStatus.CANCELED,
+                                                               "canceled-post-only")
+    # the report's per-key count is of refusals on arrival (the first record is the venue's cancel)
+    assert r.levels["r"]["rejected"] == len([x for x in r.rejections if x.key == "r"][1:]) >= 2
 
 
 # -- the tick lane ---------------------------------------------------------------------------
