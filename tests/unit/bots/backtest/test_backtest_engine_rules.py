@@ -180,6 +180,18 @@ def test_a_crossing_order_takes_at_the_path_price_never_worse_than_its_limit(ord
     assert fills(r) == [(1, T0 + MIN + 300, "t", Decimal("100.00"), Decimal("1"), False)]
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_after_a_taker_fill_the_strategy_decides_at_once_even_inside_its_quiet_band(fast):
+    # The buy through the book fills on arrival (T0 + 300 ms); the strategy answers with a take-profit
+    # at that instant, which rests 200 ms later. Its quiet band covers every price: a fill is not a
+    # price move, so it must be asked anyway.
+    strat = ThenReduce([buy("t", "100.50", post_only=False)], [sell("tp", "101.00")])
+    r = run(strat, [FLAT, FLAT, FLAT], fast)
+    assert fills(r) == [(0, T0 + 300, "t", Decimal("100.00"), Decimal("1"), False)]
+    assert [(e.status, e.ts_ms) for e in strat.events if isinstance(e, OrderUpdate) and e.key == "tp"] == [
+        (OrderStatus.OPEN, T0 + 500)]
+
+
 # -- the volume share ------------------------------------------------------------------------
 
 
