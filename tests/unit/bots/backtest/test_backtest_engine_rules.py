@@ -285,6 +285,18 @@ def test_a_modified_order_can_fill_until_the_cancel_half_arrives(fast):
 
 
 @pytest.mark.parametrize("fast", [True, False])
+def test_a_cancel_landing_at_the_instant_the_path_goes_through_wins(fast):
+    # Bar 2 walks 100 -> 100 (+20 s) -> 98.99 (+40 s) -> 99.50: the buy at 99 is traded through exactly
+    # at +40 s, a point of the path. The cancel decided at bar 2's open with a 40 s latency lands at
+    # that same instant, and at one instant cancels land first: no fill. 1 ms later would be too late.
+    rows = [FLAT, FLAT, (100.0, 100.0, 98.99, 99.5), FLAT]
+    at = T0 + 2 * MIN
+    for latency, filled in ((40_000, []), (40_001, [(2, at + 40_000, "b", Decimal("99.00"), Decimal("1"), True)])):
+        r = run(Plan((T0, [buy("b", "99.00")]), (at, [])), rows, fast, maker_latency_ms=latency)
+        assert fills(r) == filled
+
+
+@pytest.mark.parametrize("fast", [True, False])
 def test_a_modify_whose_new_order_filled_first_reports_no_cancel(fast):
     # At bar 1's open the buy at 99 is moved to 100.01, at the ask: a taker (300 ms) that arrives
     # before the modify's cancel (30 s), takes at the path price 100.00 and fills. When the cancel of
