@@ -16,7 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 import pytest
 from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
 
-from bots.backtest.data import Bars
+from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine, InvariantError
 from bots.backtest.fills import FillConfig, touch_draw
 from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
@@ -628,3 +628,62 @@ def test_the_grids_tick_lane_and_its_events_run_the_same_backtest():
         runs.append(([(f.ts_ms, f.key, f.side, f.price, f.size) for f in result.fills], grid.summary()))
     assert len(runs[0][0]) > 20
     assert runs[0] == runs[1]
+
+
+# -- events between candles and at one instant ----------------------------------------------------
+
+
+def bars_at(minutes, rows):
+    """1m bars at ``T0 + minute * 60 s`` (a missing minute is a hole in the data)."""
+    return Bars.from_rows([(T0 + m * MIN, *row, 1e9) for m, row in zip(minutes, rows, strict=True)], MIN)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("what", ["arrival", "cancel", "funding"])
+def test_what_falls_in_a_hole_between_candles_happens_at_the_next_open(what, fast):
+    # minutes 1 and 2 are missing. An order sent at bar 0's last point (T0 + 59.999 s) arrives, a
+    # cancel sent then lands, a funding due at T0 + 90 s is paid: each in the hole, so at the open of the
+    # next bar (T0 + 3 min), at the price before its jump (the previous close, 100)
+    bars = bars_at([0, 3], [(100.0, 100.0, 98.0, 100.0), (101.0, 101.0, 101.0, 101.0)])
+    last = T0 + MIN - 1
+    fund = FundingSeries()
+    if what == "arrival":
+        strat = Plan((T0, []), (last, [buy("b", "99.00")]))
+    elif what == "cancel":
+        strat = Plan((T0, [buy("c", "97.00")]), (last, []))
+    else:  # long 1 from bar 0 (the buy at 99), then the funding
+        strat = Plan((T0, [buy("b", "99.00")]))
+        fund = FundingSeries([T0 + 90_000], [Decimal("0.01")])
+    engine = BacktestEngine(strat, RULES, bars, BacktestConfig(check_invariants=True), fundings=fund, fast=fast)
+    r = engine.run()
+    opened = T0 + 3 * MIN
+    updates = [(e.key, e.status, e.ts_ms) for e in strat.events if isinstance(e, OrderUpdate)]
+    if what == "arrival":
+        assert updates == [("b", OrderStatus.OPEN, opened)]
+    elif what == "cancel":
+        assert updates == [("c", OrderStatus.OPEN, T0 + 200), ("c", OrderStatus.CANCELED, opened)]
+    else:
+        assert r.fundings == [(opened, Decimal("0.01"), Decimal("100.00"), 1, -Decimal("100.00") * Decimal("0.0001"))]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_at_one_instant_sends_land_in_the_order_they_were_sent(fast):
+    # three orders sent together arrive together (T0 + 200 ms) and open in sending order; canceled
+    # together at bar 1's open, they are reported canceled in that order too
+    strat = Plan((T0, [buy("c", "97.00"), buy("a", "99.00"), buy("b", "98.00")]), (T0 + MIN, []))
+    run(strat, [FLAT, FLAT, FLAT], fast)
+    updates = [(e.key, e.status, e.ts_ms) for e in strat.events if isinstance(e, OrderUpdate)]
+    assert updates == [(k, OrderStatus.OPEN, T0 + 200) for k in "cab"] + [
+        (k, OrderStatus.CANCELED, T0 + MIN + 200) for k in "cab"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_funding_at_the_instant_an_order_fills_on_arrival_is_paid_on_the_new_position(fast):
+    # the crossing buy sent at bar 0's last point arrives 1 ms later, at bar 1's open, with the funding
+    # due then: orders land before funding at one instant, so the buy (taking at 100) is paid on
+    strat = WantFrom([buy("t", "100.50", post_only=False)], at=T0 + MIN - 1)
+    fund = FundingSeries([T0 + MIN], [Decimal("0.01")])
+    cfg = BacktestConfig(fill=FillConfig(taker_latency_ms=1), check_invariants=True)
+    r = BacktestEngine(strat, RULES, bars_from([FLAT, FLAT]), cfg, fundings=fund, fast=fast).run()
+    assert fills(r) == [(1, T0 + MIN, "t", Decimal("100.00"), Decimal("1"), False)]
+    assert r.fundings == [(T0 + MIN, Decimal("0.01"), Decimal("100.00"), 1, -Decimal("100.00") * Decimal("0.0001"))]
