@@ -19,6 +19,7 @@ that refuse non-finite numbers and values outside a range with a message naming 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import sys
 import traceback
@@ -68,11 +69,48 @@ class ArgumentParser(argparse.ArgumentParser):
     are of this class too, so each subcommand has its own usage and help.
     """
 
+    _argv: list[str] | None = None
+
+    # one signature for argparse's overloads (same behaviour): remember what is parsed, for error()
+    def parse_known_args(  # type: ignore[override]  # noqa: D102
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> Any:
+        self._argv = None if args is None else [str(a) for a in args]
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> Any:  # noqa: D102 - argparse's hook
+        unknown = self._unknown_flag() if message.startswith(("argument {", "unrecognized arguments")) else None
+        if unknown is not None:
+            # `--sizee 5`: argparse takes the 5 for a subcommand; the misspelt flag is the real error
+            close = difflib.get_close_matches(unknown, [o for o in self._known_flags() if o.startswith("--")], n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(f"unrecognized argument {unknown}{hint}", where=self.prog)
         flag, sep, rest = message.partition(": ")
         if sep and flag.startswith("argument "):
             raise UsageError(rest, where=flag.removeprefix("argument ").split("/")[-1])
         raise UsageError(message, where=self.prog)
+
+    def _known_flags(self) -> list[str]:
+        """This parser's option strings and its subcommands'."""
+        flags = list(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    flags.extend(sub._option_string_actions)
+        return flags
+
+    def _unknown_flag(self) -> str | None:
+        """The first ``--flag`` of the parsed arguments no parser here knows (nor abbreviates)."""
+        flags = self._known_flags()
+        for arg in self._argv or ():
+            if arg == "--":
+                break
+            if not arg.startswith("--"):
+                continue
+            name = arg.split("=", 1)[0]
+            if not any(o == name or (self.allow_abbrev and o.startswith(name)) for o in flags):
+                return name
+        return None
 
 
 # -- the one handler ---------------------------------------------------------------------------

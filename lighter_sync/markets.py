@@ -159,7 +159,8 @@ def _ticks(value: Any, name: str) -> int:
     """An integer tick count: an int, or a string of one (as venue JSON carries them)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
+    if isinstance(value, str) and value.strip().lstrip("-").isascii() and value.strip().lstrip("-").isdigit() \
+            and len(value) < 40:
         return int(value)
     raise ValidationError(f"{name} must be an integer, got {value!r}")
 
@@ -459,7 +460,7 @@ class MarketCatalog:
         if isinstance(key, int) and not isinstance(key, bool):
             return self._by_id.get(key)
         text = str(key).strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return self._by_id.get(int(text))
         for candidate in _lookup_keys(text):
             market = self._by_symbol.get(candidate)
@@ -487,7 +488,7 @@ class MarketCatalog:
 
     def _unknown(self, key: str | int) -> UnknownMarketError:
         symbols = sorted(m.symbol for m in self._by_id.values())
-        if isinstance(key, int) or str(key).strip().isdigit():
+        if isinstance(key, int) or (str(key).strip().isascii() and str(key).strip().isdigit()):
             ids = sorted(self._by_id)
             return UnknownMarketError(f"no market with id {key}; known ids: {ids[:20]}{' ...' if len(ids) > 20 else ''}")
         wanted = _lookup_keys(str(key))[-1]

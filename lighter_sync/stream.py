@@ -200,7 +200,7 @@ class StreamStats:
 
 def _token_expiry(token: str) -> float | None:
     head = token.split(":", 1)[0]
-    return float(head) if head.isdigit() else None
+    return float(head) if head.isascii() and head.isdigit() else None
 
 
 def _is_private(channel: str) -> bool:

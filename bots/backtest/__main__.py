@@ -127,6 +127,10 @@ def build_parser() -> ArgumentParser:
                    help="progress bar on stderr (default: when stderr is a terminal)")
     o.add_argument("--no-fast", dest="fast", action="store_false",
                    help="feed the strategy every price point (slow; the same result, for checking)")
+    o.add_argument("--compiled", action="store_true",
+                   help="run the engine and the grid strategy compiled with mypyc (same source, same result, "
+                   "about 2x faster on fine grids; built once per source version, needs the 'compiled' "
+                   "extra and a C compiler)")
     s = p.add_argument_group("sweeps")
     s.add_argument("--sweep", nargs="+", metavar="KEY=VALUES",
                    help="grid flags to sweep: spacing=0.05:0.5:0.05 (start:stop:step) levels=2,4,8 (list)")
@@ -306,6 +310,13 @@ def _main(argv: list[str]) -> int:
     if command == "fetch":
         return _fetch_main(plan)
     args, grid = plan.args, plan.grid
+    if args.compiled:
+        from bots.backtest import compiled  # noqa: PLC0415
+
+        if not compiled.active():  # build (once) and run this same command on the compiled copy
+            tree = compiled.build(log=lambda line: print(line, file=sys.stderr))
+            return compiled.run_child(compiled.child_command(tree, "bots.backtest", argv))
+        print(f"backtester: compiled with mypyc ({Path(compiled.__file__).parents[1].parent})", file=sys.stderr)
     bars, fund, fund_origin = _load_market(args, grid.symbol)
     finer = load_bars(args.finer) if args.finer else None
     if not len(bars):

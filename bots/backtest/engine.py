@@ -52,6 +52,7 @@ from typing import Any, NamedTuple, Protocol, cast
 
 from bots.backtest.account import Account
 from bots.backtest.data import Bars, FundingSeries
+from bots.backtest.errors import InvariantError
 from bots.backtest.fills import (
     FillConfig,
     bar_path,
@@ -111,14 +112,6 @@ _SIDE_VALUE = {True: Side.BUY.value, False: Side.SELL.value}  # by is_buy
 
 # event kinds of one segment walk, in the order they run at the same instant
 _CANCEL, _ARRIVE, _WAKE, _FUNDING, _FILL = 1, 2, 3, 4, 5
-
-
-class InvariantError(AssertionError):
-    """An accounting or fill invariant broke.
-
-    The fill rules (a fill inside its bar's range, a maker fill only where the path traded through
-    its price) are checked on every fill of every run; the full accounting identity at every bar
-    only with ``check_invariants=True`` (and once at the end of every run)."""
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ class EngineBase:
             spec = self._specs.get(symbol_or_id)
         else:
             key = str(symbol_or_id).strip().upper()
-            if key.isdigit():
+            if key.isascii() and key.isdigit():
                 spec = self._specs.get(int(key))
             else:
                 key = key.removesuffix("-USD").removesuffix("-PERP")

@@ -740,12 +740,14 @@ def _number(value: object, where: str) -> float:
     return out
 
 
-def _pick(row: dict, keys: Sequence[str], where: str, default: object = None) -> object:
+def _pick(row: dict, keys: Sequence[str], where: str, default: object = None) -> tuple[object, str]:
+    """The first of ``keys`` the row has, and ``where`` with that column named (for the error of a
+    value that does not parse); ``default`` when none is there (required when it is None)."""
     for key in keys:
         if key in row and row[key] not in (None, ""):
-            return row[key]
+            return row[key], f"{where}, column {key}"
     if default is not None:
-        return default
+        return default, where
     raise ValidationError(f"{where}: missing column/field (one of {', '.join(keys)})")
 
 
@@ -785,9 +787,9 @@ def load_candles(path: str | Path) -> list[OHLCV]:
     candles: list[OHLCV] = []
     for n, row in enumerate(rows, start=1):
         where = f"{path}: row {n}"
-        t = _to_ms(_pick(row, _TIME_KEYS, where), where)
-        o, h, lo, c = (_number(_pick(row, _CANDLE_KEYS[k], where), where) for k in ("open", "high", "low", "close"))
-        v = _number(_pick(row, _CANDLE_KEYS["volume"], where, default=0.0), where)
+        t = _to_ms(*_pick(row, _TIME_KEYS, where))
+        o, h, lo, c = (_number(*_pick(row, _CANDLE_KEYS[k], where)) for k in ("open", "high", "low", "close"))
+        v = _number(*_pick(row, _CANDLE_KEYS["volume"], where, default=0.0))
         if not (lo <= min(o, c) and h >= max(o, c) and lo > 0):
             raise ValidationError(f"{where}: inconsistent candle o={o} h={h} l={lo} c={c}")
         if candles and t <= candles[-1].timestamp:
@@ -806,9 +808,9 @@ def load_trades(path: str | Path) -> list[tuple[int, float, float]]:
     trades: list[tuple[int, float, float]] = []
     for n, row in enumerate(rows, start=1):
         where = f"{path}: row {n}"
-        t = _to_ms(_pick(row, _TIME_KEYS, where), where)
-        price = _number(_pick(row, ("price", "p"), where), where)
-        size = _number(_pick(row, ("size", "amount", "qty", "quantity", "s"), where, default=0.0), where)
+        t = _to_ms(*_pick(row, _TIME_KEYS, where))
+        price = _number(*_pick(row, ("price", "p"), where))
+        size = _number(*_pick(row, ("size", "amount", "qty", "quantity", "s"), where, default=0.0))
         if price <= 0:
             raise ValidationError(f"{where}: price must be > 0, got {price}")
         if trades and t < trades[-1][0]:

@@ -620,7 +620,7 @@ class SimServer:
         self.require_auth(request, account)
         self._account_or_404(account)
         limit = _int_param(request, "limit", 100, lo=1, hi=100)
-        types = {int(t) for t in request.query.getall("types", []) if t.strip().isdigit()}
+        types = {int(t) for t in request.query.getall("types", []) if t.strip().isascii() and t.strip().isdigit()}
         txs = self.engine.account_txs(account, limit=1000)
         side = [t for t in self.core.side_txs.values() if t.account_index == account]
         txs = sorted([*txs, *side], key=lambda t: (t.queued_at_ms, t.sequence_index), reverse=True)

@@ -203,7 +203,8 @@ def market_profile(symbol_or_id: str | int, markets: Mapping[str, MarketProfile]
     Searches ``markets`` (default: the built-in ones); raises :class:`UnknownMarketError`.
     """
     table = BUILTIN_MARKETS if markets is None else markets
-    if isinstance(symbol_or_id, int) or (isinstance(symbol_or_id, str) and symbol_or_id.strip().isdigit()):
+    if isinstance(symbol_or_id, int) or (isinstance(symbol_or_id, str) and symbol_or_id.strip().isascii()
+                                                and symbol_or_id.strip().isdigit()):
         market_id = int(symbol_or_id)
         for profile in table.values():
             if profile.market_id == market_id:
@@ -301,7 +302,8 @@ def _from_lighter(row: Mapping[str, Any], where: str) -> dict[str, Any]:
                 break
     if "daily_volume" not in row and row.get("daily_base_token_volume") not in (None, ""):
         out["daily_volume"] = row["daily_base_token_volume"]
-    if isinstance(row.get("created_at"), (str, int)) and str(row["created_at"]).isdigit():
+    if isinstance(row.get("created_at"), (str, int)) and str(row["created_at"]).isascii() \
+            and str(row["created_at"]).isdigit():
         out["created_at_ms"] = int(row["created_at"])
     return out
 

@@ -46,7 +46,7 @@ WS_CHANNELS = ["order_book", "ticker", "trade", "market_stats", "candle", "heigh
                "account_all_orders", "account_all_trades", "account_all_positions", "account_all_assets",
                "user_stats", "account_tx", "nope"]
 
-ATOMS = st.sampled_from(["", "0", "1", "-1", "4", "12", "255", "abc", "NaN", "Infinity", "-5", "1e30", "1e-30", "\u0663",
+ATOMS = st.sampled_from(["", "0", "1", "-1", "4", "12", "255", "abc", "NaN", "Infinity", "-5", "1e30", "1e-30", "\u0663", "\u00b2", "\u2460",
                          " 1 ", "0x1f", "true", "false", "null", "a" * 300, "99999999999999999999999999", "1.5"])
 TEXT = st.one_of(ATOMS, st.text(max_size=12), st.integers(-(2**70), 2**70).map(str))
 HEADER = TEXT.filter(lambda t: t.isascii() and t.isprintable() and t == t.strip())

@@ -11,6 +11,7 @@ import responses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lighter_sync import markets
 from lighter_sync.errors import UnknownMarketError, ValidationError
 from lighter_sync.markets import (
     MAX_CLIENT_ORDER_INDEX,
@@ -459,3 +460,18 @@ def test_a_space_separated_pair_finds_the_base():
     from lighter_sync.markets import _lookup_keys
 
     assert _lookup_keys("ton usd") == ["TON USD", "TON", "TON "]  # the suffix rule keeps the space; the pair rule does not
+
+
+# Characters that str.isdigit() accepts but int() refuses (superscripts, circled digits) or reads as a
+# number nobody typed (Arabic-Indic, fullwidth): a market key or a tick count is ASCII digits only.
+UNICODE_DIGITS = st.text(st.characters(categories=["Nd", "No"], exclude_characters="0123456789"), min_size=1,
+                         max_size=3).filter(str.isdigit)
+
+
+@given(key=UNICODE_DIGITS)
+def test_a_key_of_unicode_digits_is_an_unknown_market_not_a_crash(key):
+    catalog = MarketCatalog.from_markets(MarketCatalog.parse_details(ORDER_BOOK_DETAILS))
+    with pytest.raises(UnknownMarketError):
+        catalog.get(key)
+    with pytest.raises(ValidationError, match="must be an integer"):
+        markets._ticks(key, "price")  # a tick count from venue JSON

@@ -92,3 +92,11 @@ def test_a_bounded_queue_drops_instead_of_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="lighter_sync.stream"):
         hub.publish([(sub, None, i) for i in range(10_005)])
     assert caplog.records == [] and sub.dropped == 5 and sub.get(0) == 5
+
+
+def test_an_auth_token_whose_expiry_is_not_ascii_digits_has_no_expiry():
+    from lighter_sync.stream import _token_expiry  # noqa: PLC0415
+
+    assert _token_expiry("1800000000:1:4:sig") == 1800000000.0
+    for head in ("\u00b2", "\u2460", "1\u00b2", "", "-5", "1.5"):
+        assert _token_expiry(f"{head}:1:4:sig") is None, head

@@ -155,3 +155,19 @@ def test_the_docs_document_the_log_rotation():
 
     grid = " ".join(page("grid-bot.md").split())
     assert f"rotates at {app.LOG_MAX_BYTES // 2**20} MB and keeps {app.LOG_BACKUPS} older files" in grid
+
+
+@pytest.mark.parametrize(("argv", "unknown", "hint"), [
+    (["--size", "-1"], "--size", "--order-size"),  # argparse took -1 for a subcommand
+    (["--levles", "4"], "--levles", "--levels"),
+    (["--spacing", "0.5", "--sim-sped=10", "status"], "--sim-sped", "--sim-speed"),
+])
+def test_a_misspelt_flag_with_a_value_is_named_not_taken_for_a_subcommand(call, argv, unknown, hint):
+    line = call(main, argv).assert_one_error_line(2)
+    assert f"unrecognized argument {unknown}" in line and f"did you mean {hint}?" in line, line
+    assert "invalid choice" not in line
+
+
+def test_an_unknown_subcommand_is_still_an_invalid_choice(call):
+    line = call(main, ["--levels", "3", "bogus"]).assert_one_error_line(2)
+    assert "invalid choice: 'bogus'" in line and "close" in line

@@ -369,7 +369,9 @@ def test_load_lighter_candles_json_and_legacy_shapes(tmp_path):
         ("timestamp,open,high,low,close\n1,1,0.5,0.4,1\n", "row 1: inconsistent candle"),
         ("timestamp,open,high,low,close\n2,1,1,1,1\n1,1,1,1,1\n", "row 2: timestamp"),
         ("timestamp,open,high,close\n1,1,1,1\n", "missing column"),
-        ("timestamp,open,high,low,close\n1,x,1,1,1\n", "not a number"),
+        ("timestamp,open,high,low,close\n1,x,1,1,1\n", "row 1, column open: not a number: 'x'"),
+        ("timestamp,open,high,low,close,volume\n1,1,1,1,1,1\n2,1,1,1,1,nan\n", "row 2, column volume: not a finite"),
+        ("Date,Open,High,Low,Close\nyesterday,1,1,1,1\n", "row 1, column date: cannot read timestamp"),
         ("", "empty file"),
     ],
 )

@@ -6,12 +6,16 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lighter_sync.errors import ConfigError, UnknownMarketError
-from lighter_sync.sim.engine_types import AccountTier, MarketSpec
+from lighter_sync.sim.engine import Engine, ManualClock
+from lighter_sync.sim.engine_types import AccountTier, EngineError, MarketSpec
 from lighter_sync.sim.specs import (
     BUILTIN_MARKETS,
     DEFAULT_MARKETS,
+    MarketProfile,
     load_markets,
     market_profile,
     market_profiles,
@@ -144,3 +148,18 @@ def test_unreadable_sources_are_config_errors(tmp_path):
         load_markets(tmp_path / "missing.json")
     with pytest.raises(ConfigError, match="invalid JSON"):
         load_markets("{not json")
+
+
+@given(key=st.text(st.characters(categories=["Nd", "No"], exclude_characters="0123456789"), min_size=1,
+                   max_size=3).filter(str.isdigit))
+def test_unicode_digits_are_an_unknown_market_not_a_crash(key):
+    """str.isdigit() accepts superscripts and other scripts' digits; only ASCII digits are a market id."""
+    with pytest.raises(UnknownMarketError):
+        market_profile(key)
+    engine = Engine([BUILTIN_MARKETS["TON"].spec()], ManualClock(), seed=1)
+    with pytest.raises(EngineError) as err:
+        engine.market(key)
+    assert err.value.code == 21602
+    row = {**LIGHTER_ROW, "created_at": key}
+    (p,) = load_markets({"code": 200, "order_book_details": [row]})
+    assert p.created_at_ms == MarketProfile.__dataclass_fields__["created_at_ms"].default  # not a number: unset
