@@ -687,3 +687,62 @@ def test_a_funding_at_the_instant_an_order_fills_on_arrival_is_paid_on_the_new_p
     r = BacktestEngine(strat, RULES, bars_from([FLAT, FLAT]), cfg, fundings=fund, fast=fast).run()
     assert fills(r) == [(1, T0 + MIN, "t", Decimal("100.00"), Decimal("1"), False)]
     assert r.fundings == [(T0 + MIN, Decimal("0.01"), Decimal("100.00"), 1, -Decimal("100.00") * Decimal("0.0001"))]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_order_is_found_whatever_was_placed_before_it(fast):
+    # the buy at 98 rests first, the one at 99 second; bar 1 dips to 98.50: only the second is reached
+    rows = [FLAT, (100.0, 100.0, 98.5, 99.0)]
+    r = run(FixedOrders([buy("c", "98.00"), buy("b", "99.00")]), rows, fast)
+    assert [(f.key, f.price) for f in r.fills] == [("b", Decimal("99.00"))]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_cancel_due_before_a_fill_on_the_same_segment_lands_first(fast):
+    # Bar 1 walks 100 -> 100 (+20 s) -> 98.50 (+40 s): the buy at 99 goes through 98.99 at
+    # +20 s + ceil(20 s * 1.01 / 1.5) = +33.467 s. At +20 s the strategy drops the buy at 98.50, whose
+    # cancel (10 s latency) lands at +30 s: before that fill, though the fill has the better price.
+    at = T0 + MIN + 20_000
+    strat = Plan((T0, [buy("b", "99.00"), buy("c", "98.50")]), (at, [buy("b", "99.00")]))
+    r = run(strat, [FLAT, (100.0, 100.0, 98.5, 99.0)], fast, maker_latency_ms=10_000)
+    assert fills(r) == [(1, T0 + MIN + 33_467, "b", Decimal("99.00"), Decimal("1"), True)]
+    assert [(s, e.ts_ms) for e in strat.events if isinstance(e, OrderUpdate) and e.key == "c"
+            for s in [e.status]] == [(OrderStatus.OPEN, T0 + 10_000), (OrderStatus.CANCELED, at + 10_000)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_after_a_fill_the_strategy_decides_before_the_next_event(fast):
+    # Bar 1 walks 100 -> 100 (+20 s) -> 98 (+40 s): the buy at 99 fills at +30.1 s (through 98.99), the
+    # one at 98.50 would at +35.1 s (through 98.49). After the first fill the strategy wants nothing:
+    # its cancel (200 ms) lands at +30.3 s, before the second fill.
+    strat = ThenReduce([buy("b", "99.00"), buy("c", "98.50")], [])
+    r = run(strat, [FLAT, (100.0, 100.0, 98.0, 99.0)], fast)
+    assert fills(r) == [(1, T0 + MIN + 30_100, "b", Decimal("99.00"), Decimal("1"), True)]
+    assert statuses(strat, "c") == [OrderStatus.OPEN, OrderStatus.CANCELED]
+
+
+class CountsCalls(Plan):
+    """A :class:`Plan` that records when it is asked for its orders."""
+
+    def __init__(self, *steps, **kw):
+        super().__init__(*steps, **kw)
+        self.asked = []
+
+    def desired_orders(self, now_ms):
+        self.asked.append(now_ms)
+        return super().desired_orders(now_ms)
+
+
+def test_the_strategy_decides_once_after_all_events_of_an_instant():
+    # two buys traded through by the gap at bar 1's open fill at one instant; two cancels sent together
+    # land at one instant: each time the strategy is asked once, after the last event (docs: "At one
+    # instant ... the strategy decides once after all events of the instant")
+    strat = CountsCalls((T0, [buy("b", "99.00"), buy("c", "98.00")]))
+    r = run(strat, [FLAT, (97.0, 97.5, 96.5, 97.0)])
+    assert [f.ts_ms for f in r.fills] == [T0 + MIN] * 2
+    assert strat.asked.count(T0 + MIN) == 1
+    strat = CountsCalls((T0, [buy("b", "99.00"), buy("c", "98.00")]), (T0 + MIN, []))
+    run(strat, [FLAT, FLAT, FLAT])
+    assert [e.ts_ms for e in strat.events if isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED] == [
+        T0 + MIN + 200] * 2
+    assert strat.asked.count(T0 + MIN + 200) == 1
