@@ -691,9 +691,11 @@ def test_a_funding_at_the_instant_an_order_fills_on_arrival_is_paid_on_the_new_p
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_an_order_is_found_whatever_was_placed_before_it(fast):
-    # the buy at 98 rests first, the one at 99 second; bar 1 dips to 98.50: only the second is reached
+    # the buy at 98.50 rests first, the one at 99 second; bar 1 dips to 98.50: the first is only touched
+    # (probability 0: no fill), the second is traded through and fills
     rows = [FLAT, (100.0, 100.0, 98.5, 99.0)]
-    r = run(FixedOrders([buy("c", "98.00"), buy("b", "99.00")]), rows, fast)
+    r = run(FixedOrders([buy("c", "98.50"), buy("b", "99.00")]), rows, fast, mode="probabilistic",
+            touch_probability=0.0)
     assert [(f.key, f.price) for f in r.fills] == [("b", Decimal("99.00"))]
 
 
