@@ -748,3 +748,22 @@ def test_the_strategy_decides_once_after_all_events_of_an_instant():
     assert [e.ts_ms for e in strat.events if isinstance(e, OrderUpdate) and e.status is OrderStatus.CANCELED] == [
         T0 + MIN + 200] * 2
     assert strat.asked.count(T0 + MIN + 200) == 1
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("hole", [False, True])
+def test_a_send_waiting_for_the_budget_goes_when_it_refills_before_the_jump(hole, fast):
+    # One request a minute: the first batch (T0) empties the bucket; at +20 s the strategy wants a second
+    # order, which waits for the refill at T0 + 60 s. That is bar 1's open: the wake-up runs before the
+    # jump to 101, on the book at the previous close (100); the order rests 200 ms later. With minutes 1
+    # and 2 missing, the refill falls in the hole and the send goes at the next open (T0 + 3 min).
+    strat = Plan((T0, [buy("a", "99.00")]), (T0 + 20_000, [buy("a", "99.00"), buy("b", "98.00")]))
+    opened = T0 + (3 if hole else 1) * MIN
+    bars = bars_at([0, 3 if hole else 1], [FLAT, (101.0, 101.0, 101.0, 101.0)])
+    cfg = BacktestConfig(requests_per_minute=1, check_invariants=True)
+    r = BacktestEngine(strat, RULES, bars, cfg, fast=fast).run()
+    assert r.counters["budget_waits"] == 1 and r.counters["requests"] == 2
+    assert [(e.key, e.ts_ms) for e in strat.events if isinstance(e, OrderUpdate)] == [("a", T0 + 200),
+                                                                                    ("b", opened + 200)]
+    first = next(e for e in strat.events if isinstance(e, BookUpdate) and e.ts_ms == opened)
+    assert (first.best_bid, first.best_ask) == (Decimal("99.99"), Decimal("100.01"))
