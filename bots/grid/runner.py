@@ -460,12 +460,9 @@ class Runner:
                 self._awaiting_fills[order.coi] = (tracked.key, order.filled, now + 5_000)
             self._finish(tracked, order.status, order.reason, now, filled=order.filled)
             return
-        changed_price = tracked.price != order.price
         tracked.state = "open" if order.status is OrderStatus.OPEN else tracked.state
         tracked.order_index = order.order_index or tracked.order_index
         tracked.filled = max(tracked.filled, order.filled)
-        if tracked.modify_sent_ms is not None and changed_price:
-            tracked.modify_sent_ms = None
         tracked.price = order.price
         self.store.update_order(
             order.coi,
@@ -759,11 +756,8 @@ class Runner:
                 prepared.append(Create(coi, o))
             else:
                 tracked = self.live.get(action.coi)
-                if tracked is not None:
-                    if isinstance(action, Cancel):
-                        tracked.cancel_sent_ms = now
-                    else:
-                        tracked.modify_sent_ms = now
+                if tracked is not None and isinstance(action, Cancel):
+                    tracked.cancel_sent_ms = now
                 prepared.append(action)
         try:
             outcomes = self.venue.execute(prepared)
@@ -794,8 +788,7 @@ class Runner:
                 )
             else:
                 log.warning("create %s coi=%d rejected: %s", action.order.key, action.coi, outcome.error)
-                self._finish(tracked, OrderStatus.REJECTED, str(outcome.error), now)
-                self._back_off(action.order.key, now)
+                self._finish(tracked, OrderStatus.REJECTED, str(outcome.error), now)  # backs its key off
             return
         if tracked is None:
             return
@@ -803,19 +796,17 @@ class Runner:
             tracked.cancel_unsure = not outcome.ok  # see bots.grid.diff: it may still rest, so it serves its key
             if not outcome.ok and not outcome.unknown:
                 # typically "order is inactive": it is gone already; the stream/reconcile will say how
-                tracked.cancel_sent_ms = now
+                # (retried, like an unknown one, RETRY_CANCEL_MS after its send while it still rests)
                 log.info("cancel coi=%d refused: %s", action.coi, outcome.error)
         elif isinstance(action, Modify):
+            # (a modify's outcome is known before the next plan: Tracked.modify_sent_ms stays None here)
             if outcome.ok:
                 tracked.price = action.price
-                tracked.modify_sent_ms = None
                 self.store.update_order(action.coi, now_ms=now, price=action.price)
-            else:
-                tracked.modify_sent_ms = None
-                if not outcome.unknown:
-                    log.info("modify coi=%d refused: %s; will cancel and replace", action.coi, outcome.error)
-                    tracked.replace = True  # cancel + create in the next plan
-                    self._back_off(tracked.key, now)
+            elif not outcome.unknown:
+                log.info("modify coi=%d refused: %s; will cancel and replace", action.coi, outcome.error)
+                tracked.replace = True  # cancel + create in the next plan
+                self._back_off(tracked.key, now)
 
     # -- shutdown -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ integer compare, and none of them can differ from the same comparison made in De
 * A lattice price is on the tick, so it is an integer ``n`` of ticks. Against a book price ``x``
   (on the tick or not), ``n * tick >= x`` holds exactly when ``n >= ceil(x / tick)`` and
   ``n * tick <= x`` exactly when ``n <= floor(x / tick)``: :class:`PriceTicks` gives both, exact for
-  any tick (not only powers of ten).
+  any tick (not only powers of ten) and any price (computed on integers, not in Decimal's 28 digits).
 * A mid ``(bid + ask) / 2`` is compared as ``2 * mid / tick``, again by its floor and ceiling.
 * A size is an integer number of quanta ``10**e``. A size finer than the current quantum (a venue
   never sends one; a test may) makes :class:`SizeQuanta` refine the quantum, and the caller
@@ -29,12 +29,13 @@ _CACHE_LIMIT = 50_000
 class PriceTicks:
     """Decimal prices in ticks: exact floors and ceilings, remembered (a market repeats its prices)."""
 
-    __slots__ = ("tick", "_bounds", "_books")
+    __slots__ = ("tick", "_tick_num", "_tick_den", "_bounds", "_books")
 
     def __init__(self, tick: Decimal) -> None:
-        if not tick > 0:
+        if not (tick.is_finite() and tick > 0):
             raise ValueError(f"tick must be > 0, got {tick}")
         self.tick = tick
+        self._tick_num, self._tick_den = tick.as_integer_ratio()
         self._bounds: dict[Decimal, tuple[int, int]] = {}
         self._books: dict[tuple[Decimal | None, Decimal | None], tuple[int | None, int | None, int, int]] = {}
 
@@ -49,14 +50,10 @@ class PriceTicks:
         return hit
 
     def _exact_bounds(self, price: Decimal) -> tuple[int, int]:
-        tick = self.tick
-        floor = int((price / tick).to_integral_value(rounding=ROUND_FLOOR))
-        # the division is rounded to the context's precision: settle the last unit by multiplication
-        while floor * tick > price:
-            floor -= 1
-        while (floor + 1) * tick <= price:
-            floor += 1
-        return floor, floor if floor * tick == price else floor + 1
+        # in integers: Decimal division and multiplication round to the context's 28 digits
+        num, den = price.as_integer_ratio()
+        floor, rest = divmod(num * self._tick_den, den * self._tick_num)
+        return floor, floor if rest == 0 else floor + 1
 
     def book(self, bid: Decimal | None, ask: Decimal | None) -> tuple[int | None, int | None, int, int]:
         """A top of book (at least one side present) as ``(floor(bid), ceil(ask), floor(m), ceil(m))``

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
+from itertools import pairwise
+from types import SimpleNamespace
 
 import pytest
 from grid_fakes import RULES, FakeVenue, ManualClock
 
+import bots.grid.runner as runner_module
 from bots.grid.diff import Tracked, plan_actions
 from bots.grid.runner import Runner, RunnerConfig, TxBudget
-from bots.grid.store import GridStore
+from bots.grid.store import GridStore, StoredFill
 from bots.grid.strategy import GridParams, GridStrategy
-from bots.grid.venue import Cancel, Create, Modify, VenueOrder
-from bots.strategy import DesiredOrder, OrderStatus, Side, StrategyContext
+from bots.grid.venue import Cancel, ConnectionEvent, Create, Modify, Outcome, VenueFill, VenueOrder
+from bots.strategy import (
+    DesiredOrder,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    PositionSnapshot,
+    Side,
+    StrategyContext,
+    Timer,
+)
 
 D = Decimal
 
@@ -38,7 +51,21 @@ def run_steps(runner: Runner, clock: ManualClock, n: int = 3, ms: int = 100, che
         runner.step()
         # the invariant behind the open-order cap: every order that may rest counts
         assert not check_cap or len(runner.live) <= runner.config.max_open_orders
+        state_file_mirrors_the_live_table(runner)
         clock.advance(ms)
+
+
+def state_file_mirrors_the_live_table(runner: Runner) -> None:
+    """What a restart would read: every order the runner tracks is in the state file with the same
+    key, state, price and venue index, and the file holds no live order the runner forgot."""
+    store = runner.store
+    for t in runner.live.values():
+        row = store.order(t.coi)
+        assert row is not None, t
+        assert (row.key, row.state, row.price, row.side, row.reduce_only, row.post_only) == (
+            t.key, t.state, t.price, t.side.value, t.reduce_only, t.post_only), (row, t)
+        assert t.order_index is None or row.order_index == t.order_index, (row, t)
+    assert {row.coi for row in store.live_orders()} <= set(runner.live)
 
 
 def test_places_the_grid_in_one_batch_and_stays_quiet(env):
@@ -302,8 +329,6 @@ def test_first_start_takes_the_accounts_past_trades_as_history(env):
 
 
 def test_fills_the_stream_lost_during_a_disconnect_are_journaled_after_the_reconnect(env):
-    from bots.grid.venue import ConnectionEvent
-
     clock, venue, store = env
     runner = make_runner(venue, store, clock, position_grace_ms=10**9)  # only the catch-up may find it
     runner.start()
@@ -411,9 +436,13 @@ class OneOrder:
 
     def __init__(self, price: Decimal, size: Decimal = D("6")) -> None:
         self.price, self.size, self.reduce_only = price, size, False
+        self.events: list[object] = []  # every event the runner gave it, in order
 
     def on_event(self, event, now_ms):
-        pass
+        self.events.append(event)
+
+    def seen(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
 
     def desired_orders(self, now_ms):
         return [DesiredOrder("only", Side.BUY, self.price, self.size, self.reduce_only)]
@@ -541,3 +570,645 @@ def test_an_accepted_order_refused_later_is_settled_soon_and_replaced(env):
     assert not venue.bot_open() and len(runner.live) == 8
     run_steps(runner, clock, 40, ms=100)  # long before the 60 s periodic reconcile
     assert len(venue.bot_open()) == 8
+
+
+# -- the runner's rules, one at a time, with a one-order strategy that records what it is told --
+
+
+def one_order_runner(venue: FakeVenue, store: GridStore, clock: ManualClock, price: str = "1.9000",
+                     **cfg) -> tuple[Runner, OneOrder]:
+    strategy = OneOrder(D(price))
+    config = RunnerConfig(**{"status_every_ms": 10**9, "reconcile_every_ms": 10**9, **cfg})
+    return Runner(venue, strategy, store, config, clock_ms=clock), strategy
+
+
+@pytest.fixture()
+def one_order(tmp_path):
+    """``one_order(VenueClass, **config)``: a started one-order runner on a fresh venue and state file."""
+    stores: list[GridStore] = []
+
+    def make(venue_cls: type[FakeVenue] = FakeVenue, **cfg):
+        clock = ManualClock()
+        venue = venue_cls(clock)
+        store = GridStore(tmp_path / f"s{len(stores)}.sqlite")
+        stores.append(store)
+        runner, strategy = one_order_runner(venue, store, clock, **cfg)
+        runner.start()
+        return clock, venue, store, runner, strategy
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+def _fill_of(order: VenueOrder, trade_id: str, size: str, fee: str, is_maker: bool, ts_ms: int) -> VenueFill:
+    return VenueFill(trade_id, order.coi, order.order_index, order.side, order.price, D(size), D(fee), is_maker, ts_ms)
+
+
+def test_fills_are_journaled_once_passed_on_whole_and_the_last_one_finishes_the_order(env):
+    clock, venue, store = env
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    first = _fill_of(order, "7:buy", "2", "0.001", True, clock() - 50)
+    last = _fill_of(order, "8:buy", str(order.size - 2), "-0.0005", False, clock() - 20)
+    venue.events.extend([first, first])  # the second is a late copy of the first
+    run_steps(runner, clock, 1)
+    assert order.coi in runner.live and not strategy.seen(OrderUpdate)  # partly filled: still resting
+    venue.orders.pop(order.coi)  # the venue's book: filled
+    venue.events.append(last)
+    run_steps(runner, clock, 1)
+    fills = [first, last]
+    assert strategy.seen(Fill) == [
+        Fill(ts_ms=f.ts_ms, key="only", client_order_index=f.coi, side=f.side, price=f.price, size=f.size,
+             fee=f.fee, is_maker=f.is_maker, trade_id=f.trade_id) for f in fills]
+    assert store.fills() == [
+        StoredFill(trade_id=f.trade_id, coi=f.coi, key="only", side=f.side.value, price=f.price, size=f.size,
+                   fee=f.fee, is_maker=f.is_maker, ts_ms=f.ts_ms) for f in fills]
+    assert (runner.ledger.position, runner.ledger.fees) == (order.size, first.fee + last.fee)
+    assert runner.summary().fills == 2
+    lines = dict(line.split("=", 1) for line in runner.summary().lines())
+    assert D(lines["net_pnl"]) == runner.ledger.realized - runner.ledger.fees and D(lines["fees"]) != 0
+    (done,) = strategy.seen(OrderUpdate)
+    assert done == OrderUpdate(ts_ms=clock() - 100, key="only", client_order_index=order.coi,
+                               status=OrderStatus.FILLED, side=order.side, price=order.price, size=order.size,
+                               filled=order.size, reduce_only=False, reason="filled")
+    stored = store.order(order.coi)
+    assert (stored.state, stored.reason, stored.filled) == ("done", "filled", order.size)
+    assert order.coi not in runner.live and len(venue.bot_open()) == 1  # the strategy's next order
+
+
+def test_a_fill_of_an_order_the_bot_did_not_place_moves_the_position_without_a_key(env):
+    clock, venue, store = env
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 1)
+    foreign = venue.add_foreign(Side.SELL, D("2.1"), D("5"), coi=4242)
+    venue.events.append(_fill_of(foreign, "9:sell", "5", "0", True, clock()))
+    run_steps(runner, clock, 1)
+    (fill,) = strategy.seen(Fill)
+    assert fill.key is None and fill.client_order_index == 4242 and store.fills()[0].key is None
+    assert runner.ledger.position == -5
+
+
+@pytest.mark.parametrize("size", ["6", "0.5"])
+def test_an_order_update_that_overtakes_its_fills_holds_the_level_until_they_arrive_not_longer(env, size):
+    clock, venue, store = env
+    strategy = OneOrder(D("1.9000"), D(size))
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=10**9, reconcile_every_ms=10**9),
+                    clock_ms=clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.orders.pop(order.coi)
+    venue.events.append(VenueOrder(order.coi, order.order_index, order.side, order.price, order.size, order.size,
+                                   OrderStatus.FILLED, reason="filled"))
+    run_steps(runner, clock, 5)
+    assert not venue.bot_open()  # the position is stale until the fills arrive: the level stays served
+    venue.events.append(_fill_of(order, "5:buy", size, "0", True, clock()))
+    runner.step()  # the fills are in: the next plan re-places the level at once
+    assert len(venue.bot_open()) == 1 and runner.ledger.position == order.size
+
+
+def test_fills_that_never_follow_their_order_update_trigger_a_reconcile_after_5_s(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.orders.pop(order.coi)
+    venue.events.append(VenueOrder(order.coi, order.order_index, order.side, order.price, order.size, order.size,
+                                   OrderStatus.FILLED, reason="filled"))
+    reads = len(venue.position_reads)
+    run_steps(runner, clock, 1)
+    seen_at = clock() - 100
+    run_steps(runner, clock, 60)
+    assert [t - seen_at for t in venue.position_reads[reads:]][:1] == [5_000]
+    assert len(venue.bot_open()) == 1  # and the level is free again
+    store.close()
+
+
+class RefusingVenue(FakeVenue):
+    """Refuses every create (e.g. a price the venue does not accept): ok=False, not unknown."""
+
+    def execute(self, actions):
+        self.executed.append(list(actions))
+        return [Outcome(ok=False, error=ValueError("invalid price")) if isinstance(a, Create)
+                else Outcome.accepted() for a in actions]
+
+
+def test_a_refused_create_backs_its_key_off_doubling_from_2_s_up_to_2_minutes(tmp_path):
+    """The rule: a key whose create the venue refuses is not asked again for 2 s, then 4 s, 8 s, ...,
+    at most 2 minutes, so a strategy that keeps asking for an impossible order cannot burn the budget."""
+    clock = ManualClock()
+    venue = RefusingVenue(clock)
+    store = GridStore(tmp_path / "state.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock, requests_per_minute=10**6)
+    runner.start()
+    sent_at = []
+    for _ in range(6000):  # 10 minutes in steps of 100 ms
+        before = len(venue.executed)
+        runner.step()
+        if len(venue.executed) > before:
+            sent_at.append(clock())
+        clock.advance(100)
+    gaps = [b - a for a, b in pairwise(sent_at)]
+    expected = [min(2_000 * 2**i, 120_000) for i in range(len(gaps))]
+    assert gaps == expected and gaps[-1] == 120_000
+    (update, *_) = strategy.seen(OrderUpdate)
+    assert (update.status, update.key, update.reason) == (OrderStatus.REJECTED, "only", "invalid price")
+    assert store.order(update.client_order_index).state == "done"
+    store.close()
+
+
+class CountingVenue(FakeVenue):
+    """Records the REST reads the runner makes (and can fail the next position reads)."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock)
+        self.position_reads: list[int] = []
+        self.recent_fills_limits: list[int] = []
+        self.fail_positions = 0
+
+    def position(self):
+        self.position_reads.append(self.clock())
+        if self.fail_positions:
+            self.fail_positions -= 1
+            raise ConnectionError("position read failed")
+        return super().position()
+
+    def recent_fills(self, limit):
+        self.recent_fills_limits.append(limit)
+        return super().recent_fills(limit)
+
+
+def test_a_position_no_fill_explains_is_adopted_on_the_second_look_only(one_order):
+    """A trade made by hand (no fill of the bot's orders explains it): the first look after the grace
+    period may be racing a fill, so only a second look adopts the venue's figure, and the strategy
+    is told. Each look reads the position and one page of fills."""
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
+    run_steps(runner, clock, 2)
+    venue.position_size, venue.avg_entry = D("-3"), D("2.05")
+    venue.events.append(venue.position())
+    reads, pages = len(venue.position_reads), len(venue.recent_fills_limits)
+    run_steps(runner, clock, 11)  # 1.1 s: the first look
+    assert runner.ledger.position == 0 and len(venue.position_reads) == reads + 1
+    assert not strategy.seen(PositionSnapshot)[1:]
+    run_steps(runner, clock, 11)  # the second look
+    assert (runner.ledger.position, runner.ledger.avg_entry) == (D("-3"), D("2.05"))
+    assert len(venue.position_reads) == reads + 2 and venue.recent_fills_limits[pages:] == [100, 100]
+    assert [(p.size, p.avg_entry_price) for p in strategy.seen(PositionSnapshot)[1:]] == [(D("-3"), D("2.05"))]
+    run_steps(runner, clock, 30)
+    assert len(venue.position_reads) == reads + 2  # agreed: no more looks
+    store.close()
+
+
+def test_a_failed_position_look_is_retried_without_a_new_event(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.drop_fills = True
+    venue.set_price(order.price - 2 * RULES.tick_size)  # fills; the stream loses the fill
+    venue.fail_positions = 1  # and the first look's position read fails
+    run_steps(runner, clock, 40)
+    assert runner.ledger.position == venue.position_size == order.size  # recovered from REST all the same
+    assert [f.trade_id for f in store.fills()] == [venue.all_fills[0].trade_id]
+    store.close()
+
+
+def test_fills_recovered_by_a_look_are_applied_oldest_first_and_the_venue_figure_is_not_adopted(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.drop_fills = True
+    early = _fill_of(order, "11:buy", "2", "0", True, clock())
+    late = _fill_of(order, "12:buy", str(order.size - 2), "0", True, clock() + 10)
+    venue.all_fills += [late, early]  # REST lists them out of time order
+    venue.position_size, venue.avg_entry = order.size, order.price
+    venue.orders.pop(order.coi)
+    venue.events.append(venue.position())
+    run_steps(runner, clock, 12)
+    assert [f.trade_id for f in strategy.seen(Fill)] == ["11:buy", "12:buy"]
+    assert runner.ledger.position == order.size and not strategy.seen(PositionSnapshot)[1:]
+    assert store.order(order.coi).state == "done"
+    store.close()
+
+
+# -- shutdown: cancel the bot's orders and wait for the venue to confirm, within a deadline --
+
+
+class ShutdownVenue(FakeVenue):
+    """A venue whose ``poll(timeout)`` lets ``timeout`` seconds pass (on the manual clock and on the
+    runner's monotonic clock, patched), recording when cancels were sent and REST was read.
+    ``cancels_work=False``: every cancel is lost on the way (outcome unknown; the order stays)."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock)
+        self.mono = 0.0
+        self.cancels_at: list[float] = []
+        self.rest_reads_at: list[float] = []
+        self.cancels_work = True
+        self.raise_on_cancel = 0
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def poll(self, timeout):
+        if timeout:
+            self.mono += timeout
+            self.clock.advance(int(timeout * 1000))
+        return super().poll(timeout)
+
+    def open_orders(self):
+        self.rest_reads_at.append(self.mono)
+        return super().open_orders()
+
+    def execute(self, actions):
+        if actions and all(isinstance(a, Cancel) for a in actions):
+            self.cancels_at.append(self.mono)
+            if self.raise_on_cancel:
+                self.raise_on_cancel -= 1
+                raise ConnectionError("send failed")
+            if not self.cancels_work:
+                self.executed.append(list(actions))
+                return [Outcome(ok=False, unknown=True, error=TimeoutError("lost")) for _ in actions]
+        return super().execute(actions)
+
+
+@pytest.fixture()
+def shutdown_env(tmp_path, monkeypatch):
+    clock = ManualClock()
+    venue = ShutdownVenue(clock)
+    monkeypatch.setattr(runner_module, "time", SimpleNamespace(monotonic=venue.monotonic,
+                                                               perf_counter=time.perf_counter))
+    store = GridStore(tmp_path / "s.sqlite")
+    runner = make_runner(venue, store, clock, reconcile_every_ms=10**9)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 2)
+    assert len(venue.bot_open()) == 8
+    venue.mono, venue.rest_reads_at = 0.0, []
+    yield runner, venue, store
+    store.close()
+
+
+def test_shutdown_settles_cancels_the_stream_never_confirms_through_rest_after_half_the_timeout(shutdown_env):
+    runner, venue, store = shutdown_env
+    venue.hold_events = True  # the cancels land, but the stream says nothing
+    summary = runner.shutdown()
+    assert not venue.bot_open() and summary.open_bot_orders == 0 and not runner.errors
+    assert venue.cancels_at[0] == 0 and 3 < venue.cancels_at[1] < 5  # re-sent after 3 s unconfirmed
+    assert 5 <= venue.rest_reads_at[0] < 5.2 and venue.mono < 5.2  # REST asked at half of 10 s: all gone
+    assert store.live_orders() == [] and store.get_meta("last_summary") == summary.lines()
+
+
+def test_shutdown_that_cannot_cancel_retries_to_the_deadline_and_says_what_remains(shutdown_env):
+    runner, venue, store = shutdown_env
+    venue.cancels_work = False
+    summary = runner.shutdown()
+    assert len(venue.bot_open()) == 8 == summary.open_bot_orders
+    assert runner.errors == ["8 bot order(s) could not be confirmed cancelled"]
+    gaps = [b - a for a, b in pairwise(venue.cancels_at)]
+    assert venue.cancels_at[0] == 0 and all(3 < g < 3.3 for g in gaps) and 10 <= venue.mono < 10.2
+    reads = venue.rest_reads_at
+    assert 5 <= reads[0] < 5.2 and all(1 <= b - a < 1.2 for a, b in pairwise(reads)) and len(reads) == 5
+    assert store.get_meta("last_summary") == summary.lines()
+    assert all(len(batch) == 8 and all(a.order_index for a in batch) for batch in venue.executed[-len(gaps) - 1:])
+
+
+def test_cancelling_on_a_long_deadline_sends_at_most_five_rounds(shutdown_env):
+    runner, venue, store = shutdown_env
+    venue.cancels_work = False
+    assert runner.cancel_bot_orders(timeout_s=60) == 8
+    assert len(venue.cancels_at) == 5 and 60 <= venue.mono < 60.2
+
+
+def test_a_cancel_round_that_raises_is_retried(shutdown_env):
+    runner, venue, store = shutdown_env
+    venue.raise_on_cancel = 1
+    assert runner.cancel_bot_orders() == 0
+    assert not venue.bot_open() and len(venue.cancels_at) == 2
+
+
+def test_an_emergency_stop_cancels_within_5_s_and_persists_what_it_knows(shutdown_env):
+    runner, venue, store = shutdown_env
+    venue.cancels_work = False
+    runner.emergency_stop(RuntimeError("boom"))
+    assert runner.errors == ["emergency stop: RuntimeError('boom')"]
+    assert 5 <= venue.mono < 5.2
+    assert store.last_pnl()["ts_ms"] == venue.clock()
+
+
+# -- sends whose outcome is unknown, modifies, reconnects, reconcile timing, reporting --
+
+
+def test_a_send_that_fails_as_a_whole_is_settled_by_client_order_index_and_placed_once(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, settle_after_ms=1000)
+    runner.start()
+    venue.fail_next_execute = ConnectionError("connection reset")  # raised for the whole batch, nothing landed
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 1)
+    assert [row.state for row in store.live_orders()] == ["unknown"] * 8 and runner.orders_sent == 8
+    run_steps(runner, clock, 40)  # settled within about a second as never landed, then placed again
+    assert len(venue.bot_open()) == 8 and all(n == 1 for n in venue.creates_by_key.values())
+    assert {row.reason for row in store.orders(("done",))} == {"never landed"}
+
+
+class ModifyRefusingVenue(FakeVenue):
+    """Refuses (or loses, ``modify_unknown``) every modify."""
+
+    modify_unknown = False
+
+    def execute(self, actions):
+        if any(isinstance(a, Modify) for a in actions):
+            self.executed.append(list(actions))
+            error = Outcome(ok=False, unknown=True, error=TimeoutError("t/o")) if self.modify_unknown else Outcome(
+                ok=False, error=ValueError("modify refused"))
+            return [error for _ in actions]
+        return super().execute(actions)
+
+
+def test_a_refused_modify_is_replaced_by_cancel_and_create_after_the_keys_back_off(one_order):
+    clock, venue, store, runner, strategy = one_order(ModifyRefusingVenue)
+    run_steps(runner, clock, 2)
+    (first,) = venue.bot_open()
+    strategy.price = D("1.9100")
+    run_steps(runner, clock, 1)
+    refused_at = clock() - 100
+    assert [type(a) for a in venue.executed[-1]] == [Modify] and runner.live[first.coi].price == first.price
+    sent = []
+    for _ in range(40):
+        before = len(venue.executed)
+        run_steps(runner, clock, 1)
+        sent += [(clock() - 100, [type(a) for a in batch]) for batch in venue.executed[before:]]
+    assert [kinds for _t, kinds in sent] == [[Cancel], [Create]]  # cancel first; the create waits out 2 s
+    assert sent[1][0] - refused_at >= 2_000
+    (now,) = venue.bot_open()
+    assert now.coi != first.coi and now.price == D("1.9100") and store.order(first.coi).state == "done"
+    store.close()
+
+
+def test_a_modify_lost_with_an_unknown_outcome_is_not_replaced_and_is_retried(tmp_path):
+    clock = ManualClock()
+    venue = ModifyRefusingVenue(clock)
+    venue.modify_unknown = True
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (first,) = venue.bot_open()
+    strategy.price = D("1.9100")
+    run_steps(runner, clock, 3)
+    kinds = [type(a) for batch in venue.executed for a in batch]
+    assert Cancel not in kinds and kinds.count(Modify) >= 2  # asked again, never cancelled for it
+    assert not runner.live[first.coi].replace and venue.bot_open() == [first]
+    store.close()
+
+
+def test_an_accepted_modify_moves_the_order_in_the_state_file_too(env):
+    clock, venue, store = env
+    runner, strategy = one_order_runner(venue, store, clock)
+    runner.start()
+    run_steps(runner, clock, 2)
+    (first,) = venue.bot_open()
+    strategy.price = D("1.9100")
+    venue.hold_events = True  # the stream has not confirmed the new price yet
+    run_steps(runner, clock, 1)
+    assert store.order(first.coi).price == D("1.9100") == runner.live[first.coi].price
+
+
+def test_reconnects_are_counted_after_a_drop_only_and_trigger_a_reconcile_within_a_second(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue)
+    venue.events.append(ConnectionEvent(True, "first connect"))
+    run_steps(runner, clock, 20)
+    assert runner.reconnects == 0 and not venue.fills_since_calls
+    reads = len(venue.position_reads)
+    venue.events.extend([ConnectionEvent(False, "drop"), ConnectionEvent(True, "back")])
+    run_steps(runner, clock, 1)
+    back_at = clock() - 100
+    run_steps(runner, clock, 12)
+    assert runner.reconnects == 1 and runner.summary().reconnects == 1
+    assert len(venue.position_reads) == reads + 1 and back_at + 1_000 <= venue.position_reads[-1] <= back_at + 1_100
+    assert len(venue.fills_since_calls) == 1  # the fills catch-up ran with that reconcile
+    venue.events.extend([ConnectionEvent(False, "drop"), ConnectionEvent(True, "back")])
+    run_steps(runner, clock, 12)
+    assert runner.reconnects == 2 and len(venue.fills_since_calls) == 2
+    store.close()
+
+
+def test_a_failed_periodic_read_is_retried_after_5_s_not_a_full_period(one_order):
+    clock, venue, store, runner, strategy = one_order(CountingVenue, reconcile_every_ms=20_000)
+    start, reads = clock(), len(venue.position_reads)
+    venue.fail_positions = 1
+    run_steps(runner, clock, 300)  # 30 s
+    assert [t - start for t in venue.position_reads[reads:]] == [20_000, 25_000]
+    store.close()
+
+
+class FailingOpenOrders(CountingVenue):
+    fail_open_orders = 0
+
+    def open_orders(self):
+        if self.fail_open_orders:
+            self.fail_open_orders -= 1
+            raise ConnectionError("open orders read failed")
+        return super().open_orders()
+
+
+def test_a_failed_open_orders_read_is_retried_after_5_s(one_order):
+    clock, venue, store, runner, strategy = one_order(FailingOpenOrders, reconcile_every_ms=20_000)
+    start, reads = clock(), len(venue.position_reads)
+    venue.fail_open_orders = 1
+    run_steps(runner, clock, 300)
+    assert [t - start for t in venue.position_reads[reads:]] == [20_000, 25_000]
+    store.close()
+
+
+def test_a_reconcile_waits_for_budget_for_its_reads(one_order):
+    """Below 3 requests of budget the periodic reconcile is put off by 2 s, not skipped for a period."""
+    clock, venue, store, runner, strategy = one_order(CountingVenue, reconcile_every_ms=20_000, requests_per_minute=60)
+    start, reads = clock(), len(venue.position_reads)
+    run_steps(runner, clock, 195)  # 19.5 s
+    runner.budget.force(int(runner.budget.available()) - 1)  # 1 request left at 20 s, one more each second
+    run_steps(runner, clock, 50)
+    (read,) = venue.position_reads[reads:]
+    assert read - start == 22_000  # at 20 s 1 was left, at 22 s 3: then it reads
+    store.close()
+
+
+def test_status_lines_and_pnl_snapshots_come_on_their_schedules(env):
+    clock, venue, store = env
+    lines: list[str] = []
+    strategy = GridStrategy(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=1_000, pnl_every_ms=3_000,
+                                                         reconcile_every_ms=10**9), clock_ms=clock,
+                    on_status=lines.append)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 50)  # 0 .. 4.9 s
+    assert len(lines) == len(range(0, 5_000, 1_000)) and len(list(store.pnl_rows())) == len(range(0, 5_000, 3_000))
+    venue.set_price(D("1.9975"), D("1.9979"))  # one fill
+    venue.events.extend([ConnectionEvent(False, "drop"), ConnectionEvent(True, "back")])
+    run_steps(runner, clock, 10)
+    fields = dict(part.split("=", 1) for part in lines[-1].split()[1:])
+    assert lines[-1].split()[0] == RULES.symbol
+    assert (fields["fills"], fields["reconnects"], fields["orders"]) == ("1", "1", str(len(runner.live)))
+    assert fields["px"] == str(runner.mark) and fields["req"] == str(runner.budget.spent)
+    assert set(strategy.summary()) <= set(fields)  # the strategy's own figures ride along
+
+
+def test_the_summary_reports_this_runs_figures(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    clock.advance(5_000)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # one buy fills
+    run_steps(runner, clock, 7)
+    s = runner.summary()
+    assert s.uptime_s == 1.0 and s.orders_sent == venue.open_count() + 1 == runner.orders_sent
+    assert (s.requests, s.reconnects, s.fills) == (runner.budget.spent, 0, 1)
+    assert (s.position, s.avg_entry) == (venue.position_size, venue.avg_entry)
+    assert s.unrealized_pnl == (runner.mark - venue.avg_entry) * venue.position_size != 0
+    lines = dict(line.split("=", 1) for line in s.lines())
+    assert D(lines["net_pnl"]) == s.realized_pnl - s.fees and lines["position"] == str(s.position)
+
+
+def test_run_stops_at_the_end_of_its_duration_then_shuts_down(env):
+    clock, venue, store = env
+    strategy = OneOrder(D("1.9000"))
+
+    class TimedVenue(FakeVenue):
+        def poll(self, timeout):  # the wait of each step passes on the clock
+            clock.advance(int(timeout * 1000))
+            return super().poll(timeout)
+
+    timed = TimedVenue(clock)
+    runner = Runner(timed, strategy, store, RunnerConfig(status_every_ms=10**9, poll_timeout_s=0.05), clock_ms=clock)
+    start = clock()
+    summary = runner.run(duration_s=1)
+    timers = strategy.seen(Timer)
+    assert timers[-1].ts_ms == start + 1_000 and len(timers) == 1_000 // 50  # no step after the deadline
+    assert summary.open_bot_orders == 0 and not timed.bot_open()
+
+
+def test_a_foreign_orders_final_update_is_not_a_foreign_order_to_cancel(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, cancel_foreign=True)
+    runner.start()
+    for status in (OrderStatus.CANCELED, OrderStatus.FILLED):
+        venue.events.append(VenueOrder(0, 2**40, Side.BUY, D("1.5"), D("1"), D(0), status))
+    run_steps(runner, clock, 2)
+    assert not runner.foreign_seen and not venue.executed
+
+
+def test_a_foreign_order_without_a_client_index_is_cancelled_by_its_order_index(env):
+    clock, venue, store = env
+    foreign = venue.add_foreign(Side.BUY, D("1.5"), D("10"))  # placed in the web UI: coi 0
+    runner = make_runner(venue, store, clock, cancel_foreign=True)
+    spent = runner.budget.spent
+    runner.start()
+    assert venue.executed == [[Cancel(0, foreign.order_index)]] and foreign.order_index not in venue.orders
+    assert runner.budget.spent - spent == 4  # position, newest trade, open orders, and the cancel
+
+
+class LaggingOpenOrders(FakeVenue):
+    """REST open orders that lag: the next ``lag`` reads miss every order."""
+
+    lag = 0
+    fail_reconcile = 0
+
+    def open_orders(self):
+        if self.lag:
+            self.lag -= 1
+            return []
+        return super().open_orders()
+
+    def reconcile(self, coi):
+        if self.fail_reconcile:
+            self.fail_reconcile -= 1
+            raise ConnectionError("lookup failed")
+        return super().reconcile(coi)
+
+
+def test_a_restart_adopts_an_order_rest_open_orders_missed_when_its_lookup_finds_it_open(one_order):
+    clock, venue, store, runner, strategy = one_order(LaggingOpenOrders)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.lag = 1
+    runner2, strategy2 = one_order_runner(venue, GridStore(store.path), clock)
+    runner2.start()
+    assert set(runner2.live) == {order.coi} and runner2.live[order.coi].state == "open"
+    run_steps(runner2, clock, 3)
+    assert venue.bot_open() == [order] and runner2.orders_sent == 0
+    runner2.store.close()
+    store.close()
+
+
+def test_a_failed_lookup_leaves_the_order_unsettled_and_its_level_served_until_it_succeeds(tmp_path):
+    clock = ManualClock()
+    venue = LaggingOpenOrders(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=1000, reconcile_every_ms=5_000)
+    venue.unknown_next, venue.unknown_lands = 1, False  # the create is lost
+    venue.fail_reconcile = 1
+    runner.start()
+    run_steps(runner, clock, 1)
+    (coi,) = runner.live
+    run_steps(runner, clock, 15)  # the first lookup fails: still unknown, nothing else placed
+    assert runner.live[coi].state == "unknown" and not venue.bot_open() and len(venue.executed) == 1
+    run_steps(runner, clock, 80)  # retried at the next periodic reconcile
+    assert store.order(coi).reason == "never landed" and len(venue.bot_open()) == 1
+    store.close()
+
+
+def test_an_unknown_send_that_landed_and_filled_is_settled_as_filled(env):
+    clock, venue, store = env
+    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=1000)
+    venue.unknown_next, venue.unknown_lands = 1, True
+    venue.drop_fills = True
+    venue.hold_events = True  # it lands and fills; the stream says nothing
+    runner.start()
+    run_steps(runner, clock, 1)
+    (coi,) = runner.live
+    venue.set_price(D("1.8990"), D("1.8995"))
+    assert venue.done[coi].status is OrderStatus.FILLED
+    run_steps(runner, clock, 15)
+    updates = [u for u in strategy.seen(OrderUpdate) if u.client_order_index == coi]
+    assert [(u.status, u.filled) for u in updates] == [(OrderStatus.FILLED, venue.done[coi].filled)]
+    assert store.order(coi).reason == "filled" and store.order(coi).filled == venue.done[coi].filled
+
+
+class UnbatchedVenue(FakeVenue):
+    def requests_per_action_batch(self, n):
+        return n  # one request per action
+
+
+def test_out_of_budget_the_cancels_go_alone(one_order):
+    clock, venue, store, runner, strategy = one_order(UnbatchedVenue)
+    run_steps(runner, clock, 2)
+    (first,) = venue.bot_open()
+    strategy.reduce_only = True  # needs a cancel and a create: 2 requests
+    runner.budget.force(int(runner.budget.available()) - 1)  # room for one
+    venue.executed.clear()
+    run_steps(runner, clock, 1)
+    assert venue.executed == [[Cancel(first.coi, first.order_index)]]
+    store.close()
+
+
+def test_the_pnl_snapshot_holds_the_ledgers_figures_at_the_mark(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock, pnl_every_ms=1_000)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    venue.set_price(D("1.9975"), D("1.9979"))  # a buy fills; the mark is now below its entry
+    run_steps(runner, clock, 11)
+    row = store.last_pnl()
+    ledger = runner.ledger
+    assert runner.mark is not None
+    assert {k: D(row[k]) for k in ("position", "avg_entry", "realized", "unrealized", "fees", "mark")} == {
+        "position": ledger.position, "avg_entry": ledger.avg_entry, "realized": ledger.realized,
+        "unrealized": ledger.unrealized(runner.mark), "fees": ledger.fees, "mark": runner.mark}
+    assert ledger.unrealized(runner.mark) != 0 and ledger.position != 0

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from grid_fakes import RULES
 
+from bots.grid.lattice import Lattice, slot_factors
 from bots.grid.strategy import GridParams, GridStrategy, level_key
 from bots.strategy import (
     BaseStrategy,
@@ -539,3 +540,16 @@ def test_the_gap_rounds_a_partial_position_half_to_even(units, gap):
     fill(s, "L-1", Side.BUY, T0 + 1, "t1", size=s.unit * D(units))
     assert s.position == s.unit * D(units)
     assert s.gap == gap
+
+
+def test_a_lattice_answers_one_object_per_order_until_its_unit_changes():
+    """The lattice's documented promise: equal answers of one centring are the very same object (a
+    driver may compare them by identity); a resumed unit gives new orders of the new size."""
+    lat = Lattice(D("2.0001"), slot_factors(D("0.001"), 4), D("12"), None, True, RULES)
+    first = lat.order(-2, Side.BUY, False)
+    assert lat.order(-2, Side.BUY, False) is first
+    assert lat.order(-2, Side.BUY, True) is not first and lat.order(-2, Side.BUY, True).reduce_only
+    assert (first.key, first.price, first.size) == (level_key(-2), lat.price[-2], lat.unit)
+    lat.set_unit(lat.unit * 2, cap_follows=True)
+    again = lat.order(-2, Side.BUY, False)
+    assert again.size == 2 * first.size and lat.cap_base == again.size * 4

@@ -111,7 +111,7 @@ def test_bad_input_is_a_clear_error(data_csv, tmp_path, capsys):
     assert main(["--data", str(data_csv), "--spacing", "abc", "--out", str(tmp_path)]) == 2
     assert "spacing" in capsys.readouterr().err
     assert main(["--data", str(data_csv), "--no-such-flag"]) == 2
-    assert capsys.readouterr().err == "error: unrecognized arguments: --no-such-flag (python -m bots.backtest)\n"
+    assert capsys.readouterr().err == "error: unrecognized argument --no-such-flag; did you mean --no-fast? (python -m bots.backtest)\n"
 
 
 def test_sweep_writes_a_ranked_table(data_csv, tmp_path, capsys):
