@@ -446,6 +446,19 @@ def test_an_order_that_does_not_grow_the_position_needs_no_margin():
     assert margin_verdict(1000, buy("b", "90.00", size="1"), held=held) == "margin"  # 41 * 90 / 5 = 738
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_margin_refusal_tells_the_strategy_lighters_status(fast):
+    # 1 unit at 100 needs 20 at leverage 5; with 19 of capital the venue refuses it on arrival, and the
+    # strategy hears what the live venue says: canceled-margin-not-allowed (a final order status)
+    strat = FixedOrders([buy("b", "100.00")])
+    r = BacktestEngine(strat, RULES, bars_from([FLAT, FLAT]),
+                       BacktestConfig(capital=Decimal(19), leverage=Decimal(5)), fast=fast).run()
+    assert [x.reason for x in r.rejections][:1] == ["margin"] and not r.fills
+    refused = [e for e in strat.events if isinstance(e, OrderUpdate) and e.key == "b"][0]
+    assert (refused.status, refused.reason) == (OrderStatus.REJECTED, "canceled-margin-not-allowed")
+    assert refused.reason in FINAL_ORDER_STATUSES
+
+
 # -- liquidation -----------------------------------------------------------------------------
 
 
