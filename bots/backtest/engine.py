@@ -110,6 +110,11 @@ FEE_TIERS: dict[str, tuple[Decimal, Decimal]] = {
 _GONE = frozenset(status for status in OrderStatus if status.is_done)
 _SIDE_VALUE = {True: Side.BUY.value, False: Side.SELL.value}  # by is_buy
 
+# Lighter's status text for an order the venue refused on arrival (lighter-protocol.md: order statuses);
+# a size below the market's minimum never becomes an order there (sendTx refuses it): "canceled-min-size"
+_REFUSAL_STATUS = {"post_only": "canceled-post-only", "reduce_only": "canceled-reduce-only",
+                   "margin": "canceled-margin-not-allowed"}
+
 # event kinds of one segment walk, in the order they run at the same instant
 _CANCEL, _ARRIVE, _WAKE, _FUNDING, _FILL = 1, 2, 3, 4, 5
 
@@ -1046,7 +1051,7 @@ class BacktestEngine:
             self.rejections.append(Rejection(self.now, o.key, o.side, o.price, reason))
             self.backoff.hit(o.key, self.now)
             status = OrderStatus.CANCELED if reason == "post_only" else OrderStatus.REJECTED
-            self._notify(o, status, f"canceled-{reason.replace('_', '-')}")
+            self._notify(o, status, _REFUSAL_STATUS.get(reason, f"canceled-{reason.replace('_', '-')}"))
             return False
         lvl["placed"] += 1
         self._set_open(o)
