@@ -1341,8 +1341,10 @@ def test_a_second_start_after_a_first_one_keeps_the_accounts_past_trades_as_hist
     venue.set_price(D("1.9935"), D("1.9939"))  # three trades of another bot in the history
     venue.events.clear()
     first, _ = restart(venue, store, clock)
+    reads = len(venue.fills_since_calls)
     second, _ = restart(venue, store, clock)
     assert first.store.fills() == [] == second.store.fills() and second.summary().fills == 0
+    assert len(venue.fills_since_calls) == reads + 1  # nothing traded meanwhile: one read
     assert second.ledger.position == venue.position_size
     for st in (first.store, second.store, other):
         st.close()
@@ -1710,3 +1712,19 @@ def test_a_restart_with_nothing_missed_takes_the_venues_entry_not_an_older_snaps
     assert (runner2.ledger.position, runner2.ledger.avg_entry) == (venue.position_size, venue.avg_entry)
     assert runner2.summary().fills == 0
     runner2.store.close()
+
+
+def test_a_disagreement_the_venue_keeps_repeating_is_looked_at_after_the_grace_period(one_order):
+    """The stream repeats the same position snapshot (as it does on every account update): the
+    grace period runs from the first one, it does not restart with each copy."""
+    clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
+    run_steps(runner, clock, 2)
+    reads = len(venue.position_reads)
+    first = clock()
+    _trade_by_hand(venue, "-3", "2.05")
+    for i in range(20):
+        if i % 3 == 0:
+            venue.events.append(venue.position())  # the same figure again
+        run_steps(runner, clock, 1)
+    assert venue.position_reads[reads:] and venue.position_reads[reads] - first <= 1_000 + 100
+    store.close()
