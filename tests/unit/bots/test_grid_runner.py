@@ -1653,7 +1653,12 @@ def test_an_emergency_stop_says_which_error_stopped_the_bot(env):
 def _trade_by_hand(venue: FakeVenue, size: str, avg: str) -> None:
     """The account's position changes with no fill of the bot's (a trade in the web UI)."""
     venue.position_size, venue.avg_entry = D(size), D(avg)
-    venue.events.append(venue.position())
+    _stream_position(venue)
+
+
+def _stream_position(venue: FakeVenue) -> None:
+    """The stream's position update (not a REST read)."""
+    venue.events.append(PositionSnapshot(venue.clock(), venue.position_size, venue.avg_entry))
 
 
 def _looks_until_adopted(runner: Runner, venue: CountingVenue, clock: ManualClock) -> int:
@@ -1724,7 +1729,7 @@ def test_a_disagreement_the_venue_keeps_repeating_is_looked_at_after_the_grace_p
     _trade_by_hand(venue, "-3", "2.05")
     for i in range(20):
         if i % 3 == 0:
-            venue.events.append(venue.position())  # the same figure again
+            _stream_position(venue)  # the same figure again
         run_steps(runner, clock, 1)
     assert venue.position_reads[reads:] and venue.position_reads[reads] - first <= 1_000 + 100
     store.close()
