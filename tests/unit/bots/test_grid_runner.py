@@ -26,6 +26,7 @@ from bots.strategy import (
     Side,
     StrategyContext,
     Timer,
+    TradeTick,
 )
 
 D = Decimal
@@ -1625,6 +1626,9 @@ def test_without_a_reconnect_the_periodic_reconcile_reads_no_trade_history(one_o
     venue.events.extend([ConnectionEvent(True, "connected"), ConnectionEvent(True, "resubscribed")])
     run_steps(runner2, clock, 20)  # four periodic reconciles, no drop
     assert len(venue.fills_since_calls) == calls and runner2.reconnects == 0
+    venue.events.extend([ConnectionEvent(False, "drop"), ConnectionEvent(True, "back")])
+    run_steps(runner2, clock, 30)  # the reconnect's catch-up, then periodic reconciles again
+    assert len(venue.fills_since_calls) == calls + 1 and runner2.reconnects == 1
     runner2.store.close()
 
 
@@ -1670,7 +1674,8 @@ def _looks_until_adopted(runner: Runner, venue: CountingVenue, clock: ManualCloc
     raise AssertionError("the venue's position was never adopted")
 
 
-@pytest.mark.parametrize("between", ["adopted", "agreed by the stream", "explained by a fill"])
+@pytest.mark.parametrize("between", ["adopted", "agreed by the stream", "explained by a fill",
+                                     "explained by a late stream fill"])
 def test_every_new_disagreement_gets_two_looks_before_the_venue_figure_is_adopted(one_order, between):
     clock, venue, store, runner, strategy = one_order(CountingVenue, position_grace_ms=1_000)
     run_steps(runner, clock, 2)
@@ -1678,11 +1683,22 @@ def test_every_new_disagreement_gets_two_looks_before_the_venue_figure_is_adopte
     if between == "adopted":
         _trade_by_hand(venue, "-3", "2.05")
         assert _looks_until_adopted(runner, venue, clock) == 2
+        told = strategy.seen(PositionSnapshot)[-1]
+        assert (told.ts_ms, told.size, told.avg_entry_price) == (venue.position_reads[-1], D("-3"), D("2.05"))
     elif between == "agreed by the stream":
         _trade_by_hand(venue, "-3", "2.05")
         run_steps(runner, clock, 11)  # the first look: not adopted
         assert runner.ledger.position == 0
         _trade_by_hand(venue, "0", "0")  # closed by hand again: the figures agree
+        run_steps(runner, clock, 20)
+    elif between == "explained by a late stream fill":
+        _trade_by_hand(venue, str(order.size), str(order.price))  # our order filled; REST lists no fill yet
+        run_steps(runner, clock, 11)  # the first look: unexplained, not adopted
+        assert runner.ledger.position == 0
+        venue.orders.pop(order.coi)
+        late = _fill_of(order, "9:buy", str(order.size), "0", True, clock())
+        venue.all_fills.append(late)
+        venue.events.append(late)  # the stream delivers it: the figures agree
         run_steps(runner, clock, 20)
     else:
         venue.delay_fills = True
@@ -1733,3 +1749,52 @@ def test_a_disagreement_the_venue_keeps_repeating_is_looked_at_after_the_grace_p
         run_steps(runner, clock, 1)
     assert venue.position_reads[reads:] and venue.position_reads[reads] - first <= 1_000 + 100
     store.close()
+
+
+def test_fills_arriving_after_their_orders_final_update_carry_its_key(one_order):
+    clock, venue, store, runner, strategy = one_order()
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    venue.delay_fills = True
+    venue.set_price(order.price - 2 * RULES.tick_size)  # filled; the update overtakes the fill
+    run_steps(runner, clock, 2)
+    assert order.coi not in runner.live
+    venue.release_fills()
+    run_steps(runner, clock, 2)
+    assert [(f.key, f.client_order_index) for f in strategy.seen(Fill)] == [("only", order.coi)]
+    assert [(f.key, f.coi) for f in store.fills()] == [("only", order.coi)]
+    store.close()
+
+
+def test_a_step_at_its_event_cap_still_ticks_the_strategy_and_trades(one_order):
+    clock, venue, store, runner, strategy = one_order(max_events_per_step=2)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    strategy.price = D("1.9100")
+    venue.events.extend(TradeTick(clock(), D("2.0001"), D("1")) for _ in range(5))
+    timers = len(strategy.seen(Timer))
+    runner.step()
+    assert len(strategy.seen(Timer)) == timers + 1 and venue.bot_open()[0].price == D("1.9100")
+    assert len(strategy.seen(TradeTick)) == 2  # the rest waits for the next step
+    store.close()
+
+
+def test_the_pnl_snapshot_before_any_price_marks_the_position_at_its_entry(one_order):
+    clock, venue, store, runner, strategy = one_order()
+    run_steps(runner, clock, 2)
+    _trade_by_hand(venue, "4", "1.95")
+    runner2, _ = one_order_runner(venue, GridStore(store.path), clock)
+    venue.events.clear()
+    runner2.start()
+    assert runner2.mark is None
+    runner2.step()  # the first step takes a PnL snapshot: no book yet
+    row = runner2.store.last_pnl()
+    assert (D(row["position"]), D(row["mark"])) == (D("4"), D("1.95"))
+    runner2.store.close()
+    store.close()
+
+
+def test_a_summary_before_start_reports_no_uptime(env):
+    clock, venue, store = env
+    runner = make_runner(venue, store, clock)
+    assert runner.summary().uptime_s == 0
