@@ -1806,3 +1806,29 @@ def test_a_reconnect_catches_the_trade_history_up_once(one_order):
     run_steps(runner2, clock, 30)  # the reconnect's catch-up, then five periodic reconciles
     assert len(venue.fills_since_calls) == calls + 1 and runner2.reconnects == 1
     runner2.store.close()
+
+
+def test_status_lines_and_pnl_snapshots_come_exactly_every_period(env):
+    clock, venue, store = env
+    at: list[int] = []
+    strategy = GridStrategy(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
+    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=700, pnl_every_ms=1_100,
+                                                         reconcile_every_ms=10**9), clock_ms=clock,
+                    on_status=lambda line: at.append(clock()))
+    runner.start()
+    run_steps(runner, clock, 45)  # steps every 100 ms: each period ends on a step
+    assert set(b - a for a, b in pairwise(at)) == {700}
+    assert set(b["ts_ms"] - a["ts_ms"] for a, b in pairwise(store.pnl_rows())) == {1_100}
+
+
+def test_the_strategy_is_told_a_finished_orders_own_flags(one_order):
+    clock, venue, store, runner, strategy = one_order()
+    strategy.reduce_only = True  # (the fake venue does not check it against the position)
+    run_steps(runner, clock, 2)
+    (order,) = venue.bot_open()
+    assert order.reduce_only
+    _venue_ends(venue, order.coi, OrderStatus.CANCELED, "canceled-expired")
+    run_steps(runner, clock, 1)
+    (update,) = strategy.seen(OrderUpdate)
+    assert (update.reduce_only, update.side, update.price, update.size) == (True, Side.BUY, order.price, order.size)
+    store.close()
