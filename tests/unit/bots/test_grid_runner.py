@@ -1041,14 +1041,16 @@ def test_a_reconcile_waits_for_budget_for_its_reads(one_order):
 def test_status_lines_and_pnl_snapshots_come_on_their_schedules(env):
     clock, venue, store = env
     lines: list[str] = []
+    at: list[int] = []
     strategy = GridStrategy(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
     runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=1_000, pnl_every_ms=3_000,
                                                          reconcile_every_ms=10**9), clock_ms=clock,
-                    on_status=lines.append)
+                    on_status=lambda line: (lines.append(line), at.append(clock())))
     runner.start()
     venue.set_price(D("2.0000"), D("2.0002"))
     run_steps(runner, clock, 50)  # 0 .. 4.9 s
     assert len(lines) == len(range(0, 5_000, 1_000)) and len(list(store.pnl_rows())) == len(range(0, 5_000, 3_000))
+    assert {b - a for a, b in pairwise(at)} == {1_000}  # each period ends on a step: exactly every period
     venue.set_price(D("1.9975"), D("1.9979"))  # one fill
     venue.events.extend([ConnectionEvent(False, "drop"), ConnectionEvent(True, "back")])
     run_steps(runner, clock, 10)
@@ -1057,6 +1059,7 @@ def test_status_lines_and_pnl_snapshots_come_on_their_schedules(env):
     assert (fields["fills"], fields["reconnects"], fields["orders"]) == ("1", "1", str(len(runner.live)))
     assert fields["px"] == str(runner.mark) and fields["req"] == str(runner.budget.spent)
     assert set(strategy.summary()) <= set(fields)  # the strategy's own figures ride along
+    assert {b["ts_ms"] - a["ts_ms"] for a, b in pairwise(store.pnl_rows())} == {3_000}
 
 
 def test_the_summary_reports_this_runs_figures(env):
@@ -1241,6 +1244,18 @@ def restart(venue: FakeVenue, store: GridStore, clock: ManualClock, venue_cls=No
     return runner, strategy
 
 
+def placed_grid(tmp_path, venue_cls: type[FakeVenue] = FakeVenue, **cfg) -> tuple[ManualClock, FakeVenue, GridStore, Runner]:
+    """A started grid runner on a fresh ``venue_cls`` and state file, its eight orders resting."""
+    clock = ManualClock()
+    venue = venue_cls(clock)
+    store = GridStore(tmp_path / "s.sqlite")
+    runner = make_runner(venue, store, clock, **cfg)
+    runner.start()
+    venue.set_price(D("2.0000"), D("2.0002"))
+    run_steps(runner, clock, 3)
+    return clock, venue, store, runner
+
+
 def test_a_take_profit_filled_while_down_realizes_pnl_from_the_entry_the_bot_left(env):
     """Killed holding a position; its take-profit fills while the bot is down. On restart the
     strategy is first told the position the bot left (size and entry), then the fill; realized PnL
@@ -1268,13 +1283,7 @@ def test_a_take_profit_filled_while_down_realizes_pnl_from_the_entry_the_bot_lef
 
 
 def test_a_restart_with_nothing_missed_adopts_the_venues_entry_and_reads_once(tmp_path):
-    clock = ManualClock()
-    venue = CountingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner = make_runner(venue, store, clock)
-    runner.start()
-    venue.set_price(D("2.0000"), D("2.0002"))
-    run_steps(runner, clock, 3)
+    clock, venue, store, runner = placed_grid(tmp_path, CountingVenue)
     venue.set_price(D("1.9955"), D("1.9959"))  # two buys fill, the stream delivers them
     run_steps(runner, clock, 3)
     assert venue.position_size > 0 and len(store.fills()) == 2
@@ -1316,13 +1325,7 @@ class RepeatingPages(FakeVenue):
 
 
 def test_a_fill_listed_twice_by_the_catch_up_is_counted_once_and_the_venues_position_wins(tmp_path):
-    clock = ManualClock()
-    venue = RepeatingPages(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner = make_runner(venue, store, clock)
-    runner.start()
-    venue.set_price(D("2.0000"), D("2.0002"))
-    run_steps(runner, clock, 3)
+    clock, venue, store, runner = placed_grid(tmp_path, RepeatingPages)
     venue.set_price(D("1.9935"), D("1.9939"))  # three levels fill while down
     runner2, strategy = restart(venue, store, clock)
     _journal_matches_the_venue(runner2.store, venue)
@@ -1364,13 +1367,7 @@ class RacingVenue(FakeVenue):
 
 
 def test_a_fill_racing_the_restart_reads_is_counted_once(tmp_path):
-    clock = ManualClock()
-    venue = RacingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner = make_runner(venue, store, clock)
-    runner.start()
-    venue.set_price(D("2.0000"), D("2.0002"))
-    run_steps(runner, clock, 3)
+    clock, venue, store, runner = placed_grid(tmp_path, RacingVenue)
     venue.race_price = D("1.9975")  # L-1 fills while the new process reads the account
     strategy = RecordingGrid(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
     runner2 = Runner(venue, strategy, GridStore(store.path),
@@ -1545,13 +1542,7 @@ class LookupVenue(FakeVenue):
 
 
 def test_a_restart_looks_up_no_order_rest_lists_and_calls_none_of_them_foreign(tmp_path):
-    clock = ManualClock()
-    venue = LookupVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner = make_runner(venue, store, clock, cancel_foreign=True)
-    runner.start()
-    venue.set_price(D("2.0000"), D("2.0002"))
-    run_steps(runner, clock, 3)
+    clock, venue, store, runner = placed_grid(tmp_path, LookupVenue, cancel_foreign=True)
     placed = {o.coi for o in venue.bot_open()}
     runner2 = make_runner(venue, GridStore(store.path), clock, cancel_foreign=True)
     venue.events.clear()
@@ -1562,14 +1553,10 @@ def test_a_restart_looks_up_no_order_rest_lists_and_calls_none_of_them_foreign(t
     store.close()
 
 
-def test_an_order_still_on_its_way_is_not_looked_up_before_settle_after(tmp_path):
+def test_an_order_still_on_its_way_is_not_looked_up_before_settle_after(one_order):
     """The periodic reconcile runs while a send is accepted but not yet listed: it is not given up
     (nor looked up) before ``settle_after_ms``, and is adopted, not duplicated, when it lands."""
-    clock = ManualClock()
-    venue = LookupVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=2_000, reconcile_every_ms=300)
-    runner.start()
+    clock, venue, store, runner, strategy = one_order(LookupVenue, settle_after_ms=2_000, reconcile_every_ms=300)
     venue.defer_landing = True
     run_steps(runner, clock, 15)  # 1.5 s, five periodic reconciles
     (coi,) = runner.live
@@ -1581,12 +1568,8 @@ def test_an_order_still_on_its_way_is_not_looked_up_before_settle_after(tmp_path
     store.close()
 
 
-def test_settled_orders_keep_the_venues_reason_running_and_at_a_restart(tmp_path):
-    clock = ManualClock()
-    venue = LookupVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, reconcile_every_ms=1_000, settle_after_ms=500)
-    runner.start()
+def test_settled_orders_keep_the_venues_reason_running_and_at_a_restart(one_order):
+    clock, venue, store, runner, strategy = one_order(LookupVenue, reconcile_every_ms=1_000, settle_after_ms=500)
     run_steps(runner, clock, 2)
     (first,) = venue.bot_open()
     _venue_ends(venue, first.coi, OrderStatus.CANCELED, "canceled-expired", emit=False)  # the stream loses it
@@ -1605,12 +1588,8 @@ def test_settled_orders_keep_the_venues_reason_running_and_at_a_restart(tmp_path
     store.close()
 
 
-def test_a_refused_create_tells_the_strategy_nothing_filled(tmp_path):
-    clock = ManualClock()
-    venue = RefusingVenue(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
+def test_a_refused_create_tells_the_strategy_nothing_filled(one_order):
+    clock, venue, store, runner, strategy = one_order(RefusingVenue)
     run_steps(runner, clock, 1)
     (update,) = strategy.seen(OrderUpdate)
     assert (update.status, update.filled, update.reason) == (OrderStatus.REJECTED, 0, "invalid price")
@@ -1806,19 +1785,6 @@ def test_a_reconnect_catches_the_trade_history_up_once(one_order):
     run_steps(runner2, clock, 30)  # the reconnect's catch-up, then five periodic reconciles
     assert len(venue.fills_since_calls) == calls + 1 and runner2.reconnects == 1
     runner2.store.close()
-
-
-def test_status_lines_and_pnl_snapshots_come_exactly_every_period(env):
-    clock, venue, store = env
-    at: list[int] = []
-    strategy = GridStrategy(StrategyContext(RULES, 8), GridParams(cooldown_ms=0))
-    runner = Runner(venue, strategy, store, RunnerConfig(status_every_ms=700, pnl_every_ms=1_100,
-                                                         reconcile_every_ms=10**9), clock_ms=clock,
-                    on_status=lambda line: at.append(clock()))
-    runner.start()
-    run_steps(runner, clock, 45)  # steps every 100 ms: each period ends on a step
-    assert set(b - a for a, b in pairwise(at)) == {700}
-    assert set(b["ts_ms"] - a["ts_ms"] for a, b in pairwise(store.pnl_rows())) == {1_100}
 
 
 def test_the_strategy_is_told_a_finished_orders_own_flags(one_order):
