@@ -41,6 +41,8 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
+from lighter_sync.errors import ValidationError
+
 __all__ = [
     "Side",
     "OrderStatus",
@@ -222,6 +224,18 @@ class MarketRules:
     min_quote: Decimal
     maker_fee: Decimal = ZERO  # fraction of notional (0.00002 = 0.2 bp), not percent
     taker_fee: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        """Refuse rules no market has (a strategy would divide by them or never size an order)."""
+        for name in ("tick_size", "step_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, Decimal) and value.is_finite() and value > 0):
+                raise ValidationError(f"market rules: {name} must be a finite Decimal > 0, got {value!r}")
+        for name in ("min_base", "min_quote", "maker_fee", "taker_fee"):
+            value = getattr(self, name)
+            if not (isinstance(value, Decimal) and value.is_finite()) or (name.startswith("min") and value < 0):
+                raise ValidationError(f"market rules: {name} must be a finite Decimal"
+                                      f"{' >= 0' if name.startswith('min') else ''}, got {value!r}")
 
     @classmethod
     def from_market(cls, market: Any) -> MarketRules:

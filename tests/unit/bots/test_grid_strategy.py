@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from grid_fakes import RULES
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bots.grid.lattice import Lattice, slot_factors
 from bots.grid.strategy import GridParams, GridStrategy, level_key
@@ -22,6 +24,7 @@ from bots.strategy import (
     StrategyContext,
     Timer,
 )
+from lighter_sync.errors import ValidationError
 
 D = Decimal
 T0 = 1_000_000
@@ -553,3 +556,22 @@ def test_a_lattice_answers_one_object_per_order_until_its_unit_changes():
     lat.set_unit(lat.unit * 2, cap_follows=True)
     again = lat.order(-2, Side.BUY, False)
     assert again.size == 2 * first.size and lat.cap_base == again.size * 4
+
+
+@given(field=st.sampled_from(("tick_size", "step_size", "min_base", "min_quote", "maker_fee", "taker_fee")),
+       value=st.one_of(st.sampled_from([Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity"),
+                                        Decimal(0), Decimal("-0.01"), None, 0.5, "0.01"]),
+                       st.decimals(max_value=Decimal(0))))
+def test_market_rules_no_market_has_are_a_typed_error(field, value):
+    """A tick or step must be a finite Decimal > 0, minimums finite and >= 0, fees finite: anything else
+    (a strategy would divide by it or never size an order) is refused where the rules are made."""
+    good = {"tick_size": Decimal("0.00001"), "step_size": Decimal("0.1"), "min_base": Decimal(5),
+            "min_quote": Decimal(10), "maker_fee": Decimal(0), "taker_fee": Decimal("0.0002")}
+    allowed = isinstance(value, Decimal) and value.is_finite() and (
+        value > 0 if field in ("tick_size", "step_size") else value >= 0 if field.startswith("min") else True)
+    args = {**good, field: value}
+    if allowed:
+        assert getattr(MarketRules("TON", 12, **args), field) == value
+    else:
+        with pytest.raises(ValidationError, match=f"market rules: {field} must be a finite Decimal"):
+            MarketRules("TON", 12, **args)
