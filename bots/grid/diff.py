@@ -46,7 +46,6 @@ class Tracked:
     filled: Decimal = ZERO
     sent_ms: int = 0
     cancel_sent_ms: int | None = None
-    modify_sent_ms: int | None = None
     replace: bool = False  # a modify was refused: cancel and create instead
     cancel_unsure: bool = False  # the last cancel was not accepted (unknown or refused): it may still rest
 
@@ -105,7 +104,6 @@ def plan_actions(
             if (
                 tracked.price != target.price
                 and tracked.state == "open"
-                and tracked.modify_sent_ms is None
                 and tracked.filled < tracked.size
             ):
                 modifies.append(

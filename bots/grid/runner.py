@@ -802,7 +802,7 @@ class Runner:
                 # (retried, like an unknown one, RETRY_CANCEL_MS after its send while it still rests)
                 log.info("cancel coi=%d refused: %s", action.coi, outcome.error)
         elif isinstance(action, Modify):
-            # (a modify's outcome is known before the next plan: Tracked.modify_sent_ms stays None here)
+            # (its outcome is known before the next plan: an unknown one is simply asked again then)
             if outcome.ok:
                 tracked.price = action.price
                 self.store.update_order(action.coi, now_ms=now, price=action.price)

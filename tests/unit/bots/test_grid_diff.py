@@ -38,8 +38,7 @@ def test_a_price_change_is_a_modify_of_what_is_left():
     assert plan([want(price="1.98")], [live(1, filled=D("2"))]) == [Modify(1, 1001, D("1.98"), D("4"))]
 
 
-def test_no_modify_while_one_is_in_flight_before_it_shows_or_once_filled():
-    assert plan([want(price="1.98")], [live(1, modify_sent_ms=NOW - 1)]) == []
+def test_no_modify_before_the_order_shows_or_once_filled():
     assert plan([want(price="1.98")], [live(1, state="sent", sent_ms=NOW)]) == []
     assert plan([want(price="1.98")], [live(1, filled=D("6"))]) == []
 
