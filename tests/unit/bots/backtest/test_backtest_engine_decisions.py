@@ -1,0 +1,246 @@
+"""The backtest engine's decisions, one rule each (issue 16: mutation testing of ``_decide``, ``_create``,
+``_walk``, ``_arrive``, ``_fill`` and ``_check_liquidation``).
+
+Each test builds the smallest run in which one rule of ``docs/backtesting.md`` decides the outcome: the
+request budget (one request per batch of 50 actions, cancels sent alone when only they fit, a change
+waiting for the refill), latency, the validation of a new order and the walk's path through a bar. The
+expected numbers are worked out by hand in each test's comment. The mutants they kill are listed in
+``tests/mutation/SURVIVORS.md`` ("Sixth run").
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
+from test_backtest_engine_rules import FLAT, MIN, TICK
+from test_backtest_engine_rules import Plan as _Plan
+
+from bots.backtest.engine import BacktestConfig, BacktestEngine
+from bots.backtest.fills import FillConfig
+from bots.strategy import OrderStatus, OrderUpdate, Side
+
+
+class Plan(_Plan):
+    """The rules tests' plan of steps, with its quiet band about its *last answer* (as the protocol
+    says): it ends at the first step after the last time it was asked, even if that step has passed."""
+
+    def __init__(self, *steps, **kw):
+        super().__init__(*steps, **kw)
+        self.asked = -1
+
+    def desired_orders(self, now_ms):
+        self.asked = now_ms
+        return super().desired_orders(now_ms)
+
+    def quiet_band(self, now_ms):
+        if not self.band:
+            return None
+        later = [t for t, _ in self.steps if t > self.asked]
+        return (Decimal("0.0001"), Decimal("1e12"), min(later) if later else 2**62)
+
+
+def engine(strategy, rows, fast=True, volume=1e9, rpm=50, **fill):
+    cfg = BacktestConfig(fill=FillConfig(**fill), check_invariants=True, requests_per_minute=rpm)
+    return BacktestEngine(strategy, RULES, bars_from(rows, volume=volume), cfg, fast=fast)
+
+
+def arrivals(result):
+    return [(t, key, price) for t, key, _side, price in result.orders_log]
+
+
+# -- the request budget ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_create_waits_for_the_refill_when_the_bucket_is_empty(fast):
+    # 1 request a minute: the bucket (full at the start) pays the first order at T0; at T0 + 20 s
+    # (bar 0's first path point) the plan adds b, but the bucket holds 20 s of a refill of 60 s:
+    # b waits until T0 + 60 s (empty at T0, one request refilled after 60,000 ms), one wait counted,
+    # then arrives 200 ms later (maker latency)
+    plan = Plan((T0, [buy("a", "99.00")]), (T0 + 20_000, [buy("a", "99.00"), buy("b", "98.00")]))
+    r = engine(plan, [FLAT, FLAT, FLAT], fast, rpm=1).run()
+    assert arrivals(r) == [(T0 + 200, "a", 99.0), (T0 + MIN + 200, "b", 98.0)]
+    assert (r.counters["requests"], r.counters["budget_waits"], r.counters["orders_sent"]) == (2, 1, 2)
+
+
+def updates(strategy, key=None):
+    """(time, key, client order index, status, reason) of the strategy's order events."""
+    return [(e.ts_ms, e.key, e.client_order_index, e.status, e.reason) for e in strategy.events
+            if isinstance(e, OrderUpdate) and (key is None or e.key == key)]
+
+
+def ladder(prefix, n, top="99.00"):
+    """``n`` post-only buys one tick apart from ``top`` down: far below a flat 100 market, never filled."""
+    return [buy(f"{prefix}{k}", str(Decimal(top) - k * TICK)) for k in range(n)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_each_wait_for_the_budget_is_counted_once(fast):
+    # 1 request a minute, spent on a at T0. T0 + 20 s: b added, the bucket holds 1/3 request -> wait 1;
+    # T0 + 40 s: b withdrawn (nothing to change: the wait is over); T0 + 59.999 s: c added -> wait 2
+    # (a new one), ready at T0 + 60 s (the refill of the request spent at T0), c arrives 200 ms later
+    a = buy("a", "99.00")
+    plan = Plan((T0, [a]), (T0 + 20_000, [a, buy("b", "98.00")]), (T0 + 40_000, [a]),
+                (T0 + 59_999, [a, buy("c", "97.00")]))
+    r = engine(plan, [FLAT, FLAT], fast, rpm=1).run()
+    assert arrivals(r) == [(T0 + 200, "a", 99.0), (T0 + MIN + 200, "c", 97.0)]
+    assert (r.counters["requests"], r.counters["budget_waits"], r.counters["orders_sent"]) == (2, 2, 2)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_two_waits_with_a_send_between_them_count_twice(fast):
+    # 1 request a minute: a at T0; b waits from T0 + 20 s (wait 1) and goes at T0 + 60 s; c, added at
+    # T0 + 80 s (bar 1's first path point), waits again (wait 2) for the refill at T0 + 120 s
+    a, b = buy("a", "99.00"), buy("b", "98.00")
+    plan = Plan((T0, [a]), (T0 + 20_000, [a, b]), (T0 + MIN + 20_000, [a, b, buy("c", "97.00")]))
+    r = engine(plan, [FLAT, FLAT, FLAT], fast, rpm=1).run()
+    assert arrivals(r) == [(T0 + 200, "a", 99.0), (T0 + MIN + 200, "b", 98.0), (T0 + 2 * MIN + 200, "c", 97.0)]
+    assert (r.counters["requests"], r.counters["budget_waits"]) == (3, 2)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_cancels_go_alone_when_only_they_fit_the_budget(fast):
+    # 2 requests a minute (a bucket of 2, refilling one per 30 s). T0: 51 buys = 2 batches of 50 -> 2
+    # requests, the bucket is empty. T0 + 20 s: keep one, cancel 50, create c: 51 actions = 2 requests;
+    # the bucket holds 2/3 of one: not even the cancels (1 request) fit, so the decision waits for the
+    # cancels' cost: ready at T0 + 30 s (1/3 request more at 2 a minute = 10 s). T0 + 30 s: the 51
+    # actions still do not fit (1 request held), the 50 cancels do: sent alone, landing at T0 + 30.2 s;
+    # c waits for its own request: T0 + 60 s, arrives T0 + 60.2 s. One wait (it lasted until c went).
+    first = ladder("o", 51)
+    keep = first[0]
+    plan = Plan((T0, first), (T0 + 20_000, [keep, buy("c", "90.00")]))
+    cfg = BacktestConfig(check_invariants=True, requests_per_minute=2, max_open_orders=60)
+    r = BacktestEngine(plan, RULES, bars_from([FLAT, FLAT]), cfg, fast=fast).run()
+    canceled = [(t, key) for t, key, _coi, status, _ in updates(plan) if status is OrderStatus.CANCELED]
+    assert canceled == [(T0 + 30_200, o.key) for o in first[1:]]
+    assert arrivals(r)[-1] == (T0 + MIN + 200, "c", 90.0)
+    assert len(arrivals(r)) == 52
+    assert (r.counters["requests"], r.counters["budget_waits"], r.counters["cancels"]) == (4, 1, 50)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_batch_of_fifty_actions_is_one_request(fast):
+    # 50 buys = one batch = one request; with 1 request a minute the 51st (added at T0 + 20 s) waits
+    # for the refill at T0 + 60 s
+    first = ladder("o", 50)
+    plan = Plan((T0, first), (T0 + 20_000, [*first, buy("z", "90.00")]))
+    cfg = BacktestConfig(check_invariants=True, requests_per_minute=1, max_open_orders=60)
+    r = BacktestEngine(plan, RULES, bars_from([FLAT, FLAT]), cfg, fast=fast).run()
+    assert arrivals(r)[:50] == [(T0 + 200, o.key, float(o.price)) for o in first]
+    assert arrivals(r)[50:] == [(T0 + MIN + 200, "z", 90.0)]
+    assert (r.counters["requests"], r.counters["budget_waits"], r.counters["orders_sent"]) == (2, 1, 51)
+
+
+# -- the diff: what is a change ----------------------------------------------------------------
+
+
+class Fresh(FixedOrders):
+    """Asks for the same orders every time, as new objects (equal fields, not the same instances)."""
+
+    def desired_orders(self, now_ms):
+        return [replace(o) for o in super().desired_orders(now_ms)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_equal_order_asked_again_is_no_change(fast):
+    # a new DesiredOrder with the same side, price, size and flags is the order already resting:
+    # sent once, never modified, one request
+    strat = Fresh([buy("a", "99.00"), sell("b", "101.00", post_only=False)])
+    r = engine(strat, [FLAT, FLAT, FLAT], fast).run()
+    assert (r.counters["orders_sent"], r.counters["modifies"], r.counters["cancels"], r.counters["requests"]) == (
+        2, 0, 0, 1)
+
+
+@pytest.mark.parametrize("change", [
+    {"price": Decimal("98.00")}, {"size": Decimal("2")}, {"side": Side.SELL, "price": Decimal("101.00")},
+    {"reduce_only": True}, {"post_only": False},
+])
+def test_any_changed_field_is_a_modify(change):
+    # from T0 + 20 s the plan asks for the same key with one field changed: one modify (cancel + create),
+    # the new order (client order index 2) reaching the venue at T0 + 20.2 s (a reduce-only buy while
+    # flat is refused there, and sent again later: only the first of its events is checked)
+    a = buy("a", "99.00")
+    plan = Plan((T0, [a]), (T0 + 20_000, [replace(a, **change)]))
+    r = engine(plan, [FLAT, FLAT]).run()
+    assert (r.counters["modifies"], r.counters["cancels"]) == (1, 0)
+    assert [u[:3] for u in updates(plan)][:2] == [(T0 + 200, "a", 1), (T0 + 20_200, "a", 2)]
+
+
+# -- the back-off after a refusal ----------------------------------------------------------------
+
+
+def test_a_refused_key_is_sent_again_after_its_back_off_and_others_are_not_held():
+    # a post-only buy at 100.01 crosses the flat 100.00 market (ask 100.01): refused on arrival at
+    # T0 + 200 ms, held 2 s -> sent at T0 + 2.2 s, refused at 2.4 s, held 4 s -> 6.4 / 6.6 s, held
+    # 8 s -> 14.6 / 14.8 s, held 16 s -> 30.8 / 31.0 s. b, added at T0 + 20 s while x is held, goes at
+    # once (arrives T0 + 20.2 s): a held key does not hold the others back
+    x = buy("x", "100.01")
+    plan = Plan((T0, [x]), (T0 + 20_000, [x, buy("b", "99.00")]))
+    r = engine(plan, [FLAT]).run()
+    assert [(j.ts_ms, j.key, j.reason) for j in r.rejections][:5] == [
+        (T0 + t, "x", "post_only") for t in (200, 2_400, 6_600, 14_800, 31_000)]
+    assert arrivals(r) == [(T0 + 20_200, "b", 99.0)]
+
+
+# -- a new order: validation, latency, client order index --------------------------------------------
+
+
+@pytest.mark.parametrize("order", [
+    buy("off-tick", "99.005"), buy("off-step", "99.00", "1.05"), buy("below-min-quote", "5.00", "0.1"),
+    buy("below-min-base", "99.00", "0.0"), sell("zero-price", "0"),
+])
+def test_an_order_off_the_tick_or_step_or_below_the_minimums_is_refused(order):
+    # the venue refuses it on arrival (T0 + 200 ms): "min_size", status REJECTED "canceled-min-size";
+    # it never rests and its key is held back
+    strat = FixedOrders([order])
+    r = engine(strat, [FLAT]).run()
+    assert [(j.ts_ms, j.key, j.reason) for j in r.rejections][0] == (T0 + 200, order.key, "min_size")
+    assert updates(strat)[0] == (T0 + 200, order.key, 1, OrderStatus.REJECTED, "canceled-min-size")
+    assert r.orders_log == [] and r.counters["rejected_min_size"] >= 1
+
+
+def test_a_price_of_one_tick_is_a_valid_price():
+    # 0.01 (one tick, below 1) x 100 = 1 USD: the minimums (0.1 base, 1 USD) are met, the order rests
+    strat = FixedOrders([buy("a", "0.01", "100"), buy("b", "0.50", "2")])
+    r = engine(strat, [(0.6, 0.6, 0.6, 0.6)]).run()
+    assert arrivals(r) == [(T0 + 200, "a", 0.01), (T0 + 200, "b", 0.5)]
+    assert r.rejections == []
+
+
+@pytest.mark.parametrize(("order", "latency", "taker"), [
+    # the flat market at 100.00 shows bid 99.99 / ask 100.01; an order at or through the far side that
+    # may take is sent as a taker (300 ms), anything else as a maker (200 ms)
+    (buy("o", "100.01", post_only=False), 300, True),  # at the ask: takes at the path price 100.00
+    (buy("o", "100.00", post_only=False), 200, False),  # at the mid: rests
+    (buy("o", "99.99", post_only=False), 200, False),  # at the bid
+    (buy("o", "100.01"), 200, False),  # post-only at the ask: refused on arrival, no taker latency
+    (sell("o", "99.99", post_only=False), 300, True),
+    (sell("o", "100.00", post_only=False), 200, False),
+    (sell("o", "100.01", post_only=False), 200, False),
+    (sell("o", "99.99"), 200, False),
+])
+def test_an_order_that_may_take_is_sent_with_the_taker_latency(order, latency, taker):
+    strat = FixedOrders([order])
+    r = engine(strat, [FLAT]).run()
+    assert updates(strat)[0][0] == T0 + latency
+    assert [(f.ts_ms, f.price, f.is_maker) for f in r.fills] == ([(T0 + 300, Decimal("100.00"), False)] if taker else [])
+
+
+def test_orders_are_numbered_in_sending_order():
+    # client order indexes 1, 2, 3 in the order the strategy listed them; each counts as sent
+    strat = FixedOrders([buy("a", "99.00"), buy("b", "98.00"), sell("c", "101.00")])
+    r = engine(strat, [FLAT]).run()
+    assert [(u[1], u[2], u[3]) for u in updates(strat)] == [
+        ("a", 1, OrderStatus.OPEN), ("b", 2, OrderStatus.OPEN), ("c", 3, OrderStatus.OPEN)]
+    assert r.counters["orders_sent"] == 3
+
+
+def test_a_resting_buy_only_touched_lets_the_fast_path_skip_pessimistically():
+    # pessimistic: a buy at 99.00 fills only through 98.99, so bars whose low is 99.00 are quiet for it
+    # and the fast path skips them (bar 0 is walked: the order is in flight); no fill
+    touching = (100.0, 100.0, 99.0, 99.5)
+    r = engine(FixedOrders([buy("a", "99.00")]), [FLAT, touching, touching, touching]).run()
+    assert (r.bars_processed, r.bars_skipped, r.fills) == (1, 3, [])
