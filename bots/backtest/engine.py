@@ -118,6 +118,10 @@ _REFUSAL_STATUS = {"post_only": "canceled-post-only", "reduce_only": "canceled-r
 # event kinds of one segment walk, in the order they run at the same instant
 _CANCEL, _ARRIVE, _WAKE, _FUNDING, _FILL = 1, 2, 3, 4, 5
 
+#: Steps (events and decisions) one segment's walk may take before it gives up: only a strategy that
+#: answers every event with a change that lands at once (zero latency) gets there (a runaway guard)
+MAX_SEGMENT_STEPS = 100_000
+
 
 @dataclass(frozen=True)
 class BacktestConfig:
@@ -720,11 +724,12 @@ class BacktestEngine:
         cur_t = ta
         pending_decision = False
         guard = 0
+        max_steps = MAX_SEGMENT_STEPS
         fts = self.fundings.ts
         nf = len(fts)
         while True:
             guard += 1
-            if guard > 100_000:
+            if guard > max_steps:
                 raise RuntimeError("backtest: too many events in one segment (strategy oscillating?)")
             best_t = tb + 1
             kind = 0
@@ -926,10 +931,7 @@ class BacktestEngine:
     def _decide(self) -> None:
         """Diff the strategy's desired orders against ours: cancel, modify (cancel + create), create,
         within the request budget and the back-off, like the live runner."""
-        now = self.now
-        if self._wake_at <= now:
-            self._wake_at = NEVER
-            self._timed = None
+        now = self.now  # (a wake-up due by now was an event of the walk, which cleared it first)
         desired: Sequence[DesiredOrder] = self.strategy.desired_orders(now)
         self._sband = None  # an answer may move the strategy's band (e.g. what it quoted when)
         want = {d.key: d for d in desired}
@@ -1059,7 +1061,7 @@ class BacktestEngine:
         self._notify(o, OrderStatus.OPEN, covered=True)
         if crosses and o.lvl not in self._filled_levels:
             # not post-only (checked above): takes at the market, never worse than its limit
-            px = self._taker_units(o.is_buy, price)
+            px = self._taker_units(price)
             if px is not None:
                 px = min(px, o.pu) if o.is_buy else max(px, o.pu)
                 self._fill(o, self._dec(px), px, is_maker=False)
@@ -1073,7 +1075,7 @@ class BacktestEngine:
             counts = self.levels[key] = {"placed": 0, "filled": 0, "rejected": 0}
         return counts
 
-    def _taker_units(self, is_buy: bool, p: int) -> int | None:
+    def _taker_units(self, p: int) -> int | None:
         """A taker's price (ticks): the path's price, when the bar traded there (else None: it rests)."""
         lo, hi = (self._glo, self._ghi) if self.now == self._t_open else (self._rlo, self._rhi)
         return p if lo <= p <= hi else None

@@ -18,9 +18,11 @@ from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
 from test_backtest_engine_rules import FLAT, MIN, TICK
 from test_backtest_engine_rules import Plan as _Plan
 
+from bots.backtest import engine as engine_module
+from bots.backtest.data import FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.fills import FillConfig
-from bots.strategy import OrderStatus, OrderUpdate, Side
+from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
 
 
 class Plan(_Plan):
@@ -244,3 +246,91 @@ def test_a_resting_buy_only_touched_lets_the_fast_path_skip_pessimistically():
     touching = (100.0, 100.0, 99.0, 99.5)
     r = engine(FixedOrders([buy("a", "99.00")]), [FLAT, touching, touching, touching]).run()
     assert (r.bars_processed, r.bars_skipped, r.fills) == (1, 3, [])
+
+
+# -- the walk through a bar --------------------------------------------------------------------------
+
+
+class Asked(Plan):
+    """A plan that records when it was asked."""
+
+    def __init__(self, *steps, **kw):
+        super().__init__(*steps, **kw)
+        self.calls = []
+
+    def desired_orders(self, now_ms):
+        self.calls.append(now_ms)
+        return super().desired_orders(now_ms)
+
+
+@pytest.mark.parametrize(("fast", "asked"), [
+    # the driver asks after the book at each path point (T0, +20 s, +40 s, +59.999 s) and after each
+    # own-order event (a's confirmation at +200 ms, its cancel at +20.2 s); the run's first decision at T0
+    # comes before bar 0's first book (so T0 twice)
+    (False, [0, 0, 200, 20_000, 20_200, 40_000, 59_999]),
+    # the fast path skips what the quiet band covers: the book before +20 s (the plan's next step) and
+    # the confirmation; the cancel ends the promise, the books after it are inside the new band
+    (True, [0, 20_000, 20_200]),
+])
+def test_the_strategy_is_asked_once_per_instant(fast, asked):
+    strat = Asked((T0, [buy("a", "99.00")]), (T0 + 20_000, []))
+    engine(strat, [FLAT], fast).run()
+    assert [t - T0 for t in strat.calls] == asked
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_funding_inside_a_segment_does_not_stop_the_walk(fast):
+    # bar 1 walks 100 (+0) -> 100 (+20 s) -> 98 (+40 s) -> 99: the buy at 99.00 fills when the line
+    # from 100 to 98 reaches 98.99; it falls 0.01 every 100 ms, so after 101 x 100 ms: T0 + 1 min +
+    # 30.1 s, with or without a funding due in the same segment before it (at +25 s, with no position:
+    # nothing to pay)
+    rows = [FLAT, (100.0, 100.0, 98.0, 99.0)]
+    for fund in (FundingSeries(), FundingSeries([T0 + MIN + 25_000], [Decimal("0.01")])):
+        cfg = BacktestConfig(check_invariants=True)
+        r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fundings=fund,
+                           fast=fast).run()
+        assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + MIN + 30_100, Decimal("99.00"))]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_gap_through_an_order_touched_in_an_earlier_bar_fills_through_its_level(fast):
+    # probabilistic, every touch lucky, 5 units of volume a bar (10 %: 0.5 a bar). Bar 1 touches the buy
+    # at 99.00 (100 -> 99 -> 101 -> 100): 0.5 fills at the touch. Bar 2 opens at 98.50: the gap from 100
+    # goes through 98.99, so the rest (0.5) fills at the open as a sure fill; the strategy sees the
+    # book where the path went through (mid 98.99: 98.98 / 99.00), not last bar's touch (99.00)
+    strat = FixedOrders([buy("o", "99.00")], once=False)
+    rows = [FLAT, (100.0, 101.0, 99.0, 100.0), (98.5, 98.5, 98.5, 98.5)]
+    r = engine(strat, rows, fast, volume=5.0, mode="probabilistic", touch_probability=1.0).run()
+    assert [(f.ts_ms, f.size) for f in r.fills] == [(T0 + MIN + 20_000, Decimal("0.5")), (T0 + 2 * MIN, Decimal("0.5"))]
+    k = [i for i, e in enumerate(strat.events) if isinstance(e, Fill)][1]
+    book = strat.events[k - 1]
+    assert isinstance(book, BookUpdate) and (book.best_bid, book.best_ask) == (Decimal("98.98"), Decimal("99.00"))
+
+
+class Flip:
+    """Wants one buy, its price flipping between 99 and 98 at every answer, ``flips`` times; no band."""
+
+    def __init__(self, flips):
+        self.flips = flips
+        self.asked = 0
+
+    def on_event(self, event, now_ms):
+        pass
+
+    def desired_orders(self, now_ms):
+        self.asked += 1
+        price = "99.00" if min(self.asked, self.flips) % 2 else "98.00"
+        return [buy("a", price)]
+
+
+def test_a_strategy_changing_its_answer_forever_at_one_instant_is_stopped(monkeypatch):
+    # with no latency a modify lands at the instant it is sent, and every landing asks the strategy
+    # again: an answer that always changes never lets the instant end. The walk gives up after its
+    # step limit (lowered here) with an error that says so; a strategy that settles after 100 changes
+    # (a few hundred steps) is fine under a limit of 1,000
+    monkeypatch.setattr(engine_module, "MAX_SEGMENT_STEPS", 1_000)
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=0, taker_latency_ms=0), requests_per_minute=10**9)
+    r = BacktestEngine(Flip(101), RULES, bars_from([FLAT]), cfg).run()
+    assert (r.counters["orders_sent"], r.counters["modifies"]) == (101, 100)
+    with pytest.raises(RuntimeError, match=r"^backtest: too many events in one segment \(strategy oscillating\?\)$"):
+        BacktestEngine(Flip(10**9), RULES, bars_from([FLAT]), cfg).run()
