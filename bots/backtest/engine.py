@@ -1013,12 +1013,11 @@ class BacktestEngine:
     def _create(self, d: DesiredOrder) -> None:
         facts = self._order_facts.get((d.price, d.size))
         if facts is None:
-            valid = d.price > 0 and d.price % self.tick == 0 and d.size % self.step == 0 and self.rules.is_valid(
-                d.price, d.size)
-            pu = self._units(d.price, ROUND_FLOOR) if d.price > 0 else 0
+            # on the tick and the step, and the market's minimums (a positive price among them)
+            valid = d.price % self.tick == 0 and d.size % self.step == 0 and self.rules.is_valid(d.price, d.size)
             if len(self._order_facts) > 100_000:
                 self._order_facts.clear()
-            facts = self._order_facts[(d.price, d.size)] = (valid and pu > 0, pu)
+            facts = self._order_facts[(d.price, d.size)] = (valid, self._units(d.price, ROUND_FLOOR))
         valid, pu = facts
         if d.side is Side.BUY:
             level, touch = pu - self.through, pu
@@ -1263,8 +1262,7 @@ class BacktestEngine:
 
     def _check_liquidation(self, t: int, p: int) -> bool:
         a = self.acct
-        if a.position == 0 or self.liquidated:
-            return False
+        # flat (a liquidation leaves the account flat too): the band is every price
         lo, hi = self._liq if self._liq is not None else self._liq_band()
         if lo < p < hi:
             return False
