@@ -10,17 +10,18 @@ expected numbers are worked out by hand in each test's comment. The mutants they
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
-from test_backtest_engine_rules import FLAT, MIN, TICK
+from test_backtest_engine_rules import FLAT, MIN, TICK, engine_at_bar_1, order_in
 from test_backtest_engine_rules import Plan as _Plan
 
 from bots.backtest import engine as engine_module
 from bots.backtest.data import FundingSeries
-from bots.backtest.engine import BacktestConfig, BacktestEngine
+from bots.backtest.engine import BacktestConfig, BacktestEngine, InvariantError
 from bots.backtest.fills import FillConfig
 from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
 
@@ -334,3 +335,16 @@ def test_a_strategy_changing_its_answer_forever_at_one_instant_is_stopped(monkey
     assert (r.counters["orders_sent"], r.counters["modifies"]) == (101, 100)
     with pytest.raises(RuntimeError, match=r"^backtest: too many events in one segment \(strategy oscillating\?\)$"):
         BacktestEngine(Flip(10**9), RULES, bars_from([FLAT]), cfg).run()
+
+
+def test_a_booked_fill_goes_through_the_self_check_which_names_its_price():
+    # the engine of the rules tests at bar 1 (traded 99.00..101.00, the gap down to 98.00 at the open),
+    # one second after the open: a fill at 98.50 is outside what the bar traded then; booking it raises
+    # before anything is booked, naming the order, its price and the range
+    engine = engine_at_bar_1()
+    o = order_in(engine, buy("b", "98.50"))
+    engine.now = T0 + MIN + 1_000
+    with pytest.raises(InvariantError, match=re.escape(
+            f"fill of b at 98.50 outside bar 1's range [99.00, 101.00] at {T0 + MIN + 1_000}")):
+        engine._fill(o, o.price, o.pu, is_maker=False)
+    assert engine.fills == [] and engine.acct.position == 0
