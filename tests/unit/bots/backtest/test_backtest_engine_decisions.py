@@ -125,6 +125,22 @@ def test_cancels_go_alone_when_only_they_fit_the_budget(fast):
 
 
 @pytest.mark.parametrize("fast", [True, False])
+def test_after_the_cancels_went_alone_the_rest_waits_for_its_own_cost(fast):
+    # the case above with a maker latency of 40 s. T0: 51 buys (2 requests, the bucket empty), arriving
+    # at T0 + 40 s. T0 + 20 s: 50 of them canceled (still in flight) and c added: nothing fits, ready
+    # for the cancels' one request at T0 + 30 s; then the cancels go alone (they land with their orders,
+    # which never rest) and c needs one request of its own: ready at T0 + 60 s (a whole request refilled
+    # from empty at T0 + 30 s), not at the refill of all 51 actions' three; c arrives at T0 + 100 s
+    first = ladder("o", 51)
+    plan = Plan((T0, first), (T0 + 20_000, [first[0], buy("c", "90.00")]))
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=40_000), check_invariants=True, requests_per_minute=2,
+                         max_open_orders=60)
+    r = BacktestEngine(plan, RULES, bars_from([FLAT, FLAT]), cfg, fast=fast).run()
+    assert arrivals(r) == [(T0 + 40_000, first[0].key, 99.0), (T0 + 100_000, "c", 90.0)]
+    assert (r.counters["requests"], r.counters["budget_waits"], r.counters["cancels"]) == (4, 1, 50)
+
+
+@pytest.mark.parametrize("fast", [True, False])
 def test_a_batch_of_fifty_actions_is_one_request(fast):
     # 50 buys = one batch = one request; with 1 request a minute the 51st (added at T0 + 20 s) waits
     # for the refill at T0 + 60 s
@@ -224,6 +240,8 @@ def test_a_price_of_one_tick_is_a_valid_price():
     (sell("o", "100.00", post_only=False), 200, False),
     (sell("o", "100.01", post_only=False), 200, False),
     (sell("o", "99.99"), 200, False),
+    # off the tick (refused on arrival): 100.006 is below the ask, so it is sent as a maker
+    (buy("o", "100.006", post_only=False), 200, False),
 ])
 def test_an_order_that_may_take_is_sent_with_the_taker_latency(order, latency, taker):
     strat = FixedOrders([order])
