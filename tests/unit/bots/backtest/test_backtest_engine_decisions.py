@@ -366,3 +366,22 @@ def test_a_booked_fill_goes_through_the_self_check_which_names_its_price():
             f"fill of b at 98.50 outside bar 1's range [99.00, 101.00] at {T0 + MIN + 1_000}")):
         engine._fill(o, o.price, o.pu, is_maker=False)
     assert engine.fills == [] and engine.acct.position == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(("order", "rows"), [
+    # bar 0 walks 100 -> 100 (+20 s) -> 98 (+40 s) -> 98: the buy at 99 fills at 98.99, T0 + 30.1 s (0.01
+    # per 100 ms). Re-armed at once, it arrives 200 ms later with the path at 98.97: it crosses, but its
+    # level already filled in this bar (one fill per level per bar), so it rests above the market. Bar 1
+    # opens at 98 (no gap) and walks 98 -> 97.5 -> 100 -> 99: the bar trades 99, and the path is below
+    # 98.99 from its first instant, so the resting buy (not post-only) fills at the open, T0 + 1 min (not when the path
+    # comes back up through it, 20 s later)
+    (buy("a", "99.00", post_only=False), [(100.0, 100.0, 98.0, 98.0), (98.0, 100.0, 97.5, 99.0)]),
+    # the mirror: a sell at 101 fills at 101.01 going up, re-armed above it, fills at bar 1's open
+    (sell("a", "101.00", post_only=False), [(100.0, 102.0, 100.0, 102.0), (102.0, 102.5, 100.0, 101.0)]),
+])
+def test_an_order_left_resting_through_the_market_fills_at_the_next_open(order, rows, fast):
+    strat = FixedOrders([order], once=False)
+    r = engine(strat, rows, fast).run()
+    assert [(f.ts_ms, f.price, f.is_maker) for f in r.fills] == [
+        (T0 + 30_100, order.price, True), (T0 + MIN, order.price, True)]
