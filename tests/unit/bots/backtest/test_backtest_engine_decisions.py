@@ -394,16 +394,17 @@ def test_an_order_left_resting_through_the_market_fills_at_the_next_open(order, 
 def test_a_funding_in_a_skipped_bar_is_paid_at_the_paths_price_then(fast):
     # long 1 from bar 0 (the buy at 99 fills at T0 + 30.1 s), then nothing to do: the fast path skips
     # bars 1-3 and books their fundings inline, as the per-candle walk books them. Bar 2 walks
-    # 100 -> 99.5 (+20 s) -> 101 (+40 s) -> 100: at +30 s the path is halfway up, 100.25; a funding at
-    # bar 3's open (100.50) is paid at the price before the jump, bar 2's close 100.00. Each pays
-    # position x price x 0.01 %: 0.010025 and 0.0100 USD
+    # 100 -> 99.5 (+20 s) -> 101 (+40 s) -> 100: at +10 s the path is halfway down, 99.75, at +30 s
+    # halfway up, 100.25; a funding at bar 3's open (100.50) is paid at the price before the jump, bar
+    # 2's close 100.00. Each pays position x price x 0.01 %: 0.009975, 0.010025 and 0.0100 USD
     rows = [(100.0, 100.0, 98.0, 100.0), FLAT, (100.0, 101.0, 99.5, 100.0), (100.5, 100.5, 100.5, 100.5)]
     rate = Decimal("0.01")
-    fund = FundingSeries([T0 + 2 * MIN + 30_000, T0 + 3 * MIN], [rate, rate])
+    fund = FundingSeries([T0 + 2 * MIN + 10_000, T0 + 2 * MIN + 30_000, T0 + 3 * MIN], [rate, rate, rate])
     cfg = BacktestConfig(check_invariants=True)
     r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fundings=fund, fast=fast).run()
     assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 30_100, Decimal("99.00"))]
     assert r.fundings == [
+        (T0 + 2 * MIN + 10_000, rate, Decimal("99.75"), 1, Decimal("-0.009975")),
         (T0 + 2 * MIN + 30_000, rate, Decimal("100.25"), 1, Decimal("-0.010025")),
         (T0 + 3 * MIN, rate, Decimal("100.00"), 1, Decimal("-0.0100")),
     ]
