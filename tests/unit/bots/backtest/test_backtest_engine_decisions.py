@@ -20,7 +20,7 @@ from test_backtest_engine_rules import FLAT, MIN, TICK, engine_at_bar_1, order_i
 from test_backtest_engine_rules import Plan as _Plan
 
 from bots.backtest import engine as engine_module
-from bots.backtest.data import FundingSeries
+from bots.backtest.data import Bars, FundingSeries
 from bots.backtest.engine import BacktestConfig, BacktestEngine, InvariantError
 from bots.backtest.fills import FillConfig
 from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
@@ -409,3 +409,22 @@ def test_a_funding_in_a_skipped_bar_is_paid_at_the_paths_price_then(fast):
         (T0 + 3 * MIN, rate, Decimal("100.00"), 1, Decimal("-0.0100")),
     ]
     assert r.bars_skipped == (3 if fast else 0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_finer_bars_make_each_bars_path_from_its_own_finer_bars_only(fast):
+    # two 5-minute bars, finer 1-minute bars inside both. Bar 0's dip (to 98.50) is before the plan
+    # wants the buy at 99 (from bar 1's open), so only bar 1's own finer path can fill it: its second
+    # minute walks 99.5 -> 99.5 (+20 s) -> 98.8 (+40 s) -> 99; the line falls 0.70 in 20 s and reaches
+    # 98.99 (0.51 down) after 14,571.4 ms: the fill is at the next whole ms, T0 + 6 min + 34.572 s. The
+    # strategy is asked in time order (bar 1's walk does not replay bar 0's minutes)
+    five = 300_000
+    coarse = Bars.from_rows([(T0, 100.0, 100.0, 98.5, 100.0, 1e9), (T0 + five, 100.0, 101.0, 98.8, 100.0, 1e9)], five)
+    minutes = [FLAT, (100.0, 100.0, 98.5, 100.0), FLAT, FLAT, FLAT,
+               (100.0, 100.0, 99.5, 99.5), (99.5, 99.5, 98.8, 99.0), (99.0, 100.0, 99.0, 100.0),
+               (100.0, 101.0, 100.0, 100.5), (100.5, 100.5, 100.0, 100.0)]
+    finer = Bars.from_rows([(T0 + k * MIN, *ohlc, 1e9) for k, ohlc in enumerate(minutes)], MIN)
+    plan = Asked((T0, []), (T0 + five, [buy("b", "99.00")]))
+    r = BacktestEngine(plan, RULES, coarse, BacktestConfig(check_invariants=True), finer=finer, fast=fast).run()
+    assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 6 * MIN + 34_572, Decimal("99.00"))]
+    assert plan.calls == sorted(plan.calls)  # time only moves forward
