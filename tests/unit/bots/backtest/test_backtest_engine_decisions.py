@@ -16,8 +16,7 @@ from decimal import Decimal
 
 import pytest
 from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
-from test_backtest_engine_rules import FLAT, MIN, TICK, engine_at_bar_1, order_in
-from test_backtest_engine_rules import Plan as _Plan
+from test_backtest_engine_rules import FLAT, MIN, TICK, CountsCalls, engine_at_bar_1, order_in
 
 from bots.backtest import engine as engine_module
 from bots.backtest.data import Bars, FundingSeries
@@ -26,22 +25,16 @@ from bots.backtest.fills import FillConfig
 from bots.strategy import BookUpdate, Fill, OrderStatus, OrderUpdate, Side
 
 
-class Plan(_Plan):
-    """The rules tests' plan of steps, with its quiet band about its *last answer* (as the protocol
-    says): it ends at the first step after the last time it was asked, even if that step has passed."""
-
-    def __init__(self, *steps, **kw):
-        super().__init__(*steps, **kw)
-        self.asked = -1
-
-    def desired_orders(self, now_ms):
-        self.asked = now_ms
-        return super().desired_orders(now_ms)
+class Plan(CountsCalls):
+    """The rules tests' plan of steps (``asked``: when it was asked), with its quiet band about its *last
+    answer* (as the protocol says): it ends at the first step after the last time it was asked, even if
+    that step has passed."""
 
     def quiet_band(self, now_ms):
         if not self.band:
             return None
-        later = [t for t, _ in self.steps if t > self.asked]
+        asked = self.asked[-1] if self.asked else -1
+        later = [t for t, _ in self.steps if t > asked]
         return (Decimal("0.0001"), Decimal("1e12"), min(later) if later else 2**62)
 
 
@@ -270,18 +263,6 @@ def test_a_resting_buy_only_touched_lets_the_fast_path_skip_pessimistically():
 # -- the walk through a bar --------------------------------------------------------------------------
 
 
-class Asked(Plan):
-    """A plan that records when it was asked."""
-
-    def __init__(self, *steps, **kw):
-        super().__init__(*steps, **kw)
-        self.calls = []
-
-    def desired_orders(self, now_ms):
-        self.calls.append(now_ms)
-        return super().desired_orders(now_ms)
-
-
 @pytest.mark.parametrize(("fast", "asked"), [
     # the driver asks after the book at each path point (T0, +20 s, +40 s, +59.999 s) and after each
     # own-order event (a's confirmation at +200 ms, its cancel at +20.2 s); the run's first decision at T0
@@ -292,9 +273,9 @@ class Asked(Plan):
     (True, [0, 20_000, 20_200]),
 ])
 def test_the_strategy_is_asked_once_per_instant(fast, asked):
-    strat = Asked((T0, [buy("a", "99.00")]), (T0 + 20_000, []))
+    strat = Plan((T0, [buy("a", "99.00")]), (T0 + 20_000, []))
     engine(strat, [FLAT], fast).run()
-    assert [t - T0 for t in strat.calls] == asked
+    assert [t - T0 for t in strat.asked] == asked
 
 
 @pytest.mark.parametrize("fast", [True, False])
@@ -424,7 +405,7 @@ def test_finer_bars_make_each_bars_path_from_its_own_finer_bars_only(fast):
                (100.0, 100.0, 99.5, 99.5), (99.5, 99.5, 98.8, 99.0), (99.0, 100.0, 99.0, 100.0),
                (100.0, 101.0, 100.0, 100.5), (100.5, 100.5, 100.0, 100.0)]
     finer = Bars.from_rows([(T0 + k * MIN, *ohlc, 1e9) for k, ohlc in enumerate(minutes)], MIN)
-    plan = Asked((T0, []), (T0 + five, [buy("b", "99.00")]))
+    plan = Plan((T0, []), (T0 + five, [buy("b", "99.00")]))
     r = BacktestEngine(plan, RULES, coarse, BacktestConfig(check_invariants=True), finer=finer, fast=fast).run()
     assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 6 * MIN + 34_572, Decimal("99.00"))]
-    assert plan.calls == sorted(plan.calls)  # time only moves forward
+    assert plan.asked == sorted(plan.asked)  # time only moves forward
