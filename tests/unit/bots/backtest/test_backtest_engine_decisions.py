@@ -409,3 +409,32 @@ def test_finer_bars_make_each_bars_path_from_its_own_finer_bars_only(fast):
     r = BacktestEngine(plan, RULES, coarse, BacktestConfig(check_invariants=True), finer=finer, fast=fast).run()
     assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 6 * MIN + 34_572, Decimal("99.00"))]
     assert plan.asked == sorted(plan.asked)  # time only moves forward
+
+
+# -- the inventory cap the report reads -------------------------------------------------------------
+
+
+class Capped(FixedOrders):
+    """Exposes a cap as the grid does (``cap_base``, ``unit``, ``reference``): one unit of 1 until its
+    first fill, then a cap of 3 (a new value; the unit stays the same object)."""
+
+    unit = Decimal("1")
+    reference = Decimal("100")
+
+    @property
+    def cap_base(self):
+        return Decimal("3") if self.fills else Decimal("1")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_state_log_says_when_one_more_unit_would_pass_the_cap(fast):
+    # bar 1 walks 100 -> 100 (+20 s) -> 97.5 (+40 s): 0.01 per 80 ms, so the buy at 99 fills at 98.99
+    # after 101 x 80 ms (T0 + 1 min + 28.08 s) and the one at 98 at 97.99 after 201 x 80 ms (+36.08 s).
+    # At the start: 0 + 1 > 1? no. After the first fill (the cap still 1): 1 + 1 > 1, at the cap. The
+    # strategy then raises its cap to 3: after the second fill 2 + 1 > 3? no; the new sizing is recorded
+    strat = Capped([buy("a", "99.00"), buy("b", "98.00")])
+    r = engine(strat, [FLAT, (100.0, 100.0, 97.5, 98.0)], fast).run()
+    assert [(t, pos, at_cap) for t, pos, _k, at_cap in r.state_log] == [
+        (T0, 0.0, False), (T0 + MIN + 28_080, 1.0, True), (T0 + MIN + 36_080, 2.0, False)]
+    assert r.sizing == [(T0, Decimal("100"), Decimal("1"), Decimal("1")),
+                        (T0 + MIN + 36_080, Decimal("100"), Decimal("1"), Decimal("3"))]
