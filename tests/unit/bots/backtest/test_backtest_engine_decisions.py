@@ -438,3 +438,34 @@ def test_the_state_log_says_when_one_more_unit_would_pass_the_cap(fast):
         (T0, 0.0, False), (T0 + MIN + 28_080, 1.0, True), (T0 + MIN + 36_080, 2.0, False)]
     assert r.sizing == [(T0, Decimal("100"), Decimal("1"), Decimal("1")),
                         (T0 + MIN + 36_080, Decimal("100"), Decimal("1"), Decimal("3"))]
+
+
+# -- the strategy's quiet band ------------------------------------------------------------------------
+
+
+class Band(FixedOrders):
+    """Wants nothing; promises no change while the price stays strictly inside (low, high), forever."""
+
+    def __init__(self, low, high):
+        super().__init__([])
+        self.low, self.high = Decimal(low), Decimal(high)
+        self.asked = []
+
+    def desired_orders(self, now_ms):
+        self.asked.append(now_ms)
+        return []
+
+    def quiet_band(self, now_ms):
+        return (self.low, self.high, 2**62)
+
+
+@pytest.mark.parametrize("edge", [100.0, 101.0])
+def test_a_band_whose_edge_is_the_price_last_seen_promises_nothing(edge):
+    # the band (100, 101) does not hold the price the strategy last saw when that price is one of its
+    # edges: the fast path then asks at every path point of bar 0 (T0 twice: the run's first decision
+    # and the first book) and at bar 1's open, where the price (100.50) is inside; from then on the
+    # promise holds and nothing more is asked (bar 1's other points, bar 2)
+    inside = (100.5, 100.5, 100.5, 100.5)
+    strat = Band("100.00", "101.00")
+    engine(strat, [(edge,) * 4, inside, inside]).run()
+    assert [t - T0 for t in strat.asked] == [0, 0, 20_000, 40_000, 59_999, MIN]
