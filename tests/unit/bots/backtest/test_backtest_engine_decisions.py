@@ -414,30 +414,46 @@ def test_finer_bars_make_each_bars_path_from_its_own_finer_bars_only(fast):
 # -- the inventory cap the report reads -------------------------------------------------------------
 
 
+TWO, THREE = Decimal("2"), Decimal("3")
+
+
 class Capped(FixedOrders):
-    """Exposes a cap as the grid does (``cap_base``, ``unit``, ``reference``): one unit of 1 until its
-    first fill, then a cap of 3 (a new value; the unit stays the same object)."""
+    """Exposes a cap as the grid does (``cap_base``, ``unit``, ``reference``): a unit of 1 and a cap of 2
+    (the same objects every time, as the grid keeps them) until its second fill, then a cap of 3."""
 
     unit = Decimal("1")
     reference = Decimal("100")
 
     @property
     def cap_base(self):
-        return Decimal("3") if self.fills else Decimal("1")
+        return THREE if len(self.fills) >= 2 else TWO
 
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_the_state_log_says_when_one_more_unit_would_pass_the_cap(fast):
-    # bar 1 walks 100 -> 100 (+20 s) -> 97.5 (+40 s): 0.01 per 80 ms, so the buy at 99 fills at 98.99
-    # after 101 x 80 ms (T0 + 1 min + 28.08 s) and the one at 98 at 97.99 after 201 x 80 ms (+36.08 s).
-    # At the start: 0 + 1 > 1? no. After the first fill (the cap still 1): 1 + 1 > 1, at the cap. The
-    # strategy then raises its cap to 3: after the second fill 2 + 1 > 3? no; the new sizing is recorded
-    strat = Capped([buy("a", "99.00"), buy("b", "98.00")])
-    r = engine(strat, [FLAT, (100.0, 100.0, 97.5, 98.0)], fast).run()
+    # bar 1 walks 100 -> 100 (+20 s) -> 96.5 (+40 s): 3.50 in 20 s, so it is through 98.99 (1.01 down)
+    # after 20,000 x 1.01 / 3.5 = 5,771.4 ms, through 97.99 after 11,485.7 ms and 96.99 after exactly
+    # 17,200 ms: the buys at 99, 98 and 97 fill at T0 + 1 min + 25.772 s, 31.486 s and 37.2 s. One more
+    # unit passes the cap when position + 1 > cap: at the start 0 + 1 > 2 no; after the first fill
+    # 1 + 1 > 2 no; after the second 2 + 1 > 2 yes. The strategy then raises its cap to 3 (recorded as
+    # a new sizing at the next state): after the third fill 3 + 1 > 3, yes
+    strat = Capped([buy("a", "99.00"), buy("b", "98.00"), buy("c", "97.00")])
+    r = engine(strat, [FLAT, (100.0, 100.0, 96.5, 97.0)], fast).run()
+    fills_at = [T0 + MIN + 25_772, T0 + MIN + 31_486, T0 + MIN + 37_200]
     assert [(t, pos, at_cap) for t, pos, _k, at_cap in r.state_log] == [
-        (T0, 0.0, False), (T0 + MIN + 28_080, 1.0, True), (T0 + MIN + 36_080, 2.0, False)]
-    assert r.sizing == [(T0, Decimal("100"), Decimal("1"), Decimal("1")),
-                        (T0 + MIN + 36_080, Decimal("100"), Decimal("1"), Decimal("3"))]
+        (T0, 0.0, False), (fills_at[0], 1.0, False), (fills_at[1], 2.0, True), (fills_at[2], 3.0, True)]
+    assert r.sizing == [(T0, Decimal("100"), Decimal("1"), TWO), (fills_at[2], Decimal("100"), Decimal("1"), THREE)]
+
+
+@pytest.mark.parametrize(("cap", "unit"), [
+    (Decimal(0), Decimal(1)), (None, Decimal(1)), (TWO, Decimal(0)), (TWO, 1), (-TWO, Decimal(-1)),
+])
+def test_a_cap_or_unit_that_is_not_a_positive_decimal_is_no_cap(cap, unit):
+    # the report cannot say when one more unit passes such a cap: no answer (None), no sizing recorded
+    strat = FixedOrders([])
+    strat.cap_base, strat.unit = cap, unit
+    r = engine(strat, [FLAT]).run()
+    assert [at_cap for *_, at_cap in r.state_log] == [None] and r.sizing == []
 
 
 # -- the strategy's quiet band ------------------------------------------------------------------------
