@@ -280,8 +280,9 @@ class SignerThread:
             try:
                 return outer.result(timeout)
             except concurrent.futures.TimeoutError:
-                _abandon(outer, SignerError("the caller stopped waiting (timeout)"))
-                raise SignerError(f"the signer did not answer within {timeout} s", retryable=True) from None
+                err = SignerError(f"the signer did not answer within {timeout} s", retryable=True)
+                _abandon(outer, err)
+                raise err from None
             except concurrent.futures.CancelledError:
                 raise ClosedError("the signer is closed") from None
         finally:
