@@ -11,9 +11,11 @@ run"). No sleeps: a loop thread is held inside a call with an event (a stuck nat
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import threading
+import warnings
 from typing import Any
 
 import pytest
@@ -416,3 +418,91 @@ def test_close_with_a_call_queued_behind_a_stuck_one_cancels_it_quietly(make_sig
     assert not s.thread.is_alive() and ran == []
     problems = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert problems == [], [r.getMessage() for r in problems]
+
+
+def test_a_coroutine_abandoned_in_the_queue_is_closed_not_left_unawaited(make_signer):
+    s = make_signer()
+    blocker = Blocker(s)
+    work = CancelWatch().forever()
+    with pytest.raises(SignerError, match="did not answer"):
+        s.run(work, 0.05)
+    blocker.finish()
+    s.run(lambda c: None, WAIT)  # the loop has passed where it was queued
+    assert inspect.getcoroutinestate(work) == inspect.CORO_CLOSED
+
+
+def test_a_call_from_the_loop_thread_is_refused_naming_the_call_and_the_thread(make_signer):
+    s = make_signer()
+
+    def nested(client):
+        with pytest.raises(SignerError) as info:
+            s.run(lambda c: 1, WAIT)
+        return str(info.value)
+
+    message = s.run(nested, WAIT)
+    assert message.startswith("SignerThread.run() called from the signer loop thread")
+    assert "deadlock" in message
+
+
+def test_a_queued_call_cancelled_by_close_says_the_signer_is_closed(make_signer, eventually):
+    s = make_signer()
+    blocker = Blocker(s)
+    outcome: list[BaseException] = []
+
+    def caller():
+        try:
+            s.run(lambda c: "queued", 30)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome.append(exc)
+
+    t = threading.Thread(target=caller, daemon=True)
+    t.start()
+    eventually(lambda: len(s._pending) == 2, WAIT)
+    s.close(timeout=0.01)
+    t.join(WAIT)
+    blocker.finish()
+    s.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], ClosedError)
+    assert "the signer is closed" in str(outcome[0])
+
+
+def test_close_with_tasks_left_on_the_loop_ends_the_thread_without_an_error(make_signer, monkeypatch):
+    errors: list[type[BaseException]] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_type))
+    s = make_signer()
+    watch = CancelWatch()
+    s.run(lambda c: asyncio.ensure_future(watch.forever()) and None, WAIT)
+    assert watch.started.wait(WAIT)
+    s.close()
+    assert not s.thread.is_alive() and s.loop.is_closed()
+    assert errors == []
+
+
+def test_a_task_that_refuses_cancellation_delays_the_shutdown_but_does_not_stop_it(make_signer):
+    s = make_signer()
+    refused = threading.Event()
+
+    async def stubborn():
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            refused.set()
+            await asyncio.Event().wait()  # ignores the cancellation and waits on
+
+    [task] = s.run(lambda c: [asyncio.ensure_future(stubborn())], WAIT)  # a list: not awaited by run
+    task._log_destroy_pending = False  # it is left pending on purpose; no 'destroyed' error at collection
+    s.close(timeout=WAIT)  # the shutdown gives leftover tasks a second, then closes the loop anyway
+    assert refused.is_set() and not task.done()
+    assert not s.thread.is_alive() and s.loop.is_closed()
+
+
+def test_close_after_the_loop_died_schedules_nothing_on_it(make_signer):
+    s = make_signer()
+    s.run(lambda c: asyncio.get_running_loop().stop(), WAIT)
+    s.thread.join(WAIT)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+    assert s.closed and not s.thread.is_alive()
