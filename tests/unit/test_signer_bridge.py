@@ -506,3 +506,27 @@ def test_close_after_the_loop_died_schedules_nothing_on_it(make_signer):
         gc.collect()
     assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
     assert s.closed and not s.thread.is_alive()
+
+
+def test_a_start_timeout_is_an_error_and_the_late_sdk_client_is_closed_and_its_thread_ends(monkeypatch):
+    seen: dict[str, Any] = {}
+    gave_up = threading.Event()
+    close = SignerThread.close
+
+    def close_after_giving_up(self, timeout=5.0):
+        gave_up.set()  # the constructor stopped waiting for the start: now let the SDK finish
+        return close(self, timeout)
+
+    monkeypatch.setattr(SignerThread, "close", close_after_giving_up)
+
+    def slow_build(settings):  # an SDK that needs longer to start than the signer allows
+        seen["thread"] = threading.current_thread()
+        assert gave_up.wait(WAIT)
+        seen["client"] = SyncCloseSdk()
+        return seen["client"]
+
+    with pytest.raises(SignerError, match=r"did not start within 0\.05 s"):
+        SignerThread(make_settings(), FakeVenue(), client_factory=slow_build, start_timeout=0.05)
+    seen["thread"].join(WAIT)
+    assert not seen["thread"].is_alive()
+    assert seen["client"].closed_on == ["lighter-signer"]
