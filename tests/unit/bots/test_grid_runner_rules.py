@@ -428,21 +428,17 @@ def test_an_unknown_send_is_settled_within_a_second_even_behind_a_younger_send(t
     assert [r.args for r in settled] == [(lost, "b", "never landed")]  # the log names the level
 
 
-def test_a_restart_settles_each_unsent_intent_naming_its_level(env, caplog):
-    clock, venue, store = env
-    runner = make_runner(venue, store, clock)
-    runner.start()
-    venue.fail_next_execute = KeyboardInterrupt()  # the process dies inside the send
-    venue.set_price(D("2.0000"), D("2.0002"))
+def test_a_restart_settles_an_unsent_intent_naming_its_level(one_order, caplog):
+    clock, venue, store, runner, strategy = one_order()
+    venue.fail_next_execute = KeyboardInterrupt()  # the process dies inside the first send
     with pytest.raises(KeyboardInterrupt):
         runner.step()
-    intents = {row.coi: row.key for row in store.live_orders()}
-    assert len(intents) == 8
+    (intent,) = store.live_orders()
     with caplog.at_level(logging.INFO, logger="bots.grid.runner"):
-        runner2 = make_runner(venue, GridStore(store.path), clock)
+        runner2, _ = one_order_runner(venue, GridStore(store.path), clock)
         runner2.start()
-    settled = {r.args[0]: r.args[1:] for r in caplog.records if r.msg.startswith("settled order")}
-    assert settled == {coi: (key, "never landed") for coi, key in intents.items()}
+    settled = [r.args for r in caplog.records if r.msg.startswith("settled order")]
+    assert settled == [(intent.coi, "only", "never landed")]
     runner2.store.close()
 
 
