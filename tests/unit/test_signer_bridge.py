@@ -4,7 +4,7 @@ gave up on is cancelled or never started), and what ``close()`` does (fails call
 closes the SDK client on its loop, cancels leftover tasks, closes the loop, joins the thread; is
 idempotent, bounded, and safe from any thread).
 
-Written for the bridge's mutants in ``lighter_sync/signer.py`` (tests/mutation/SURVIVORS.md, "Seventh
+Written for the bridge's mutants in ``lighter_sync/signer.py`` (tests/mutation/SURVIVORS.md, "Sixth
 run"). No sleeps: a loop thread is held inside a call with an event (a stuck native call).
 """
 
