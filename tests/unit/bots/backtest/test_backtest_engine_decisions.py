@@ -456,6 +456,31 @@ def test_a_cap_or_unit_that_is_not_a_positive_decimal_is_no_cap(cap, unit):
     assert [at_cap for *_, at_cap in r.state_log] == [None] and r.sizing == []
 
 
+class FreshCap(FixedOrders):
+    """A cap of 1 and a unit of 0.5, as new (equal) objects at every read, and no ``reference``."""
+
+    @property
+    def cap_base(self):
+        return Decimal("1")
+
+    @property
+    def unit(self):
+        return Decimal("0.5")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_sizing_is_recorded_once_per_value_and_the_cap_is_exceeded_only_past_it(fast):
+    # two buys of 0.5 fill at T0 + 1 min + 28.08 s and + 36.08 s (bar 1: 100 -> 100 -> 97.5, 0.01 per
+    # 80 ms; 98.99 after 101 x 80 ms, 97.99 after 201 x 80 ms). One more unit passes the cap of 1 when
+    # position + 0.5 > 1: at 0 no, at 0.5 no (exactly at the cap is not past it), at 1.0 yes. The same
+    # values read again are the same sizing: one record, its reference 0 (the strategy has none)
+    strat = FreshCap([buy("a", "99.00", "0.5"), buy("b", "98.00", "0.5")])
+    r = engine(strat, [FLAT, (100.0, 100.0, 97.5, 98.0)], fast).run()
+    assert [(t, pos, at_cap) for t, pos, _k, at_cap in r.state_log] == [
+        (T0, 0.0, False), (T0 + MIN + 28_080, 0.5, False), (T0 + MIN + 36_080, 1.0, True)]
+    assert r.sizing == [(T0, Decimal(0), Decimal("0.5"), Decimal("1"))]
+
+
 # -- the strategy's quiet band ------------------------------------------------------------------------
 
 
