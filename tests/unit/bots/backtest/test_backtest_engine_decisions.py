@@ -510,3 +510,20 @@ def test_a_band_whose_edge_is_the_price_last_seen_promises_nothing(edge):
     strat = Band("100.00", "101.00")
     engine(strat, [(edge,) * 4, inside, inside]).run()
     assert [t - T0 for t in strat.asked] == [0, 0, 20_000, 40_000, 59_999, MIN]
+
+
+def test_an_order_event_carries_the_order_as_placed_and_what_filled():
+    # a buy of 2 at 99 rests at T0 + 200 ms and fills whole at T0 + 1 min + 30.1 s (bar 1: 100 -> 100 ->
+    # 98, 0.01 per 100 ms); a reduce-only sell while flat is refused on arrival. Each event carries the
+    # order's index, side, price, size, filled size, reduce-only flag and the venue's status text
+    strat = FixedOrders([buy("a", "99.00", "2"), sell("r", "101.00", reduce_only=True)])
+    engine(strat, [FLAT, (100.0, 100.0, 98.0, 99.0)]).run()
+    events = [e for e in strat.events if isinstance(e, OrderUpdate)]
+    two, zero = Decimal("2"), Decimal(0)
+    assert [e for e in events if e.key == "a"] == [
+        OrderUpdate(T0 + 200, "a", 1, OrderStatus.OPEN, Side.BUY, Decimal("99.00"), two, zero, False, ""),
+        OrderUpdate(T0 + MIN + 30_100, "a", 1, OrderStatus.FILLED, Side.BUY, Decimal("99.00"), two, two, False, ""),
+    ]
+    assert [e for e in events if e.key == "r"][0] == OrderUpdate(
+        T0 + 200, "r", 2, OrderStatus.REJECTED, Side.SELL, Decimal("101.00"), Decimal("1"), zero, True,
+        "canceled-reduce-only")  # (sent again after its back-off, refused again)
