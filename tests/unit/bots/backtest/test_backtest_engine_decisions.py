@@ -263,19 +263,20 @@ def test_a_resting_buy_only_touched_lets_the_fast_path_skip_pessimistically():
 # -- the walk through a bar --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fast", "asked"), [
-    # the driver asks after the book at each path point (T0, +20 s, +40 s, +59.999 s) and after each
-    # own-order event (a's confirmation at +200 ms, its cancel at +20.2 s); the run's first decision at T0
-    # comes before bar 0's first book (so T0 twice)
-    (False, [0, 0, 200, 20_000, 20_200, 40_000, 59_999]),
+@pytest.mark.parametrize(("fast", "asked", "books"), [
+    # the driver asks after the book at each path point (T0, +20 s, +40 s, +59.999 s: 4 books, the
+    # `strategy_calls` counter) and after each own-order event (a's confirmation at +200 ms, its cancel
+    # at +20.2 s); the run's first decision at T0 comes before bar 0's first book (so T0 twice)
+    (False, [0, 0, 200, 20_000, 20_200, 40_000, 59_999], 4),
     # the fast path skips what the quiet band covers: the book before +20 s (the plan's next step) and
     # the confirmation; the cancel ends the promise, the books after it are inside the new band
-    (True, [0, 20_000, 20_200]),
+    (True, [0, 20_000, 20_200], 1),
 ])
-def test_the_strategy_is_asked_once_per_instant(fast, asked):
+def test_the_strategy_is_asked_once_per_instant(fast, asked, books):
     strat = Plan((T0, [buy("a", "99.00")]), (T0 + 20_000, []))
-    engine(strat, [FLAT], fast).run()
+    r = engine(strat, [FLAT], fast).run()
     assert [t - T0 for t in strat.asked] == asked
+    assert r.counters["strategy_calls"] == books
 
 
 @pytest.mark.parametrize("fast", [True, False])
