@@ -621,14 +621,14 @@ def documented_lines() -> list[tuple[str, str]]:
 def emitted_lines() -> list[tuple[str, str]]:
     """(level, format string) of each WARNING/ERROR/CRITICAL call in bots/grid/runner.py.
 
-    (A mutation run's copy of the module holds every mutant of a function beside the original,
-    named ``...__mutmut_<n>``: only the original's calls count.)"""
+    (A mutation run's copy of the module holds copies of each function beside it, named
+    ``...__mutmut_orig`` and ``...__mutmut_<n>`` (its mutants): only the function itself counts.)"""
     tree = ast.parse(Path(runner_module.__file__).read_text(encoding="utf-8"))
     found: list[tuple[str, str]] = []
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and re.search(r"__mutmut_\d+$", child.name):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and re.search(r"__mutmut_(orig|\d+)$", child.name):
                 continue
             if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
                     and isinstance(child.func.value, ast.Name) and child.func.value.id == "log"
