@@ -359,13 +359,9 @@ def test_a_refused_cancel_is_logged_with_its_coi_and_reason_and_a_lost_one_is_no
 
 
 @pytest.mark.parametrize("lost", [False, True])
-def test_a_refused_modify_is_logged_with_its_coi_reason_and_replacement_and_a_lost_one_is_not(tmp_path, logs, lost):
-    clock = ManualClock()
-    venue = ModifyRefusingVenue(clock)
+def test_a_refused_modify_is_logged_with_its_coi_reason_and_replacement_and_a_lost_one_is_not(one_order, logs, lost):
+    clock, venue, store, runner, strategy = one_order(ModifyRefusingVenue)
     venue.modify_unknown = lost
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock)
-    runner.start()
     run_steps(runner, clock, 2)
     order = _only_order(venue)
     logs.clear()
@@ -373,7 +369,6 @@ def test_a_refused_modify_is_logged_with_its_coi_reason_and_replacement_and_a_lo
     run_steps(runner, clock, 1)
     refused = [("INFO", f"modify coi={order.coi} refused: modify refused; will cancel and replace")]
     assert logs.lines() == ([] if lost else refused)
-    store.close()
 
 
 def test_a_rejected_create_is_logged_with_its_key_coi_and_reason(one_order, logs):
@@ -413,14 +408,11 @@ def test_an_order_settled_through_rest_is_logged_with_the_venues_reason(one_orde
     ]
 
 
-def test_a_failed_lookup_is_warned_with_the_coi_and_error_and_retried(tmp_path, logs):
-    clock = ManualClock()
-    venue = LaggingOpenOrders(clock)
-    store = GridStore(tmp_path / "s.sqlite")
-    runner, strategy = one_order_runner(venue, store, clock, settle_after_ms=1000, reconcile_every_ms=5_000)
+def test_a_failed_lookup_is_warned_with_the_coi_and_error_and_retried(one_order, logs):
+    clock, venue, store, runner, strategy = one_order(LaggingOpenOrders, settle_after_ms=1000,
+                                                      reconcile_every_ms=5_000)
     venue.unknown_next, venue.unknown_lands = 1, False  # the create is lost
     venue.fail_reconcile = 1
-    runner.start()
     logs.clear()
     run_steps(runner, clock, 15)
     (coi,) = runner.live
@@ -428,7 +420,6 @@ def test_a_failed_lookup_is_warned_with_the_coi_and_error_and_retried(tmp_path, 
         ("WARNING", f"create only coi={coi}: outcome unknown (lost)"),
         ("WARNING", f"could not settle order coi={coi} (lookup failed): will retry"),
     ]
-    store.close()
 
 
 # -- the position and periodic reads ----------------------------------------------------------
