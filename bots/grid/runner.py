@@ -281,12 +281,11 @@ class Runner:
         if not missed:
             return
         self.strategy.on_event(PositionSnapshot(now, base, base_avg), now)
-        before = self._session_fills
         for fill in missed:
             self._on_fill(fill, now)
-        log.warning(  # (counts the fills journaled: a page may list one twice)
+        log.warning(  # the fills this start journaled (not len(missed): a page may list one twice)
             "journaled %d fill(s) that happened while the bot was down (position %s -> %s %s)",
-            self._session_fills - before, base, self.ledger.position, self.venue.rules.symbol,
+            self._session_fills, base, self.ledger.position, self.venue.rules.symbol,
         )
         if self.ledger.position != snap.size:  # a gap in the journal: the venue's figure wins
             log.warning("fills ledger position %s differs from the venue's position %s %s: adopting the venue's",

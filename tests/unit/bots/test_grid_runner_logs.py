@@ -195,6 +195,14 @@ def test_a_dropped_stream_is_warned_with_its_detail_and_the_fills_it_missed_afte
     venue.events.extend([ConnectionEvent(False, "connection reset"), ConnectionEvent(True, "back")])
     run_steps(runner, clock, 15)  # nothing was missed this time
     assert logs.warnings() == [("WARNING", "stream down: connection reset")]
+    logs.clear()
+    _fill_while_down(venue, _only_order(venue))  # the strategy's next buy: the count is this reconnect's
+    run_steps(runner, clock, 15)
+    assert logs.warnings() == [
+        ("WARNING", "stream down: ping timeout"),
+        ("WARNING", "journaled 1 fill(s) from the venue's trade history after a reconnect"),
+    ]
+    assert runner.summary().fills == 2
 
 
 class FailingTradeHistory(FakeVenue):
@@ -454,18 +462,16 @@ def test_a_failed_position_look_is_warned_with_the_error(one_order, logs):
     assert logs.warnings() == [("WARNING", "position resync failed (position read failed): retrying")]
 
 
-def test_fills_a_position_look_recovers_are_warned_with_their_count(one_order, logs):
-    clock, venue, store, runner, strategy = one_order(position_grace_ms=1_000)
-    run_steps(runner, clock, 2)
-    order = _only_order(venue)
+def test_fills_a_position_look_recovers_are_warned_with_how_many(tmp_path, logs):
+    clock, venue, store, runner = placed_grid(tmp_path, position_grace_ms=1_000)
     logs.clear()
-    venue.drop_fills = True  # the stream never delivers this fill
-    venue.set_price(order.price - D("0.01"))
-    venue.set_price(D("2.0000"))
+    venue.drop_fills = True  # the stream never delivers these fills
+    venue.set_price(D("1.9955"), D("1.9959"))  # two buy levels fill
     venue.drop_fills = False
     run_steps(runner, clock, 15)
-    assert logs.warnings() == [("WARNING", "recovered 1 fill(s) the stream had not delivered")]
-    assert runner.ledger.position == order.size
+    assert logs.warnings() == [("WARNING", "recovered 2 fill(s) the stream had not delivered")]
+    assert len(venue.all_fills) == 2 and runner.ledger.position == venue.position_size
+    store.close()
 
 
 def test_a_failed_periodic_position_read_is_warned_with_the_error_and_the_retry(one_order, logs):
@@ -493,6 +499,7 @@ def test_a_clean_shutdown_logs_no_warning(shutdown_env, logs):
     logs.clear()
     assert runner.shutdown().open_bot_orders == 0
     assert logs.warnings() == []
+    assert [line for line in logs.lines() if line[1].startswith("cancel ")] == []  # every cancel was accepted
 
 
 def test_orders_that_cannot_be_confirmed_cancelled_are_an_error_with_their_count(shutdown_env, logs):
