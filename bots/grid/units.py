@@ -29,12 +29,11 @@ _CACHE_LIMIT = 50_000
 class PriceTicks:
     """Decimal prices in ticks: exact floors and ceilings, remembered (a market repeats its prices)."""
 
-    __slots__ = ("tick", "_tick_num", "_tick_den", "_bounds", "_books")
+    __slots__ = ("_tick_num", "_tick_den", "_bounds", "_books")
 
     def __init__(self, tick: Decimal) -> None:
         if not (tick.is_finite() and tick > 0):
             raise ValueError(f"tick must be > 0, got {tick}")
-        self.tick = tick
         self._tick_num, self._tick_den = tick.as_integer_ratio()
         self._bounds: dict[Decimal, tuple[int, int]] = {}
         self._books: dict[tuple[Decimal | None, Decimal | None], tuple[int | None, int | None, int, int]] = {}
@@ -86,7 +85,9 @@ class SizeQuanta:
 
     def __init__(self, step: Decimal) -> None:
         exp = step.as_tuple().exponent
-        self.exponent = min(exp, 0) if isinstance(exp, int) else 0
+        if not isinstance(exp, int):
+            raise ValueError(f"step must be finite, got {step}")
+        self.exponent = min(exp, 0)
 
     def of(self, size: Decimal) -> int | None:
         """``size`` in quanta, or None when it is finer than the quantum (call :meth:`refine` first)."""

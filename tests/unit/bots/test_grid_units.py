@@ -68,6 +68,13 @@ def test_a_book_needs_a_side_and_a_size_must_be_finite():
         SizeQuanta(D("0.1")).refine(D("NaN"))
 
 
+@pytest.mark.parametrize("step", ["NaN", "sNaN", "Infinity", "-Infinity"])
+def test_a_step_that_is_not_a_finite_number_is_refused_not_taken_for_a_whole_unit(step):
+    # a NaN step once gave exponent 0, i.e. sizes counted in whole units, silently
+    with pytest.raises(ValueError, match=f"^step must be finite, got {step}$"):
+        SizeQuanta(D(step))
+
+
 @pytest.mark.parametrize("step", ["1E+1", "1E+3", "1", "10"])
 def test_whole_sizes_never_need_a_finer_quantum_whatever_the_steps_spelling(step):
     """The quantum starts no coarser than 1, also for a step written with a positive exponent
