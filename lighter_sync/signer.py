@@ -252,10 +252,12 @@ class SignerThread:
     def run(self, work: Any, timeout: float | None = None) -> Any:
         """Run ``work`` on the loop thread and block until it finishes or ``timeout`` passes.
 
-        ``work`` is a coroutine object, or a callable taking the SDK ``SignerClient`` (its
-        result is awaited if awaitable). Called from the loop thread itself it raises
-        :class:`SignerError` instead of deadlocking; after :meth:`close` it raises
-        :class:`ClosedError`. A timeout raises a retryable :class:`SignerError`.
+        ``work`` is a coroutine object (or any awaitable), or a callable taking the SDK
+        ``SignerClient`` (its result is awaited if awaitable). Its result or exception comes back
+        unchanged. Called from the loop thread itself it raises :class:`SignerError` instead of
+        deadlocking; after :meth:`close` it raises :class:`ClosedError`. A timeout raises a
+        retryable :class:`SignerError`; work that had not started yet never starts, and a
+        coroutine being awaited is cancelled (a synchronous call cannot be interrupted).
         """
         if threading.current_thread() is self._thread:
             _discard(work)
@@ -267,38 +269,39 @@ class SignerThread:
                 _discard(work)
                 raise ClosedError("the signer is closed")
             self._pending.add(outer)
-        loop = self._loop
-        assert loop is not None
         try:
-            if asyncio.iscoroutine(work) or inspect.isawaitable(work):
-                inner = asyncio.run_coroutine_threadsafe(_await(work), loop)
-                inner.add_done_callback(lambda f: _copy_result(f, outer))
-                outer.add_done_callback(lambda f: inner.cancel() if f.cancelled() or f.exception() else None)
-            else:
-                loop.call_soon_threadsafe(self._start_callable, work, outer)
-        except RuntimeError:  # the loop stopped under us
-            with self._state_lock:
-                self._pending.discard(outer)
-            raise ClosedError("the signer is closed") from None
-        try:
-            return outer.result(timeout)
-        except concurrent.futures.TimeoutError:
-            outer.cancel()
-            raise SignerError(f"the signer did not answer within {timeout} s", retryable=True) from None
-        except concurrent.futures.CancelledError:
-            raise ClosedError("the signer is closed") from None
+            loop = self._loop
+            assert loop is not None
+            try:
+                loop.call_soon_threadsafe(self._start, work, outer)
+            except RuntimeError:  # the loop stopped under us
+                _discard(work)
+                raise ClosedError("the signer is closed") from None
+            try:
+                return outer.result(timeout)
+            except concurrent.futures.TimeoutError:
+                err = SignerError(f"the signer did not answer within {timeout} s", retryable=True)
+                _abandon(outer, err)
+                raise err from None
+            except concurrent.futures.CancelledError:
+                raise ClosedError("the signer is closed") from None
         finally:
             with self._state_lock:
                 self._pending.discard(outer)
 
-    def _start_callable(self, fn: Callable[[Any], Any], outer: concurrent.futures.Future[Any]) -> None:
+    def _start(self, work: Any, outer: concurrent.futures.Future[Any]) -> None:
+        """On the loop thread: start ``work`` unless its caller already gave up (see :meth:`run`)."""
         if not outer.set_running_or_notify_cancel():
-            return  # the caller gave up or close() failed it
+            _discard(work)  # the caller timed out or close() cancelled it while it was queued
+            return
         try:
-            result = fn(self._client)
+            result = work if inspect.isawaitable(work) else work(self._client)
             if inspect.isawaitable(result):
                 task = asyncio.ensure_future(result)
                 task.add_done_callback(lambda t: _copy_result(t, outer))
+                # a caller that stops waiting (timeout, close) fails ``outer``: cancel the task then
+                loop = asyncio.get_running_loop()
+                outer.add_done_callback(lambda f: _call_soon(loop, task.cancel))
             elif not outer.done():  # close() may have failed it meanwhile
                 outer.set_result(result)
         except BaseException as exc:
@@ -318,11 +321,7 @@ class SignerThread:
             pending = list(self._pending)
             self._pending.clear()
         for fut in pending:
-            if not fut.done():
-                try:
-                    fut.set_exception(ClosedError("the signer was closed while this call was pending"))
-                except concurrent.futures.InvalidStateError:
-                    pass
+            _abandon(fut, ClosedError("the signer was closed while this call was pending"))
         loop = self._loop
         if loop is not None and self._thread.is_alive() and not loop.is_closed():
             try:
@@ -611,8 +610,22 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
+def _abandon(fut: concurrent.futures.Future[Any], exc: BaseException) -> None:
+    """Give up on a call: one still queued is cancelled (it will never start), one already
+    started fails with ``exc`` (which cancels the task awaiting its coroutine, see ``_start``)."""
+    if not fut.cancel():
+        try:
+            fut.set_exception(exc)
+        except concurrent.futures.InvalidStateError:
+            pass  # it finished meanwhile
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[], Any]) -> None:
+    """Schedule ``fn`` on ``loop`` from any thread; a closed loop has already cancelled its tasks."""
+    try:
+        loop.call_soon_threadsafe(fn)
+    except RuntimeError:
+        pass
 
 
 def _copy_result(src: Any, dst: concurrent.futures.Future[Any]) -> None:

@@ -182,7 +182,6 @@ class Runner:
         self._session_fills = 0
         self._was_down = False
         self._fills_catch_up_due = False
-        self.last_tick_to_send_ms: float | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -192,7 +191,7 @@ class Runner:
         self._started_ms = now
         restore = getattr(self.strategy, "restore", None)
         if restore is not None:
-            restore(self.store.get_meta("strategy_state", {}) or {})
+            restore(self.store.get_meta("strategy_state") or {})
         snap, missed = self._position_and_missed_fills()
         self._journal_missed_fills(snap, missed, now)
         if snap.size != 0:
@@ -340,11 +339,8 @@ class Runner:
         """Drain events, tick, reconcile when due, converge orders, report status."""
         cfg = self.config
         event = self.venue.poll(cfg.poll_timeout_s)
-        tick_ms: float | None = None
         n = 0
         while event is not None:
-            if isinstance(event, BookUpdate) and tick_ms is None:
-                tick_ms = time.perf_counter()
             self._handle(event)
             n += 1
             if n >= cfg.max_events_per_step:
@@ -366,9 +362,7 @@ class Runner:
             self._next_reconcile_ms = min(self._next_reconcile_ms, now)
         if now >= self._next_reconcile_ms:
             self._reconcile(now)
-        sent = self.converge(now)
-        if sent and tick_ms is not None:
-            self.last_tick_to_send_ms = (time.perf_counter() - tick_ms) * 1000
+        self.converge(now)
         if now >= self._next_status_ms:
             self._next_status_ms = now + cfg.status_every_ms
             line = self.status_line()
@@ -409,16 +403,14 @@ class Runner:
                 log.warning("stream down: %s", event.detail)
 
     def _key_of(self, coi: int) -> str | None:
-        tracked = self.live.get(coi)
-        if tracked is not None:
-            return tracked.key
-        stored = self.store.order(coi) if coi else None
+        """The key of a bot order (every one is in the state file before it is sent); None for a foreign one."""
+        stored = self.store.order(coi)
         return stored.key if stored is not None else None
 
     def _on_order(self, order: VenueOrder, now: int) -> None:
-        tracked = self.live.get(order.coi) if order.coi else None
+        tracked = self.live.get(order.coi)  # (no bot order has index 0)
         if tracked is None:
-            stored = self.store.order(order.coi) if order.coi else None
+            stored = self.store.order(order.coi)
             if stored is None:
                 if order.status is OrderStatus.OPEN and order.order_index is not None:
                     self._foreign(order)
