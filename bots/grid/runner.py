@@ -228,7 +228,7 @@ class Runner:
         self.budget.force(1 + len(fills) // 100)
         if len(fills) >= MAX_CATCH_UP_FILLS:
             log.warning(
-                "more than %d fills since trade %d: journaling the newest %d; older ones may be missing",
+                "%d or more fills since trade %d: journaling the newest %d; older ones may be missing",
                 MAX_CATCH_UP_FILLS, since, MAX_CATCH_UP_FILLS,
             )
         fresh = [f for f in fills if not self.store.has_fill(f.trade_id)]
@@ -282,13 +282,13 @@ class Runner:
         self.strategy.on_event(PositionSnapshot(now, base, base_avg), now)
         for fill in missed:
             self._on_fill(fill, now)
-        log.warning(
-            "journaled %d fill(s) that happened while the bot was down (position %s -> %s)",
-            len(missed), base, self.ledger.position,
+        log.warning(  # the fills this start journaled (not len(missed): a page may list one twice)
+            "journaled %d fill(s) that happened while the bot was down (position %s -> %s %s)",
+            self._session_fills, base, self.ledger.position, self.venue.rules.symbol,
         )
         if self.ledger.position != snap.size:  # a gap in the journal: the venue's figure wins
-            log.warning("fills ledger %s differs from the venue's position %s: adopting it",
-                        self.ledger.position, snap.size)
+            log.warning("fills ledger position %s differs from the venue's position %s %s: adopting the venue's",
+                        self.ledger.position, snap.size, self.venue.rules.symbol)
             self.ledger.reset_position(snap.size, snap.avg_entry_price)
 
     def _catch_up_fills(self, now: int) -> None:
@@ -300,12 +300,14 @@ class Runner:
         try:
             missed = self._missed_fills(since)
         except Exception as exc:  # retried at the next reconnect; the position check still runs
-            log.warning("fills catch-up failed: %s", exc)
+            log.warning("fills catch-up failed: %s; retried after the next reconnect", exc)
             return
+        before = self._session_fills
         for fill in missed:
             self._on_fill(fill, now)
-        if missed:
-            log.warning("journaled %d fill(s) from the venue's trade history after a reconnect", len(missed))
+        if self._session_fills > before:
+            log.warning("journaled %d fill(s) from the venue's trade history after a reconnect",
+                        self._session_fills - before)
 
     def request_stop(self) -> None:
         """Ask the loop to finish after the current step (signal-handler safe)."""
@@ -349,7 +351,7 @@ class Runner:
         self._check_position(now)
         for coi, (key, _filled, deadline) in list(self._awaiting_fills.items()):
             if now >= deadline:
-                log.warning("fills of order %s coi=%d did not arrive: reconciling the position", key, coi)
+                log.warning("fills of order %s coi=%d did not arrive within 5 s: reconciling the position", key, coi)
                 del self._awaiting_fills[coi]
                 self._next_reconcile_ms = min(self._next_reconcile_ms, now)
         if any(
@@ -423,7 +425,7 @@ class Runner:
             # the diff cancels it if its key is already served
             if stored.state == "done":
                 log.warning(
-                    "bot order coi=%d key=%s shows up after it was given up: adopting it",
+                    "bot order coi=%d key=%s shows up after it was given up: adopting it (cancelled if its level is served)",
                     order.coi,
                     stored.key,
                 )
@@ -619,9 +621,10 @@ class Runner:
             return
         self._resync_attempts = 0
         log.warning(
-            "position from venue %s differs from the fills ledger %s: adopting it",
-            snap.size,
+            "fills ledger position %s differs from the venue's position %s %s on a second look: adopting the venue's",
             self.ledger.position,
+            snap.size,
+            self.venue.rules.symbol,
         )
         self.ledger.reset_position(snap.size, snap.avg_entry_price)
         self.strategy.on_event(PositionSnapshot(now, snap.size, snap.avg_entry_price), now)
@@ -639,14 +642,14 @@ class Runner:
         try:
             snap = self.venue.position()
         except Exception as exc:  # a failed periodic read is retried soon, never fatal
-            log.warning("reconcile: position read failed: %s", exc)
+            log.warning("reconcile: position read failed: %s; retrying in 5 s", exc)
             self._next_reconcile_ms = now + 5_000
             return
         self._on_position(snap, now)
         try:
             self._reconcile_orders(now, startup=False)
         except Exception as exc:
-            log.warning("reconcile: order read failed: %s", exc)
+            log.warning("reconcile: order read failed: %s; retrying in 5 s", exc)
             self._next_reconcile_ms = now + 5_000
 
     def _reconcile_orders(self, now: int, *, startup: bool) -> None:
@@ -824,11 +827,11 @@ class Runner:
                 try:
                     outcomes = self.venue.execute(actions)
                 except Exception as exc:
-                    log.error("cancel on shutdown failed: %s", exc)
+                    log.error("cancel on shutdown failed: %s; retrying", exc)
                     outcomes = []
                 for action, outcome in zip(actions, outcomes, strict=False):
                     if not outcome.ok and not outcome.unknown:
-                        log.info("cancel coi=%d: %s", action.coi, outcome.error)
+                        log.info("cancel coi=%d refused: %s", action.coi, outcome.error)
             if not self.live:
                 break
             event = self.venue.poll(0.1)

@@ -15,7 +15,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-import test_grid_runner
 from grid_fakes import FakeVenue, ManualClock
 from test_grid_runner import (
     CountingVenue,
@@ -46,9 +45,6 @@ from bots.strategy import (
 )
 
 D = Decimal
-# the runner tests' fixtures, shared by name
-env = test_grid_runner.env
-one_order = test_grid_runner.one_order
 
 
 @pytest.fixture()
