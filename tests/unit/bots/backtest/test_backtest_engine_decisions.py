@@ -528,3 +528,165 @@ def test_an_order_event_carries_the_order_as_placed_and_what_filled():
     assert [e for e in events if e.key == "r"][0] == OrderUpdate(
         T0 + 200, "r", 2, OrderStatus.REJECTED, Side.SELL, Decimal("101.00"), Decimal("1"), zero, True,
         "canceled-reduce-only")  # (sent again after its back-off, refused again)
+
+
+# -- the engine's other functions (tests written after the mutation pass's time box) -----------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_funding_at_a_gap_under_finer_bars_is_paid_at_the_previous_close(fast):
+    # long 1 from bar 0 (the buy at 99 fills at T0 + 30.1 s); the finer bars are the 1-minute bars
+    # themselves, so each bar's path is made of its finer bars. Bars 1-3 open with a gap (100.50,
+    # 101.00, 101.50, all flat). A funding at a bar's open is paid at the price just before the instant,
+    # the previous close: bar 1's at 100.00, bar 2's at 100.50, at the bar's open time (0.01 % of 1 x
+    # price: 0.0100 and 0.01005 USD paid). The fast path skips bars 1-3 and books both inline
+    rows = [(100.0, 100.0, 98.0, 100.0), (100.5,) * 4, (101.0,) * 4, (101.5,) * 4]
+    rate = Decimal("0.01")
+    fund = FundingSeries([T0 + MIN, T0 + 2 * MIN], [rate, rate])
+    cfg = BacktestConfig(check_invariants=True)
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fundings=fund,
+                       finer=bars_from(rows), fast=fast).run()
+    assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 30_100, Decimal("99.00"))]
+    assert r.fundings == [
+        (T0 + MIN, rate, Decimal("100.00"), 1, Decimal("-0.0100")),
+        (T0 + 2 * MIN, rate, Decimal("100.50"), 1, Decimal("-0.01005")),
+    ]
+    assert r.bars_skipped == (3 if fast else 0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_short_is_liquidated_one_tick_past_its_price_inside_bars_the_fast_path_would_skip(fast):
+    # a short of 1 at 101 on 22.60 of capital (standard tier: no fees): equity 123.60 - p against the
+    # maintenance 0.03 p, so liquidation above p = 123.60 / 1.03 = 120.00 exactly (at 120.00 equity 3.60
+    # is not below 3.60). Bar 3 (110 -> 110 -> 120.01 -> 110, the low first) is quiet for the strategy,
+    # which wants nothing more; its high, one tick past the liquidation price, is reached at +40 s: a
+    # buy of 1 at 120.01 closes the short there (fee 1 % of 120.01)
+    rows = [FLAT, (100.0, 101.1, 100.0, 101.0), (110.0,) * 4, (110.0, 120.01, 110.0, 110.0), (110.0,) * 4]
+    cfg = BacktestConfig(capital=Decimal("22.60"), leverage=Decimal(5), check_invariants=True)
+    r = BacktestEngine(FixedOrders([sell("s", "101.00")]), RULES, bars_from(rows), cfg, fast=fast).run()
+    assert [(f.kind, f.price) for f in r.fills][:1] == [(r.fills[0].kind, Decimal("101.00"))]
+    assert r.liquidated and r.liquidation_ts == T0 + 3 * MIN + 40_000 and r.position == 0
+    liq = r.fills[-1]
+    assert (liq.kind, liq.side, liq.price, liq.size, liq.fee) == (
+        "liquidation", Side.BUY, Decimal("120.01"), Decimal("1"), Decimal("1.2001"))
+
+
+@pytest.mark.parametrize(("mmf", "liquidated_at"), [(Decimal("1"), None), (Decimal("1.5"), T0 + MIN)])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_maintenance_margin_of_100_percent_or_more_is_checked_at_every_price(mmf, liquidated_at, fast):
+    # a long 1 at 99 on 1000: equity 901 + p. With a maintenance fraction m >= 1 the account is below it
+    # when 901 + p < m p: never for m = 1 (901 >= 0), above p = 1802 for m = 1.5. Bar 1 opens at 1900
+    # (equity 2801 < 2850): liquidated there for 1.5, not for 1
+    rows = [(100.0, 100.0, 98.0, 100.0), (1900.0,) * 4]
+    cfg = BacktestConfig(maintenance_margin_fraction=mmf, check_invariants=True)
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fast=fast).run()
+    assert r.fills[0].price == Decimal("99.00")
+    assert r.liquidated == (liquidated_at is not None) and r.liquidation_ts == liquidated_at
+    if liquidated_at is not None:
+        assert (r.fills[-1].kind, r.fills[-1].price) == ("liquidation", Decimal("1900.00"))
+
+
+class Clocked(FixedOrders):
+    """Records the clock it is handed with every event."""
+
+    def __init__(self, orders):
+        super().__init__(orders)
+        self.clock = []
+
+    def on_event(self, event, now_ms):
+        super().on_event(event, now_ms)
+        self.clock.append((type(event).__name__, event.ts_ms, now_ms))
+
+
+def test_the_strategy_is_handed_the_engines_clock_with_every_order_event():
+    # the buy of 2 at 99 rests at T0 + 200 ms and fills at T0 + 1 min + 30.1 s; each event comes with
+    # the time it happens, the time the strategy is told it (as the live runner does)
+    strat = Clocked([buy("a", "99.00", "2")])
+    engine(strat, [FLAT, (100.0, 100.0, 98.0, 99.0)]).run()
+    assert [c for c in strat.clock if c[0] == "OrderUpdate"] == [
+        ("OrderUpdate", T0 + 200, T0 + 200), ("OrderUpdate", T0 + MIN + 30_100, T0 + MIN + 30_100)]
+    assert all(ts == now for _, ts, now in strat.clock)
+
+
+class Lane(FixedOrders):
+    """A tick lane (``bots.strategy.TickLane``) that records its calls: books, fills, order events and
+    the band asks; it promises nothing (no band)."""
+
+    lane_tick = TICK
+
+    def __init__(self, orders):
+        super().__init__(orders)
+        self.books, self.orders_seen, self.band_asks = [], [], []
+
+    def lane_book(self, now_ms, bid, ask, bid_price, ask_price):
+        self.books.append(now_ms)
+
+    def lane_fill(self, now_ms, key, side, price, size):
+        self.done.add(key)
+
+    def lane_order(self, now_ms, key, status):
+        self.orders_seen.append((now_ms, key, status))
+
+    def lane_band(self, now_ms):
+        self.band_asks.append(now_ms)
+        return None
+
+
+def test_a_tick_lane_is_told_each_order_event_with_its_time_key_and_status():
+    # as above through the lane: the buy of 2 at 99 rests at T0 + 200 ms and fills at T0 + 1 min + 30.1 s;
+    # the lane is asked for its band with the engine's clock (a time it was shown a book at)
+    strat = Lane([buy("a", "99.00", "2")])
+    engine(strat, [FLAT, (100.0, 100.0, 98.0, 99.0)]).run()
+    assert strat.orders_seen == [(T0 + 200, "a", OrderStatus.OPEN), (T0 + MIN + 30_100, "a", OrderStatus.FILLED)]
+    assert strat.band_asks and set(strat.band_asks) <= set(strat.books)
+
+
+class ModifyBeforeFill(FixedOrders):
+    """Wants a buy ``a`` at 99 and a buy ``b`` at 99.01; once ``b`` filled, ``a`` at 98.50 instead (a modify),
+    until ``a`` filled twice."""
+
+    def desired_orders(self, now_ms):
+        keys = [f.key for f in self.fills]
+        if "b" not in keys:
+            return [buy("a", "99.00"), buy("b", "99.01")]
+        return [buy("a", "98.50")] if keys.count("a") < 2 else []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_old_order_of_a_modify_filling_before_its_cancel_lands_is_a_fill_but_no_final_status(fast):
+    # bar 1 walks 100 -> 100 (+20 s) -> 98 (+40 s), 0.01 per 100 ms: b (99.01) fills through 99.00 at
+    # +30.0 s; the strategy moves a to 98.50 then: a cancel of the old a (lands 200 ms later, +30.2 s) and
+    # a new a. The old a fills through 98.99 at +30.1 s, before its cancel lands: the strategy gets the
+    # fill, but no FILLED status for key a, whose state is now the new order's (index 3); the new a
+    # rests at +30.2 s and fills through 98.49 at +35.1 s
+    strat = ModifyBeforeFill([])
+    engine(strat, [FLAT, (100.0, 100.0, 98.0, 99.0)], fast).run()
+    assert [(f.ts_ms, f.key, f.price) for f in strat.fills] == [
+        (T0 + MIN + 30_000, "b", Decimal("99.01")), (T0 + MIN + 30_100, "a", Decimal("99.00")),
+        (T0 + MIN + 35_100, "a", Decimal("98.50"))]
+    assert [(e.ts_ms, e.client_order_index, e.status, e.price) for e in strat.events
+            if isinstance(e, OrderUpdate) and e.key == "a"] == [
+        (T0 + 200, 1, OrderStatus.OPEN, Decimal("99.00")),
+        (T0 + MIN + 30_200, 3, OrderStatus.OPEN, Decimal("98.50")),
+        (T0 + MIN + 35_100, 3, OrderStatus.FILLED, Decimal("98.50"))]
+
+
+def test_a_band_edge_between_ticks_holds_every_tick_strictly_inside_it():
+    # the band (100.006, 100.994) holds 100.01 and 100.99 (a price p > 100.006 is at least 100.01): bar 1
+    # (100.50 -> 100.01 -> 100.99 -> 100.50) stays inside, so after the run's first decision (made having
+    # seen the book at 100.50 with the opening position) nothing is asked: all three bars are skipped
+    strat = Band("100.006", "100.994")
+    r = engine(strat, [(100.5,) * 4, (100.5, 100.99, 100.01, 100.5), (100.5,) * 4]).run()
+    assert [t - T0 for t in strat.asked] == [0]
+    assert r.bars_skipped == 3
+
+
+def test_a_book_on_the_strategys_band_edge_is_shown_after_a_price_inside():
+    # band (100, 101); the strategy last saw 100.50 (inside: the book shown with the opening position,
+    # before the run's first decision). Bar 1 (100.50, high 100.50 first, low 100.00
+    # at +40 s) reaches the lower edge, which the band does not hold: asked there, and at the close (the
+    # band does not hold the edge it last saw). Bar 2 (low 100.50 first, high 101.00 at +40 s) the same at
+    # the upper edge
+    strat = Band("100.00", "101.00")
+    engine(strat, [(100.5,) * 4, (100.5, 100.5, 100.0, 100.5), (100.5, 101.0, 100.5, 100.5)]).run()
+    assert [t - T0 for t in strat.asked] == [0, MIN + 40_000, MIN + 59_999, 2 * MIN + 40_000, 2 * MIN + 59_999]
