@@ -538,7 +538,10 @@ class BacktestEngine:
                 return j
             end_t = ts[j] + interval - 1
             while self._fund_i < nf and fts[self._fund_i] <= end_t:
-                price, at = self._funding_point(j, fts[self._fund_i])
+                point = self._funding_point(j, fts[self._fund_i])
+                if point is None:
+                    return j  # the bar's path ends before it (its finer bars stop early): the walks book it
+                price, at = point
                 rate = self.fundings.rate[self._fund_i]
                 # the liquidation price after this payment (floats, conservative): still quiet?
                 kf = self._kf - self._posf * price * self._tickf * float(rate) / 100
@@ -1247,9 +1250,11 @@ class BacktestEngine:
         self.funding_log.append(FundingRecord(self.now, rate_percent, px, a.position, amount))
         self._log_state()
 
-    def _funding_point(self, i: int, fts: int) -> tuple[int, int]:
+    def _funding_point(self, i: int, fts: int) -> tuple[int, int] | None:
         """(price, time) at which the walk of bar ``i`` books a funding due at ``fts``: the path's
-        price then; at or before the bar's open, the previous close (the price before the jump)."""
+        price then; at or before the bar's open, the previous close (the price before the jump).
+        None when the bar's path ends before ``fts`` (finer bars that stop early inside the bar): the
+        walk of the next bar books it, when the path resumes."""
         if fts <= self.bars.ts[i] and self.fine is None:  # the usual case: hourly funding on a bar's open
             return (self.tb.close(i - 1) if i > 0 else self.tb.ohlc(i)[0]), self.bars.ts[i]
         pts = self._points(i)
@@ -1258,7 +1263,7 @@ class BacktestEngine:
         for k in range(1, len(pts)):
             if fts <= pts[k][0]:
                 return price_at(pts[k - 1][0], pts[k - 1][1], pts[k][0], pts[k][1], fts), fts
-        return pts[-1][1], fts
+        return None
 
     def _check_liquidation(self, t: int, p: int) -> bool:
         a = self.acct

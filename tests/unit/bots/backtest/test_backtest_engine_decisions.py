@@ -690,3 +690,69 @@ def test_a_book_on_the_strategys_band_edge_is_shown_after_a_price_inside():
     strat = Band("100.00", "101.00")
     engine(strat, [(100.5,) * 4, (100.5, 100.5, 100.0, 100.5), (100.5, 101.0, 100.5, 100.5)]).run()
     assert [t - T0 for t in strat.asked] == [0, MIN + 40_000, MIN + 59_999, 2 * MIN + 40_000, 2 * MIN + 59_999]
+
+
+FIVE = 5 * MIN
+
+
+def five_minute_run(finer_rows, funding_ts, fast):
+    # 5-minute bars 100 (dipping to 98) / 100.50 / 101.00, flat; long 1 from the buy at 99, which fills in
+    # bar 0's second finer minute (100 -> 100 (+20 s) -> 98 (+40 s)) at T0 + 1 min + 30.1 s
+    coarse = Bars.from_rows([(T0, 100.0, 100.0, 98.0, 100.0, 1e9), (T0 + FIVE, *(100.5,) * 4, 1e9),
+                             (T0 + 2 * FIVE, *(101.0,) * 4, 1e9)], FIVE)
+    finer = Bars.from_rows(finer_rows, MIN)
+    fund = FundingSeries([funding_ts], [Decimal("0.01")])
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, coarse, BacktestConfig(check_invariants=True),
+                       fundings=fund, finer=finer, fast=fast).run()
+    assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + MIN + 30_100, Decimal("99.00"))]
+    return [(f.ts_ms, f.price) for f in r.fundings]
+
+
+def minutes(start, price, ks):
+    return [(start + k * MIN, *(price,) * 4, 1e9) for k in ks]
+
+
+BAR0 = [(T0 + k * MIN, 100.0, 100.0, 98.0 if k == 1 else 100.0, 100.0, 1e9) for k in range(5)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_funding_at_a_bars_open_before_its_first_finer_bar_is_paid_when_the_path_starts(fast):
+    # bar 1's finer minutes start at T0 + 6 min (its first minute is missing): its path starts there, so a
+    # funding due at its open (T0 + 5 min) is paid then, at the price before that instant, bar 0's close
+    rows = BAR0 + minutes(T0 + FIVE, 100.5, range(1, 5)) + minutes(T0 + 2 * FIVE, 101.0, range(5))
+    assert five_minute_run(rows, T0 + FIVE, fast) == [(T0 + FIVE + MIN, Decimal("100.00"))]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_funding_after_a_bars_finer_bars_end_is_paid_when_the_path_resumes(fast):
+    # bar 1's finer minutes stop after its second minute (its path ends at T0 + 6 min 59.999 s): a funding
+    # due at T0 + 8 min comes when the path resumes, at bar 2's open (T0 + 10 min), at the price before that
+    # instant, bar 1's close (100.50); the same in both modes
+    rows = BAR0 + minutes(T0 + FIVE, 100.5, range(2)) + minutes(T0 + 2 * FIVE, 101.0, range(5))
+    assert five_minute_run(rows, T0 + FIVE + 3 * MIN, fast) == [(T0 + 2 * FIVE, Decimal("100.50"))]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_short_whose_funding_takes_more_than_its_cash_is_liquidated_at_the_next_price(fast):
+    # a short of 1 at 101 on 1000: cash 1101, liquidation above 1101 / 1.03 = 1068.93. A funding of
+    # -1200 % at bar 2's open (paid at bar 1's close, 101.00: 1212 USD) leaves cash -111: below the
+    # maintenance at every price. The next path point, bar 2's open (101.00), liquidates it
+    rows = [FLAT, (100.0, 101.1, 100.0, 101.0), (101.0,) * 4, (101.0,) * 4]
+    fund = FundingSeries([T0 + 2 * MIN], [Decimal("-1200")])
+    r = BacktestEngine(FixedOrders([sell("s", "101.00")]), RULES, bars_from(rows), BacktestConfig(check_invariants=True),
+                       fundings=fund, fast=fast).run()
+    assert [(f.ts_ms, f.price, f.amount) for f in r.fundings] == [(T0 + 2 * MIN, Decimal("101.00"), Decimal("-1212"))]
+    assert r.liquidated and r.liquidation_ts == T0 + 2 * MIN
+    assert (r.fills[-1].kind, r.fills[-1].side, r.fills[-1].price) == ("liquidation", Side.BUY, Decimal("101.00"))
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_two_cancels_in_flight_each_land_at_their_own_time(fast):
+    # a 30 s latency: a (99) and b (98) rest at T0 + 30 s. The plan drops a at bar 1's open and b 20 s
+    # later: their cancels land at T0 + 1 min + 30 s and + 50 s (both in flight from +20 s to +30 s), and
+    # the strategy hears each then
+    plan = Plan((T0, [buy("a", "99.00"), buy("b", "98.00")]), (T0 + MIN, [buy("b", "98.00")]), (T0 + MIN + 20_000, []))
+    engine(plan, [FLAT, FLAT, FLAT], fast, maker_latency_ms=30_000).run()
+    assert [(e.ts_ms, e.key, e.status) for e in plan.events if isinstance(e, OrderUpdate)] == [
+        (T0 + 30_000, "a", OrderStatus.OPEN), (T0 + 30_000, "b", OrderStatus.OPEN),
+        (T0 + MIN + 30_000, "a", OrderStatus.CANCELED), (T0 + MIN + 50_000, "b", OrderStatus.CANCELED)]
