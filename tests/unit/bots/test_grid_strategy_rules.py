@@ -349,3 +349,24 @@ def test_the_target_memo_is_bounded() -> None:
         s.desired_orders(T0)
         assert len(s._targets) <= 4096
         assert len(s._shapes) <= 4096
+
+
+# -- the quiet band after a stale-price hold -------------------------------------------------------
+
+
+def test_no_quiet_band_promise_after_a_hold_answer_once_the_price_is_fresh_again() -> None:
+    """The last answer was a stale-price hold (nothing rests, so nothing kept). A fresh book ends
+    the pause: the next answer is the full grid, so the band must not promise "the same answer"."""
+    s = grid()
+    book(s, T0, "99.99", "100.01")
+    stale_at = T0 + P2.stale_after_ms + 1
+    assert s.desired_orders(stale_at) == []  # stale: hold what rests (nothing)
+    assert s.quiet_band(stale_at) is None
+    fresh = stale_at + 1_000
+    book(s, fresh, "99.99", "100.01")
+    band = s.quiet_band(fresh)
+    answer = s.desired_orders(fresh)
+    assert len(answer) == 4  # the pause is over: the grid is placed
+    assert band is None  # so no promise could have been kept
+    # and once answered fresh, the promise is back
+    assert s.quiet_band(fresh) is not None
