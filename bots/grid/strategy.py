@@ -393,7 +393,9 @@ class GridStrategy(BaseStrategy):
         if self._lat is None:
             return []
         if self._stale(now_ms):
-            # Hold: keep what rests, place and re-price nothing.
+            # Hold: keep what rests, place and re-price nothing. A hold promises no quiet band: the
+            # next book update ends the pause, and that is a change.
+            self._answered_ms = None
             return [quote[0] for quote in self._quoted.values()]
         key = self._target_key(now_ms)
         if key == self._cache_key:
@@ -602,9 +604,7 @@ class GridStrategy(BaseStrategy):
         answered = self._answered_ms
         lat = self._lat
         if answered is None or lat is None:
-            return None
-        if self._stale(answered):
-            return None  # a book update would end the pause: that is a change
+            return None  # no answer yet, or the last one was a stale-price hold (desired_orders)
         m_lo, m_hi = self._m_lo, self._m_hi
         answered_m = self._answered_m
         if m_lo is None or m_hi is None or answered_m is None:

@@ -200,7 +200,9 @@ class OracleGridStrategy(BaseStrategy):
         if self.reference is None:
             return []
         if self._stale(now_ms):
-            # Hold: keep what rests, place and re-price nothing.
+            # Hold: keep what rests, place and re-price nothing; promise no quiet band (a fresh
+            # book ends the pause, a change)
+            self._answered_ms = None
             return [order for order, _ in self._quoted.values()]
         key = self._target_key(now_ms)
         if key == self._cache_key:
