@@ -370,3 +370,27 @@ def test_no_quiet_band_promise_after_a_hold_answer_once_the_price_is_fresh_again
     assert band is None  # so no promise could have been kept
     # and once answered fresh, the promise is back
     assert s.quiet_band(fresh) is not None
+
+
+def test_an_order_equal_to_its_target_is_no_kept_order_and_sets_no_deadline() -> None:
+    """min_move 0 (re-price on any move). Quoted at 100, re-centred up to 110 at T0 + 1 s (the
+    buys are kept for their cooldown, the sells re-quoted there), then back to 100 at T0 + 2 s:
+    the kept buys at 99.00 and 98.02 are exactly the new targets again, so they set no re-price
+    deadline; the only one is the cooldown end of the sells quoted at T0 + 1 s."""
+    params = GridParams(spacing=D("0.01"), levels=2, order_size_usd=D("2"), cooldown_ms=10_000, min_move=D("0"),
+                        recenter_after_ms=0)
+    s = grid(params)
+    book(s, T0, "99.99", "100.01")
+    s.desired_orders(T0)
+    book(s, T0 + 1_000, "109.99", "110.01")
+    up = by_key(s.desired_orders(T0 + 1_000))
+    assert (up["L-1"].price, up["L-2"].price) == (D("99.00"), D("98.02"))
+    assert up["L+1"].price == s.levels()[1]
+    now = T0 + 2_000
+    book(s, now, "99.99", "100.01")
+    assert s.recenters == 2 and s.reference == D("100.00")
+    back = by_key(s.desired_orders(now))
+    assert (back["L-1"].price, back["L-2"].price) == (D("99.00"), D("98.02"))
+    band = s.quiet_band(now)
+    assert band is not None
+    assert band[2] == T0 + 1_000 + params.cooldown_ms
