@@ -394,3 +394,31 @@ def test_an_order_equal_to_its_target_is_no_kept_order_and_sets_no_deadline() ->
     band = s.quiet_band(now)
     assert band is not None
     assert band[2] == T0 + 1_000 + params.cooldown_ms
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ({"reference": "0", "anchor": "0", "unit": "0.02"}, "strategy state: reference must be a finite number > 0, got '0'"),
+        ({"reference": "abc", "anchor": "0"}, "strategy state: reference must be a finite number > 0, got 'abc'"),
+        ({"reference": "100", "anchor": "NaN"}, "strategy state: anchor must be a finite number, got 'NaN'"),
+        ({"reference": "100"}, "strategy state: anchor must be a finite number, got None"),
+        ({"reference": "100", "anchor": "0", "unit": "0"}, "strategy state: unit must be a finite number > 0, got '0'"),
+        ({"reference": "100", "anchor": "0", "unit": "-0.02"}, "strategy state: unit must be a finite number > 0, got '-0.02'"),
+        ({"reference": "100", "anchor": "0", "unit": "Infinity"}, "strategy state: unit must be a finite number > 0, got 'Infinity'"),
+    ],
+)
+def test_a_bad_saved_state_is_refused_with_the_field_named(state, message) -> None:
+    """A corrupt state file must stop the start with a clear error, not build a grid of zero-size
+    orders or divide by a zero reference."""
+    s = grid()
+    with pytest.raises(ValueError) as info:
+        s.restore(state)
+    assert str(info.value) == message
+    assert s.reference is None  # nothing half-restored
+
+
+def test_a_negative_saved_anchor_is_a_short_position_and_resumes() -> None:
+    s = grid()
+    s.restore({"reference": "100", "anchor": "-0.04", "unit": "0.02"})
+    assert (s.anchor, s.gap) == (D("-0.04"), -2)  # flat now, anchored short two units: gap at +2
