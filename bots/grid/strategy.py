@@ -130,6 +130,19 @@ class GridParams:
         return self.spacing / 2 if self.min_move is None else self.min_move
 
 
+def _saved_number(state: Mapping[str, Any], name: str, *, positive: bool) -> Decimal:
+    """``state[name]`` as a finite Decimal (> 0 when ``positive``), or a ValueError naming the field:
+    a corrupt state file stops the start instead of building a grid of zero-size orders."""
+    raw = state.get(name)
+    try:
+        value = Decimal(str(raw)) if raw is not None else None
+    except ArithmeticError:
+        value = None
+    if value is None or not value.is_finite() or (positive and value <= 0):
+        raise ValueError(f"strategy state: {name} must be a finite number{' > 0' if positive else ''}, got {raw!r}")
+    return value
+
+
 def level_of_key(key: str) -> int:
     """Inverse of :func:`level_key`."""
     return int(key[1:])
@@ -551,13 +564,16 @@ class GridStrategy(BaseStrategy):
         """Resume the lattice of an earlier run (the position itself comes from the venue)."""
         if not state or "reference" not in state:
             return
+        reference = _saved_number(state, "reference", positive=True)
+        anchor = _saved_number(state, "anchor", positive=False)
+        unit = _saved_number(state, "unit", positive=True) if "unit" in state else None
         position = self.position
-        self.position = Decimal(state["anchor"])
-        self._center(Decimal(state["reference"]), 0)
+        self.position = anchor
+        self._center(reference, 0)
         self.position = position
         lat = self._lat
         assert lat is not None
-        lat.set_unit(Decimal(state.get("unit", lat.unit)), cap_follows=self.params.max_position_usd is None)
+        lat.set_unit(lat.unit if unit is None else unit, cap_follows=self.params.max_position_usd is None)
         self._requantize()
 
     def _quoted_prices(self) -> tuple[int | None, int | None]:

@@ -421,4 +421,4 @@ def test_a_bad_saved_state_is_refused_with_the_field_named(state, message) -> No
 def test_a_negative_saved_anchor_is_a_short_position_and_resumes() -> None:
     s = grid()
     s.restore({"reference": "100", "anchor": "-0.04", "unit": "0.02"})
-    assert (s.anchor, s.gap) == (D("-0.04"), -2)  # flat now, anchored short two units: gap at +2
+    assert (s.anchor, s.gap) == (D("-0.04"), -2)  # flat now: two units longer than the short anchor, gap -2
