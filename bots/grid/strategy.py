@@ -340,7 +340,7 @@ class GridStrategy(BaseStrategy):
             return
         lat = self._lat
         if lat is None:
-            self._center(self._mid(), now_ms)  # type: ignore[arg-type]  # _m_lo set: a bid or ask exists
+            self._center(self._mid())  # type: ignore[arg-type]  # _m_lo set: a bid or ask exists
             return
         low, high = lat.edge2
         if low <= m_lo and m_hi <= high:
@@ -349,7 +349,7 @@ class GridStrategy(BaseStrategy):
         if self._outside_since is None:
             self._outside_since = now_ms
         if now_ms - self._outside_since >= self.params.recenter_after_ms and not self._stale(now_ms):
-            self._center(self._mid(), now_ms)  # type: ignore[arg-type]  # _m_lo set: a bid or ask exists
+            self._center(self._mid())  # type: ignore[arg-type]  # _m_lo set: a bid or ask exists
             self.recenters += 1
 
     def _mid(self) -> Decimal | None:
@@ -357,7 +357,7 @@ class GridStrategy(BaseStrategy):
             return (self.best_bid + self.best_ask) / 2
         return self.best_bid if self.best_bid is not None else self.best_ask
 
-    def _center(self, price: Decimal, now_ms: int) -> None:
+    def _center(self, price: Decimal) -> None:
         """(Re)build the lattice around ``price``; the current position becomes the anchor."""
         p = self.params
         self._lat = Lattice(price, self._factors, p.order_size_usd, p.max_position_usd, p.post_only, self.rules)
@@ -569,7 +569,7 @@ class GridStrategy(BaseStrategy):
         unit = _saved_number(state, "unit", positive=True) if "unit" in state else None
         position = self.position
         self.position = anchor
-        self._center(reference, 0)
+        self._center(reference)
         self.position = position
         lat = self._lat
         assert lat is not None
