@@ -421,3 +421,38 @@ def test_a_negative_saved_anchor_is_a_short_position_and_resumes() -> None:
     s = grid()
     s.restore({"reference": "100", "anchor": "-0.04", "unit": "0.02"})
     assert (s.anchor, s.gap) == (D("-0.04"), -2)  # flat now: two units longer than the short anchor, gap -2
+
+
+def test_a_bid_above_the_ladder_holds_every_sell_after_a_bid_at_slot_minus_one() -> None:
+    """As above with the first bid at slot -1 (99.00): that sell waits, 0 .. +2 rest; then a bid
+    above every slot: none rests."""
+    s = grid()
+    book(s, T0, "99.99", "100.01")
+    s.on_event(PositionSnapshot(T0, D("0.04")), T0)
+    book(s, T0 + 1, "99.00", "99.02")
+    assert sorted(o.key for o in s.desired_orders(T0 + 1)) == ["L+0", "L+1", "L+2"]
+    book(s, T0 + 2, "200.00", "200.01")
+    assert s.desired_orders(T0 + 2) == []
+
+
+def test_a_position_beyond_the_ladder_puts_no_order_outside_it() -> None:
+    """Long four units on a two-level grid (gap -4, beyond the ladder): the sells rest at slots
+    -2 .. +2 only, never at the guard slot -3 below the ladder."""
+    s = grid()
+    book(s, T0, "99.99", "100.01")
+    s.on_event(PositionSnapshot(T0, D("0.08")), T0)
+    assert s.gap == -4
+    book(s, T0 + 1, "97.00", "99.10")  # mid 98.05 inside the ladder, the bid below slot -3 (97.05)
+    orders = s.desired_orders(T0 + 1)
+    assert sorted(o.key for o in orders) == ["L+0", "L+1", "L+2", "L-1", "L-2"]
+    assert all(o.side is Side.SELL for o in orders)
+
+
+def test_the_open_order_cap_drops_the_orders_farthest_from_the_gap() -> None:
+    """Cap 3, long one unit (gap -1): the nearest are the buy at -2 and the sell at 0 (one slot
+    away), then the sell at +1 (two); the sell at +2 (three) is dropped."""
+    s = grid(cap=3)
+    book(s, T0, "99.99", "100.01")
+    s.on_event(PositionSnapshot(T0, D("0.02")), T0)
+    assert s.gap == -1
+    assert sorted(o.key for o in s.desired_orders(T0)) == ["L+0", "L+1", "L-2"]
