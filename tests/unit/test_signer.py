@@ -20,7 +20,7 @@ from lighter_sync.errors import (
     SignerError,
 )
 from lighter_sync.signer import SignerThread
-from tests.unit.trade_fakes import KEY4, KEY5, KEY6, FakeSdk, FakeVenue, make_settings
+from tests.unit.trade_fakes import KEY4, KEY5, KEY6, FakeSdk, FakeVenue, SignerMaker, make_settings
 
 
 def order_fn(coi: int, base: int = 100):
@@ -35,25 +35,9 @@ def venue():
 
 @pytest.fixture
 def make_signer(venue):
-    made: list[SignerThread] = []
-
-    def factory(keys=None, **kw):
-        sdk_holder: list[FakeSdk] = []
-
-        def build(settings):
-            sdk = FakeSdk(settings)
-            sdk_holder.append(sdk)
-            return sdk
-
-        s = SignerThread(make_settings(keys), venue, client_factory=build, **kw)
-        s.sdk = sdk_holder[0]
-        made.append(s)
-        return s
-
-    yield factory
-    for s in made:
-        s.close()
-        assert not s.thread.is_alive()
+    maker = SignerMaker(venue)
+    yield maker
+    maker.close_all()
 
 
 # -- bridge ---------------------------------------------------------------------------

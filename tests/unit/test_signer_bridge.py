@@ -22,33 +22,16 @@ import pytest
 
 from lighter_sync.errors import ClosedError, SignerError
 from lighter_sync.signer import SignerThread
-from tests.unit.trade_fakes import KEY4, FakeSdk, FakeVenue, make_settings
+from tests.unit.trade_fakes import KEY4, FakeVenue, SignerMaker, make_settings
 
 WAIT = 5.0  # a bound on waits that should end at once (a hang fails instead of blocking the run)
 
 
 @pytest.fixture
 def make_signer():
-    made: list[SignerThread] = []
-
-    def factory(*, sdk: Any = None, settings_timeout: float = 5.0, **kw: Any) -> SignerThread:
-        seen: dict[str, Any] = {}
-
-        def build(settings):
-            seen["loop"] = asyncio.get_running_loop()
-            seen["client"] = FakeSdk(settings) if sdk is None else sdk
-            return seen["client"]
-
-        s = SignerThread(make_settings(timeout=settings_timeout), FakeVenue(), client_factory=build, **kw)
-        s.loop = seen["loop"]  # type: ignore[attr-defined]
-        s.sdk = seen["client"]  # type: ignore[attr-defined]
-        made.append(s)
-        return s
-
-    yield factory
-    for s in made:
-        s.close()
-        assert not s.thread.is_alive()
+    maker = SignerMaker(FakeVenue())
+    yield maker
+    maker.close_all()
 
 
 class Blocker:

@@ -6,6 +6,7 @@ otherwise, not consuming the nonce) so tests can prove serialisation and resync.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 from lighter_sync.config import Settings
 from lighter_sync.errors import InvalidNonceError, InvalidOrderError, LighterError
+from lighter_sync.signer import SignerThread
 
 KEY4 = "ab" * 40
 KEY5 = "cd" * 40
@@ -190,3 +192,33 @@ class FakeVenue:
 
     def close(self) -> None:
         pass
+
+
+class SignerMaker:
+    """Starts SignerThreads on a FakeSdk (or a given ``sdk``) for one test, with the SDK client and
+    the loop it was built on as ``.sdk`` and ``.loop``; :meth:`close_all` closes them after the test
+    and checks each loop thread ended."""
+
+    def __init__(self, venue: FakeVenue) -> None:
+        self.venue = venue
+        self.made: list[SignerThread] = []
+
+    def __call__(self, keys: dict[int, str] | None = None, *, sdk: Any = None, settings_timeout: float = 5.0,
+                 **kw: Any) -> SignerThread:
+        seen: dict[str, Any] = {}
+
+        def build(settings: Settings) -> Any:
+            seen["loop"] = asyncio.get_running_loop()
+            seen["client"] = FakeSdk(settings) if sdk is None else sdk
+            return seen["client"]
+
+        signer = SignerThread(make_settings(keys, timeout=settings_timeout), self.venue, client_factory=build, **kw)
+        signer.loop = seen["loop"]  # type: ignore[attr-defined]
+        signer.sdk = seen["client"]  # type: ignore[attr-defined]
+        self.made.append(signer)
+        return signer
+
+    def close_all(self) -> None:
+        for signer in self.made:
+            signer.close()
+            assert not signer.thread.is_alive()
