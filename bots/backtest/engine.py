@@ -206,7 +206,7 @@ class _Order:
 
     __slots__ = ("coi", "desired", "key", "side", "is_buy", "price", "pu", "level", "touch", "lvl", "size",
                  "reduce_only", "post_only", "valid", "arrive_ms", "state", "filled", "cancel_ms", "replaced",
-                 "draw_bar", "draw_ok", "trig")
+                 "draw_bar", "draw_ok")
 
     def __init__(self, coi: int, d: DesiredOrder, pu: int, level: int, touch: int, valid: bool,
                  arrive_ms: int) -> None:
@@ -218,9 +218,9 @@ class _Order:
         self.price = d.price
         self.pu = pu  # price in units
         self.level = level  # the path must reach this (units) for a sure fill
-        self.touch = touch  # ... and this for a probabilistic touch
-        # the price the path must reach for any fill: the higher of the two for a buy, the lower for a sell
-        self.trig = (touch if touch > level else level) if self.is_buy else (touch if touch < level else level)
+        # ... and this for a probabilistic touch (``level`` when touches do not fill): the price the path must
+        # reach for any fill, never past ``level`` (at or above it for a buy, at or below it for a sell)
+        self.touch = touch
         self.lvl = pu * 2 + self.is_buy  # "one fill per level per bar" key
         self.size = d.size
         self.reduce_only = d.reduce_only
@@ -617,10 +617,10 @@ class BacktestEngine:
             lo, hi = -NEVER, NEVER
             for o in self._fillable:
                 if o.is_buy:
-                    if o.trig > lo:
-                        lo = o.trig
-                elif o.trig < hi:
-                    hi = o.trig
+                    if o.touch > lo:
+                        lo = o.touch
+                elif o.touch < hi:
+                    hi = o.touch
             self._trig = (lo, hi)
         return self._trig
 
@@ -1110,17 +1110,17 @@ class BacktestEngine:
         trig = self._trig
         if trig is not None:
             if o.is_buy:
-                if o.trig > trig[0]:
-                    self._trig = (o.trig, trig[1])
-            elif o.trig < trig[1]:
-                self._trig = (trig[0], o.trig)
+                if o.touch > trig[0]:
+                    self._trig = (o.touch, trig[1])
+            elif o.touch < trig[1]:
+                self._trig = (trig[0], o.touch)
 
     def _set_done(self, o: _Order) -> None:
         """The order is gone (filled, canceled): it can no longer fill."""
         if o.state == "open":
             self._fillable.remove(o)
             trig = self._trig
-            if trig is not None and o.trig == (trig[0] if o.is_buy else trig[1]):
+            if trig is not None and o.touch == (trig[0] if o.is_buy else trig[1]):
                 self._trig = None  # it set a trigger: recompute from the rest
         o.state = "done"
 

@@ -1,0 +1,286 @@
+"""The backtest engine's set-up and hand-over, one rule each (issue 16: the engine's whole-module mutation run).
+
+What a run is given and what it hands back: the settings it refuses and their messages, the bars it replays
+(``start``/``stop``), finer bars that reach outside their coarse bar, the progress callback, the counters of
+the result, the strategies whose tick lane it may take and the ones whose sizing it records. The mutants these
+tests kill are listed in ``tests/mutation/SURVIVORS.md`` ("Eighth run").
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy
+from test_backtest_engine_rules import FLAT, MIN, TICK
+
+from bots.backtest.data import Bars
+from bots.backtest.engine import BacktestConfig, BacktestEngine
+from bots.backtest.fills import FillConfig
+from bots.strategy import PositionSnapshot
+from lighter_sync.errors import ValidationError
+
+FIVE = 5 * MIN
+
+
+# -- the settings it refuses -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"tier": "vip"}, "fee tier must be one of standard, premium; got 'vip'"),
+    ({"capital": Decimal(0)}, "capital must be > 0, got 0"),
+    ({"capital": Decimal("-1")}, "capital must be > 0, got -1"),
+    ({"leverage": Decimal(0)}, "leverage must be > 0, got 0"),
+    ({"requests_per_minute": 0}, "requests_per_minute must be >= 1, got 0"),
+])
+def test_each_refused_setting_is_named_with_the_value_given(change, message):
+    with pytest.raises(ValidationError) as refused:
+        replace(BacktestConfig(), **change)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("leverage", ["1", "0.5", "20"])
+def test_any_positive_leverage_is_accepted_one_included(leverage):
+    assert BacktestConfig(leverage=Decimal(leverage)).imf == 1 / Decimal(leverage)
+
+
+def test_one_request_a_minute_is_the_smallest_budget_accepted():
+    assert BacktestConfig(requests_per_minute=1).requests_per_minute == 1
+
+
+# -- the bars it replays -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_run_replays_start_to_stop_and_prices_the_end_at_the_last_close_replayed(fast):
+    # five bars closing at 100.00, 100.10, 100.20, 100.30, 100.40; run(start=1, stop=3) replays bars 1 and 2:
+    # the result says so and its final price is bar 2's close
+    rows = [(100.0 + k / 10,) * 4 for k in range(5)]
+    r = BacktestEngine(FixedOrders([]), RULES, bars_from(rows), fast=fast).run(start=1, stop=3)
+    assert (r.start, r.stop) == (1, 3)
+    assert r.bars_processed + r.bars_skipped == 2
+    assert r.final_price == Decimal("100.20")
+
+
+@pytest.mark.parametrize("stop", [5, 6, 100])
+def test_a_stop_past_the_last_bar_ends_at_the_last_bar(stop):
+    rows = [(100.0 + k / 10,) * 4 for k in range(5)]
+    r = BacktestEngine(FixedOrders([]), RULES, bars_from(rows), fast=False).run(start=0, stop=stop)
+    assert (r.stop, r.bars_processed, r.final_price) == (5, 5, Decimal("100.40"))
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_finer_bars_that_reach_outside_their_coarse_bar_make_it_not_quiet(fast):
+    # three flat 5-minute bars at 100.00 whose finer minutes are flat too, except bar 1's second minute,
+    # which dips to 98.00 (100 -> 100 (+20 s) -> 98 (+40 s) -> 100): the coarse bar does not show the dip.
+    # The walk follows the finer bars, so the buy at 99.00 fills through 98.99, 30.1 s into that minute;
+    # the fast path must not skip bar 1 as quiet on its coarse range (it widens it by its finer bars)
+    coarse = Bars.from_rows([(T0 + k * FIVE, *(100.0,) * 4, 1e9) for k in range(3)], FIVE)
+    finer = Bars.from_rows([(T0 + k * MIN, 100.0, 100.0, 98.0 if k == 6 else 100.0, 100.0, 1e9)
+                            for k in range(15)], MIN)
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, coarse, BacktestConfig(check_invariants=True),
+                       finer=finer, fast=fast).run()
+    assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + FIVE + MIN + 30_100, Decimal("99.00"))]
+
+
+# -- what it hands back ------------------------------------------------------------------------
+
+
+def test_progress_counts_bars_done_of_bars_to_do_and_ends_with_all_of_them():
+    # 400 bars, replayed from 100: 300 to do; reported along the way (about 200 times a run, never
+    # backwards, never past the total) and once more at the end with all 300 done
+    calls = []
+    BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT] * 400), fast=False,
+                   progress=lambda done, total: calls.append((done, total))).run(start=100)
+    assert {total for _, total in calls} == {300}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[0] > 0 and done[-1] == 300
+    assert 100 <= len(calls) <= 301
+    assert calls[-2:] == [(300, 300), (300, 300)]
+
+
+def test_progress_reaches_the_total_when_the_fast_path_skips_every_bar():
+    calls = []
+    r = BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT] * 50),
+                       progress=lambda done, total: calls.append((done, total))).run()
+    assert r.bars_skipped == 50
+    assert calls == [(50, 50)]
+
+
+COUNTERS = {"orders_sent", "orders_arrived", "modifies", "cancels", "rejected_post_only", "rejected_margin",
+            "rejected_min_size", "rejected_reduce_only", "partial_fills", "volume_capped", "strategy_calls",
+            "funding_events", "requests", "budget_waits"}
+
+
+def test_the_result_counts_exactly_the_documented_counters():
+    # docs/backtesting.md and the report read these names; one order placed is one request
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from([FLAT, FLAT])).run()
+    assert set(r.counters) == COUNTERS
+    assert (r.counters["orders_sent"], r.counters["requests"]) == (1, 1)
+
+
+# -- the strategies it drives ------------------------------------------------------------------
+
+
+class Lane(FixedOrders):
+    """A tick lane (``bots.strategy.TickLane``) that counts what reaches it through the lane."""
+
+    lane_tick = TICK
+
+    def __init__(self, orders):
+        super().__init__(orders, band=False)
+        self.lane_calls = 0
+
+    def lane_book(self, now_ms, bid, ask, bid_price, ask_price):
+        self.lane_calls += 1
+
+    def lane_fill(self, now_ms, key, side, price, size):
+        self.lane_calls += 1
+        self.done.add(key)
+
+    def lane_order(self, now_ms, key, status):
+        self.lane_calls += 1
+
+    def lane_band(self, now_ms):
+        return None
+
+
+class SlottedLane:
+    """A tick lane without an instance ``__dict__`` (``__slots__``): nothing on it can be replaced."""
+
+    __slots__ = ("lane_calls", "events")
+    lane_tick = TICK
+
+    def __init__(self):
+        self.lane_calls = 0
+        self.events = []
+
+    def on_event(self, event, now_ms):
+        self.events.append(event)
+
+    def desired_orders(self, now_ms):
+        return [buy("a", "99.00")]
+
+    def lane_book(self, now_ms, bid, ask, bid_price, ask_price):
+        self.lane_calls += 1
+
+    def lane_fill(self, now_ms, key, side, price, size):
+        self.lane_calls += 1
+
+    def lane_order(self, now_ms, key, status):
+        self.lane_calls += 1
+
+    def lane_band(self, now_ms):
+        return None
+
+
+DIP = [FLAT, (100.0, 100.0, 98.0, 99.0)]
+
+
+def test_a_lane_strategy_is_driven_through_its_lane():
+    strat = Lane([buy("a", "99.00")])
+    r = BacktestEngine(strat, RULES, bars_from(DIP)).run()
+    assert len(r.fills) == 1 and strat.lane_calls > 0
+    assert [e.__class__.__name__ for e in strat.events] == ["PositionSnapshot"]  # the lane has none
+
+
+def test_a_lane_strategy_without_an_instance_dict_is_driven_through_its_lane():
+    strat = SlottedLane()
+    r = BacktestEngine(strat, RULES, bars_from(DIP)).run()
+    assert len(r.fills) == 1 and strat.lane_calls > 0
+    assert [e.__class__.__name__ for e in strat.events] == ["PositionSnapshot"]
+
+
+@pytest.mark.parametrize("method", ["on_event", "desired_orders", "quiet_band"])
+def test_a_lane_strategy_with_an_event_method_replaced_on_the_instance_sees_every_event(method):
+    # a wrapper that replaced one of the event methods on the instance (to record, say) must be called:
+    # the engine then drives the strategy through its events, not its lane
+    strat = Lane([buy("a", "99.00")])
+    original = getattr(strat, method)
+    called = []
+
+    def wrapper(*args):
+        called.append(args)
+        return original(*args)
+
+    setattr(strat, method, wrapper)
+    r = BacktestEngine(strat, RULES, bars_from(DIP)).run()
+    assert len(r.fills) == 1 and called and strat.lane_calls == 0
+    assert any(e.__class__.__name__ == "Fill" for e in strat.events)
+
+
+def test_a_lane_that_counts_another_tick_is_not_used():
+    strat = Lane([buy("a", "99.00")])
+    strat.lane_tick = TICK / 10
+    r = BacktestEngine(strat, RULES, bars_from(DIP)).run()
+    assert len(r.fills) == 1 and strat.lane_calls == 0 and strat.events
+
+
+class CapOnly(FixedOrders):
+    """Exposes a ``cap_base`` but no ``unit``: not a sizing the engine can read."""
+
+    cap_base = Decimal("5")
+
+
+def test_a_strategy_with_a_cap_but_no_unit_has_no_cap_flag_and_no_sizing():
+    r = BacktestEngine(CapOnly([buy("a", "99.00")]), RULES, bars_from(DIP)).run()
+    assert len(r.fills) == 1
+    assert {row[3] for row in r.state_log} == {None}
+    assert r.sizing == []
+
+
+def test_a_run_with_no_bars_to_replay_says_so():
+    engine = BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT, FLAT]))
+    with pytest.raises(ValidationError, match="^no bars to backtest$"):
+        engine.run(start=2)
+
+
+class FirstEvents(FixedOrders):
+    """Records every event and whether the cyclic garbage collector was on when it came."""
+
+    def __init__(self, orders):
+        super().__init__(orders)
+        self.gc_on = []
+
+    def on_event(self, event, now_ms):
+        import gc
+
+        self.gc_on.append(gc.isenabled())
+        super().on_event(event, now_ms)
+
+
+def test_the_strategy_starts_flat_and_sees_the_first_bars_open_before_its_first_decision():
+    # bar 0 opens at 100.00 and trades up to 101.00 first: the opening book is one tick either side of the
+    # open, 99.99 / 100.01, not of any later price of the bar
+    strat = FirstEvents([])
+    BacktestEngine(strat, RULES, bars_from([(100.0, 101.0, 100.0, 100.0)])).run()
+    book, position = strat.events[:2]
+    assert (book.ts_ms, book.best_bid, book.best_ask) == (T0, Decimal("99.99"), Decimal("100.01"))
+    assert position == PositionSnapshot(T0, Decimal(0), Decimal(0))
+
+
+def test_a_post_only_order_placed_at_once_is_checked_against_the_opening_book():
+    # no latency: the post-only buy at 100.50 reaches the venue at the open, where the ask is 100.01: it
+    # would cross, so the venue cancels it (it would have rested against a book at the bar's high, 101.00);
+    # the strategy places it again after the 2 s back-off, and later it rests and fills
+    strat = FixedOrders([buy("a", "100.50", post_only=True)])
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=0, taker_latency_ms=0), check_invariants=True)
+    r = BacktestEngine(strat, RULES, bars_from([(100.0, 101.0, 100.0, 100.0)]), cfg).run()
+    assert (r.rejections[0].ts_ms, r.rejections[0].key, r.rejections[0].reason) == (T0, "a", "post_only")
+    assert r.fills and r.fills[0].ts_ms > T0 + 2_000
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_the_garbage_collector_is_paused_during_a_run_and_left_as_it_was(was_on):
+    import gc
+
+    strat = FirstEvents([buy("a", "99.00")])
+    before = gc.isenabled()
+    try:
+        (gc.enable if was_on else gc.disable)()
+        BacktestEngine(strat, RULES, bars_from(DIP)).run()
+        assert gc.isenabled() is was_on
+    finally:
+        (gc.enable if before else gc.disable)()
+    assert strat.gc_on and not any(strat.gc_on)
