@@ -423,9 +423,8 @@ class BacktestEngine:
                 next_report = i + report_every
         if self.progress is not None:
             self.progress(n - start, n - start)
-        end = i if self.liquidated else n
-        last = max(min(end, n) - 1, start)
-        final_price = self._dec(self.tb.close(last) if not self.liquidated else self.last_p)
+        end = i  # n, unless a liquidation stopped the run
+        final_price = self._dec(self.last_p if self.liquidated else self.tb.close(n - 1))
         problem = self.acct.check(final_price)
         if problem:
             raise InvariantError(f"at the end of the run: {problem}")

@@ -756,3 +756,39 @@ def test_two_cancels_in_flight_each_land_at_their_own_time(fast):
     assert [(e.ts_ms, e.key, e.status) for e in plan.events if isinstance(e, OrderUpdate)] == [
         (T0 + 30_000, "a", OrderStatus.OPEN), (T0 + 30_000, "b", OrderStatus.OPEN),
         (T0 + MIN + 30_000, "a", OrderStatus.CANCELED), (T0 + MIN + 50_000, "b", OrderStatus.CANCELED)]
+
+
+def test_the_first_bar_needs_no_gap_check_whatever_the_last_bar_closes_at():
+    # band (100.006, 100.994): bars 0 and 1 sit at 100.50, bar 2 leaves the band (high and close 101.50).
+    # Bar 0 has no previous close: it is skipped (the last bar's close says nothing about it), so is bar 1
+    strat = Band("100.006", "100.994")
+    r = engine(strat, [(100.5,) * 4, (100.5,) * 4, (100.5, 101.5, 100.5, 101.5)]).run()
+    assert r.bars_skipped == 2
+
+
+def test_a_bar_after_a_close_outside_the_band_is_walked_for_its_gap():
+    # bar 0 leaves the band (100.006, 100.994) and closes outside, at 101.50; bar 1 opens back inside at
+    # 100.50: the jump is a price the strategy must be shown, so bar 1 is walked (not skipped as quiet
+    # though its own range is inside); bar 2, after a close inside, is skipped
+    # (asked at T0, then at bar 0's points outside: +40 s and its close, then at bar 1's open)
+    strat = Band("100.006", "100.994")
+    r = engine(strat, [(100.5, 101.5, 100.5, 101.5), (100.5,) * 4, (100.5,) * 4]).run()
+    assert [t - T0 for t in strat.asked] == [0, 40_000, MIN - 1, MIN]
+    assert r.bars_skipped == 1
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_fundings_passed_while_flat_are_not_paid_later_when_a_position_is_held(fast):
+    # flat through bars 0-2 (fundings at +10 s into bars 1 and 2 are nothing: no position), the plan buys
+    # at 99 from bar 3's open: bar 3 (100 -> 100 (+20 s) -> 98 (+40 s) -> 100) fills it at +30.1 s. Only
+    # the funding of bar 4 (+10 s, flat bar at 100.00) is paid: 1 x 100.00 x 0.01 % = 0.0100 USD. The fast
+    # path skips bars 0-2 and bar 4 (booking that funding inline)
+    rate = Decimal("0.01")
+    fund = FundingSeries([T0 + MIN + 10_000, T0 + 2 * MIN + 10_000, T0 + 4 * MIN + 10_000], [rate] * 3)
+    plan = Plan((T0, []), (T0 + 3 * MIN, [buy("a", "99.00")]))
+    rows = [FLAT, FLAT, FLAT, (100.0, 100.0, 98.0, 100.0), FLAT]
+    r = BacktestEngine(plan, RULES, bars_from(rows), BacktestConfig(check_invariants=True), fundings=fund,
+                       fast=fast).run()
+    assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 3 * MIN + 30_100, Decimal("99.00"))]
+    assert r.fundings == [(T0 + 4 * MIN + 10_000, rate, Decimal("100.00"), 1, Decimal("-0.0100"))]
+    assert r.bars_skipped == (4 if fast else 0)

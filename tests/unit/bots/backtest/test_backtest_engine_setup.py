@@ -12,13 +12,13 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy
+from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
 from test_backtest_engine_rules import FLAT, MIN, TICK
 
 from bots.backtest.data import Bars
 from bots.backtest.engine import BacktestConfig, BacktestEngine
 from bots.backtest.fills import FillConfig
-from bots.strategy import PositionSnapshot
+from bots.strategy import PositionSnapshot, Side
 from lighter_sync.errors import ValidationError
 
 FIVE = 5 * MIN
@@ -284,3 +284,90 @@ def test_the_garbage_collector_is_paused_during_a_run_and_left_as_it_was(was_on)
     finally:
         (gc.enable if before else gc.disable)()
     assert strat.gc_on and not any(strat.gc_on)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_liquidated_run_ends_at_its_bar_and_is_priced_at_the_liquidation(fast):
+    # the short of 1 at 101 on 22.60 of test_backtest_engine_decisions (liquidation above 120.00): bar 3's
+    # high, 120.01, liquidates it at +40 s. The run stops there: bars 0-3 replayed of 5, the final price is
+    # the liquidation's 120.01 (not bar 3's close, 110), equity 22.60 - 19.01 - 1.2001 (the 1 % fee)
+    rows = [FLAT, (100.0, 101.1, 100.0, 101.0), (110.0,) * 4, (110.0, 120.01, 110.0, 110.0), (110.0,) * 4]
+    cfg = BacktestConfig(capital=Decimal("22.60"), leverage=Decimal(5), check_invariants=True)
+    r = BacktestEngine(FixedOrders([sell("s", "101.00")]), RULES, bars_from(rows), cfg, fast=fast).run()
+    assert r.liquidated and (r.start, r.stop) == (0, 4)
+    assert r.bars_processed + r.bars_skipped == 4
+    assert r.bars_skipped == (1 if fast else 0)  # bar 2, flat at 110.00, inside the liquidation band
+    assert (r.final_price, r.position, r.equity) == (Decimal("120.01"), 0, Decimal("2.3899"))
+
+
+def test_the_result_carries_the_open_positions_entry():
+    r = BacktestEngine(FixedOrders([buy("a", "99.00", "2")]), RULES, bars_from(DIP)).run()
+    assert (r.position, r.avg_entry, r.final_price) == (2, Decimal("99.00"), Decimal("99.00"))
+    assert r.unrealized == 0
+
+
+class Summarized(FixedOrders):
+    def summary(self):
+        return [("grid", "3 levels"), ("unit", "1")]
+
+
+class BrokenSummary(FixedOrders):
+    def summary(self):
+        raise RuntimeError("status hook failed")
+
+
+@pytest.mark.parametrize(("strategy", "summary"), [
+    (Summarized([]), {"grid": "3 levels", "unit": "1"}),
+    (BrokenSummary([]), {}),  # a report must not fail for a status hook
+    (FixedOrders([]), {}),
+])
+def test_the_result_carries_the_strategys_summary_when_it_has_one(strategy, summary):
+    assert BacktestEngine(strategy, RULES, bars_from([FLAT])).run().strategy_summary == summary
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_leveraged_long_is_liquidated_at_its_price_after_quiet_bars_inside_its_band(fast):
+    # a buy of 1 at 99 on 22.60 (bar 0 fills it at +30.1 s): cash -76.40, so equity -76.40 + p against the
+    # maintenance 0.03 p: liquidation below p = 76.40 / 0.97 = 78.762 (at 78.76 equity 2.36 < 2.3628; at
+    # 78.77, 2.37 >= 2.3631). Bars 1 and 2 sit at 90.00, inside the band, and are skipped; bar 3 dips to
+    # 78.50, its first path point under the price (docs/backtesting.md: liquidation at the first path point or
+    # fill under the maintenance margin), and sells the long there (fee 1 %); the run ends
+    rows = [(100.0, 100.0, 98.0, 100.0), (90.0,) * 4, (90.0,) * 4, (90.0, 90.0, 78.5, 90.0), (90.0,) * 4]
+    cfg = BacktestConfig(capital=Decimal("22.60"), leverage=Decimal(5), check_invariants=True)
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fast=fast).run()
+    assert r.liquidated and r.stop == 4 and r.position == 0
+    liq = r.fills[-1]
+    assert (liq.kind, liq.side, liq.price, liq.fee) == ("liquidation", Side.SELL, Decimal("78.50"), Decimal("0.7850"))
+    assert r.bars_skipped == (2 if fast else 0)
+
+
+class Forever(FixedOrders):
+    """Promises no change inside (99, 101) with no deadline, said either way the engine accepts."""
+
+    def __init__(self, band):
+        super().__init__([])
+        self.promise = band
+        self.asked = 0
+
+    def desired_orders(self, now_ms):
+        self.asked += 1
+        return []
+
+    def quiet_band(self, now_ms):
+        return self.promise
+
+
+@pytest.mark.parametrize("band", [(Decimal(99), Decimal(101), None), (Decimal(99), Decimal(101))])
+def test_a_band_without_a_deadline_holds_for_the_whole_run(band):
+    strat = Forever(band)
+    r = BacktestEngine(strat, RULES, bars_from([FLAT] * 20)).run()
+    assert r.bars_skipped == 20 and strat.asked == 1
+
+
+def test_the_first_bar_has_no_gap_even_where_the_last_bar_closes_far_away():
+    # no latency: the buy at 99.00 rests at T0, at the open of bar 0 (flat at 100.00). The last bar closes at
+    # 50.00, but nothing comes before bar 0: no gap down through 99 at its open, so no fill there
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=0, taker_latency_ms=0), check_invariants=True)
+    rows = [FLAT, FLAT, (50.0,) * 4]
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fast=False).run()
+    assert [f.ts_ms for f in r.fills] == [T0 + 2 * MIN]  # the gap into bar 2 fills it, at its open
