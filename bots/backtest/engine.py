@@ -900,13 +900,12 @@ class BacktestEngine:
         else:
             self.strategy.on_event(self._book(t, p), t)
 
-    def _refresh_view(self, covered: bool = False) -> None:
-        """Show the strategy the book at (now, path price) unless that is what it saw last."""
+    def _refresh_view(self) -> None:
+        """Show the strategy the book at (now, path price) unless that is what it saw last; a decision
+        follows at this instant (and drops the cached band)."""
         seen = (self.now, self.last_p)
         if self._seen != seen:
             self._seen = seen
-            if not covered:
-                self._sband = None
             self._show_book(self.now, self.last_p)
 
     def _before_event(self, covered: bool = False) -> None:

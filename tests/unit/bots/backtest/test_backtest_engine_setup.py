@@ -8,6 +8,7 @@ tests kill are listed in ``tests/mutation/SURVIVORS.md`` ("Eighth run").
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from decimal import Decimal
 
@@ -15,8 +16,9 @@ import pytest
 from backtest_helpers import RULES, T0, FixedOrders, bars_from, buy, sell
 from test_backtest_engine_rules import FLAT, MIN, TICK
 
+from bots.backtest import engine as engine_module
 from bots.backtest.data import Bars
-from bots.backtest.engine import BacktestConfig, BacktestEngine
+from bots.backtest.engine import BacktestConfig, BacktestEngine, InvariantError, bar_range, run_backtest
 from bots.backtest.fills import FillConfig
 from bots.strategy import PositionSnapshot, Side
 from lighter_sync.errors import ValidationError
@@ -87,17 +89,15 @@ def test_finer_bars_that_reach_outside_their_coarse_bar_make_it_not_quiet(fast):
 # -- what it hands back ------------------------------------------------------------------------
 
 
-def test_progress_counts_bars_done_of_bars_to_do_and_ends_with_all_of_them():
-    # 400 bars, replayed from 100: 300 to do; reported along the way (about 200 times a run, never
-    # backwards, never past the total) and once more at the end with all 300 done
+@pytest.mark.parametrize(("n", "start", "every"), [(450, 50, 2), (300, 0, 1)])
+def test_progress_counts_bars_done_of_bars_to_do_every_200th_of_the_run_and_once_at_the_end(n, start, every):
+    # walked bar by bar: reported each time ``max(n // 200, 1)`` more bars are done (n, the stop), as
+    # (done, to do), then once more at the end with all of them done
     calls = []
-    BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT] * 400), fast=False,
-                   progress=lambda done, total: calls.append((done, total))).run(start=100)
-    assert {total for _, total in calls} == {300}
-    done = [d for d, _ in calls]
-    assert done == sorted(done) and done[0] > 0 and done[-1] == 300
-    assert 100 <= len(calls) <= 301
-    assert calls[-2:] == [(300, 300), (300, 300)]
+    BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT] * n), fast=False,
+                   progress=lambda done, total: calls.append((done, total))).run(start=start)
+    todo = n - start
+    assert calls == [(done, todo) for done in range(every, todo + 1, every)] + [(todo, todo)]
 
 
 def test_progress_reaches_the_total_when_the_fast_path_skips_every_bar():
@@ -118,6 +118,13 @@ def test_the_result_counts_exactly_the_documented_counters():
     r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from([FLAT, FLAT])).run()
     assert set(r.counters) == COUNTERS
     assert (r.counters["orders_sent"], r.counters["requests"]) == (1, 1)
+    assert r.step_size == RULES.step_size
+
+
+def test_the_runs_elapsed_time_is_the_time_it_took():
+    before = time.perf_counter()
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(DIP)).run()
+    assert 0 <= r.elapsed_s <= time.perf_counter() - before
 
 
 # -- the strategies it drives ------------------------------------------------------------------
@@ -370,4 +377,89 @@ def test_the_first_bar_has_no_gap_even_where_the_last_bar_closes_far_away():
     cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=0, taker_latency_ms=0), check_invariants=True)
     rows = [FLAT, FLAT, (50.0,) * 4]
     r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fast=False).run()
+    assert [t for t, *_ in r.orders_log] == [T0] and r.rejections == []  # it rests at once, at 100.00
     assert [f.ts_ms for f in r.fills] == [T0 + 2 * MIN]  # the gap into bar 2 fills it, at its open
+
+
+class EdgeBand(FixedOrders):
+    """Wants one order; promises no change inside (100.00, 101.00), forever; records when asked."""
+
+    def __init__(self, order):
+        super().__init__([order])
+        self.asked = []
+
+    def desired_orders(self, now_ms):
+        self.asked.append(now_ms)
+        return super().desired_orders(now_ms)
+
+    def quiet_band(self, now_ms):
+        return (Decimal("100.00"), Decimal("101.00"), 2**62)
+
+
+@pytest.mark.parametrize(("order", "bar"), [
+    (buy("a", "99.00"), (100.5, 100.5, 100.0, 100.5)),  # the low edge, reached at +40 s (the high first)
+    (sell("a", "102.00"), (100.5, 101.0, 100.5, 100.5)),  # the high edge, reached at +40 s (the low first)
+])
+def test_an_order_confirmed_at_the_bands_edge_is_a_change_the_strategy_is_asked_about(order, bar):
+    # bar 0 opens at 100.50 (inside the band), stays there to +20 s and reaches an edge of the band at
+    # +40 s; the order sent at T0 reaches the venue 40 s later (maker latency), exactly there. The band
+    # holds prices strictly inside, not its edges: the confirmation there is shown with the book and the
+    # strategy asked, and again for the book at that path point (a price the band does not hold)
+    cfg = BacktestConfig(fill=FillConfig(maker_latency_ms=40_000), check_invariants=True)
+    strat = EdgeBand(order)
+    BacktestEngine(strat, RULES, bars_from([bar]), cfg).run()
+    assert [t - T0 for t in strat.asked][:3] == [0, 40_000, 40_000]
+
+
+# -- the module's helpers ----------------------------------------------------------------------
+
+
+def test_a_bars_range_is_its_low_to_high_plus_the_gap_from_the_previous_close():
+    bars = bars_from([(100.0, 101.0, 99.0, 100.5), (102.0, 103.0, 101.5, 102.0), (97.0, 98.0, 96.0, 97.0)])
+    assert bar_range(bars, 0) == (99.0, 101.0)  # nothing before the first bar
+    assert bar_range(bars, 1) == (100.5, 103.0)  # gapped up from 100.50
+    assert bar_range(bars, 2) == (96.0, 102.0)  # gapped down from 102.00
+
+
+def test_run_backtest_is_one_engines_run_with_the_same_settings():
+    cfg = BacktestConfig(capital=Decimal(500), check_invariants=True)
+    rows = [FLAT, (100.0, 100.0, 98.0, 99.0), FLAT]
+    r = run_backtest(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fast=False)
+    assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + MIN + 30_100, Decimal("99.00"))]
+    assert (r.capital, r.bars_skipped, r.bars_processed) == (Decimal(500), 0, 3)
+
+
+@pytest.mark.parametrize(("lows", "highs", "first_out"), [
+    ([100.5] * 10, [100.7] * 10, 10),  # every bar strictly inside (100, 101): all skipped
+    ([100.5] * 5 + [100.0] + [100.5] * 4, [100.7] * 10, 5),  # a low on the band's edge is not inside
+    ([100.5] * 7 + [100.5] * 3, [100.7] * 7 + [101.0] + [100.7] * 2, 7),  # nor a high on it
+    ([100.5] * 200 + [99.0], [100.7] * 201, 200),  # found past the first blocks of 64 and 128
+    ([100.5] * 70, [100.7] * 69 + [101.5], 69),  # in a block cut short by the end
+])
+def test_skip_finds_the_first_bar_not_strictly_inside_the_band(lows, highs, first_out):
+    assert engine_module._skip(lows, highs, 0, len(lows), 100.0, 101.0) == first_out
+
+
+def test_skip_starts_where_it_is_told_and_stops_at_its_end():
+    lows, highs = [99.0] + [100.5] * 9, [100.7] * 10
+    assert engine_module._skip(lows, highs, 1, 10, 100.0, 101.0) == 10
+    assert engine_module._skip(lows, highs, 1, 4, 100.0, 101.0) == 4
+    assert engine_module._skip(lows, highs, 0, 10, 100.0, 101.0) == 0
+
+
+def test_the_self_check_names_an_equity_mismatch_and_a_runaway_order_book():
+    # the invariant checks (check_invariants=True) a correct engine never trips, tripped by hand: the
+    # account's two ledgers disagree; more orders than the cap, those being canceled and a margin of 8
+    engine = BacktestEngine(FixedOrders([]), RULES, bars_from([FLAT]), BacktestConfig(max_open_orders=2))
+    engine.last_p = 10_000
+    engine._check_invariants()  # a fresh engine passes
+    engine.acct.cash += Decimal(1)
+    with pytest.raises(InvariantError, match=r"^equity mismatch at 0: start\+realized"):
+        engine._check_invariants()
+    engine.acct.cash -= Decimal(1)
+    engine.canceling = [object()]
+    engine.orders = {str(k): object() for k in range(11)}  # 2 + 1 + 8 = 11: still allowed
+    engine._check_invariants()
+    engine.orders["one more"] = object()
+    with pytest.raises(InvariantError, match=r"^too many open orders: 12$"):
+        engine._check_invariants()
