@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(root)
     sys.path.insert(0, str(root))
     files, pytest_args = _selection(root)
+    if len(files) != 1:
+        sys.exit("one mutated module per copy (only_mutate in the copy's pyproject.toml)")
     _refresh_mutants()
 
     from hypothesis import HealthCheck, Phase, settings  # noqa: PLC0415
@@ -216,8 +218,6 @@ def main(argv: list[str] | None = None) -> int:
             if wanted and (not args.names or any(fnmatch.fnmatchcase(name, g) for g in args.names)):
                 todo.append((f, name))
 
-    if len(files) != 1:
-        sys.exit("one mutated module per copy")
     import pytest  # noqa: PLC0415
 
     driver = _Driver(_module_of(files[0]), todo, data, args.jobs, args.timeout_factor)

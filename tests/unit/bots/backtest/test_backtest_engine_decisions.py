@@ -792,3 +792,17 @@ def test_fundings_passed_while_flat_are_not_paid_later_when_a_position_is_held(f
     assert [(f.ts_ms, f.price) for f in r.fills] == [(T0 + 3 * MIN + 30_100, Decimal("99.00"))]
     assert r.fundings == [(T0 + 4 * MIN + 10_000, rate, Decimal("100.00"), 1, Decimal("-0.0100"))]
     assert r.bars_skipped == (4 if fast else 0)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_funding_at_a_skipped_bars_last_millisecond_is_booked_then(fast):
+    # long 1 from bar 0 (the buy at 99 fills at T0 + 30.1 s); bars 1 and 2 are flat at 100.00 and skipped by
+    # the fast path. A funding due at bar 1's last millisecond is paid then, at that bar's price (its close,
+    # 100.00): 1 x 100.00 x 0.01 % = 0.0100 USD, recorded at T0 + 2 min - 1 ms, not at bar 2's open
+    rate = Decimal("0.01")
+    fund = FundingSeries([T0 + 2 * MIN - 1], [rate])
+    rows = [(100.0, 100.0, 98.0, 100.0), FLAT, FLAT]
+    r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), BacktestConfig(check_invariants=True),
+                       fundings=fund, fast=fast).run()
+    assert r.fundings == [(T0 + 2 * MIN - 1, rate, Decimal("100.00"), 1, Decimal("-0.0100"))]
+    assert r.bars_skipped == (2 if fast else 0)

@@ -295,15 +295,18 @@ def test_the_garbage_collector_is_paused_during_a_run_and_left_as_it_was(was_on)
 
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_liquidated_run_ends_at_its_bar_and_is_priced_at_the_liquidation(fast):
-    # the short of 1 at 101 on 22.60 of test_backtest_engine_decisions (liquidation above 120.00): bar 3's
-    # high, 120.01, liquidates it at +40 s. The run stops there: bars 0-3 replayed of 5, the final price is
-    # the liquidation's 120.01 (not bar 3's close, 110), equity 22.60 - 19.01 - 1.2001 (the 1 % fee)
-    rows = [FLAT, (100.0, 101.1, 100.0, 101.0), (110.0,) * 4, (110.0, 120.01, 110.0, 110.0), (110.0,) * 4]
+    # the short of 1 at 101 on 22.60 of test_backtest_engine_decisions (liquidation above 120.00). The fast
+    # path's liquidation band stops two ticks short of it, at 119.98 (exclusive): bar 2 (high 119.97) is
+    # inside and skipped, bar 3 (high 119.98) is walked (and not liquidated: equity 3.62 >= 3.5994), bar 4's
+    # high, 120.01, liquidates it at +40 s. The run stops there: bars 0-4 replayed of 6, the final price is
+    # the liquidation's 120.01 (not bar 4's close, 110), equity 22.60 - 19.01 - 1.2001 (the 1 % fee)
+    rows = [FLAT, (100.0, 101.1, 100.0, 101.0), (110.0, 119.97, 110.0, 110.0), (110.0, 119.98, 110.0, 110.0),
+            (110.0, 120.01, 110.0, 110.0), (110.0,) * 4]
     cfg = BacktestConfig(capital=Decimal("22.60"), leverage=Decimal(5), check_invariants=True)
     r = BacktestEngine(FixedOrders([sell("s", "101.00")]), RULES, bars_from(rows), cfg, fast=fast).run()
-    assert r.liquidated and (r.start, r.stop) == (0, 4)
-    assert r.bars_processed + r.bars_skipped == 4
-    assert r.bars_skipped == (1 if fast else 0)  # bar 2, flat at 110.00, inside the liquidation band
+    assert r.liquidated and (r.start, r.stop) == (0, 5) and r.liquidation_ts == T0 + 4 * MIN + 40_000
+    assert r.bars_processed + r.bars_skipped == 5
+    assert r.bars_skipped == (1 if fast else 0)
     assert (r.final_price, r.position, r.equity) == (Decimal("120.01"), 0, Decimal("2.3899"))
 
 
@@ -336,10 +339,12 @@ def test_the_result_carries_the_strategys_summary_when_it_has_one(strategy, summ
 def test_a_leveraged_long_is_liquidated_at_its_price_after_quiet_bars_inside_its_band(fast):
     # a buy of 1 at 99 on 22.60 (bar 0 fills it at +30.1 s): cash -76.40, so equity -76.40 + p against the
     # maintenance 0.03 p: liquidation below p = 76.40 / 0.97 = 78.762 (at 78.76 equity 2.36 < 2.3628; at
-    # 78.77, 2.37 >= 2.3631). Bars 1 and 2 sit at 90.00, inside the band, and are skipped; bar 3 dips to
+    # 78.77, 2.37 >= 2.3631). The fast path's band starts two ticks above that price's tick, above 78.78:
+    # bar 1 (dipping to 78.79) and bar 2 (at 90.00) are inside and skipped; bar 3 dips to
     # 78.50, its first path point under the price (docs/backtesting.md: liquidation at the first path point or
     # fill under the maintenance margin), and sells the long there (fee 1 %); the run ends
-    rows = [(100.0, 100.0, 98.0, 100.0), (90.0,) * 4, (90.0,) * 4, (90.0, 90.0, 78.5, 90.0), (90.0,) * 4]
+    rows = [(100.0, 100.0, 98.0, 100.0), (90.0, 90.0, 78.79, 90.0), (90.0,) * 4, (90.0, 90.0, 78.5, 90.0),
+            (90.0,) * 4]
     cfg = BacktestConfig(capital=Decimal("22.60"), leverage=Decimal(5), check_invariants=True)
     r = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(rows), cfg, fast=fast).run()
     assert r.liquidated and r.stop == 4 and r.position == 0
@@ -463,3 +468,14 @@ def test_the_self_check_names_an_equity_mismatch_and_a_runaway_order_book():
     engine.orders["one more"] = object()
     with pytest.raises(InvariantError, match=r"^too many open orders: 12$"):
         engine._check_invariants()
+
+
+def test_a_run_whose_ledgers_disagree_at_the_end_says_so():
+    # the self-check at the end of every run (the per-bar one is off here): a fill booked, then the cash
+    # ledger tampered with from the fill callback; the run refuses to hand back a result
+    def tamper(record):
+        engine.acct.cash += Decimal(1)
+
+    engine = BacktestEngine(FixedOrders([buy("a", "99.00")]), RULES, bars_from(DIP), on_fill=tamper)
+    with pytest.raises(InvariantError, match=r"^at the end of the run: start\+realized"):
+        engine.run()
