@@ -24,6 +24,7 @@ from bots.strategy import PositionSnapshot, Side
 from lighter_sync.errors import ValidationError
 
 FIVE = 5 * MIN
+DIP = [FLAT, (100.0, 100.0, 98.0, 99.0)]  # bar 1 dips to 98: a buy at 99.00 fills at T0 + 1 min + 30.1 s
 
 
 # -- the settings it refuses -------------------------------------------------------------------
@@ -180,9 +181,6 @@ class SlottedLane:
 
     def lane_band(self, now_ms):
         return None
-
-
-DIP = [FLAT, (100.0, 100.0, 98.0, 99.0)]
 
 
 def test_a_lane_strategy_is_driven_through_its_lane():
