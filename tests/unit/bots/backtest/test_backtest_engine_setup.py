@@ -8,6 +8,7 @@ tests kill are listed in ``tests/mutation/SURVIVORS.md`` ("Eighth run").
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -249,8 +250,6 @@ class FirstEvents(FixedOrders):
         self.gc_on = []
 
     def on_event(self, event, now_ms):
-        import gc
-
         self.gc_on.append(gc.isenabled())
         super().on_event(event, now_ms)
 
@@ -278,8 +277,6 @@ def test_a_post_only_order_placed_at_once_is_checked_against_the_opening_book():
 
 @pytest.mark.parametrize("was_on", [True, False])
 def test_the_garbage_collector_is_paused_during_a_run_and_left_as_it_was(was_on):
-    import gc
-
     strat = FirstEvents([buy("a", "99.00")])
     before = gc.isenabled()
     try:
