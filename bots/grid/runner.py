@@ -79,6 +79,10 @@ ZERO = Decimal(0)
 #: Fills one catch-up reads at most (100 per REST page). After a longer downtime the newest ones
 #: are journaled and a warning says that older ones may be missing from the journal.
 MAX_CATCH_UP_FILLS = 5_000
+#: How long the fills of an order reported filled may lag its update before the position is re-read,
+#: and how soon a failed periodic REST read is retried (both named in log lines: keep them in step).
+FILLS_DUE_MS = 5_000
+READ_RETRY_MS = 5_000
 
 
 def _wall_ms() -> int:
@@ -453,7 +457,7 @@ class Runner:
             if order.filled > 0 and self.store.filled_size(order.coi) < order.filled:
                 # The order update overtook its fills: until they arrive the position is stale, so
                 # the key stays served (re-placing now would duplicate the level or hit reduce-only).
-                self._awaiting_fills[order.coi] = (tracked.key, order.filled, now + 5_000)
+                self._awaiting_fills[order.coi] = (tracked.key, order.filled, now + FILLS_DUE_MS)
             self._finish(tracked, order.status, order.reason, now, filled=order.filled)
             return
         tracked.state = "open" if order.status is OrderStatus.OPEN else tracked.state
@@ -643,14 +647,14 @@ class Runner:
             snap = self.venue.position()
         except Exception as exc:  # a failed periodic read is retried soon, never fatal
             log.warning("reconcile: position read failed: %s; retrying in 5 s", exc)
-            self._next_reconcile_ms = now + 5_000
+            self._next_reconcile_ms = now + READ_RETRY_MS
             return
         self._on_position(snap, now)
         try:
             self._reconcile_orders(now, startup=False)
         except Exception as exc:
             log.warning("reconcile: order read failed: %s; retrying in 5 s", exc)
-            self._next_reconcile_ms = now + 5_000
+            self._next_reconcile_ms = now + READ_RETRY_MS
 
     def _reconcile_orders(self, now: int, *, startup: bool) -> None:
         """Compare REST open orders with the store and the live table; settle the differences."""

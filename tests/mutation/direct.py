@@ -45,8 +45,11 @@ _TMP = Path(tempfile.gettempdir()) / "mut-direct"
 
 
 def _selection(root: Path) -> tuple[list[str], list[str]]:
-    cfg = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mutmut"]
-    return cfg["only_mutate"], [*cfg.get("pytest_add_cli_args", []), *cfg["pytest_add_cli_args_test_selection"]]
+    try:
+        cfg = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mutmut"]
+        return cfg["only_mutate"], [*cfg.get("pytest_add_cli_args", []), *cfg["pytest_add_cli_args_test_selection"]]
+    except (KeyError, tomllib.TOMLDecodeError) as exc:
+        sys.exit(f"{root}/pyproject.toml: no usable [tool.mutmut] ({exc!r})")
 
 
 def _refresh_mutants() -> None:
@@ -194,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument("--survivors", action="store_true", help="judge the survivors again (after new tests)")
     args = ap.parse_intermixed_args(argv)
     root = args.dir.resolve()
+    if not (root / "pyproject.toml").is_file() or not (root / "tests").is_dir():
+        ap.error(f"{args.dir} is not a copy made by tests/mutation/scoped.py (no pyproject.toml and tests/)")
+    if args.jobs < 1 or not args.timeout_factor > 0:
+        ap.error("--jobs must be >= 1 and --timeout-factor > 0")
     os.chdir(root)
     sys.path.insert(0, str(root))
     files, pytest_args = _selection(root)

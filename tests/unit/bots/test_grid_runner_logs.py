@@ -41,6 +41,8 @@ from bots.grid.venue import ConnectionEvent, VenueOrder
 from bots.strategy import OrderStatus, PositionSnapshot, Side
 from lighter_sync.config import Secret
 
+RETRY_S = runner_module.READ_RETRY_MS // 1000  # the retry the read-failure lines announce
+
 D = Decimal
 LOGGER = "bots.grid.runner"
 SYMBOL = RULES.symbol
@@ -262,7 +264,7 @@ def test_fills_that_never_follow_their_order_update_are_warned_after_5_s_with_ke
     assert logs.warnings() == []
     run_steps(runner, clock, 1)
     assert logs.warnings() == [
-        ("WARNING", f"fills of order only coi={order.coi} did not arrive within 5 s: reconciling the position")]
+        ("WARNING", f"fills of order only coi={order.coi} did not arrive within {runner_module.FILLS_DUE_MS // 1000} s: reconciling the position")]
 
 
 def test_the_status_line_is_logged_as_the_status_callback_gets_it(env, logs):
@@ -479,7 +481,7 @@ def test_a_failed_periodic_position_read_is_warned_with_the_error_and_the_retry(
     logs.clear()
     venue.fail_positions = 1
     run_steps(runner, clock, 300)  # 30 s
-    assert logs.warnings() == [("WARNING", "reconcile: position read failed: position read failed; retrying in 5 s")]
+    assert logs.warnings() == [("WARNING", f"reconcile: position read failed: position read failed; retrying in {RETRY_S} s")]
 
 
 def test_a_failed_periodic_open_orders_read_is_warned_with_the_error_and_the_retry(one_order, logs):
@@ -488,7 +490,7 @@ def test_a_failed_periodic_open_orders_read_is_warned_with_the_error_and_the_ret
     venue.fail_open_orders = 1
     run_steps(runner, clock, 300)
     assert logs.warnings() == [
-        ("WARNING", "reconcile: order read failed: open orders read failed; retrying in 5 s")]
+        ("WARNING", f"reconcile: order read failed: open orders read failed; retrying in {RETRY_S} s")]
 
 
 # -- shutdown and the emergency stop ----------------------------------------------------------
